@@ -1,0 +1,36 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
+#
+# A thin wrapper over meson, so that a fresh clone needs only two commands:
+#   make run     installs what is missing, builds and starts Tern
+#   make check   installs what is missing, builds and runs the whole suite
+
+BUILDDIR ?= _build
+ASAN_BUILDDIR ?= _build-asan
+MESON ?= meson
+SETUP_OPTIONS ?= -Dprofile=development --werror
+
+.PHONY: all build run check deps deps-test clean
+
+all: build
+
+deps:
+	sh build-aux/install-deps.sh build
+
+deps-test:
+	sh build-aux/install-deps.sh test
+
+$(BUILDDIR)/build.ninja:
+	$(MESON) setup $(BUILDDIR) $(SETUP_OPTIONS)
+
+build: deps $(BUILDDIR)/build.ninja
+	$(MESON) compile -C $(BUILDDIR)
+
+run: build
+	$(MESON) devenv -C $(BUILDDIR) $(CURDIR)/$(BUILDDIR)/src/app/tern
+
+check: deps-test $(BUILDDIR)/build.ninja
+	BUILDDIR=$(BUILDDIR) ASAN_BUILDDIR=$(ASAN_BUILDDIR) MESON=$(MESON) \
+	  sh build-aux/check.sh
+
+clean:
+	rm -rf $(BUILDDIR) $(ASAN_BUILDDIR)

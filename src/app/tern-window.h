@@ -1,0 +1,19 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+
+#pragma once
+
+#include <adwaita.h>
+
+#include "tern-application.h"
+
+G_BEGIN_DECLS
+
+#define TERN_TYPE_WINDOW (tern_window_get_type ())
+
+G_DECLARE_FINAL_TYPE (TernWindow, tern_window, TERN, WINDOW, AdwApplicationWindow)
+
+TernWindow *tern_window_new        (TernApplication *application);
+void        tern_window_show_toast (TernWindow      *self,
+                                    const char      *message);
+
+G_END_DECLS

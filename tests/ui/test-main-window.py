@@ -1,0 +1,771 @@
+#!/usr/bin/python3
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""Tern's main window, used through the accessibility tree as a person would.
+
+Each test starts the built `tern` with a fresh --data-dir in a private
+session (an Xvfb display, its own session bus and accessibility bus; see
+session.py), finds it on the AT-SPI desktop, and clicks, types and resizes
+the way a person does: buttons and menu items through their AT-SPI "click"
+action, shortcuts as key presses on the display, window sizes as a window
+manager sets them. It prints TAP and saves screenshots as PNG files in the
+artifacts folder.
+
+This script needs Debian's /usr/bin/python3, for which python3-pyatspi and
+python3-gi are installed; it skips itself when they or Xvfb are missing.
+"""
+
+import argparse
+import importlib.util
+import os
+import re
+import shutil
+import signal
+import stat
+import subprocess
+import sys
+import time
+import traceback
+
+# The helpers beside this script; no bytecode is left in the source tree.
+sys.dont_write_bytecode = True
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+import session as ui_session  # noqa: E402
+import x11  # noqa: E402
+
+# How long the app and its windows may take, in seconds. They are deadlines
+# for polling, not sleeps: a passing run waits only as long as Tern needs.
+STARTUP_TIMEOUT = 20
+UI_TIMEOUT = 10
+EXIT_TIMEOUT = 5
+
+# The width of a phone held upright, and the narrowest the main window may be.
+PHONE_WIDTH = 360
+
+# The panes of the main window, left to right, with the title of the empty
+# state each shows in a new profile.
+PANES = (
+    ('Accounts and Folders', 'No Accounts'),
+    ('Messages', 'No Folder Selected'),
+    ('Reader', 'No Message Selected'),
+)
+
+# Tests that show a known defect in Tern. TAP's TODO directive reports them
+# as expected failures while the defect lasts, and as an unexpected pass,
+# which fails the suite, once it is fixed: then the entry is removed here.
+KNOWN_DEFECTS = {}
+
+# The names GTK gives a widget that has no accessible name of its own.
+CLASS_NAME = re.compile(r'^(Gtk|Adw)[A-Z][A-Za-z]*$')
+
+pyatspi = None
+Atspi = None
+GLib = None
+
+
+# The session to tear down when the runner is told to stop.
+active_session = None
+
+
+def on_terminate(signum, frame):
+    """Stops the session and the runner at once, wherever the test was.
+
+    meson sends SIGTERM on a timeout and SIGKILL half a second later. An
+    exception raised here could be swallowed by the C code the test was
+    in, so the session is closed from the handler itself.
+    """
+    for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
+        signal.signal(sig, signal.SIG_IGN)
+    try:
+        # The handler may have interrupted a print of its own.
+        os.write(sys.stdout.fileno(), f'\nBail out! stopped by {signal.Signals(signum).name}\n'
+                 .encode())
+        if active_session is not None:
+            active_session.close()
+    finally:
+        os._exit(1)
+
+
+def quiet_cache_warning(domain, level, message, user_data):
+    # GTK 4.8 has no AT-SPI cache object; the client library asks for it
+    # once for each app and warns that it is missing, which says nothing
+    # about Tern.
+    if 'GetItems' not in message:
+        print(f'{domain}-WARNING: {message}', file=sys.stderr)
+
+
+def tap(line):
+    print(line, flush=True)
+
+
+def diagnose(text):
+    for line in str(text).rstrip('\n').split('\n'):
+        tap('# ' + line)
+
+
+def check(condition, message):
+    if not condition:
+        raise AssertionError(message)
+
+
+class Skip(Exception):
+    """The test cannot run in this build, for the reason given."""
+
+
+# The accessibility tree
+
+def wait_for(condition, what, timeout=UI_TIMEOUT):
+    def attempt():
+        try:
+            return condition()
+        except GLib.Error:
+            # The tree changes under our feet while windows open and
+            # close; an object that went away is tried again.
+            return None
+    return ui_session.deadline_wait(attempt, timeout, what=what)
+
+
+def children(acc):
+    try:
+        count = acc.childCount
+    except GLib.Error:
+        return []
+    result = []
+    for i in range(count):
+        try:
+            child = acc.getChildAtIndex(i)
+        except GLib.Error:
+            continue
+        if child is not None:
+            result.append(child)
+    return result
+
+
+def descendants(acc, max_depth=64):
+    stack = [(acc, 0)]
+    while stack:
+        node, depth = stack.pop()
+        yield node
+        if depth < max_depth:
+            stack.extend((child, depth + 1) for child in reversed(children(node)))
+
+
+def find_all(root, predicate):
+    found = []
+    for node in descendants(root):
+        try:
+            if predicate(node):
+                found.append(node)
+        except GLib.Error:
+            pass
+    return found
+
+
+def find(root, predicate, what, timeout=UI_TIMEOUT):
+    """Waits until one descendant of root matches, and returns the first."""
+    return wait_for(lambda: next(iter(find_all(root, predicate)), None), what, timeout)
+
+
+def has_role(acc, *roles):
+    return acc.getRole() in roles
+
+
+def called(acc, text):
+    """Whether acc is called text: by its name, or by its tooltip.
+
+    GTK 4.8 gives an icon button's tooltip to AT-SPI as its description.
+    """
+    return acc.name == text or acc.description == text
+
+
+def extents(acc):
+    """(x, y, width, height) of acc in its window's coordinates."""
+    box = acc.queryComponent().getExtents(pyatspi.WINDOW_COORDS)
+    return box.x, box.y, box.width, box.height
+
+
+def is_on_screen(acc, window):
+    """Whether acc is visible and drawn inside its window.
+
+    GTK 4.8 reports "showing" only for windows, so a widget counts as on
+    screen when it is visible and has an area inside its showing window.
+    """
+    if not window.getState().contains(pyatspi.STATE_SHOWING):
+        return False
+    if not acc.getState().contains(pyatspi.STATE_VISIBLE):
+        return False
+    x, y, width, height = extents(acc)
+    _, _, window_width, window_height = extents(window)
+    return (width > 0 and height > 0 and x < window_width and y < window_height
+            and x + width > 0 and y + height > 0)
+
+
+def action_index(acc, name):
+    try:
+        action = acc.queryAction()
+    except NotImplementedError:
+        return None
+    for i in range(action.nActions):
+        if action.getName(i) == name:
+            return i
+    return None
+
+
+def click(acc, what):
+    """Clicks acc through its AT-SPI action, as a screen reader user does."""
+    index = action_index(acc, 'click')
+    check(index is not None, f'{what} cannot be clicked: it has no “click” action')
+    check(acc.queryAction().doAction(index), f'clicking {what} did nothing')
+
+
+def describe(acc):
+    try:
+        return f'{acc.getRoleName()} “{acc.name}” (description “{acc.description}”)'
+    except GLib.Error:
+        return 'an object that went away'
+
+
+# The app
+
+class Tern:
+    """One running tern, with its accessible application and main window."""
+
+    def __init__(self, context, name, data_dir=None):
+        self.context = context
+        self.name = name
+        self.data_dir = data_dir or os.path.join(context.session.root, 'profiles', name)
+        env = {
+            # The headless tests switch the accessibility bridge off; these
+            # tests need it on.
+            'NO_AT_BRIDGE': None,
+            # A critical warning is a bug: it ends the app, and the test.
+            'G_DEBUG': 'gc-friendly,fatal-criticals',
+        }
+        if context.args.schemas_dir:
+            env['GSETTINGS_SCHEMA_DIR'] = context.args.schemas_dir
+        self.process = context.session.spawn(
+            [context.args.tern, '--data-dir', self.data_dir], 'tern-' + name, env)
+        self.app = wait_for(self._find_app, f'tern (PID {self.process.pid}) on the AT-SPI desktop',
+                            STARTUP_TIMEOUT)
+        self.window = wait_for(self._find_main_window, 'the main window “Tern” to show',
+                               STARTUP_TIMEOUT)
+
+    def _find_app(self):
+        self.check_running()
+        for app in children(pyatspi.Registry.getDesktop(0)):
+            if app.get_process_id() == self.process.pid:
+                # The desktop's cache setting does not reach an app that
+                # starts later: without this, the library answers from its
+                # own copy of the tree, which missed the main menu once it
+                # had opened.
+                app.set_cache_mask(Atspi.Cache.NONE)
+                return app
+        return None
+
+    def _find_main_window(self):
+        self.check_running()
+        for window in children(self.app):
+            if (has_role(window, pyatspi.ROLE_FRAME) and window.name == 'Tern'
+                    and window.getState().contains(pyatspi.STATE_SHOWING)):
+                return window
+        return None
+
+    def windows(self):
+        """The windows of the app that are showing, the main window included."""
+        return [w for w in children(self.app)
+                if w.getState().contains(pyatspi.STATE_SHOWING)]
+
+    def main_xwindow(self):
+        """The main window on the X display, once it is there."""
+        return wait_for(lambda: self.context.display.find_window(self.process.pid, 'Tern'),
+                        'the main window on the X display')
+
+    def wait_for_keyboard_focus(self):
+        """Waits until the keys typed on the display go to the main window.
+
+        A person types into the window in front; on this display, which has
+        no window manager, that is the X window that holds the input focus.
+        """
+        xwindow = self.main_xwindow()
+        wait_for(lambda: (self.context.display.input_focus() == xwindow
+                          and self.window.getState().contains(pyatspi.STATE_ACTIVE)),
+                 'the main window to have the keyboard focus')
+
+    def check_running(self):
+        code = self.process.poll()
+        if code is not None:
+            raise AssertionError(f'tern exited with status {code}')
+
+    def log(self):
+        return self.context.session.log_text('tern-' + self.name)
+
+    def stop(self):
+        if self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=EXIT_TIMEOUT)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+
+
+class Context:
+    """What a test works with: the session, the options and its apps."""
+
+    def __init__(self, args, session):
+        self.args = args
+        self.session = session
+        self.apps = []
+        self.test_slug = ''
+        self.display = x11.Display(session.display)
+
+    def start_tern(self, data_dir=None):
+        """Starts tern on a new profile, or on the profile in data_dir."""
+        tern = Tern(self, f'{self.test_slug}-{len(self.apps)}', data_dir)
+        self.apps.append(tern)
+        return tern
+
+    def screenshot(self, name):
+        """Saves the whole display as artifacts/name.png and names the file."""
+        path = os.path.join(self.args.artifacts, name + '.png')
+        result = subprocess.run(['import', '-window', 'root', 'png:' + path],
+                                env=self.session.env, stdout=subprocess.PIPE,
+                                stderr=subprocess.STDOUT, text=True, timeout=30)
+        check(result.returncode == 0 and os.path.getsize(path) > 0,
+              f'the screenshot {path} could not be taken: {result.stdout.strip()}')
+        diagnose(f'screenshot: {path}')
+        return path
+
+    def press(self, *keys):
+        """Presses keys in order and releases them in reverse, like a chord.
+
+        The key events go through at-spi2-registryd to the display (XTest),
+        so they reach the focused window as a keyboard's would.
+        """
+        codes = [self.display.keycode(key) for key in keys]
+        for code in codes[:-1]:
+            pyatspi.Registry.generateKeyboardEvent(code, None, pyatspi.KEY_PRESS)
+        pyatspi.Registry.generateKeyboardEvent(codes[-1], None, pyatspi.KEY_PRESSRELEASE)
+        for code in reversed(codes[:-1]):
+            pyatspi.Registry.generateKeyboardEvent(code, None, pyatspi.KEY_RELEASE)
+
+    def end_test(self, failed):
+        for tern in self.apps:
+            if failed:
+                path = os.path.join(self.args.artifacts, f'{tern.name}.log')
+                with open(path, 'w') as f:
+                    f.write(tern.log())
+                diagnose(f'tern log: {path}')
+                if tern.process.poll() is not None:
+                    diagnose(f'tern exited with status {tern.process.returncode}')
+            tern.stop()
+        self.apps = []
+
+    def close(self):
+        self.display.close()
+
+
+# Shared steps
+
+def open_main_menu_item(tern, label):
+    """Opens the main menu and clicks one of its items."""
+    button = find(tern.window,
+                  lambda a: (has_role(a, pyatspi.ROLE_PUSH_BUTTON, pyatspi.ROLE_TOGGLE_BUTTON)
+                             and called(a, 'Main Menu') and action_index(a, 'click') is not None),
+                  'the “Main Menu” button')
+    check(is_on_screen(button, tern.window), 'the “Main Menu” button is not on screen')
+    click(button, 'the “Main Menu” button')
+
+    item = find(tern.window,
+                lambda a: has_role(a, pyatspi.ROLE_MENU_ITEM) and a.name == label,
+                f'the menu item “{label}”')
+    wait_for(lambda: is_on_screen(item, tern.window), f'the menu item “{label}” to show')
+    click(item, f'the menu item “{label}”')
+
+
+def new_window(tern, labels, what):
+    """Waits for a window of tern, other than the main one, showing labels."""
+    def search():
+        for window in tern.windows():
+            if window.name == 'Tern':
+                continue
+            found = find_all(window, lambda a: (has_role(a, pyatspi.ROLE_LABEL)
+                                                and a.name in labels))
+            shown = {a.name for a in found if is_on_screen(a, window)}
+            if shown.issuperset(labels):
+                return window
+        return None
+    return wait_for(search, what)
+
+
+def close_window(tern, window, what):
+    """Clicks the Close button in the header bar of a window of tern.
+
+    A window may keep header bars, with their own Close buttons, on hidden
+    pages too (the About window does): the one to click is on screen. The
+    test display has no window manager to give a new window the keyboard
+    focus, so the button is clicked rather than Escape pressed.
+    """
+    close = find(window, lambda a: (has_role(a, pyatspi.ROLE_PUSH_BUTTON) and a.name == 'Close'
+                                    and is_on_screen(a, window)),
+                 f'the “Close” button of {what}')
+    click(close, f'the “Close” button of {what}')
+
+    def closed():
+        try:
+            return not window.getState().contains(pyatspi.STATE_SHOWING)
+        except GLib.Error:
+            return True
+    wait_for(closed, f'{what} to close')
+    wait_for(lambda: len(tern.windows()) == 1, 'only the main window to be left')
+
+
+def pane(tern, label):
+    return find(tern.window,
+                lambda a: has_role(a, pyatspi.ROLE_PANEL) and a.name == label,
+                f'the “{label}” pane')
+
+
+def back_buttons(root):
+    return find_all(root, lambda a: (has_role(a, pyatspi.ROLE_PUSH_BUTTON)
+                                     and called(a, 'Back')
+                                     and action_index(a, 'click') is not None))
+
+
+def resize_main_window(context, tern, width):
+    """Gives the main window's content width pixels, as a window manager would.
+
+    The X window is wider than its content by the border GTK keeps around a
+    window for resizing it; AT-SPI measures the content.
+    """
+    xwindow = tern.main_xwindow()
+    _, _, x_width, x_height = context.display.geometry(xwindow)
+    _, _, content_width, _ = extents(tern.window)
+    context.display.resize(xwindow, width + (x_width - content_width), x_height)
+    wait_for(lambda: extents(tern.window)[2] == width,
+             f'the main window to be {width} pixels wide')
+
+
+# The tests
+
+TESTS = []
+
+
+def ui_test(path):
+    def register(function):
+        TESTS.append((path, function))
+        return function
+    return register
+
+
+@ui_test('/ui/main-window/shows-three-panes-with-empty-states')
+def test_three_panes(context):
+    tern = context.start_tern()
+
+    check(tern.app.name.lower() == 'tern',
+          f'the app is called “{tern.app.name}” on the AT-SPI desktop, not “tern”')
+    check(has_role(tern.window, pyatspi.ROLE_FRAME), 'the main window is not a frame')
+
+    boxes = []
+    for label, title in PANES:
+        box = pane(tern, label)
+        check(is_on_screen(box, tern.window), f'the “{label}” pane is not on screen')
+        heading = find(box, lambda a: has_role(a, pyatspi.ROLE_LABEL) and a.name == title,
+                       f'“{title}” in the “{label}” pane')
+        check(is_on_screen(heading, tern.window), f'“{title}” is not on screen')
+        hx, hy, hw, hh = extents(heading)
+        px, py, pw, ph = extents(box)
+        check(px <= hx and hx + hw <= px + pw and py <= hy and hy + hh <= py + ph,
+              f'“{title}” is drawn outside the “{label}” pane')
+        boxes.append((label, px, pw))
+
+    # Side by side, left to right, none over another.
+    for (left, left_x, left_width), (right, right_x, _) in zip(boxes, boxes[1:]):
+        check(left_x + left_width <= right_x,
+              f'the “{left}” pane is not left of the “{right}” pane')
+
+    context.screenshot('main-window')
+
+
+@ui_test('/ui/startup/creates-private-profile-folders')
+def test_profile_folders(context):
+    # The runner's umask (022) would leave the folders readable by others
+    # if Tern did not choose their mode itself.
+    tern = context.start_tern()
+
+    for sub in ('', 'config', 'data', 'cache'):
+        path = os.path.join(tern.data_dir, sub)
+        check(os.path.isdir(path), f'{path} was not created')
+        info = os.stat(path)
+        mode = stat.S_IMODE(info.st_mode)
+        check(mode == 0o700, f'{path} has mode {mode:04o}, not 0700')
+        check(info.st_uid == os.getuid(), f'{path} belongs to user {info.st_uid}')
+
+
+@ui_test('/ui/main-window/about-window-opens-from-menu')
+def test_about_window(context):
+    tern = context.start_tern()
+    version = context.args.version
+
+    open_main_menu_item(tern, 'About Tern')
+    about = new_window(tern, ['Tern', version],
+                       f'a window showing “Tern” and the version “{version}”')
+    context.screenshot('about-window')
+
+    close_window(tern, about, 'the About window')
+    check(tern.window.getState().contains(pyatspi.STATE_SHOWING),
+          'the main window went away with the About window')
+
+
+@ui_test('/ui/main-window/shortcuts-window-opens')
+def test_shortcuts_window(context):
+    tern = context.start_tern()
+    # Tern's own shortcuts, as the window lists them.
+    expected = ['Shortcuts', 'Show Shortcuts', 'Close Window', 'Quit', 'Go Back']
+
+    open_main_menu_item(tern, 'Keyboard Shortcuts')
+    shortcuts = new_window(tern, expected, 'the Shortcuts window, from the menu')
+    context.screenshot('shortcuts-window')
+    close_window(tern, shortcuts, 'the Shortcuts window')
+
+    # The shortcut the menu shows beside the item: Ctrl+?, which is
+    # Ctrl+Shift+/ on a US keyboard.
+    tern.wait_for_keyboard_focus()
+    context.press('Control_L', 'Shift_L', 'slash')
+    shortcuts = new_window(tern, expected, 'the Shortcuts window, from Ctrl+?')
+    close_window(tern, shortcuts, 'the Shortcuts window')
+
+
+@ui_test('/ui/main-window/folds-at-narrow-width')
+def test_folds(context):
+    tern = context.start_tern()
+    sidebar = pane(tern, 'Accounts and Folders')
+    messages = pane(tern, 'Messages')
+    reader = pane(tern, 'Reader')
+    wide_width = extents(tern.window)[2]
+    check(not back_buttons(tern.window), 'the wide window shows “Back” buttons')
+
+    resize_main_window(context, tern, PHONE_WIDTH)
+
+    # One pane at a time: the sidebar fills the window...
+    wait_for(lambda: extents(sidebar)[2] == PHONE_WIDTH,
+             f'the “Accounts and Folders” pane to fill the {PHONE_WIDTH} pixel window')
+    # ...the other panes gain a way back to it...
+    for box, label in ((messages, 'Messages'), (reader, 'Reader')):
+        wait_for(lambda: back_buttons(box), f'a “Back” button in the “{label}” pane')
+    # ...and the window's own buttons move into the sidebar's header bar,
+    # where they can still be reached.
+    close = find(sidebar, lambda a: has_role(a, pyatspi.ROLE_PUSH_BUTTON) and a.name == 'Close',
+                 'the window’s “Close” button in the “Accounts and Folders” pane')
+    check(is_on_screen(close, tern.window), 'the window’s “Close” button is not on screen')
+    context.screenshot('main-window-narrow')
+
+    # Wide again, the three panes are side by side again.
+    resize_main_window(context, tern, wide_width)
+    wait_for(lambda: not back_buttons(tern.window), 'the “Back” buttons to go away')
+    wait_for(lambda: extents(sidebar)[0] + extents(sidebar)[2] <= extents(messages)[0]
+             and extents(messages)[0] + extents(messages)[2] <= extents(reader)[0],
+             'the three panes to be side by side again')
+
+
+def end_with_keys(context, tern, keys, shortcut):
+    """Types a shortcut that should end tern, and waits for a clean exit."""
+    tern.wait_for_keyboard_focus()
+    context.press(*keys)
+    try:
+        code = tern.process.wait(timeout=EXIT_TIMEOUT)
+    except subprocess.TimeoutExpired:
+        raise AssertionError(f'tern still runs {EXIT_TIMEOUT} s after {shortcut}') from None
+    check(code == 0, f'tern exited with status {code} after {shortcut}')
+
+
+@ui_test('/ui/main-window/quit-closes-the-app')
+def test_quit(context):
+    tern = context.start_tern()
+    end_with_keys(context, tern, ('Control_L', 'q'), 'Ctrl+Q')
+    wait_for(lambda: all(app.get_process_id() != tern.process.pid
+                         for app in children(pyatspi.Registry.getDesktop(0))),
+             'tern to leave the AT-SPI desktop')
+
+
+@ui_test('/ui/main-window/close-shortcut-closes-the-window')
+def test_close_window(context):
+    # Closing the only window ends the app, as it does in other GNOME apps.
+    tern = context.start_tern()
+    end_with_keys(context, tern, ('Control_L', 'w'), 'Ctrl+W')
+
+
+def check_size_is_kept(context, keys, shortcut):
+    """Resizes the window, ends tern with keys, and starts it again."""
+    if not context.args.schemas_dir:
+        raise Skip('no settings schema was given (--schemas-dir)')
+    width = 800
+    tern = context.start_tern()
+    resize_main_window(context, tern, width)
+    end_with_keys(context, tern, keys, shortcut)
+
+    again = context.start_tern(data_dir=tern.data_dir)
+    shown = extents(again.window)[2]
+    check(shown == width,
+          f'the window opened {shown} pixels wide, not {width} as it was before {shortcut}')
+
+
+@ui_test('/ui/main-window/keeps-its-size-after-close')
+def test_size_after_close(context):
+    check_size_is_kept(context, ('Control_L', 'w'), 'Ctrl+W')
+
+
+@ui_test('/ui/main-window/keeps-its-size-after-quit')
+def test_size_after_quit(context):
+    check_size_is_kept(context, ('Control_L', 'q'), 'Ctrl+Q')
+
+
+@ui_test('/ui/a11y/main-window-buttons-have-names')
+def test_button_names(context):
+    tern = context.start_tern()
+    # The Back buttons exist only while the window is folded.
+    resize_main_window(context, tern, PHONE_WIDTH)
+    wait_for(lambda: back_buttons(tern.window), 'the “Back” buttons of the folded window')
+
+    buttons = find_all(tern.window,
+                       lambda a: (has_role(a, pyatspi.ROLE_PUSH_BUTTON, pyatspi.ROLE_TOGGLE_BUTTON)
+                                  and action_index(a, 'click') is not None))
+    check(buttons, 'the main window has no buttons')
+    unnamed = [describe(b) for b in buttons if not b.name or CLASS_NAME.match(b.name)]
+    check(not unnamed, 'buttons a screen reader cannot name: ' + '; '.join(unnamed))
+
+
+@ui_test('/ui/a11y/shortcuts-window-has-a-name')
+def test_shortcuts_window_name(context):
+    tern = context.start_tern()
+    tern.wait_for_keyboard_focus()
+    context.press('Control_L', 'Shift_L', 'slash')
+    shortcuts = new_window(tern, ['Show Shortcuts'], 'the Shortcuts window')
+    # A screen reader says the name of a window as it opens.
+    check(shortcuts.name == 'Shortcuts',
+          f'the Shortcuts window is called “{shortcuts.name}”, not “Shortcuts”')
+
+
+# The runner
+
+def missing_requirements():
+    """Why the tests cannot run on this machine, or None when they can."""
+    for module in ('gi', 'pyatspi'):
+        if importlib.util.find_spec(module) is None:
+            return (f'the Python module {module} is missing for {sys.executable} '
+                    '(packages python3-gi, python3-pyatspi)')
+    for program, package in (('Xvfb', 'xvfb'), ('xauth', 'xauth'),
+                             ('dbus-daemon', 'dbus'), ('dbus-send', 'dbus'),
+                             ('import', 'imagemagick')):
+        if shutil.which(program) is None:
+            return f'{program} is missing (package {package})'
+    if not os.access('/usr/libexec/at-spi-bus-launcher', os.X_OK):
+        return 'at-spi-bus-launcher is missing (package at-spi2-core)'
+    return None
+
+
+def slug(path):
+    return path.strip('/').replace('/', '-')
+
+
+def run_test(number, path, function, context):
+    context.test_slug = slug(path)
+    todo = KNOWN_DEFECTS.get(path)
+    directive = f' # TODO {todo}' if todo else ''
+    started = time.monotonic()
+    failed = True
+    try:
+        function(context)
+        failed = False
+    except Skip as e:
+        failed = False
+        directive = f' # SKIP {e}'
+    except Exception as e:
+        tap(f'not ok {number} - {path}{directive}')
+        if isinstance(e, (AssertionError, TimeoutError)):
+            # What the user would have seen, or not seen, in time.
+            diagnose(str(e))
+        else:
+            diagnose(traceback.format_exc())
+        try:
+            context.screenshot('failed-' + context.test_slug)
+        except Exception as shot_error:  # The report matters more than the picture.
+            diagnose(f'no screenshot of the failure: {shot_error}')
+    finally:
+        context.end_test(failed)
+    if not failed:
+        tap(f'ok {number} - {path}{directive}')
+    diagnose(f'{path} took {time.monotonic() - started:.1f} s')
+    return not failed or bool(todo)
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+    parser.add_argument('--tern', required=True, help='the tern program to test')
+    parser.add_argument('--artifacts', required=True, help='the folder for screenshots and logs')
+    parser.add_argument('--version', required=True, help='the version the About window shows')
+    parser.add_argument('--schemas-dir', help='the folder of the compiled settings schema')
+    parser.add_argument('--only', default='', help='run the tests whose path starts with this')
+    parser.add_argument('--keep', action='store_true',
+                        help='keep the session folder, with the logs of every process')
+    args = parser.parse_args()
+
+    for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
+        signal.signal(sig, on_terminate)
+
+    tests = [(path, fn) for path, fn in TESTS if path.startswith(args.only)]
+    reason = missing_requirements()
+    if reason:
+        tap(f'1..0 # SKIP {reason}')
+        return 0
+    if not os.access(args.tern, os.X_OK):
+        tap(f'Bail out! {args.tern} is not a program')
+        return 1
+
+    args.tern = os.path.abspath(args.tern)
+    args.artifacts = os.path.abspath(args.artifacts)
+    os.makedirs(args.artifacts, exist_ok=True)
+    for entry in os.listdir(args.artifacts):
+        if entry.endswith(('.png', '.log')):
+            os.unlink(os.path.join(args.artifacts, entry))
+
+    # Folders that Tern makes must be private because Tern asks for it, not
+    # because the umask happens to hide them.
+    os.umask(0o022)
+
+    global pyatspi, Atspi, GLib, active_session
+    tap(f'1..{len(tests)}')
+    all_passed = True
+    started = time.monotonic()
+    try:
+        active_session = ui_session.Session(keep_dir=args.keep)
+        with active_session as session:
+            if args.keep:
+                diagnose(f'session folder: {session.root}')
+            # The AT-SPI library finds the accessibility bus through the
+            # environment when it is first imported.
+            session.export()
+            import pyatspi as pyatspi_module
+            from gi.repository import Atspi as atspi_module, GLib as glib_module
+            pyatspi, Atspi, GLib = pyatspi_module, atspi_module, glib_module
+            # Every question goes to the app itself: a cached answer could
+            # be one the app has already changed.
+            pyatspi.Registry.getDesktop(0).set_cache_mask(Atspi.Cache.NONE)
+            GLib.log_set_handler('dbind', GLib.LogLevelFlags.LEVEL_WARNING,
+                                 quiet_cache_warning, None)
+
+            context = Context(args, session)
+            try:
+                for number, (path, function) in enumerate(tests, start=1):
+                    all_passed &= run_test(number, path, function, context)
+            finally:
+                context.close()
+    except ui_session.SessionError as e:
+        tap(f'Bail out! the test session could not start: {e}')
+        return 1
+    diagnose(f'all tests took {time.monotonic() - started:.1f} s')
+    return 0 if all_passed else 1
+
+
+if __name__ == '__main__':
+    sys.exit(main())
