@@ -3,13 +3,14 @@
 # A thin wrapper over meson, so that a fresh clone needs only two commands:
 #   make run     installs what is missing, builds and starts Tern
 #   make check   installs what is missing, builds and runs the whole suite
+#   make bench   builds and prints the benchmarks' figures
 
 BUILDDIR ?= _build
 ASAN_BUILDDIR ?= _build-asan
 MESON ?= meson
 SETUP_OPTIONS ?= -Dprofile=development --werror
 
-.PHONY: all build run check deps deps-test clean
+.PHONY: all build run check bench deps deps-test clean
 
 all: build
 
@@ -31,6 +32,11 @@ run: build
 check: deps-test $(BUILDDIR)/build.ninja
 	BUILDDIR=$(BUILDDIR) ASAN_BUILDDIR=$(ASAN_BUILDDIR) MESON=$(MESON) \
 	  sh build-aux/check.sh
+
+# Speed and memory figures, printed; see each command's --help.
+bench: deps-test $(BUILDDIR)/build.ninja
+	$(MESON) compile -C $(BUILDDIR)
+	$(BUILDDIR)/src/cli/tern-cli bench store --messages 100000
 
 clean:
 	rm -rf $(BUILDDIR) $(ASAN_BUILDDIR)

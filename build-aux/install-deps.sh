@@ -11,7 +11,7 @@ BUILD_PKGS="
   meson ninja-build pkg-config gcc gettext itstool
   libglib2.0-dev libglib2.0-bin glib-networking
   libgtk-4-dev libadwaita-1-dev libwebkitgtk-6.0-dev libsoup-3.0-dev
-  libgnutls28-dev libsecret-1-dev libsqlite3-dev libgmime-3.0-dev libjson-glib-dev
+  libgnutls28-dev libsecret-1-dev libsqlite3-dev libgmime-3.0-dev libjson-glib-dev libzstd-dev
   desktop-file-utils appstream
 "
 

@@ -3,6 +3,7 @@
 #pragma once
 
 #include "tern-engine.h"
+#include "tern-store.h"
 
 G_BEGIN_DECLS
 
@@ -19,6 +20,8 @@ struct _TernCliContext
 {
   /* The profile's folders: from --data-dir, or the XDG base directories. */
   TernPaths *paths;
+  /* Opened by the first command that needs it. */
+  TernStore *store;
 };
 
 typedef int (*TernCliCommandFunc) (TernCliContext  *context,
@@ -35,8 +38,46 @@ typedef struct
 int  tern_cli_run          (int              argc,
                             char           **argv);
 
-int  tern_cli_command_info (TernCliContext  *context,
-                            int              argc,
-                            char           **argv);
+TernStore    *tern_cli_open_store    (TernCliContext  *context,
+                                     GError         **error);
+GAsyncResult *tern_cli_wait         (GAsyncResult   **slot);
+void          tern_cli_got_result   (GObject         *source,
+                                     GAsyncResult    *result,
+                                     gpointer         user_data);
+gboolean      tern_cli_parse        (const char      *command,
+                                     const char      *parameters,
+                                     const char      *summary,
+                                     const GOptionEntry *entries,
+                                     int             *argc,
+                                     char          ***argv);
+TernFolder   *tern_cli_find_folder  (TernCliContext  *context,
+                                     const char      *name,
+                                     gboolean         create,
+                                     GError         **error);
+
+int  tern_cli_command_info    (TernCliContext  *context,
+                               int              argc,
+                               char           **argv);
+int  tern_cli_command_import  (TernCliContext  *context,
+                               int              argc,
+                               char           **argv);
+int  tern_cli_command_list    (TernCliContext  *context,
+                               int              argc,
+                               char           **argv);
+int  tern_cli_command_show    (TernCliContext  *context,
+                               int              argc,
+                               char           **argv);
+int  tern_cli_command_search  (TernCliContext  *context,
+                               int              argc,
+                               char           **argv);
+int  tern_cli_command_export  (TernCliContext  *context,
+                               int              argc,
+                               char           **argv);
+int  tern_cli_command_folders (TernCliContext  *context,
+                               int              argc,
+                               char           **argv);
+int  tern_cli_command_bench   (TernCliContext  *context,
+                               int              argc,
+                               char           **argv);
 
 G_END_DECLS

@@ -1,0 +1,348 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+
+#include "config.h"
+
+#include <gmime/gmime.h>
+#include <string.h>
+
+#include "tern-mime-private.h"
+
+/*
+ * The headers of a message: subject, threading IDs, addresses, the
+ * addresses it was delivered to, and its date.  GMime decodes them; what is
+ * kept is cleaned to valid UTF-8 on one line and bounded.  Raw 8-bit text
+ * that is not UTF-8 is decoded again with the charset the body names, the
+ * best guess there is for such headers.
+ */
+
+static gboolean
+needs_redecoding (const char *raw)
+{
+  return raw != NULL && !g_utf8_validate (raw, -1, NULL);
+}
+
+static GMimeHeader *
+find_header (GMimeMessage *message,
+             const char   *name)
+{
+  GMimeHeaderList *list = g_mime_object_get_header_list (GMIME_OBJECT (message));
+
+  return g_mime_header_list_get_header (list, name);
+}
+
+/*
+ * Options to decode a header whose raw bytes are 8-bit and not UTF-8, or
+ * NULL when GMime's first decoding stands.  Notes the problem either way.
+ */
+static GMimeParserOptions *
+redecode_options (TernMimeIngest *ingest,
+                  const char     *raw)
+{
+  if (!needs_redecoding (raw))
+    return NULL;
+
+  ingest->self->problems |= TERN_MIME_PROBLEM_RAW_8BIT_HEADERS;
+
+  if (ingest->body_charset == NULL || strlen (ingest->body_charset) > 64 ||
+      g_ascii_strcasecmp (ingest->body_charset, "utf-8") == 0 ||
+      g_ascii_strcasecmp (ingest->body_charset, "us-ascii") == 0)
+    return NULL;
+
+  return tern_mime_parser_options_new (ingest->body_charset);
+}
+
+static void
+read_subject (TernMimeIngest *ingest,
+              GMimeMessage   *message)
+{
+  GMimeHeader *header = find_header (message, "Subject");
+  const char *subject = g_mime_message_get_subject (message);
+  g_autofree char *redecoded = NULL;
+  g_autofree char *clean = NULL;
+
+  if (header != NULL)
+    {
+      GMimeParserOptions *options = redecode_options (ingest, g_mime_header_get_raw_value (header));
+
+      if (options != NULL)
+        {
+          g_autofree char *unfolded = g_mime_utils_header_unfold (g_mime_header_get_raw_value (header));
+
+          redecoded = g_mime_utils_header_decode_text (options, unfolded);
+          subject = redecoded;
+          g_mime_parser_options_free (options);
+        }
+    }
+
+  clean = tern_mime_text_clean_line (subject, TERN_MIME_MAX_SUBJECT_BYTES + 1);
+  if (strlen (clean) > TERN_MIME_MAX_SUBJECT_BYTES)
+    {
+      ingest->self->problems |= TERN_MIME_PROBLEM_TRUNCATED_HEADERS;
+      clean[tern_mime_utf8_truncate_len (clean, strlen (clean), TERN_MIME_MAX_SUBJECT_BYTES)] = '\0';
+    }
+
+  g_free (ingest->self->subject);
+  ingest->self->subject = g_steal_pointer (&clean);
+}
+
+/* Lower-cases the domain of an address; the local part is case-sensitive. */
+static char *
+normalize_address (const char *addr)
+{
+  g_autofree char *clean = tern_mime_text_clean_token (addr);
+  const char *at;
+
+  if (clean == NULL)
+    return NULL;
+
+  at = strrchr (clean, '@');
+  if (at != NULL && at[1] != '\0')
+    {
+      g_autofree char *domain = g_utf8_strdown (at + 1, -1);
+
+      return g_strdup_printf ("%.*s@%s", (int) (at - clean), clean, domain);
+    }
+
+  return g_steal_pointer (&clean);
+}
+
+/* Groups inside groups break RFC 5322, but their mailboxes still count. */
+#define MAX_GROUP_DEPTH 8
+
+/* Adds the mailboxes of @list, group members included, to @out. */
+static void
+flatten_addresses (TernMimeIngest      *ingest,
+                   InternetAddressList *list,
+                   GPtrArray           *out,
+                   guint                max,
+                   guint                depth)
+{
+  int n = list != NULL ? internet_address_list_length (list) : 0;
+
+  for (int i = 0; i < n; i++)
+    {
+      InternetAddress *address = internet_address_list_get_address (list, i);
+      g_autofree char *addr = NULL;
+      g_autofree char *name = NULL;
+      TernAddress *entry;
+
+      if (INTERNET_ADDRESS_IS_GROUP (address))
+        {
+          if (depth < MAX_GROUP_DEPTH)
+            flatten_addresses (ingest,
+                               internet_address_group_get_members (INTERNET_ADDRESS_GROUP (address)),
+                               out, max, depth + 1);
+          continue;
+        }
+
+      if (!INTERNET_ADDRESS_IS_MAILBOX (address))
+        continue;
+
+      addr = normalize_address (internet_address_mailbox_get_addr (INTERNET_ADDRESS_MAILBOX (address)));
+      if (addr == NULL)
+        continue;
+
+      if (out->len >= max)
+        {
+          ingest->self->problems |= TERN_MIME_PROBLEM_TRUNCATED_HEADERS;
+          return;
+        }
+
+      name = tern_mime_text_clean_line (internet_address_get_name (address),
+                                        TERN_MIME_MAX_TOKEN_BYTES);
+      entry = g_new0 (TernAddress, 1);
+      entry->name = name[0] != '\0' ? g_steal_pointer (&name) : NULL;
+      entry->address = g_steal_pointer (&addr);
+      g_ptr_array_add (out, entry);
+    }
+}
+
+static void
+read_addresses (TernMimeIngest   *ingest,
+                GMimeMessage     *message,
+                GMimeAddressType  type,
+                const char       *name,
+                GPtrArray        *out)
+{
+  GMimeHeaderList *headers = g_mime_object_get_header_list (GMIME_OBJECT (message));
+  int n = g_mime_header_list_get_count (headers);
+  GMimeParserOptions *options = NULL;
+
+  for (int i = 0; i < n && options == NULL; i++)
+    {
+      GMimeHeader *header = g_mime_header_list_get_header_at (headers, i);
+
+      if (g_ascii_strcasecmp (g_mime_header_get_name (header), name) == 0)
+        options = redecode_options (ingest, g_mime_header_get_raw_value (header));
+    }
+
+  if (options == NULL)
+    {
+      flatten_addresses (ingest, g_mime_message_get_addresses (message, type), out,
+                         TERN_MIME_MAX_ADDRESSES, 0);
+      return;
+    }
+
+  /* Decode every such header again with the body's charset as a guess. */
+  for (int i = 0; i < n; i++)
+    {
+      GMimeHeader *header = g_mime_header_list_get_header_at (headers, i);
+      InternetAddressList *list;
+
+      if (g_ascii_strcasecmp (g_mime_header_get_name (header), name) != 0)
+        continue;
+
+      list = internet_address_list_parse (options, g_mime_header_get_raw_value (header));
+      flatten_addresses (ingest, list, out, TERN_MIME_MAX_ADDRESSES, 0);
+      g_clear_object (&list);
+    }
+
+  g_mime_parser_options_free (options);
+}
+
+static void
+read_delivered_to (TernMimeIngest *ingest,
+                   GMimeMessage   *message)
+{
+  static const char * const names[] = { "Delivered-To", "X-Original-To" };
+  GMimeHeaderList *headers = g_mime_object_get_header_list (GMIME_OBJECT (message));
+  int n = g_mime_header_list_get_count (headers);
+  g_autoptr(GPtrArray) found = g_ptr_array_new_with_free_func ((GDestroyNotify) tern_address_free);
+  g_autoptr(GPtrArray) unique = g_ptr_array_new ();
+  g_autoptr(GHashTable) seen = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+
+  /* Every Delivered-To first (the newest first), then every X-Original-To. */
+  for (guint k = 0; k < G_N_ELEMENTS (names); k++)
+    for (int i = 0; i < n; i++)
+      {
+        GMimeHeader *header = g_mime_header_list_get_header_at (headers, i);
+        InternetAddressList *list;
+
+        if (g_ascii_strcasecmp (g_mime_header_get_name (header), names[k]) != 0 ||
+            found->len >= TERN_MIME_MAX_DELIVERED_TO * 4)
+          continue;
+
+        list = internet_address_list_parse (ingest->options, g_mime_header_get_value (header));
+        flatten_addresses (ingest, list, found, TERN_MIME_MAX_DELIVERED_TO * 4, 0);
+        g_clear_object (&list);
+      }
+
+  for (guint i = 0; i < found->len && unique->len < TERN_MIME_MAX_DELIVERED_TO; i++)
+    {
+      TernAddress *address = g_ptr_array_index (found, i);
+
+      /* Mail systems treat addresses without regard to case; keep the first spelling. */
+      if (g_hash_table_add (seen, g_utf8_casefold (address->address, -1)))
+        g_ptr_array_add (unique, g_strdup (address->address));
+    }
+
+  g_ptr_array_add (unique, NULL);
+  g_strfreev (ingest->self->delivered_to);
+  ingest->self->delivered_to = (GStrv) g_ptr_array_free (g_steal_pointer (&unique), FALSE);
+}
+
+/* Some programs write a bare message-ID without angle brackets. */
+static char *
+bare_message_id (const char *value)
+{
+  g_autofree char *clean = tern_mime_text_clean_token (value);
+
+  if (clean == NULL || strchr (clean, ' ') != NULL || strchr (clean, '<') != NULL ||
+      strchr (clean, '>') != NULL || strchr (clean, '@') == NULL)
+    return NULL;
+
+  return g_steal_pointer (&clean);
+}
+
+static void
+read_threading (TernMimeIngest *ingest,
+                GMimeMessage   *message)
+{
+  TernMimeMessage *self = ingest->self;
+  const char *value;
+  GMimeReferences *refs;
+
+  self->message_id = tern_mime_text_clean_token (g_mime_message_get_message_id (message));
+  if (self->message_id != NULL && strchr (self->message_id, ' ') != NULL)
+    g_clear_pointer (&self->message_id, g_free);
+
+  if ((value = g_mime_object_get_header (GMIME_OBJECT (message), "In-Reply-To")) != NULL)
+    {
+      refs = g_mime_references_parse (ingest->options, value);
+      for (int i = 0; refs != NULL && i < g_mime_references_length (refs); i++)
+        if ((self->in_reply_to = tern_mime_text_clean_token (g_mime_references_get_message_id (refs, i))) != NULL)
+          break;
+      g_clear_pointer (&refs, g_mime_references_free);
+
+      if (self->in_reply_to == NULL)
+        self->in_reply_to = bare_message_id (value);
+    }
+
+  if ((value = g_mime_object_get_header (GMIME_OBJECT (message), "References")) != NULL)
+    {
+      g_autoptr(GPtrArray) ids = g_ptr_array_new_with_free_func (g_free);
+      g_autoptr(GHashTable) seen = g_hash_table_new (g_str_hash, g_str_equal);
+      GPtrArray *kept;
+
+      refs = g_mime_references_parse (ingest->options, value);
+      for (int i = 0; refs != NULL && i < g_mime_references_length (refs); i++)
+        {
+          char *id = tern_mime_text_clean_token (g_mime_references_get_message_id (refs, i));
+
+          /* Look before adding: adding a known ID would swap in the copy. */
+          if (id == NULL || g_hash_table_contains (seen, id))
+            {
+              g_free (id);
+              continue;
+            }
+          g_hash_table_add (seen, id);
+          g_ptr_array_add (ids, id);
+        }
+      g_clear_pointer (&refs, g_mime_references_free);
+
+      /* Keep the root of the thread and the nearest ancestors. */
+      kept = g_ptr_array_new ();
+      for (guint i = 0; i < ids->len; i++)
+        {
+          if (ids->len > TERN_MIME_MAX_REFERENCES && i > 0 &&
+              i < ids->len - (TERN_MIME_MAX_REFERENCES - 1))
+            continue;
+          g_ptr_array_add (kept, g_strdup (g_ptr_array_index (ids, i)));
+        }
+      if (ids->len > TERN_MIME_MAX_REFERENCES)
+        self->problems |= TERN_MIME_PROBLEM_TRUNCATED_HEADERS;
+
+      g_ptr_array_add (kept, NULL);
+      g_strfreev (self->references);
+      self->references = (GStrv) g_ptr_array_free (kept, FALSE);
+    }
+}
+
+/**
+ * tern_mime_ingest_headers:
+ * @ingest: the ingestion under way, its body already read
+ * @message: the parsed message
+ *
+ * Reads the identity, threading, address and date headers into @ingest.
+ */
+void
+tern_mime_ingest_headers (TernMimeIngest *ingest,
+                          GMimeMessage   *message)
+{
+  TernMimeMessage *self = ingest->self;
+  GDateTime *date;
+
+  read_subject (ingest, message);
+  read_threading (ingest, message);
+
+  read_addresses (ingest, message, GMIME_ADDRESS_TYPE_FROM, "From", self->from);
+  read_addresses (ingest, message, GMIME_ADDRESS_TYPE_TO, "To", self->to);
+  read_addresses (ingest, message, GMIME_ADDRESS_TYPE_CC, "Cc", self->cc);
+  read_addresses (ingest, message, GMIME_ADDRESS_TYPE_BCC, "Bcc", self->bcc);
+  read_addresses (ingest, message, GMIME_ADDRESS_TYPE_REPLY_TO, "Reply-To", self->reply_to);
+  read_addresses (ingest, message, GMIME_ADDRESS_TYPE_SENDER, "Sender", self->sender);
+  read_delivered_to (ingest, message);
+
+  date = g_mime_message_get_date (message);
+  self->date = date != NULL ? g_date_time_to_unix (date) : 0;
+}

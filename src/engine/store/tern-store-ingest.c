@@ -1,0 +1,671 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+
+#include "config.h"
+
+#include <string.h>
+
+#include "tern-mime-message.h"
+#include "tern-mime-subject.h"
+#include "tern-store-private.h"
+
+/*
+ * Ingestion: from a stored body to its rows in the index — the message
+ * row, its attachments, its full-text entry, its conversation and the
+ * addresses it brings for completion.  Runs on the writer thread, inside
+ * the caller's transaction.
+ */
+
+/* A reply whose references are all unknown joins a conversation with the
+ * same subject only when that conversation was active within this time. */
+#define SUBJECT_WINDOW (30 * G_TIME_SPAN_DAY / G_TIME_SPAN_SECOND)
+
+/* How much of a body the full-text index keeps. */
+#define FTS_BODY_MAX (64 * 1024)
+
+#define STEP_DONE(db, stmt, what, error) \
+  G_STMT_START { \
+    int rc_ = sqlite3_step (stmt); \
+    sqlite3_reset (stmt); \
+    if (rc_ != SQLITE_DONE) \
+      return tern_store_sql_error (db, rc_, what, error); \
+  } G_STMT_END
+
+static void
+append_address (GString          *text,
+                const TernAddress *address)
+{
+  if (text->len > 0)
+    g_string_append (text, ", ");
+
+  if (address->name != NULL && *address->name != '\0')
+    {
+      g_string_append (text, address->name);
+      if (address->address != NULL && *address->address != '\0')
+        g_string_append_printf (text, " <%s>", address->address);
+    }
+  else if (address->address != NULL)
+    {
+      g_string_append (text, address->address);
+    }
+}
+
+static char *
+format_addresses (GPtrArray *addresses)
+{
+  GString *text = g_string_new (NULL);
+
+  for (guint i = 0; addresses != NULL && i < addresses->len; i++)
+    append_address (text, g_ptr_array_index (addresses, i));
+
+  return g_string_free (text, FALSE);
+}
+
+/* Names and addresses as words for the full-text index. */
+static void
+append_search_words (GString   *text,
+                     GPtrArray *addresses)
+{
+  for (guint i = 0; addresses != NULL && i < addresses->len; i++)
+    {
+      const TernAddress *address = g_ptr_array_index (addresses, i);
+
+      if (address->name != NULL && *address->name != '\0')
+        {
+          g_string_append (text, address->name);
+          g_string_append_c (text, ' ');
+        }
+      if (address->address != NULL)
+        {
+          g_string_append (text, address->address);
+          g_string_append_c (text, ' ');
+        }
+    }
+}
+
+static gint64
+lookup_conversation (TernStoreDb  *db,
+                     const char   *message_id,
+                     GError      **error)
+{
+  sqlite3_stmt *stmt;
+  gint64 conversation = 0;
+  int rc;
+
+  stmt = tern_store_db_statement (db, db->index,
+                                  "SELECT conversation_id FROM message_ids WHERE message_id = ?",
+                                  error);
+  if (stmt == NULL)
+    return -1;
+
+  sqlite3_bind_text (stmt, 1, message_id, -1, SQLITE_STATIC);
+  rc = sqlite3_step (stmt);
+  if (rc == SQLITE_ROW)
+    conversation = sqlite3_column_int64 (stmt, 0);
+  sqlite3_reset (stmt);
+
+  if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+    {
+      tern_store_sql_error (db->index, rc, "Could not look up a conversation", error);
+      return -1;
+    }
+
+  return conversation;
+}
+
+static gint64
+lookup_conversation_by_subject (TernStoreDb  *db,
+                                const char   *subject_key,
+                                gint64        date,
+                                GError      **error)
+{
+  sqlite3_stmt *stmt;
+  gint64 conversation = 0;
+  int rc;
+
+  stmt = tern_store_db_statement (db, db->index,
+                                  "SELECT id FROM conversations "
+                                  "WHERE subject_key = ? AND last_date >= ? AND first_date <= ? "
+                                  "ORDER BY last_date DESC LIMIT 1",
+                                  error);
+  if (stmt == NULL)
+    return -1;
+
+  sqlite3_bind_text (stmt, 1, subject_key, -1, SQLITE_STATIC);
+  sqlite3_bind_int64 (stmt, 2, date - SUBJECT_WINDOW);
+  sqlite3_bind_int64 (stmt, 3, date + SUBJECT_WINDOW);
+  rc = sqlite3_step (stmt);
+  if (rc == SQLITE_ROW)
+    conversation = sqlite3_column_int64 (stmt, 0);
+  sqlite3_reset (stmt);
+
+  if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+    {
+      tern_store_sql_error (db->index, rc, "Could not look up a conversation", error);
+      return -1;
+    }
+
+  return conversation;
+}
+
+/* Folds conversation @from into @into: a message arrived that links both. */
+static gboolean
+merge_conversations (TernStoreDb  *db,
+                     gint64        into,
+                     gint64        from,
+                     GError      **error)
+{
+  sqlite3_stmt *stmt;
+
+  stmt = tern_store_db_statement (db, db->index,
+                                  "UPDATE messages SET conversation_id = ?1 "
+                                  "WHERE conversation_id = ?2",
+                                  error);
+  if (stmt == NULL)
+    return FALSE;
+  sqlite3_bind_int64 (stmt, 1, into);
+  sqlite3_bind_int64 (stmt, 2, from);
+  STEP_DONE (db->index, stmt, "Could not merge conversations", error);
+
+  stmt = tern_store_db_statement (db, db->index,
+                                  "UPDATE message_ids SET conversation_id = ?1 "
+                                  "WHERE conversation_id = ?2",
+                                  error);
+  if (stmt == NULL)
+    return FALSE;
+  sqlite3_bind_int64 (stmt, 1, into);
+  sqlite3_bind_int64 (stmt, 2, from);
+  STEP_DONE (db->index, stmt, "Could not merge conversations", error);
+
+  stmt = tern_store_db_statement (db, db->index,
+                                  "UPDATE conversations SET "
+                                  "  first_date = min (first_date, "
+                                  "    (SELECT first_date FROM conversations WHERE id = ?2)), "
+                                  "  last_date = max (last_date, "
+                                  "    (SELECT last_date FROM conversations WHERE id = ?2)) "
+                                  "WHERE id = ?1",
+                                  error);
+  if (stmt == NULL)
+    return FALSE;
+  sqlite3_bind_int64 (stmt, 1, into);
+  sqlite3_bind_int64 (stmt, 2, from);
+  STEP_DONE (db->index, stmt, "Could not merge conversations", error);
+
+  stmt = tern_store_db_statement (db, db->index, "DELETE FROM conversations WHERE id = ?", error);
+  if (stmt == NULL)
+    return FALSE;
+  sqlite3_bind_int64 (stmt, 1, from);
+  STEP_DONE (db->index, stmt, "Could not merge conversations", error);
+
+  return TRUE;
+}
+
+/*
+ * The conversation of a new message: the one any of its Message-ID,
+ * In-Reply-To or References already belongs to (merging them when they
+ * differ, as a reply can link two halves that arrived apart); else, for a
+ * Re: or Fwd: whose references are unknown, a recent conversation with the
+ * same subject; else a new one.  Every ID is then remembered, so that a
+ * reply arriving before its parent still finds its siblings.
+ */
+static gint64
+assign_conversation (TernStoreDb      *db,
+                     TernMimeMessage  *mime,
+                     gint64            date,
+                     GError          **error)
+{
+  g_autoptr(GPtrArray) ids = g_ptr_array_new ();
+  const char *message_id = tern_mime_message_get_message_id (mime);
+  const char *in_reply_to = tern_mime_message_get_in_reply_to (mime);
+  const char * const *references = tern_mime_message_get_references (mime);
+  const char *subject = tern_mime_message_get_subject (mime);
+  g_autofree char *normalized = tern_mime_normalize_subject (subject);
+  /* Mailers change the case of subjects ("RE: MEETING"). */
+  g_autofree char *subject_key = g_utf8_casefold (normalized, -1);
+  gint64 conversation = 0;
+  sqlite3_stmt *stmt;
+
+  if (message_id != NULL)
+    g_ptr_array_add (ids, (gpointer) message_id);
+  if (in_reply_to != NULL)
+    g_ptr_array_add (ids, (gpointer) in_reply_to);
+  for (guint i = 0; references != NULL && references[i] != NULL; i++)
+    g_ptr_array_add (ids, (gpointer) references[i]);
+
+  for (guint i = 0; i < ids->len; i++)
+    {
+      gint64 found = lookup_conversation (db, g_ptr_array_index (ids, i), error);
+
+      if (found < 0)
+        return -1;
+      if (found == 0 || found == conversation)
+        continue;
+
+      if (conversation == 0)
+        {
+          conversation = found;
+        }
+      else
+        {
+          gint64 into = MIN (conversation, found);
+
+          if (!merge_conversations (db, into, MAX (conversation, found), error))
+            return -1;
+          conversation = into;
+        }
+    }
+
+  if (conversation == 0 && *subject_key != '\0' &&
+      tern_mime_subject_is_reply_or_forward (subject))
+    {
+      conversation = lookup_conversation_by_subject (db, subject_key, date, error);
+      if (conversation < 0)
+        return -1;
+    }
+
+  if (conversation == 0)
+    {
+      stmt = tern_store_db_statement (db, db->index,
+                                      "INSERT INTO conversations (subject_key, first_date, "
+                                      "last_date) VALUES (?, ?, ?)",
+                                      error);
+      if (stmt == NULL)
+        return -1;
+      sqlite3_bind_text (stmt, 1, subject_key, -1, SQLITE_STATIC);
+      sqlite3_bind_int64 (stmt, 2, date);
+      sqlite3_bind_int64 (stmt, 3, date);
+      if (sqlite3_step (stmt) != SQLITE_DONE)
+        {
+          sqlite3_reset (stmt);
+          tern_store_sql_error (db->index, sqlite3_errcode (db->index),
+                                "Could not start a conversation", error);
+          return -1;
+        }
+      sqlite3_reset (stmt);
+      conversation = sqlite3_last_insert_rowid (db->index);
+    }
+  else
+    {
+      stmt = tern_store_db_statement (db, db->index,
+                                      "UPDATE conversations SET first_date = min (first_date, ?2), "
+                                      "last_date = max (last_date, ?2) WHERE id = ?1",
+                                      error);
+      if (stmt == NULL)
+        return -1;
+      sqlite3_bind_int64 (stmt, 1, conversation);
+      sqlite3_bind_int64 (stmt, 2, date);
+      if (sqlite3_step (stmt) != SQLITE_DONE)
+        {
+          sqlite3_reset (stmt);
+          tern_store_sql_error (db->index, sqlite3_errcode (db->index),
+                                "Could not update a conversation", error);
+          return -1;
+        }
+      sqlite3_reset (stmt);
+    }
+
+  stmt = tern_store_db_statement (db, db->index,
+                                  "INSERT INTO message_ids (message_id, conversation_id) "
+                                  "VALUES (?, ?) ON CONFLICT (message_id) DO UPDATE "
+                                  "SET conversation_id = excluded.conversation_id",
+                                  error);
+  if (stmt == NULL)
+    return -1;
+  for (guint i = 0; i < ids->len; i++)
+    {
+      int rc;
+
+      sqlite3_bind_text (stmt, 1, g_ptr_array_index (ids, i), -1, SQLITE_STATIC);
+      sqlite3_bind_int64 (stmt, 2, conversation);
+      rc = sqlite3_step (stmt);
+      sqlite3_reset (stmt);
+      if (rc != SQLITE_DONE)
+        {
+          tern_store_sql_error (db->index, rc, "Could not remember a message ID", error);
+          return -1;
+        }
+    }
+
+  return conversation;
+}
+
+static gboolean
+collect_addresses (TernStoreDb  *db,
+                   GPtrArray    *addresses,
+                   gint64        date,
+                   GError      **error)
+{
+  sqlite3_stmt *stmt;
+
+  if (addresses == NULL || addresses->len == 0)
+    return TRUE;
+
+  stmt = tern_store_db_statement (db, db->index,
+                                  "INSERT INTO addresses (address, name, use_count, last_used) "
+                                  "VALUES (lower (?1), ?2, 1, ?3) "
+                                  "ON CONFLICT (address) DO UPDATE SET "
+                                  "  use_count = use_count + 1, "
+                                  "  name = CASE WHEN excluded.name != '' AND excluded.last_used >= last_used "
+                                  "              THEN excluded.name ELSE name END, "
+                                  "  last_used = max (last_used, excluded.last_used)",
+                                  error);
+  if (stmt == NULL)
+    return FALSE;
+
+  for (guint i = 0; i < addresses->len; i++)
+    {
+      const TernAddress *address = g_ptr_array_index (addresses, i);
+      int rc;
+
+      if (address->address == NULL || strchr (address->address, '@') == NULL)
+        continue;
+
+      sqlite3_bind_text (stmt, 1, address->address, -1, SQLITE_STATIC);
+      sqlite3_bind_text (stmt, 2, address->name != NULL ? address->name : "", -1, SQLITE_STATIC);
+      sqlite3_bind_int64 (stmt, 3, date);
+      rc = sqlite3_step (stmt);
+      sqlite3_reset (stmt);
+      if (rc != SQLITE_DONE)
+        return tern_store_sql_error (db->index, rc, "Could not collect an address", error);
+    }
+
+  return TRUE;
+}
+
+typedef struct
+{
+  GString *sender;
+  GString *recipients;
+  GString *attachments;
+  const char *subject;
+  const char *body;
+  gsize body_length;
+} FtsValues;
+
+static void
+fts_values_clear (FtsValues *values)
+{
+  if (values->sender != NULL)
+    g_string_free (values->sender, TRUE);
+  if (values->recipients != NULL)
+    g_string_free (values->recipients, TRUE);
+  if (values->attachments != NULL)
+    g_string_free (values->attachments, TRUE);
+}
+
+G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC (FtsValues, fts_values_clear)
+
+/* The text a message gives the search index.  The same message always
+ * gives the same text: removing its words from the index depends on it. */
+static void
+fts_values_init (FtsValues       *values,
+                 TernMimeMessage *mime)
+{
+  GPtrArray *attachments = tern_mime_message_get_attachments (mime);
+
+  values->sender = g_string_new (NULL);
+  values->recipients = g_string_new (NULL);
+  values->attachments = g_string_new (NULL);
+
+  append_search_words (values->sender, tern_mime_message_get_from (mime));
+  append_search_words (values->recipients, tern_mime_message_get_to (mime));
+  append_search_words (values->recipients, tern_mime_message_get_cc (mime));
+  append_search_words (values->recipients, tern_mime_message_get_bcc (mime));
+
+  for (guint i = 0; attachments != NULL && i < attachments->len; i++)
+    {
+      const TernAttachmentInfo *attachment = g_ptr_array_index (attachments, i);
+
+      if (attachment->filename != NULL && *attachment->filename != '\0')
+        {
+          g_string_append (values->attachments, attachment->filename);
+          g_string_append_c (values->attachments, ' ');
+        }
+    }
+
+  values->subject = tern_mime_message_get_subject (mime);
+  values->body = tern_mime_message_get_body_text (mime);
+  if (values->body == NULL)
+    values->body = "";
+  values->body_length = strlen (values->body);
+
+  /* Cut on a character boundary. */
+  if (values->body_length > FTS_BODY_MAX)
+    values->body_length = g_utf8_find_prev_char (values->body, values->body + FTS_BODY_MAX + 1) -
+                          values->body;
+}
+
+static gboolean
+fts_write (TernStoreDb  *db,
+           gint64        id,
+           FtsValues    *values,
+           gboolean      remove,
+           GError      **error)
+{
+  sqlite3_stmt *stmt;
+
+  if (remove)
+    stmt = tern_store_db_statement (db, db->index,
+                                    "INSERT INTO message_fts (message_fts, rowid, subject, sender, "
+                                    "recipients, body, attachments) "
+                                    "VALUES ('delete', ?, ?, ?, ?, ?, ?)",
+                                    error);
+  else
+    stmt = tern_store_db_statement (db, db->index,
+                                    "INSERT INTO message_fts (rowid, subject, sender, recipients, "
+                                    "body, attachments) VALUES (?, ?, ?, ?, ?, ?)",
+                                    error);
+  if (stmt == NULL)
+    return FALSE;
+
+  sqlite3_bind_int64 (stmt, 1, id);
+  sqlite3_bind_text (stmt, 2, values->subject, -1, SQLITE_STATIC);
+  sqlite3_bind_text (stmt, 3, values->sender->str, values->sender->len, SQLITE_STATIC);
+  sqlite3_bind_text (stmt, 4, values->recipients->str, values->recipients->len, SQLITE_STATIC);
+  sqlite3_bind_text (stmt, 5, values->body, values->body_length, SQLITE_STATIC);
+  sqlite3_bind_text (stmt, 6, values->attachments->str, values->attachments->len, SQLITE_STATIC);
+  STEP_DONE (db->index, stmt, "Could not update the search index", error);
+
+  return TRUE;
+}
+
+/**
+ * tern_store_unindex:
+ * @raw: (nullable): the message's body, when it could be read
+ *
+ * Takes a message's words out of the search index, in the caller's
+ * transaction.  Without its body they stay behind, matching no message:
+ * ids are never given twice.
+ */
+gboolean
+tern_store_unindex (TernStoreDb  *db,
+                    gint64        id,
+                    GBytes       *raw,
+                    GError      **error)
+{
+  g_autoptr(TernMimeMessage) mime = NULL;
+  g_auto(FtsValues) values = { 0 };
+
+  if (raw == NULL)
+    return TRUE;
+
+  mime = tern_mime_message_parse (g_bytes_get_data (raw, NULL), g_bytes_get_size (raw));
+  fts_values_init (&values, mime);
+
+  return fts_write (db, id, &values, TRUE, error);
+}
+
+/**
+ * tern_store_ingest:
+ * @folder: the folder the message goes into
+ * @body_id: the id of its stored body, which becomes the message's id
+ * @raw: the raw message
+ * @prepared_mime: (nullable): @raw parsed already, or %NULL
+ *
+ * Parses @raw and writes its rows, in the caller's transaction on the
+ * writer connection.  Malformed mail is indexed as well as it can be;
+ * only a database failure is an error.
+ */
+gboolean
+tern_store_ingest (TernStore    *self,
+                   TernStoreDb  *db,
+                   TernFolder   *folder,
+                   gint64        body_id,
+                   GBytes       *raw,
+                   TernMimeMessage *prepared_mime,
+                   guint         flags,
+                   gint64        uid,
+                   gint64        internal_date,
+                   const char   *keywords,
+                   GError      **error)
+{
+  g_autoptr(TernMimeMessage) mime = NULL;
+  g_autofree char *from_list = NULL;
+  g_autofree char *to_list = NULL;
+  g_autofree char *cc_list = NULL;
+  g_autofree char *bcc_list = NULL;
+  g_autofree char *reply_to = NULL;
+  g_autofree char *delivered_to = NULL;
+  g_autofree char *refs = NULL;
+  g_auto(FtsValues) fts = { 0 };
+  const TernAddress *from = NULL;
+  const char * const *references;
+  GPtrArray *from_addresses;
+  GPtrArray *attachments;
+  sqlite3_stmt *stmt;
+  gint64 conversation;
+  gint64 date;
+  gsize size;
+  const guint8 *data;
+
+  data = g_bytes_get_data (raw, &size);
+  if (prepared_mime != NULL)
+    mime = tern_mime_message_ref (prepared_mime);
+  else
+    mime = tern_mime_message_parse (data, size);
+
+  date = tern_mime_message_get_date (mime);
+  if (internal_date <= 0)
+    internal_date = date > 0 ? date : g_get_real_time () / G_USEC_PER_SEC;
+  /* Mail sorts by its Date header, as people expect; a missing or absurd
+   * one (more than a day in the future) gives way to the arrival time. */
+  if (date <= 0 || date > internal_date + 86400)
+    date = internal_date;
+
+  conversation = assign_conversation (db, mime, date, error);
+  if (conversation < 0)
+    return FALSE;
+
+  from_addresses = tern_mime_message_get_from (mime);
+  if (from_addresses != NULL && from_addresses->len > 0)
+    from = g_ptr_array_index (from_addresses, 0);
+
+  to_list = format_addresses (tern_mime_message_get_to (mime));
+  cc_list = format_addresses (tern_mime_message_get_cc (mime));
+  bcc_list = format_addresses (tern_mime_message_get_bcc (mime));
+  reply_to = format_addresses (tern_mime_message_get_reply_to (mime));
+  if (tern_mime_message_get_delivered_to (mime) != NULL)
+    delivered_to = g_strjoinv (", ", (char **) tern_mime_message_get_delivered_to (mime));
+  else
+    delivered_to = g_strdup ("");
+  references = tern_mime_message_get_references (mime);
+  if (references != NULL && references[0] != NULL)
+    refs = g_strjoinv (" ", (char **) references);
+
+  stmt = tern_store_db_statement (db, db->index,
+                                  "INSERT INTO messages (id, folder_id, folder_role, uid, flags, "
+                                  "keywords, date, internal_date, size, subject, from_name, "
+                                  "from_address, to_list, cc_list, bcc_list, reply_to, "
+                                  "delivered_to, message_id, in_reply_to, refs, conversation_id, "
+                                  "preview, has_attachments, body_state, body_id, problems) "
+                                  "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, "
+                                  "?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24, ?1, ?25)",
+                                  error);
+  if (stmt == NULL)
+    return FALSE;
+
+  sqlite3_bind_int64 (stmt, 1, body_id);
+  sqlite3_bind_int64 (stmt, 2, tern_folder_get_id (folder));
+  sqlite3_bind_int (stmt, 3, tern_folder_get_role (folder));
+  if (uid > 0)
+    sqlite3_bind_int64 (stmt, 4, uid);
+  sqlite3_bind_int (stmt, 5, flags);
+  if (keywords != NULL)
+    sqlite3_bind_text (stmt, 6, keywords, -1, SQLITE_STATIC);
+  sqlite3_bind_int64 (stmt, 7, date);
+  sqlite3_bind_int64 (stmt, 8, internal_date);
+  sqlite3_bind_int64 (stmt, 9, size);
+  sqlite3_bind_text (stmt, 10, tern_mime_message_get_subject (mime), -1, SQLITE_STATIC);
+  sqlite3_bind_text (stmt, 11, from != NULL && from->name != NULL ? from->name : "", -1,
+                     SQLITE_STATIC);
+  sqlite3_bind_text (stmt, 12, from != NULL && from->address != NULL ? from->address : "", -1,
+                     SQLITE_STATIC);
+  sqlite3_bind_text (stmt, 13, to_list, -1, SQLITE_STATIC);
+  sqlite3_bind_text (stmt, 14, cc_list, -1, SQLITE_STATIC);
+  sqlite3_bind_text (stmt, 15, bcc_list, -1, SQLITE_STATIC);
+  sqlite3_bind_text (stmt, 16, reply_to, -1, SQLITE_STATIC);
+  sqlite3_bind_text (stmt, 17, delivered_to, -1, SQLITE_STATIC);
+  if (tern_mime_message_get_message_id (mime) != NULL)
+    sqlite3_bind_text (stmt, 18, tern_mime_message_get_message_id (mime), -1, SQLITE_STATIC);
+  if (tern_mime_message_get_in_reply_to (mime) != NULL)
+    sqlite3_bind_text (stmt, 19, tern_mime_message_get_in_reply_to (mime), -1, SQLITE_STATIC);
+  if (refs != NULL)
+    sqlite3_bind_text (stmt, 20, refs, -1, SQLITE_STATIC);
+  sqlite3_bind_int64 (stmt, 21, conversation);
+  sqlite3_bind_text (stmt, 22, tern_mime_message_get_preview (mime), -1, SQLITE_STATIC);
+  sqlite3_bind_int (stmt, 23, tern_mime_message_has_attachments (mime));
+  sqlite3_bind_int (stmt, 24, TERN_BODY_STATE_COMPLETE);
+  sqlite3_bind_int (stmt, 25, tern_mime_message_get_problems (mime));
+  STEP_DONE (db->index, stmt, "Could not add a message to the index", error);
+
+  attachments = tern_mime_message_get_attachments (mime);
+  if (attachments != NULL && attachments->len > 0)
+    {
+      stmt = tern_store_db_statement (db, db->index,
+                                      "INSERT INTO attachments (message_id, filename, mime_type, "
+                                      "size, part_path, content_id, is_inline) "
+                                      "VALUES (?, ?, ?, ?, ?, ?, ?)",
+                                      error);
+      if (stmt == NULL)
+        return FALSE;
+
+      for (guint i = 0; i < attachments->len; i++)
+        {
+          const TernAttachmentInfo *attachment = g_ptr_array_index (attachments, i);
+          const char *filename = attachment->filename != NULL ? attachment->filename : "";
+
+          sqlite3_bind_int64 (stmt, 1, body_id);
+          sqlite3_bind_text (stmt, 2, filename, -1, SQLITE_STATIC);
+          sqlite3_bind_text (stmt, 3, attachment->mime_type != NULL
+                                      ? attachment->mime_type : "application/octet-stream",
+                             -1, SQLITE_STATIC);
+          sqlite3_bind_int64 (stmt, 4, attachment->size);
+          sqlite3_bind_text (stmt, 5, attachment->part_path != NULL ? attachment->part_path : "",
+                             -1, SQLITE_STATIC);
+          if (attachment->content_id != NULL)
+            sqlite3_bind_text (stmt, 6, attachment->content_id, -1, SQLITE_STATIC);
+          else
+            sqlite3_bind_null (stmt, 6);
+          sqlite3_bind_int (stmt, 7, attachment->is_inline);
+          STEP_DONE (db->index, stmt, "Could not add an attachment to the index", error);
+        }
+    }
+
+  fts_values_init (&fts, mime);
+  if (!fts_write (db, body_id, &fts, FALSE, error))
+    return FALSE;
+
+  /* Whom the user writes to matters most for completion; who writes to
+   * the user comes next. */
+  if (tern_folder_get_role (folder) == TERN_FOLDER_ROLE_SENT)
+    {
+      if (!collect_addresses (db, tern_mime_message_get_to (mime), date, error) ||
+          !collect_addresses (db, tern_mime_message_get_cc (mime), date, error))
+        return FALSE;
+    }
+  else if (!collect_addresses (db, from_addresses, date, error))
+    {
+      return FALSE;
+    }
+
+  return TRUE;
+}
