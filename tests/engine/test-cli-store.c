@@ -7,6 +7,8 @@
 #include <string.h>
 #include <sys/wait.h>
 
+#include "tern-test-util.h"
+
 /*
  * The store's commands of tern-cli, run as a user runs them: the built
  * program with --data-dir on a temporary profile, its output read, its
@@ -35,31 +37,6 @@ typedef struct
   char *root;
   char *mbox;
 } Fixture;
-
-static void
-remove_tree (const char *path)
-{
-  g_autoptr(GDir) dir = g_dir_open (path, 0, NULL);
-  const char *name;
-
-  if (dir != NULL)
-    {
-      while ((name = g_dir_read_name (dir)) != NULL)
-        {
-          g_autofree char *child = g_build_filename (path, name, NULL);
-
-          remove_tree (child);
-        }
-    }
-
-  g_remove (path);
-}
-
-static char *
-data_path (const char *name)
-{
-  return g_test_build_filename (G_TEST_DIST, "engine", "data", "store", name, NULL);
-}
 
 /* Empty output may come as no bytes at all. */
 static char *
@@ -125,18 +102,15 @@ static void
 fixture_set_up (Fixture       *fixture,
                 gconstpointer  user_data)
 {
-  g_autoptr(GError) error = NULL;
-
-  fixture->root = g_dir_make_tmp ("tern-cli-store-XXXXXX", &error);
-  g_assert_no_error (error);
-  fixture->mbox = data_path ("sample.mbox");
+  fixture->root = tern_test_make_temp_dir ("tern-cli-store-XXXXXX");
+  fixture->mbox = tern_test_data_path ("sample.mbox");
 }
 
 static void
 fixture_tear_down (Fixture       *fixture,
                    gconstpointer  user_data)
 {
-  remove_tree (fixture->root);
+  tern_test_remove_tree (fixture->root);
   g_free (fixture->root);
   g_free (fixture->mbox);
 }
@@ -375,7 +349,7 @@ test_show_raw_is_byte_identical (Fixture       *fixture,
   g_autofree char *menu_id = NULL;
   g_autofree char *reply_id = NULL;
   g_autofree char *expected = NULL;
-  g_autofree char *path = data_path ("attachment.eml");
+  g_autofree char *path = tern_test_data_path ("attachment.eml");
   g_autoptr(GError) error = NULL;
   gsize expected_length = 0;
   static const char expected_reply[] =

@@ -8,6 +8,7 @@
 #include "tern-message-flags.h"
 #include "tern-message-list-model.h"
 #include "tern-store.h"
+#include "tern-test-util.h"
 
 /*
  * TernMessageListModel as a list view sees it: how many rows, which row is
@@ -16,48 +17,12 @@
  * the list shows what the store holds.
  */
 
-#define WAIT_SECONDS 20
 #define JAN_01_2024 G_GINT64_CONSTANT (1704067200)
 #define MINUTE G_GINT64_CONSTANT (60)
 #define DAY_SECONDS G_GINT64_CONSTANT (86400)
 #define PAGE_SIZE 64
 
 /* Waiting */
-
-static void
-got_result_cb (GObject      *source,
-               GAsyncResult *result,
-               gpointer      user_data)
-{
-  GAsyncResult **slot = user_data;
-
-  *slot = g_object_ref (result);
-}
-
-static gboolean
-timed_out_cb (gpointer user_data)
-{
-  gboolean *timed_out = user_data;
-
-  *timed_out = TRUE;
-  return G_SOURCE_REMOVE;
-}
-
-static GAsyncResult *
-wait_for (GAsyncResult **slot)
-{
-  gboolean timed_out = FALSE;
-  guint timeout_id = g_timeout_add_seconds (WAIT_SECONDS, timed_out_cb, &timed_out);
-
-  while (*slot == NULL && !timed_out)
-    g_main_context_iteration (NULL, TRUE);
-
-  if (!timed_out)
-    g_source_remove (timeout_id);
-  g_assert_nonnull (*slot);
-
-  return *slot;
-}
 
 typedef gboolean (*Condition) (gpointer data);
 
@@ -67,7 +32,8 @@ wait_until (Condition condition,
             gpointer  data)
 {
   gboolean timed_out = FALSE;
-  guint timeout_id = g_timeout_add_seconds (WAIT_SECONDS, timed_out_cb, &timed_out);
+  guint timeout_id = g_timeout_add_seconds (TERN_TEST_WAIT_SECONDS, tern_test_timed_out_cb,
+                                            &timed_out);
 
   while (!condition (data) && !timed_out)
     g_main_context_iteration (NULL, TRUE);
@@ -78,41 +44,15 @@ wait_until (Condition condition,
   return condition (data);
 }
 
-static void
-drain_main_context (void)
-{
-  while (g_main_context_iteration (NULL, FALSE))
-    ;
-}
-
 /* A short spell of the main context, for what must NOT happen. */
 static void
 spin_main_context (guint milliseconds)
 {
   gboolean timed_out = FALSE;
 
-  g_timeout_add (milliseconds, timed_out_cb, &timed_out);
+  g_timeout_add (milliseconds, tern_test_timed_out_cb, &timed_out);
   while (!timed_out)
     g_main_context_iteration (NULL, TRUE);
-}
-
-static void
-remove_tree (const char *path)
-{
-  g_autoptr(GDir) dir = g_dir_open (path, 0, NULL);
-  const char *name;
-
-  if (dir != NULL)
-    {
-      while ((name = g_dir_read_name (dir)) != NULL)
-        {
-          g_autofree char *child = g_build_filename (path, name, NULL);
-
-          remove_tree (child);
-        }
-    }
-
-  g_remove (path);
 }
 
 /* The store */
@@ -129,8 +69,7 @@ fixture_set_up (Fixture       *fixture,
 {
   g_autoptr(GError) error = NULL;
 
-  fixture->dir = g_dir_make_tmp ("tern-list-XXXXXX", &error);
-  g_assert_no_error (error);
+  fixture->dir = tern_test_make_temp_dir ("tern-list-XXXXXX");
   fixture->store = tern_store_open_sync (fixture->dir, NULL, &error);
   g_assert_no_error (error);
 }
@@ -139,11 +78,11 @@ static void
 fixture_tear_down (Fixture       *fixture,
                    gconstpointer  user_data)
 {
-  drain_main_context ();
+  tern_test_drain_main_context ();
   tern_store_close (fixture->store);
-  drain_main_context ();
+  tern_test_drain_main_context ();
   g_clear_object (&fixture->store);
-  remove_tree (fixture->dir);
+  tern_test_remove_tree (fixture->dir);
   g_free (fixture->dir);
 }
 
@@ -157,29 +96,14 @@ new_folder (TernStore      *store,
   g_autoptr(GError) error = NULL;
   g_autoptr(TernFolder) folder = NULL;
 
-  tern_store_create_folder_async (store, account, path, role, NULL, got_result_cb, &result);
-  folder = tern_store_create_folder_finish (store, wait_for (&result), &error);
+  tern_store_create_folder_async (store, account, path, role, NULL, tern_test_got_result_cb,
+                                  &result);
+  folder = tern_store_create_folder_finish (store, tern_test_wait_for (&result), &error);
   g_assert_no_error (error);
   return tern_folder_get_id (folder);
 }
 
 /* A Date header value in English whatever the locale, as mail has it. */
-static char *
-rfc_date (GDateTime *date)
-{
-  static const char * const months[] = {
-    "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
-  };
-
-  return g_strdup_printf ("%d %s %d %02d:%02d:%02d +0000",
-                          g_date_time_get_day_of_month (date),
-                          months[g_date_time_get_month (date) - 1],
-                          g_date_time_get_year (date),
-                          g_date_time_get_hour (date),
-                          g_date_time_get_minute (date),
-                          g_date_time_get_second (date));
-}
-
 static char *
 make_mail (const char *message_id,
            const char *subject,
@@ -187,7 +111,7 @@ make_mail (const char *message_id,
            const char *in_reply_to)
 {
   g_autoptr(GDateTime) when = g_date_time_new_from_unix_utc (date);
-  g_autofree char *date_text = rfc_date (when);
+  g_autofree char *date_text = tern_test_rfc_date (when);
   g_autoptr(GString) text = g_string_new (NULL);
 
   g_string_append_printf (text, "From: Sender <sender@example.org>\n"
@@ -221,7 +145,6 @@ add_mails (TernStore  *store,
 {
   g_autoptr(GPtrArray) messages =
     g_ptr_array_new_with_free_func ((GDestroyNotify) tern_new_message_free);
-  g_autoptr(GAsyncResult) result = NULL;
   g_autoptr(GError) error = NULL;
   GArray *ids;
 
@@ -234,9 +157,7 @@ add_mails (TernStore  *store,
       g_ptr_array_add (messages, tern_new_message_new (bytes, 0, 0));
     }
 
-  tern_store_add_messages_async (store, folder_id, messages, TERN_STORE_DURABILITY_NORMAL, NULL,
-                                 got_result_cb, &result);
-  ids = tern_store_add_messages_finish (store, wait_for (&result), &error);
+  ids = tern_test_add_messages (store, folder_id, messages, TERN_STORE_DURABILITY_NORMAL, &error);
   g_assert_no_error (error);
   g_assert_cmpuint (ids->len, ==, n_mails);
   return ids;
@@ -291,45 +212,6 @@ ids_of (gint64 id)
   return ids;
 }
 
-static void
-delete_messages (TernStore *store,
-                 GArray    *ids)
-{
-  g_autoptr(GAsyncResult) result = NULL;
-  g_autoptr(GError) error = NULL;
-
-  tern_store_delete_messages_async (store, ids, NULL, got_result_cb, &result);
-  g_assert_true (tern_store_delete_messages_finish (store, wait_for (&result), &error));
-  g_assert_no_error (error);
-}
-
-static void
-set_flags (TernStore *store,
-           GArray    *ids,
-           guint      add,
-           guint      remove)
-{
-  g_autoptr(GAsyncResult) result = NULL;
-  g_autoptr(GError) error = NULL;
-
-  tern_store_set_flags_async (store, ids, add, remove, NULL, got_result_cb, &result);
-  g_assert_true (tern_store_set_flags_finish (store, wait_for (&result), &error));
-  g_assert_no_error (error);
-}
-
-static void
-move_messages (TernStore *store,
-               GArray    *ids,
-               gint64     folder_id)
-{
-  g_autoptr(GAsyncResult) result = NULL;
-  g_autoptr(GError) error = NULL;
-
-  tern_store_move_messages_async (store, ids, folder_id, NULL, got_result_cb, &result);
-  g_assert_true (tern_store_move_messages_finish (store, wait_for (&result), &error));
-  g_assert_no_error (error);
-}
-
 /* The message ids of a folder, newest first, as the store lists them. */
 static GArray *
 store_order (TernStore *store,
@@ -340,8 +222,9 @@ store_order (TernStore *store,
   g_autoptr(GPtrArray) messages = NULL;
   GArray *ids = g_array_new (FALSE, FALSE, sizeof (gint64));
 
-  tern_store_list_messages_async (store, folder_id, 0, G_MAXINT, NULL, got_result_cb, &result);
-  messages = tern_store_list_messages_finish (store, wait_for (&result), &error);
+  tern_store_list_messages_async (store, folder_id, 0, G_MAXINT, NULL, tern_test_got_result_cb,
+                                  &result);
+  messages = tern_store_list_messages_finish (store, tern_test_wait_for (&result), &error);
   g_assert_no_error (error);
   for (guint i = 0; i < messages->len; i++)
     {
@@ -418,7 +301,7 @@ settle (TernMessageListModel *model)
 {
   g_assert_true (wait_until (model_is_settled, model));
   /* Rows asked for during a reload arrive after it. */
-  drain_main_context ();
+  tern_test_drain_main_context ();
 }
 
 static void
@@ -461,8 +344,8 @@ load_model (TernMessageListModel *model)
   g_autoptr(GAsyncResult) result = NULL;
   g_autoptr(GError) error = NULL;
 
-  tern_message_list_model_load_async (model, NULL, got_result_cb, &result);
-  g_assert_true (tern_message_list_model_load_finish (model, wait_for (&result), &error));
+  tern_message_list_model_load_async (model, NULL, tern_test_got_result_cb, &result);
+  g_assert_true (tern_message_list_model_load_finish (model, tern_test_wait_for (&result), &error));
   g_assert_no_error (error);
   return model;
 }
@@ -714,7 +597,7 @@ test_changes_delete_two_far_apart_is_two_removals (Fixture       *fixture,
 
   g_array_append_val (doomed, g_array_index (before, gint64, 20));
   g_array_append_val (doomed, g_array_index (before, gint64, 3));
-  delete_messages (fixture->store, doomed);
+  tern_test_delete_messages (fixture->store, doomed);
   settle (model);
 
   assert_changes (&watch, expected, G_N_ELEMENTS (expected));
@@ -756,7 +639,7 @@ test_changes_flag_change_notifies_row_only (Fixture       *fixture,
   g_signal_connect (row, "notify::unread", G_CALLBACK (notified_cb), &unread_notified);
   g_signal_connect (row, "notify::flagged", G_CALLBACK (notified_cb), &flagged_notified);
 
-  set_flags (fixture->store, target, TERN_MESSAGE_FLAG_SEEN, 0);
+  tern_test_set_flags (fixture->store, target, TERN_MESSAGE_FLAG_SEEN, 0);
   g_assert_true (wait_until (is_nonzero, &unread_notified));
   settle (model);
   /* Nothing more comes a little later either. */
@@ -767,7 +650,7 @@ test_changes_flag_change_notifies_row_only (Fixture       *fixture,
   g_assert_cmpuint (flagged_notified, ==, 0);
   assert_changes (&watch, NULL, 0);
 
-  set_flags (fixture->store, target, TERN_MESSAGE_FLAG_FLAGGED, 0);
+  tern_test_set_flags (fixture->store, target, TERN_MESSAGE_FLAG_FLAGGED, 0);
   g_assert_true (wait_until (is_nonzero, &flagged_notified));
   settle (model);
   g_assert_true (tern_message_row_get_flagged (row));
@@ -801,7 +684,7 @@ test_changes_move_updates_both_folders (Fixture       *fixture,
   watch_init (&archive_watch, archive_model);
   watch_sync (&archive_watch);
 
-  move_messages (fixture->store, moving, archive);
+  tern_test_move_messages (fixture->store, moving, archive);
   settle (inbox_model);
   settle (archive_model);
 
@@ -852,9 +735,9 @@ expected_rows (TernStore *store,
       g_autoptr(GError) error = NULL;
       g_autoptr(GPtrArray) messages = NULL;
 
-      tern_store_list_messages_async (store, folder_ids[f], 0, G_MAXINT, NULL, got_result_cb,
-                                      &result);
-      messages = tern_store_list_messages_finish (store, wait_for (&result), &error);
+      tern_store_list_messages_async (store, folder_ids[f], 0, G_MAXINT, NULL,
+                                      tern_test_got_result_cb, &result);
+      messages = tern_store_list_messages_finish (store, tern_test_wait_for (&result), &error);
       g_assert_no_error (error);
       for (guint i = 0; i < messages->len; i++)
         g_ptr_array_add (all, tern_message_ref (g_ptr_array_index (messages, i)));
@@ -988,7 +871,7 @@ test_changes_random_sequence_keeps_mirror_in_step (Fixture       *fixture,
                         }
                     }
                 }
-              delete_messages (fixture->store, doomed);
+              tern_test_delete_messages (fixture->store, doomed);
               n_removed += doomed->len;
             }
 
@@ -1060,7 +943,7 @@ test_threaded_conversation_is_one_row (Fixture       *fixture,
   g_assert_cmpuint (tern_message_row_get_count (single), ==, 1);
 
   /* Reading one of them lowers the conversation's unread count. */
-  set_flags (fixture->store, read, TERN_MESSAGE_FLAG_SEEN, 0);
+  tern_test_set_flags (fixture->store, read, TERN_MESSAGE_FLAG_SEEN, 0);
   settle (model);
   g_assert_cmpuint (tern_message_row_get_count (conversation), ==, 3);
   g_assert_cmpuint (tern_message_row_get_unread_count (conversation), ==, 2);
@@ -1147,7 +1030,7 @@ test_unified_inbox_spans_accounts (Fixture       *fixture,
     g_autoptr(GArray) filed = ids_of (newest);
     const Change gone[] = { { 0, 1, 0 } };
 
-    move_messages (fixture->store, filed, archive);
+    tern_test_move_messages (fixture->store, filed, archive);
     settle (model);
     assert_changes (&watch, gone, G_N_ELEMENTS (gone));
   }
@@ -1212,8 +1095,9 @@ test_search_model_bad_query_fails_to_load (Fixture       *fixture,
   g_autoptr(GAsyncResult) result = NULL;
   g_autoptr(GError) error = NULL;
 
-  tern_message_list_model_load_async (model, NULL, got_result_cb, &result);
-  g_assert_false (tern_message_list_model_load_finish (model, wait_for (&result), &error));
+  tern_message_list_model_load_async (model, NULL, tern_test_got_result_cb, &result);
+  g_assert_false (tern_message_list_model_load_finish (model, tern_test_wait_for (&result),
+                                                       &error));
   g_assert_nonnull (error);
   g_assert_nonnull (strstr (error->message, "someday"));
   g_assert_cmpuint (g_list_model_get_n_items (G_LIST_MODEL (model)), ==, 0);
@@ -1243,7 +1127,7 @@ test_store_closed_under_a_model_is_quiet (Fixture       *fixture,
   g_clear_pointer (&ids, g_array_unref);
   ids = add_numbered (fixture->store, folder_id, 100, 1, JAN_01_2024 + DAY_SECONDS);
   settle (model);
-  drain_main_context ();
+  tern_test_drain_main_context ();
   g_assert_true (tern_message_row_get_loaded (row));
 }
 

@@ -12,6 +12,7 @@
 
 #include "tern-message-flags.h"
 #include "tern-store.h"
+#include "tern-test-util.h"
 
 /*
  * What the store keeps through damage: an index overwritten, cut short or
@@ -21,72 +22,8 @@
  * committed.
  */
 
-#define WAIT_SECONDS 20
 #define JAN_01_2024 G_GINT64_CONSTANT (1704067200)
 #define DAY G_GINT64_CONSTANT (86400)
-
-/* Waiting */
-
-static void
-got_result_cb (GObject      *source,
-               GAsyncResult *result,
-               gpointer      user_data)
-{
-  GAsyncResult **slot = user_data;
-
-  *slot = g_object_ref (result);
-}
-
-static gboolean
-timed_out_cb (gpointer user_data)
-{
-  gboolean *timed_out = user_data;
-
-  *timed_out = TRUE;
-  return G_SOURCE_REMOVE;
-}
-
-static GAsyncResult *
-wait_for (GAsyncResult **slot)
-{
-  gboolean timed_out = FALSE;
-  guint timeout_id = g_timeout_add_seconds (WAIT_SECONDS, timed_out_cb, &timed_out);
-
-  while (*slot == NULL && !timed_out)
-    g_main_context_iteration (NULL, TRUE);
-
-  if (!timed_out)
-    g_source_remove (timeout_id);
-  g_assert_nonnull (*slot);
-
-  return *slot;
-}
-
-static void
-drain_main_context (void)
-{
-  while (g_main_context_iteration (NULL, FALSE))
-    ;
-}
-
-static void
-remove_tree (const char *path)
-{
-  g_autoptr(GDir) dir = g_dir_open (path, 0, NULL);
-  const char *name;
-
-  if (dir != NULL)
-    {
-      while ((name = g_dir_read_name (dir)) != NULL)
-        {
-          g_autofree char *child = g_build_filename (path, name, NULL);
-
-          remove_tree (child);
-        }
-    }
-
-  g_remove (path);
-}
 
 /* SQLite, to look at the files and to damage them */
 
@@ -106,30 +43,6 @@ open_sqlite (const char *path,
   return db;
 }
 
-static void
-exec_sql (sqlite3    *db,
-          const char *sql)
-{
-  char *message = NULL;
-
-  if (sqlite3_exec (db, sql, NULL, NULL, &message) != SQLITE_OK)
-    g_error ("SQL failed: %s: %s", sql, message);
-}
-
-static gint64
-query_int (sqlite3    *db,
-           const char *sql)
-{
-  sqlite3_stmt *stmt = NULL;
-  gint64 value;
-
-  g_assert_cmpint (sqlite3_prepare_v2 (db, sql, -1, &stmt, NULL), ==, SQLITE_OK);
-  g_assert_cmpint (sqlite3_step (stmt), ==, SQLITE_ROW);
-  value = sqlite3_column_int64 (stmt, 0);
-  sqlite3_finalize (stmt);
-  return value;
-}
-
 static gint64
 file_query_int (const char *path,
                 const char *sql)
@@ -138,7 +51,7 @@ file_query_int (const char *path,
   gint64 value;
 
   g_assert_nonnull (db);
-  value = query_int (db, sql);
+  value = tern_test_query_int (db, sql);
   sqlite3_close (db);
   return value;
 }
@@ -168,8 +81,8 @@ checkpoint (const char *path)
   sqlite3 *db = open_sqlite (path, FALSE);
 
   g_assert_nonnull (db);
-  exec_sql (db, "PRAGMA wal_checkpoint(TRUNCATE)");
-  exec_sql (db, "PRAGMA journal_mode = DELETE");
+  tern_test_exec_sql (db, "PRAGMA wal_checkpoint(TRUNCATE)");
+  tern_test_exec_sql (db, "PRAGMA journal_mode = DELETE");
   sqlite3_close (db);
 }
 
@@ -183,29 +96,6 @@ assert_integrity (const char *path)
 
 /* The store */
 
-static TernStore *
-open_store (const char *dir)
-{
-  g_autoptr(GError) error = NULL;
-  TernStore *store = tern_store_open_sync (dir, NULL, &error);
-
-  g_assert_no_error (error);
-  g_assert_nonnull (store);
-  return store;
-}
-
-static void
-close_store (TernStore **store)
-{
-  if (*store == NULL)
-    return;
-
-  drain_main_context ();
-  tern_store_close (*store);
-  drain_main_context ();
-  g_clear_object (store);
-}
-
 static TernFolder *
 ensure_folder (TernStore      *store,
                const char     *account,
@@ -216,8 +106,9 @@ ensure_folder (TernStore      *store,
   g_autoptr(GError) error = NULL;
   TernFolder *folder;
 
-  tern_store_ensure_folder_async (store, account, path, role, NULL, got_result_cb, &result);
-  folder = tern_store_ensure_folder_finish (store, wait_for (&result), &error);
+  tern_store_ensure_folder_async (store, account, path, role, NULL, tern_test_got_result_cb,
+                                  &result);
+  folder = tern_store_ensure_folder_finish (store, tern_test_wait_for (&result), &error);
   g_assert_no_error (error);
   return folder;
 }
@@ -229,8 +120,8 @@ list_folders (TernStore *store)
   g_autoptr(GError) error = NULL;
   GPtrArray *folders;
 
-  tern_store_list_folders_async (store, NULL, NULL, got_result_cb, &result);
-  folders = tern_store_list_folders_finish (store, wait_for (&result), &error);
+  tern_store_list_folders_async (store, NULL, NULL, tern_test_got_result_cb, &result);
+  folders = tern_store_list_folders_finish (store, tern_test_wait_for (&result), &error);
   g_assert_no_error (error);
   return folders;
 }
@@ -262,8 +153,9 @@ list_messages (TernStore *store,
   g_autoptr(GError) error = NULL;
   GPtrArray *messages;
 
-  tern_store_list_messages_async (store, folder_id, 0, G_MAXINT, NULL, got_result_cb, &result);
-  messages = tern_store_list_messages_finish (store, wait_for (&result), &error);
+  tern_store_list_messages_async (store, folder_id, 0, G_MAXINT, NULL, tern_test_got_result_cb,
+                                  &result);
+  messages = tern_store_list_messages_finish (store, tern_test_wait_for (&result), &error);
   g_assert_no_error (error);
   return messages;
 }
@@ -276,8 +168,8 @@ get_raw (TernStore *store,
   g_autoptr(GError) error = NULL;
   GBytes *raw;
 
-  tern_store_get_raw_async (store, id, NULL, got_result_cb, &result);
-  raw = tern_store_get_raw_finish (store, wait_for (&result), &error);
+  tern_store_get_raw_async (store, id, NULL, tern_test_got_result_cb, &result);
+  raw = tern_store_get_raw_finish (store, tern_test_wait_for (&result), &error);
   g_assert_no_error (error);
   return raw;
 }
@@ -290,8 +182,8 @@ search (TernStore  *store,
   g_autoptr(GError) error = NULL;
   GArray *ids;
 
-  tern_store_search_async (store, query, 0, 0, NULL, got_result_cb, &result);
-  ids = tern_store_search_finish (store, wait_for (&result), &error);
+  tern_store_search_async (store, query, 0, 0, NULL, tern_test_got_result_cb, &result);
+  ids = tern_store_search_finish (store, tern_test_wait_for (&result), &error);
   g_assert_no_error (error);
   return ids;
 }
@@ -305,14 +197,11 @@ add_raw (TernStore  *store,
   g_autoptr(GPtrArray) messages =
     g_ptr_array_new_with_free_func ((GDestroyNotify) tern_new_message_free);
   g_autoptr(GBytes) bytes = g_bytes_new (raw, strlen (raw));
-  g_autoptr(GAsyncResult) result = NULL;
   g_autoptr(GError) error = NULL;
   GArray *ids;
 
   g_ptr_array_add (messages, tern_new_message_new (bytes, flags, 0));
-  tern_store_add_messages_async (store, folder_id, messages, TERN_STORE_DURABILITY_SYNCED, NULL,
-                                 got_result_cb, &result);
-  ids = tern_store_add_messages_finish (store, wait_for (&result), &error);
+  ids = tern_test_add_messages (store, folder_id, messages, TERN_STORE_DURABILITY_SYNCED, &error);
   g_assert_no_error (error);
   return ids;
 }
@@ -352,28 +241,12 @@ typedef struct
 
 /* A Date header value in English whatever the locale, as mail has it. */
 static char *
-rfc_date (GDateTime *date)
-{
-  static const char * const months[] = {
-    "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
-  };
-
-  return g_strdup_printf ("%d %s %d %02d:%02d:%02d +0000",
-                          g_date_time_get_day_of_month (date),
-                          months[g_date_time_get_month (date) - 1],
-                          g_date_time_get_year (date),
-                          g_date_time_get_hour (date),
-                          g_date_time_get_minute (date),
-                          g_date_time_get_second (date));
-}
-
-static char *
 make_mail (guint       number,
            const char *subject,
            gboolean    with_attachment)
 {
   g_autoptr(GDateTime) date = g_date_time_new_from_unix_utc (JAN_01_2024 + number * DAY);
-  g_autofree char *date_text = rfc_date (date);
+  g_autofree char *date_text = tern_test_rfc_date (date);
 
   if (with_attachment)
     return g_strdup_printf ("From: Sender %u <sender%u@example.org>\n"
@@ -459,12 +332,11 @@ fixture_set_up (Fixture       *fixture,
   g_autoptr(GPtrArray) in_inbox = NULL;
   guint number = 0;
 
-  fixture->dir = g_dir_make_tmp ("tern-durable-XXXXXX", &error);
-  g_assert_no_error (error);
+  fixture->dir = tern_test_make_temp_dir ("tern-durable-XXXXXX");
   fixture->index = g_build_filename (fixture->dir, "store.sqlite", NULL);
   fixture->bodies = g_build_filename (fixture->dir, "bodies.sqlite", NULL);
   fixture->expected = g_ptr_array_new_with_free_func ((GDestroyNotify) expected_free);
-  fixture->store = open_store (fixture->dir);
+  fixture->store = tern_test_open_store (fixture->dir);
 
   inbox = ensure_folder (fixture->store, "work", "INBOX", TERN_FOLDER_ROLE_INBOX);
   archive = ensure_folder (fixture->store, "work", "Archive/2023", TERN_FOLDER_ROLE_NONE);
@@ -501,9 +373,10 @@ fixture_set_up (Fixture       *fixture,
 
               g_array_append_val (ids, id);
               tern_store_set_flags_async (fixture->store, ids, TERN_MESSAGE_FLAG_FLAGGED, 0,
-                                          NULL, got_result_cb, &flags_result);
+                                          NULL, tern_test_got_result_cb, &flags_result);
               g_assert_true (tern_store_set_flags_finish (fixture->store,
-                                                          wait_for (&flags_result), &error));
+                                                          tern_test_wait_for (&flags_result),
+                                                          &error));
               expected->flags |= TERN_MESSAGE_FLAG_FLAGGED;
             }
           else if (g_str_equal (expected->message_id, "m4@durable.example") ||
@@ -518,13 +391,15 @@ fixture_set_up (Fixture       *fixture,
         }
     }
   tern_store_move_messages_async (fixture->store, move, tern_folder_get_id (moved_to), NULL,
-                                  got_result_cb, &result);
-  g_assert_true (tern_store_move_messages_finish (fixture->store, wait_for (&result), &error));
+                                  tern_test_got_result_cb, &result);
+  g_assert_true (tern_store_move_messages_finish (fixture->store, tern_test_wait_for (&result),
+                                                  &error));
   g_assert_no_error (error);
 
   tern_store_rename_folder_async (fixture->store, tern_folder_get_id (local), "Kept/Older",
-                                  NULL, got_result_cb, &rename_result);
-  renamed = tern_store_rename_folder_finish (fixture->store, wait_for (&rename_result), &error);
+                                  NULL, tern_test_got_result_cb, &rename_result);
+  renamed = tern_store_rename_folder_finish (fixture->store, tern_test_wait_for (&rename_result),
+                                             &error);
   g_assert_no_error (error);
   for (guint j = 0; j < fixture->expected->len; j++)
     {
@@ -537,7 +412,7 @@ fixture_set_up (Fixture       *fixture,
         }
     }
 
-  close_store (&fixture->store);
+  tern_test_close_store (&fixture->store);
   checkpoint (fixture->index);
   checkpoint (fixture->bodies);
   fixture->body_rows = file_query_int (fixture->bodies, "SELECT count (*) FROM bodies");
@@ -549,8 +424,8 @@ fixture_tear_down (Fixture       *fixture,
                    gconstpointer  user_data)
 {
   g_test_log_set_fatal_handler (NULL, NULL);
-  close_store (&fixture->store);
-  remove_tree (fixture->dir);
+  tern_test_close_store (&fixture->store);
+  tern_test_remove_tree (fixture->dir);
   g_free (fixture->dir);
   g_free (fixture->index);
   g_free (fixture->bodies);
@@ -649,14 +524,14 @@ reopen_after_damage (Fixture *fixture)
 {
   /* The store warns that it makes the index again. */
   g_test_expect_message ("tern-engine", G_LOG_LEVEL_WARNING, "*damaged*");
-  fixture->store = open_store (fixture->dir);
+  fixture->store = tern_test_open_store (fixture->dir);
   g_test_assert_expected_messages ();
 }
 
 static void
 assert_bodies_untouched (Fixture *fixture)
 {
-  close_store (&fixture->store);
+  tern_test_close_store (&fixture->store);
   g_assert_cmpint (file_query_int (fixture->bodies, "SELECT count (*) FROM bodies"), ==,
                    fixture->body_rows);
   g_assert_cmpint (file_query_int (fixture->bodies, "SELECT count (*) FROM body_meta"), ==,
@@ -748,7 +623,7 @@ test_rebuild_after_index_emptied (Fixture       *fixture,
   g_test_log_set_fatal_handler (warnings_are_not_fatal_cb, NULL);
 
   /* An empty index next to stored mail is a lost index, not a new store. */
-  fixture->store = open_store (fixture->dir);
+  fixture->store = tern_test_open_store (fixture->dir);
   assert_all_mail_back (fixture);
   assert_bodies_untouched (fixture);
 }
@@ -760,7 +635,7 @@ test_rebuild_after_index_deleted (Fixture       *fixture,
   g_assert_cmpint (g_unlink (fixture->index), ==, 0);
   g_test_log_set_fatal_handler (warnings_are_not_fatal_cb, NULL);
 
-  fixture->store = open_store (fixture->dir);
+  fixture->store = tern_test_open_store (fixture->dir);
   assert_all_mail_back (fixture);
   assert_bodies_untouched (fixture);
 }
@@ -808,7 +683,7 @@ test_rebuild_never_overwrites_an_earlier_damaged_copy (Fixture       *fixture,
   overwrite (fixture->index, 0, 100);
   reopen_after_damage (fixture);
   assert_all_mail_back (fixture);
-  close_store (&fixture->store);
+  tern_test_close_store (&fixture->store);
 
   for (guint i = 0; i < earlier->len; i++)
     {
@@ -852,21 +727,21 @@ test_unindexed_bodies_are_indexed_on_open (Fixture       *fixture,
 
   db = open_sqlite (fixture->index, FALSE);
   g_assert_nonnull (db);
-  exec_sql (db, "PRAGMA foreign_keys = ON");
-  exec_sql (db, "DELETE FROM messages WHERE message_id IN ('m1@durable.example', "
+  tern_test_exec_sql (db, "PRAGMA foreign_keys = ON");
+  tern_test_exec_sql (db, "DELETE FROM messages WHERE message_id IN ('m1@durable.example', "
                 "'m3@durable.example', 'm13@durable.example', 'm18@durable.example')");
-  lost_total = query_int (db, "SELECT sum (total) FROM folders");
+  lost_total = tern_test_query_int (db, "SELECT sum (total) FROM folders");
   sqlite3_close (db);
   g_assert_cmpint (lost_total, ==, fixture->expected->len - 4);
 
   db = open_sqlite (fixture->bodies, FALSE);
   g_assert_nonnull (db);
   update = g_strdup_printf ("UPDATE body_meta SET state = 0 WHERE id IN (%s)", ids);
-  exec_sql (db, update);
+  tern_test_exec_sql (db, update);
   g_assert_cmpint (sqlite3_changes (db), ==, 4);
   sqlite3_close (db);
 
-  fixture->store = open_store (fixture->dir);
+  fixture->store = tern_test_open_store (fixture->dir);
   g_assert_false (tern_store_was_rebuilt (fixture->store));
   g_assert_false (has_damaged_copy (fixture->dir));
   assert_all_mail_back (fixture);
@@ -962,7 +837,7 @@ kill_import_midway (const char *root,
                     const char *mbox)
 {
   GPid pid = spawn_import (root, mbox);
-  gint64 deadline = g_get_monotonic_time () + WAIT_SECONDS * G_USEC_PER_SEC;
+  gint64 deadline = g_get_monotonic_time () + TERN_TEST_WAIT_SECONDS * G_USEC_PER_SEC;
   int status = 0;
 
   for (;;)
@@ -1035,14 +910,14 @@ test_kill_during_import_keeps_committed_mail (void)
 
   for (guint attempt = 0; attempt < 4 && !killed; attempt++, count *= 2)
     {
-      remove_tree (data_dir);
+      tern_test_remove_tree (data_dir);
       write_bulk_mbox (mbox, count);
       killed = kill_import_midway (root, index, mbox);
     }
   g_assert_true (killed);
   count /= 2;
 
-  store = open_store (data_dir);
+  store = tern_test_open_store (data_dir);
   folder = find_folder (store, TERN_LOCAL_ACCOUNT, "Bulk");
   g_assert_nonnull (folder);
   messages = list_messages (store, tern_folder_get_id (folder));
@@ -1073,7 +948,7 @@ test_kill_during_import_keeps_committed_mail (void)
   g_assert_cmpint (tern_folder_get_total (folder), ==, n);
   g_assert_cmpint (tern_folder_get_unread (folder), ==, unread);
   g_assert_cmpint (unread, ==, n);
-  close_store (&store);
+  tern_test_close_store (&store);
 
   assert_integrity (index);
   assert_integrity (bodies);
@@ -1099,14 +974,14 @@ test_kill_during_import_keeps_committed_mail (void)
     g_assert_true (WIFEXITED (wait_status));
     g_assert_cmpint (WEXITSTATUS (wait_status), ==, 0);
 
-    store = open_store (data_dir);
+    store = tern_test_open_store (data_dir);
     again = find_folder (store, TERN_LOCAL_ACCOUNT, "Bulk");
     g_assert_cmpint (tern_folder_get_total (again), ==, n + count);
     g_assert_cmpint (tern_folder_get_unread (again), ==, n + count);
-    close_store (&store);
+    tern_test_close_store (&store);
   }
 
-  remove_tree (root);
+  tern_test_remove_tree (root);
 }
 
 int

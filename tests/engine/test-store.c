@@ -11,6 +11,7 @@
 #include "tern-store-import.h"
 #include "tern-store-private.h"
 #include "tern-store.h"
+#include "tern-test-util.h"
 
 /*
  * The local store seen through its public calls: opening and migrating,
@@ -20,9 +21,6 @@
  */
 
 #define MIGRATIONS_DIR "/io/github/ternmail/Tern/store/sql/"
-
-/* How long a test waits for the store before it fails rather than hangs. */
-#define WAIT_SECONDS 20
 
 /* Unix times of a few dates the tests use. */
 #define JAN_01_2024 G_GINT64_CONSTANT (1704067200)
@@ -40,81 +38,12 @@
     g_assert_cmpstr (actual_, ==, expected_); \
   } G_STMT_END
 
-/* Waiting */
-
-static void
-got_result_cb (GObject      *source,
-               GAsyncResult *result,
-               gpointer      user_data)
-{
-  GAsyncResult **slot = user_data;
-
-  *slot = g_object_ref (result);
-}
-
-static gboolean
-timed_out_cb (gpointer user_data)
-{
-  gboolean *timed_out = user_data;
-
-  *timed_out = TRUE;
-  return G_SOURCE_REMOVE;
-}
-
-static GAsyncResult *
-wait_for (GAsyncResult **slot)
-{
-  gboolean timed_out = FALSE;
-  guint timeout_id = g_timeout_add_seconds (WAIT_SECONDS, timed_out_cb, &timed_out);
-
-  while (*slot == NULL && !timed_out)
-    g_main_context_iteration (NULL, TRUE);
-
-  if (!timed_out)
-    g_source_remove (timeout_id);
-  g_assert_nonnull (*slot);
-
-  return *slot;
-}
-
-static void
-drain_main_context (void)
-{
-  while (g_main_context_iteration (NULL, FALSE))
-    ;
-}
-
 /* Files */
-
-static void
-remove_tree (const char *path)
-{
-  g_autoptr(GDir) dir = g_dir_open (path, 0, NULL);
-  const char *name;
-
-  if (dir != NULL)
-    {
-      while ((name = g_dir_read_name (dir)) != NULL)
-        {
-          g_autofree char *child = g_build_filename (path, name, NULL);
-
-          remove_tree (child);
-        }
-    }
-
-  g_remove (path);
-}
-
-static char *
-data_path (const char *name)
-{
-  return g_test_build_filename (G_TEST_DIST, "engine", "data", "store", name, NULL);
-}
 
 static GBytes *
 read_data (const char *name)
 {
-  g_autofree char *path = data_path (name);
+  g_autofree char *path = tern_test_data_path (name);
   g_autoptr(GError) error = NULL;
   char *contents = NULL;
   gsize length = 0;
@@ -139,38 +68,12 @@ open_sqlite (const char *path)
   return db;
 }
 
-static void
-exec_sql (sqlite3    *db,
-          const char *sql)
-{
-  char *message = NULL;
-  int rc = sqlite3_exec (db, sql, NULL, NULL, &message);
-
-  if (rc != SQLITE_OK)
-    g_error ("SQL failed: %s: %s", sql, message);
-}
-
-static gint64
-query_int (sqlite3    *db,
-           const char *sql)
-{
-  sqlite3_stmt *stmt = NULL;
-  gint64 value;
-
-  g_assert_cmpint (sqlite3_prepare_v2 (db, sql, -1, &stmt, NULL), ==, SQLITE_OK);
-  g_assert_cmpint (sqlite3_step (stmt), ==, SQLITE_ROW);
-  value = sqlite3_column_int64 (stmt, 0);
-  sqlite3_finalize (stmt);
-
-  return value;
-}
-
 static gint64
 file_query_int (const char *path,
                 const char *sql)
 {
   sqlite3 *db = open_sqlite (path);
-  gint64 value = query_int (db, sql);
+  gint64 value = tern_test_query_int (db, sql);
 
   sqlite3_close (db);
   return value;
@@ -184,54 +87,28 @@ typedef struct
   TernStore *store;
 } Fixture;
 
-static TernStore *
-open_store (const char *dir)
-{
-  g_autoptr(GError) error = NULL;
-  TernStore *store = tern_store_open_sync (dir, NULL, &error);
-
-  g_assert_no_error (error);
-  g_assert_nonnull (store);
-  return store;
-}
-
-static void
-close_store (TernStore **store)
-{
-  if (*store == NULL)
-    return;
-
-  drain_main_context ();
-  tern_store_close (*store);
-  drain_main_context ();
-  g_clear_object (store);
-}
-
 static void
 fixture_set_up (Fixture       *fixture,
                 gconstpointer  user_data)
 {
-  g_autoptr(GError) error = NULL;
-
-  fixture->dir = g_dir_make_tmp ("tern-store-XXXXXX", &error);
-  g_assert_no_error (error);
-  fixture->store = open_store (fixture->dir);
+  fixture->dir = tern_test_make_temp_dir ("tern-store-XXXXXX");
+  fixture->store = tern_test_open_store (fixture->dir);
 }
 
 static void
 fixture_tear_down (Fixture       *fixture,
                    gconstpointer  user_data)
 {
-  close_store (&fixture->store);
-  remove_tree (fixture->dir);
+  tern_test_close_store (&fixture->store);
+  tern_test_remove_tree (fixture->dir);
   g_free (fixture->dir);
 }
 
 static void
 fixture_reopen (Fixture *fixture)
 {
-  close_store (&fixture->store);
-  fixture->store = open_store (fixture->dir);
+  tern_test_close_store (&fixture->store);
+  fixture->store = tern_test_open_store (fixture->dir);
 }
 
 static TernFolder *
@@ -243,8 +120,9 @@ create_folder (TernStore       *store,
 {
   g_autoptr(GAsyncResult) result = NULL;
 
-  tern_store_create_folder_async (store, account, path, role, NULL, got_result_cb, &result);
-  return tern_store_create_folder_finish (store, wait_for (&result), error);
+  tern_store_create_folder_async (store, account, path, role, NULL, tern_test_got_result_cb,
+                                  &result);
+  return tern_store_create_folder_finish (store, tern_test_wait_for (&result), error);
 }
 
 static TernFolder *
@@ -256,8 +134,9 @@ ensure_folder (TernStore       *store,
 {
   g_autoptr(GAsyncResult) result = NULL;
 
-  tern_store_ensure_folder_async (store, account, path, role, NULL, got_result_cb, &result);
-  return tern_store_ensure_folder_finish (store, wait_for (&result), error);
+  tern_store_ensure_folder_async (store, account, path, role, NULL, tern_test_got_result_cb,
+                                  &result);
+  return tern_store_ensure_folder_finish (store, tern_test_wait_for (&result), error);
 }
 
 static gint64
@@ -282,8 +161,8 @@ list_folders (TernStore  *store,
   g_autoptr(GError) error = NULL;
   GPtrArray *folders;
 
-  tern_store_list_folders_async (store, account, NULL, got_result_cb, &result);
-  folders = tern_store_list_folders_finish (store, wait_for (&result), &error);
+  tern_store_list_folders_async (store, account, NULL, tern_test_got_result_cb, &result);
+  folders = tern_store_list_folders_finish (store, tern_test_wait_for (&result), &error);
   g_assert_no_error (error);
   g_assert_nonnull (folders);
 
@@ -358,14 +237,11 @@ add_messages (TernStore  *store,
 {
   g_autoptr(GPtrArray) messages =
     g_ptr_array_new_with_free_func ((GDestroyNotify) tern_new_message_free);
-  g_autoptr(GAsyncResult) result = NULL;
 
   for (guint i = 0; i < raws->len; i++)
     g_ptr_array_add (messages, tern_new_message_new (g_ptr_array_index (raws, i), flags, 0));
 
-  tern_store_add_messages_async (store, folder_id, messages, TERN_STORE_DURABILITY_NORMAL, NULL,
-                                 got_result_cb, &result);
-  return tern_store_add_messages_finish (store, wait_for (&result), error);
+  return tern_test_add_messages (store, folder_id, messages, TERN_STORE_DURABILITY_NORMAL, error);
 }
 
 static gint64
@@ -498,8 +374,8 @@ get_message (TernStore  *store,
 {
   g_autoptr(GAsyncResult) result = NULL;
 
-  tern_store_get_message_async (store, id, NULL, got_result_cb, &result);
-  return tern_store_get_message_finish (store, wait_for (&result), error);
+  tern_store_get_message_async (store, id, NULL, tern_test_got_result_cb, &result);
+  return tern_store_get_message_finish (store, tern_test_wait_for (&result), error);
 }
 
 static TernMessage *
@@ -521,35 +397,8 @@ get_raw (TernStore  *store,
 {
   g_autoptr(GAsyncResult) result = NULL;
 
-  tern_store_get_raw_async (store, id, NULL, got_result_cb, &result);
-  return tern_store_get_raw_finish (store, wait_for (&result), error);
-}
-
-static void
-set_flags (TernStore *store,
-           GArray    *ids,
-           guint      add,
-           guint      remove)
-{
-  g_autoptr(GAsyncResult) result = NULL;
-  g_autoptr(GError) error = NULL;
-
-  tern_store_set_flags_async (store, ids, add, remove, NULL, got_result_cb, &result);
-  g_assert_true (tern_store_set_flags_finish (store, wait_for (&result), &error));
-  g_assert_no_error (error);
-}
-
-static void
-move_messages (TernStore *store,
-               GArray    *ids,
-               gint64     folder_id)
-{
-  g_autoptr(GAsyncResult) result = NULL;
-  g_autoptr(GError) error = NULL;
-
-  tern_store_move_messages_async (store, ids, folder_id, NULL, got_result_cb, &result);
-  g_assert_true (tern_store_move_messages_finish (store, wait_for (&result), &error));
-  g_assert_no_error (error);
+  tern_store_get_raw_async (store, id, NULL, tern_test_got_result_cb, &result);
+  return tern_store_get_raw_finish (store, tern_test_wait_for (&result), error);
 }
 
 static GArray *
@@ -561,23 +410,11 @@ copy_messages (TernStore *store,
   g_autoptr(GError) error = NULL;
   GArray *copies;
 
-  tern_store_copy_messages_async (store, ids, folder_id, NULL, got_result_cb, &result);
-  copies = tern_store_copy_messages_finish (store, wait_for (&result), &error);
+  tern_store_copy_messages_async (store, ids, folder_id, NULL, tern_test_got_result_cb, &result);
+  copies = tern_store_copy_messages_finish (store, tern_test_wait_for (&result), &error);
   g_assert_no_error (error);
   g_assert_nonnull (copies);
   return copies;
-}
-
-static void
-delete_messages (TernStore *store,
-                 GArray    *ids)
-{
-  g_autoptr(GAsyncResult) result = NULL;
-  g_autoptr(GError) error = NULL;
-
-  tern_store_delete_messages_async (store, ids, NULL, got_result_cb, &result);
-  g_assert_true (tern_store_delete_messages_finish (store, wait_for (&result), &error));
-  g_assert_no_error (error);
 }
 
 static GArray *
@@ -589,8 +426,8 @@ search (TernStore   *store,
 {
   g_autoptr(GAsyncResult) result = NULL;
 
-  tern_store_search_async (store, query, folder_id, limit, NULL, got_result_cb, &result);
-  return tern_store_search_finish (store, wait_for (&result), error);
+  tern_store_search_async (store, query, folder_id, limit, NULL, tern_test_got_result_cb, &result);
+  return tern_store_search_finish (store, tern_test_wait_for (&result), error);
 }
 
 /* The ids a search finds, as "3,1,2", in the order found. */
@@ -619,8 +456,9 @@ list_messages (TernStore *store,
   g_autoptr(GError) error = NULL;
   GPtrArray *messages;
 
-  tern_store_list_messages_async (store, folder_id, 0, G_MAXINT, NULL, got_result_cb, &result);
-  messages = tern_store_list_messages_finish (store, wait_for (&result), &error);
+  tern_store_list_messages_async (store, folder_id, 0, G_MAXINT, NULL, tern_test_got_result_cb,
+                                  &result);
+  messages = tern_store_list_messages_finish (store, tern_test_wait_for (&result), &error);
   g_assert_no_error (error);
   g_assert_nonnull (messages);
   return messages;
@@ -699,7 +537,7 @@ test_open_creates_index_and_bodies (void)
   index = g_build_filename (data_dir, "store.sqlite", NULL);
   bodies = g_build_filename (data_dir, "bodies.sqlite", NULL);
 
-  store = open_store (data_dir);
+  store = tern_test_open_store (data_dir);
   g_assert_cmpstr (tern_store_get_data_dir (store), ==, data_dir);
   g_assert_false (tern_store_was_rebuilt (store));
   g_assert_true (g_file_test (index, G_FILE_TEST_IS_REGULAR));
@@ -717,13 +555,13 @@ test_open_creates_index_and_bodies (void)
         g_assert_cmpint (info.st_mode & 0077, ==, 0);
       }
   }
-  close_store (&store);
+  tern_test_close_store (&store);
 
   g_assert_cmpint (file_query_int (index, "PRAGMA user_version"), ==, tern_store_index_version ());
   g_assert_cmpint (tern_store_index_version (), >=, 1);
   g_assert_cmpint (file_query_int (bodies, "SELECT count (*) FROM body_meta"), ==, 0);
 
-  remove_tree (dir);
+  tern_test_remove_tree (dir);
 }
 
 static void
@@ -745,7 +583,7 @@ test_open_reopen_keeps_everything (Fixture       *fixture,
                             NULL, NULL);
 
   seen = ids_of (second, END);
-  set_flags (fixture->store, seen, TERN_MESSAGE_FLAG_SEEN | TERN_MESSAGE_FLAG_FLAGGED, 0);
+  tern_test_set_flags (fixture->store, seen, TERN_MESSAGE_FLAG_SEEN | TERN_MESSAGE_FLAG_FLAGGED, 0);
 
   fixture_reopen (fixture);
   g_assert_false (tern_store_was_rebuilt (fixture->store));
@@ -795,17 +633,17 @@ test_open_refuses_newer_index_untouched (void)
   gint64 folder_id;
 
   g_assert_no_error (error);
-  store = open_store (dir);
+  store = tern_test_open_store (dir);
   folder_id = new_folder (store, TERN_LOCAL_ACCOUNT, "Kept", TERN_FOLDER_ROLE_NONE);
   add_mail (store, folder_id, "kept@example.org", "Kept", JAN_01_2024, NULL, NULL);
-  close_store (&store);
+  tern_test_close_store (&store);
 
   /* A newer Tern wrote this index; closing the last connection folds the
    * write-ahead log into the file, so the file alone holds the index. */
   db = open_sqlite (index);
   pragma = g_strdup_printf ("PRAGMA user_version = %d", newer);
-  exec_sql (db, pragma);
-  exec_sql (db, "PRAGMA wal_checkpoint(TRUNCATE)");
+  tern_test_exec_sql (db, pragma);
+  tern_test_exec_sql (db, "PRAGMA wal_checkpoint(TRUNCATE)");
   sqlite3_close (db);
 
   g_file_get_contents (index, &before, &before_size, &error);
@@ -815,7 +653,7 @@ test_open_refuses_newer_index_untouched (void)
   g_assert_error (error, TERN_STORE_ERROR, TERN_STORE_ERROR_TOO_NEW);
   g_assert_null (store);
   g_clear_error (&error);
-  drain_main_context ();
+  tern_test_drain_main_context ();
 
   g_file_get_contents (index, &after, &after_size, &error);
   g_assert_no_error (error);
@@ -829,7 +667,7 @@ test_open_refuses_newer_index_untouched (void)
   while ((name = g_dir_read_name (listing)) != NULL)
     g_assert_null (strstr (name, "damaged"));
 
-  remove_tree (dir);
+  tern_test_remove_tree (dir);
 }
 
 /* The migrations of this build, in order, from the engine's resources. */
@@ -887,15 +725,16 @@ build_index_at_version (const char *path,
 
       g_assert_nonnull (sql);
       text = g_strndup (g_bytes_get_data (sql, NULL), g_bytes_get_size (sql));
-      exec_sql (db, "BEGIN");
-      exec_sql (db, text);
-      exec_sql (db, pragma);
-      exec_sql (db, "COMMIT");
+      tern_test_exec_sql (db, "BEGIN");
+      tern_test_exec_sql (db, text);
+      tern_test_exec_sql (db, pragma);
+      tern_test_exec_sql (db, "COMMIT");
     }
 
   /* Every version since the first has folders; the one made here must
    * survive the migration. */
-  exec_sql (db, "INSERT INTO folders (account, path, name) VALUES ('local', 'Old', 'Old')");
+  tern_test_exec_sql (db,
+                      "INSERT INTO folders (account, path, name) VALUES ('local', 'Old', 'Old')");
   sqlite3_close (db);
 }
 
@@ -921,7 +760,7 @@ test_open_migrates_from_every_earlier_version (void)
       g_assert_no_error (error);
       build_index_at_version (index, version);
 
-      store = open_store (dir);
+      store = tern_test_open_store (dir);
       g_assert_false (tern_store_was_rebuilt (store));
 
       if (version > 0)
@@ -938,12 +777,12 @@ test_open_migrates_from_every_earlier_version (void)
       message = must_get_message (store, id);
       g_assert_cmpstr (tern_message_get_subject (message), ==, "Migrated mail");
       assert_ids (search_ids (store, "migrated"), join_ids (id, END));
-      close_store (&store);
+      tern_test_close_store (&store);
 
       g_assert_cmpint (file_query_int (index, "PRAGMA user_version"), ==, latest);
       g_assert_cmpint (file_query_int (index, "SELECT count (*) FROM messages"), ==, 1);
 
-      remove_tree (dir);
+      tern_test_remove_tree (dir);
     }
 }
 
@@ -958,15 +797,15 @@ test_open_migrates_empty_file (void)
 
   g_assert_no_error (error);
   build_index_at_version (index, 0);
-  store = open_store (dir);
+  store = tern_test_open_store (dir);
   g_assert_false (tern_store_was_rebuilt (store));
   folder_id = new_folder (store, TERN_LOCAL_ACCOUNT, "Mail", TERN_FOLDER_ROLE_NONE);
   add_mail (store, folder_id, "a@example.org", "A", JAN_01_2024, NULL, NULL);
   assert_counts (store, folder_id, 1, 1);
-  close_store (&store);
+  tern_test_close_store (&store);
 
   g_assert_cmpint (file_query_int (index, "PRAGMA user_version"), ==, tern_store_index_version ());
-  remove_tree (dir);
+  tern_test_remove_tree (dir);
 }
 
 /* Messages */
@@ -1093,14 +932,11 @@ add_with_uid (TernStore   *store,
   g_autoptr(GPtrArray) messages =
     g_ptr_array_new_with_free_func ((GDestroyNotify) tern_new_message_free);
   g_autoptr(GBytes) bytes = g_bytes_new (raw, strlen (raw));
-  g_autoptr(GAsyncResult) result = NULL;
   TernNewMessage *message = tern_new_message_new (bytes, 0, 0);
 
   message->uid = uid;
   g_ptr_array_add (messages, message);
-  tern_store_add_messages_async (store, folder_id, messages, TERN_STORE_DURABILITY_NORMAL, NULL,
-                                 got_result_cb, &result);
-  return tern_store_add_messages_finish (store, wait_for (&result), error);
+  return tern_test_add_messages (store, folder_id, messages, TERN_STORE_DURABILITY_NORMAL, error);
 }
 
 static void
@@ -1129,7 +965,7 @@ test_messages_failed_add_leaves_no_trace (Fixture       *fixture,
 
   /* What was refused does not come back later, and the store still
    * opens. */
-  close_store (&fixture->store);
+  tern_test_close_store (&fixture->store);
   fixture->store = tern_store_open_sync (fixture->dir, NULL, &error);
   g_assert_no_error (error);
   g_assert_nonnull (fixture->store);
@@ -1152,7 +988,7 @@ test_messages_ids_are_never_reused (Fixture       *fixture,
   /* An id names one message for good: a view, a queued action or a sync
    * that still holds the id of a deleted message must never reach another
    * one through it. */
-  delete_messages (fixture->store, doomed);
+  tern_test_delete_messages (fixture->store, doomed);
   later = add_mail (fixture->store, folder_id, "later@x", "Later", JAN_01_2024 + 120, NULL, NULL);
   g_assert_cmpint (later, !=, newest);
   g_assert_cmpint (later, !=, first);
@@ -1160,7 +996,7 @@ test_messages_ids_are_never_reused (Fixture       *fixture,
   fixture_reopen (fixture);
   g_clear_pointer (&doomed, g_array_unref);
   doomed = ids_of (later, END);
-  delete_messages (fixture->store, doomed);
+  tern_test_delete_messages (fixture->store, doomed);
   fixture_reopen (fixture);
   g_assert_cmpint (add_mail (fixture->store, folder_id, "last@x", "Last", JAN_01_2024 + 180,
                              NULL, NULL), >, later);
@@ -1183,20 +1019,20 @@ test_flags_unread_count_follows_seen (Fixture       *fixture,
 
   assert_counts (fixture->store, folder_id, 3, 3);
 
-  set_flags (fixture->store, ab, TERN_MESSAGE_FLAG_SEEN, 0);
+  tern_test_set_flags (fixture->store, ab, TERN_MESSAGE_FLAG_SEEN, 0);
   assert_counts (fixture->store, folder_id, 3, 1);
 
   /* Setting a flag a message has already changes nothing. */
-  set_flags (fixture->store, ab, TERN_MESSAGE_FLAG_SEEN, 0);
+  tern_test_set_flags (fixture->store, ab, TERN_MESSAGE_FLAG_SEEN, 0);
   assert_counts (fixture->store, folder_id, 3, 1);
 
-  set_flags (fixture->store, just_a, TERN_MESSAGE_FLAG_FLAGGED, TERN_MESSAGE_FLAG_SEEN);
+  tern_test_set_flags (fixture->store, just_a, TERN_MESSAGE_FLAG_FLAGGED, TERN_MESSAGE_FLAG_SEEN);
   assert_counts (fixture->store, folder_id, 3, 2);
   message = must_get_message (fixture->store, a);
   g_assert_cmpuint (tern_message_get_flags (message), ==, TERN_MESSAGE_FLAG_FLAGGED);
 
   /* A message marked deleted is not waiting to be read. */
-  set_flags (fixture->store, just_c, TERN_MESSAGE_FLAG_DELETED, 0);
+  tern_test_set_flags (fixture->store, just_c, TERN_MESSAGE_FLAG_DELETED, 0);
   assert_counts (fixture->store, folder_id, 3, 1);
 
   assert_ids (search_ids (fixture->store, "is:unread"), join_ids (a, END));
@@ -1219,8 +1055,8 @@ test_move_keeps_ids_and_moves_counts (Fixture       *fixture,
   g_autoptr(GBytes) after = NULL;
   g_autoptr(TernMessage) message = NULL;
 
-  set_flags (fixture->store, seen, TERN_MESSAGE_FLAG_SEEN, 0);
-  move_messages (fixture->store, moving, to);
+  tern_test_set_flags (fixture->store, seen, TERN_MESSAGE_FLAG_SEEN, 0);
+  tern_test_move_messages (fixture->store, moving, to);
 
   assert_counts (fixture->store, from, 1, 1);
   assert_counts (fixture->store, to, 2, 1);
@@ -1286,7 +1122,7 @@ test_copy_makes_new_ids_with_identical_bodies (Fixture       *fixture,
   }
 
   /* The copies stand alone: deleting the originals leaves them whole. */
-  delete_messages (fixture->store, originals);
+  tern_test_delete_messages (fixture->store, originals);
   for (guint i = 0; i < copies->len; i++)
     {
       g_autoptr(GError) error = NULL;
@@ -1314,7 +1150,7 @@ test_delete_removes_from_folder_search_and_bodies (Fixture       *fixture,
 
   assert_ids (search_ids (fixture->store, "menu"), join_ids (a, b, END));
 
-  delete_messages (fixture->store, doomed);
+  tern_test_delete_messages (fixture->store, doomed);
 
   assert_counts (fixture->store, folder_id, 1, 1);
   assert_ids (folder_ids (fixture->store, folder_id), join_ids (b, END));
@@ -1327,7 +1163,7 @@ test_delete_removes_from_folder_search_and_bodies (Fixture       *fixture,
   gone_raw = get_raw (fixture->store, a, &error);
   g_assert_error (error, TERN_STORE_ERROR, TERN_STORE_ERROR_NOT_FOUND);
 
-  close_store (&fixture->store);
+  tern_test_close_store (&fixture->store);
   g_assert_cmpint (file_query_int (bodies, "SELECT count (*) FROM bodies"), ==, 1);
   g_assert_cmpint (file_query_int (bodies, "SELECT count (*) FROM body_meta"), ==, 1);
 }
@@ -1460,9 +1296,9 @@ test_folders_rename_takes_subfolders_along (Fixture       *fixture,
   g_autoptr(TernFolder) untouched = NULL;
   g_autoptr(TernMessage) message = NULL;
 
-  tern_store_rename_folder_async (fixture->store, top, "Work/Projects", NULL, got_result_cb,
-                                  &result);
-  renamed = tern_store_rename_folder_finish (fixture->store, wait_for (&result), &error);
+  tern_store_rename_folder_async (fixture->store, top, "Work/Projects", NULL,
+                                  tern_test_got_result_cb, &result);
+  renamed = tern_store_rename_folder_finish (fixture->store, tern_test_wait_for (&result), &error);
   g_assert_no_error (error);
   g_assert_cmpint (tern_folder_get_id (renamed), ==, top);
   g_assert_cmpstr (tern_folder_get_path (renamed), ==, "Work/Projects");
@@ -1485,9 +1321,10 @@ test_folders_rename_takes_subfolders_along (Fixture       *fixture,
   assert_counts (fixture->store, deep, 1, 1);
 
   /* Renaming onto an existing folder is refused. */
-  tern_store_rename_folder_async (fixture->store, lookalike, "Work/Projects", NULL, got_result_cb,
-                                  &clash_result);
-  clash = tern_store_rename_folder_finish (fixture->store, wait_for (&clash_result), &error);
+  tern_store_rename_folder_async (fixture->store, lookalike, "Work/Projects", NULL,
+                                  tern_test_got_result_cb, &clash_result);
+  clash = tern_store_rename_folder_finish (fixture->store, tern_test_wait_for (&clash_result),
+                                           &error);
   g_assert_error (error, TERN_STORE_ERROR, TERN_STORE_ERROR_EXISTS);
   g_assert_null (clash);
 }
@@ -1508,8 +1345,9 @@ test_folders_delete_takes_messages_and_subfolders (Fixture       *fixture,
   g_autoptr(GBytes) raw_b = NULL;
   g_autoptr(GPtrArray) folders = NULL;
 
-  tern_store_delete_folder_async (fixture->store, top, NULL, got_result_cb, &result);
-  g_assert_true (tern_store_delete_folder_finish (fixture->store, wait_for (&result), &error));
+  tern_store_delete_folder_async (fixture->store, top, NULL, tern_test_got_result_cb, &result);
+  g_assert_true (tern_store_delete_folder_finish (fixture->store, tern_test_wait_for (&result),
+                                                  &error));
   g_assert_no_error (error);
 
   g_assert_false (has_folder (fixture->store, TERN_LOCAL_ACCOUNT, "Old"));
@@ -1871,8 +1709,8 @@ complete (TernStore  *store,
   g_autoptr(GError) error = NULL;
   GPtrArray *suggestions;
 
-  tern_store_complete_address_async (store, prefix, limit, NULL, got_result_cb, &result);
-  suggestions = tern_store_complete_address_finish (store, wait_for (&result), &error);
+  tern_store_complete_address_async (store, prefix, limit, NULL, tern_test_got_result_cb, &result);
+  suggestions = tern_store_complete_address_finish (store, tern_test_wait_for (&result), &error);
   g_assert_no_error (error);
   g_assert_nonnull (suggestions);
   return suggestions;
@@ -1966,9 +1804,9 @@ import (TernStore          *store,
   g_autoptr(GFile) file = g_file_new_for_path (path);
   TernImportResult *imported;
 
-  tern_store_import_async (store, folder_id, file, format, NULL, NULL, NULL, got_result_cb,
-                           &result);
-  imported = tern_store_import_finish (store, wait_for (&result), &error);
+  tern_store_import_async (store, folder_id, file, format, NULL, NULL, NULL,
+                           tern_test_got_result_cb, &result);
+  imported = tern_store_import_finish (store, tern_test_wait_for (&result), &error);
   g_assert_no_error (error);
   g_assert_nonnull (imported);
   return imported;
@@ -1999,7 +1837,7 @@ test_import_mbox (Fixture       *fixture,
 {
   gint64 folder_id = new_folder (fixture->store, TERN_LOCAL_ACCOUNT, "Imported",
                                  TERN_FOLDER_ROLE_NONE);
-  g_autofree char *path = data_path ("sample.mbox");
+  g_autofree char *path = tern_test_data_path ("sample.mbox");
   g_autoptr(TernImportResult) imported = import (fixture->store, folder_id, path,
                                                  TERN_MAIL_FILE_MBOX);
   g_autoptr(TernMessage) report = NULL;
@@ -2167,7 +2005,7 @@ test_export_and_reimport_keep_messages_and_flags (Fixture       *fixture,
 {
   gint64 source = new_folder (fixture->store, TERN_LOCAL_ACCOUNT, "Source", TERN_FOLDER_ROLE_NONE);
   gint64 target = new_folder (fixture->store, TERN_LOCAL_ACCOUNT, "Target", TERN_FOLDER_ROLE_NONE);
-  g_autofree char *mbox_path = data_path ("sample.mbox");
+  g_autofree char *mbox_path = tern_test_data_path ("sample.mbox");
   g_autofree char *export_path = g_build_filename (fixture->dir, "export.mbox", NULL);
   g_autoptr(GFile) export_file = g_file_new_for_path (export_path);
   g_autoptr(TernImportResult) first = import (fixture->store, source, mbox_path,
@@ -2198,13 +2036,16 @@ test_export_and_reimport_keep_messages_and_flags (Fixture       *fixture,
 
       g_array_append_val (i % 2 == 0 ? flag_them : answer_them, id);
     }
-  set_flags (fixture->store, flag_them, TERN_MESSAGE_FLAG_FLAGGED | TERN_MESSAGE_FLAG_DELETED, 0);
-  set_flags (fixture->store, answer_them, TERN_MESSAGE_FLAG_ANSWERED | TERN_MESSAGE_FLAG_SEEN, 0);
+  tern_test_set_flags (fixture->store, flag_them,
+                       TERN_MESSAGE_FLAG_FLAGGED | TERN_MESSAGE_FLAG_DELETED, 0);
+  tern_test_set_flags (fixture->store, answer_them,
+                       TERN_MESSAGE_FLAG_ANSWERED | TERN_MESSAGE_FLAG_SEEN, 0);
   g_clear_pointer (&originals, g_ptr_array_unref);
   originals = list_messages (fixture->store, source);
 
-  tern_store_export_mbox_async (fixture->store, source, export_file, NULL, got_result_cb, &result);
-  written = tern_store_export_mbox_finish (fixture->store, wait_for (&result), &error);
+  tern_store_export_mbox_async (fixture->store, source, export_file, NULL, tern_test_got_result_cb,
+                                &result);
+  written = tern_store_export_mbox_finish (fixture->store, tern_test_wait_for (&result), &error);
   g_assert_no_error (error);
   g_assert_cmpuint (written, ==, 5);
 

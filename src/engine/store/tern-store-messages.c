@@ -1005,6 +1005,24 @@ tern_store_delete_messages_finish (TernStore     *self,
 
 /* Reading */
 
+static void
+queue_one_message_read (TernStore           *self,
+                        gint64               message_id,
+                        gpointer             source_tag,
+                        TernStoreJobFunc     func,
+                        GCancellable        *cancellable,
+                        GAsyncReadyCallback  callback,
+                        gpointer             user_data)
+{
+  g_autoptr(GTask) task = NULL;
+  g_autoptr(GArray) ids = id_array_new ();
+  IdsData *data;
+
+  g_array_append_val (ids, message_id);
+  task = ids_task_new (self, ids, source_tag, cancellable, callback, user_data, &data);
+  tern_store_queue_read (self, task, func);
+}
+
 static TernMessage *
 load_message (TernStoreDb  *db,
               gint64        id,
@@ -1091,16 +1109,10 @@ tern_store_get_message_async (TernStore           *self,
                               GAsyncReadyCallback  callback,
                               gpointer             user_data)
 {
-  g_autoptr(GTask) task = NULL;
-  g_autoptr(GArray) ids = id_array_new ();
-  IdsData *data;
-
   g_return_if_fail (TERN_IS_STORE (self));
 
-  g_array_append_val (ids, message_id);
-  task = ids_task_new (self, ids, tern_store_get_message_async, cancellable, callback, user_data,
-                       &data);
-  tern_store_queue_read (self, task, get_message_job);
+  queue_one_message_read (self, message_id, tern_store_get_message_async, get_message_job,
+                          cancellable, callback, user_data);
 }
 
 /**
@@ -1200,16 +1212,10 @@ tern_store_get_raw_async (TernStore           *self,
                           GAsyncReadyCallback  callback,
                           gpointer             user_data)
 {
-  g_autoptr(GTask) task = NULL;
-  g_autoptr(GArray) ids = id_array_new ();
-  IdsData *data;
-
   g_return_if_fail (TERN_IS_STORE (self));
 
-  g_array_append_val (ids, message_id);
-  task = ids_task_new (self, ids, tern_store_get_raw_async, cancellable, callback, user_data,
-                       &data);
-  tern_store_queue_read (self, task, get_raw_job);
+  queue_one_message_read (self, message_id, tern_store_get_raw_async, get_raw_job,
+                          cancellable, callback, user_data);
 }
 
 /**
