@@ -572,6 +572,37 @@ test_missing_folder_exits_1_naming_it (Fixture       *fixture,
   g_assert_nonnull (strstr (missing_file.err, "no-such.mbox"));
 }
 
+static void
+test_bench_store_json_has_every_figure (Fixture       *fixture,
+                                        gconstpointer  user_data)
+{
+  static const char *keys[] = {
+    "import_msgs_per_s", "first_rows_ms", "middle_rows_ms", "search_median_ms",
+    "bytes_per_message", "model_rss_mb", "peak_rss_mb",
+  };
+  g_auto(CliResult) result = { 0 };
+  g_autoptr(JsonParser) parser = json_parser_new ();
+  g_autoptr(GError) error = NULL;
+  JsonObject *figures;
+
+  /* A small corpus: the figures are not judged here, only that each is
+   * measured and given under the name scripts read. */
+  run_cli (fixture, &result, "bench", "store", "--messages", "300", "--json", NULL);
+  g_assert_cmpint (result.status, ==, 0);
+
+  json_parser_load_from_data (parser, result.out, -1, &error);
+  g_assert_no_error (error);
+  g_assert_true (JSON_NODE_HOLDS_OBJECT (json_parser_get_root (parser)));
+  figures = json_node_get_object (json_parser_get_root (parser));
+
+  g_assert_cmpint (json_object_get_int_member (figures, "messages"), ==, 300);
+  for (guint i = 0; i < G_N_ELEMENTS (keys); i++)
+    {
+      g_assert_true (json_object_has_member (figures, keys[i]));
+      g_assert_cmpfloat (json_object_get_double_member (figures, keys[i]), >, 0.0);
+    }
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -593,6 +624,7 @@ main (int   argc,
   ADD ("/cli/store/bad-usage-exits-2-naming-the-problem",
        test_bad_usage_exits_2_naming_the_problem);
   ADD ("/cli/store/missing-folder-exits-1-naming-it", test_missing_folder_exits_1_naming_it);
+  ADD ("/cli/bench/store-json-has-every-figure", test_bench_store_json_has_every_figure);
 
 #undef ADD
 
