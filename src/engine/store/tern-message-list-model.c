@@ -167,8 +167,11 @@ load_keys_job (TernStore   *store,
   else
     {
       /* Only what the covering indexes hold: the rows bring the rest. */
-      g_string_append (sql, "SELECT date, id, 0, folder_id, 1, 0 FROM messages WHERE ");
-      g_string_append (sql, data->scope == SCOPE_FOLDER ? "folder_id = ?" : "folder_role = ?");
+      if (data->scope == SCOPE_FOLDER)
+        g_string_append (sql, "SELECT date, id FROM messages WHERE folder_id = ?");
+      else
+        g_string_append (sql, "SELECT date, id, 0, folder_id, 1, 0 FROM messages "
+                              "WHERE folder_role = ?");
       g_string_append (sql, " ORDER BY date DESC, id DESC");
     }
 
@@ -198,17 +201,33 @@ load_keys_job (TernStore   *store,
       sqlite3_bind_int (stmt, 1, data->role);
     }
 
-  while ((rc = sqlite3_step (stmt)) == SQLITE_ROW)
+  /* A folder's plain list is the hot case (the benchmark's "first rows"):
+   * its rows read two columns of the index only. */
+  if (data->scope == SCOPE_FOLDER && !data->threaded)
     {
-      Key key;
+      while ((rc = sqlite3_step (stmt)) == SQLITE_ROW)
+        {
+          Key key = { 0, 0, 0, data->folder_id, 1, 0 };
 
-      key.date = sqlite3_column_int64 (stmt, 0);
-      key.id = sqlite3_column_int64 (stmt, 1);
-      key.conversation_id = sqlite3_column_int64 (stmt, 2);
-      key.folder_id = sqlite3_column_int64 (stmt, 3);
-      key.count = sqlite3_column_int (stmt, 4);
-      key.unread_count = sqlite3_column_int (stmt, 5);
-      g_array_append_val (keys, key);
+          key.date = sqlite3_column_int64 (stmt, 0);
+          key.id = sqlite3_column_int64 (stmt, 1);
+          g_array_append_val (keys, key);
+        }
+    }
+  else
+    {
+      while ((rc = sqlite3_step (stmt)) == SQLITE_ROW)
+        {
+          Key key;
+
+          key.date = sqlite3_column_int64 (stmt, 0);
+          key.id = sqlite3_column_int64 (stmt, 1);
+          key.conversation_id = sqlite3_column_int64 (stmt, 2);
+          key.folder_id = sqlite3_column_int64 (stmt, 3);
+          key.count = sqlite3_column_int (stmt, 4);
+          key.unread_count = sqlite3_column_int (stmt, 5);
+          g_array_append_val (keys, key);
+        }
     }
 
   if (rc != SQLITE_DONE)
