@@ -1,0 +1,1180 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+
+#include "config.h"
+
+#include <string.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+
+#include "tern-connection.h"
+
+/* How much one read asks the socket for.  A line may span many reads; the
+ * buffer never holds more than the caller's line limit plus one chunk. */
+#define READ_CHUNK_SIZE 4096
+
+#define SHA256_LENGTH 32
+
+struct _TernConnection
+{
+  GObject parent_instance;
+
+  /* Options, set before connecting. */
+  GTlsDatabase *database;
+  guint8 pin[SHA256_LENGTH];
+  gboolean has_pin;
+  guint connect_timeout_msec;
+  guint io_timeout_msec;
+  char *local_address;
+
+  /* Set by tern_connection_connect_async(). */
+  char *host;
+  guint16 port;
+  TernConnectionSecurity security;
+  gboolean connect_started;
+
+  GSocketConnection *socket_connection;
+  /* NULL until the handshake succeeded; then all I/O goes through it. */
+  GTlsConnection *tls_connection;
+  gboolean closed;
+
+  /* Bytes read from the server and not yet returned as a line. */
+  GByteArray *buffer;
+  guint8 chunk[READ_CHUNK_SIZE];
+  gboolean reading;
+  gboolean writing;
+
+  /* What the last handshake saw of the server's certificate. */
+  GTlsCertificate *peer_certificate;
+  GTlsCertificateFlags peer_errors;
+};
+
+G_DEFINE_FINAL_TYPE (TernConnection, tern_connection, G_TYPE_OBJECT)
+
+G_DEFINE_QUARK (tern-connection-error-quark, tern_connection_error)
+
+/*
+ * What one async call keeps while it runs.  Every call gets its own
+ * cancellable, cancelled either by the caller's or by the call's deadline,
+ * so that a timeout ends the pending GIO operation and is told apart from
+ * a cancellation by the caller.
+ */
+typedef struct
+{
+  GCancellable *cancellable;
+  GCancellable *caller_cancellable;
+  gulong caller_handler;
+  GSource *timer;
+  gboolean timed_out;
+  guint timeout_msec;
+  const char *what;
+
+  gsize max_length;
+  GBytes *bytes;
+  GTlsConnection *tls;
+} OpData;
+
+static void
+op_caller_cancelled_cb (GCancellable *caller_cancellable,
+                        gpointer      user_data)
+{
+  GCancellable *cancellable = user_data;
+
+  g_cancellable_cancel (cancellable);
+}
+
+static gboolean
+op_timed_out_cb (gpointer user_data)
+{
+  OpData *data = user_data;
+
+  data->timed_out = TRUE;
+  g_cancellable_cancel (data->cancellable);
+  return G_SOURCE_REMOVE;
+}
+
+/* Stops the deadline and forgets the caller's cancellable; safe to call
+ * more than once. */
+static void
+op_data_stop (OpData *data)
+{
+  if (data->timer != NULL)
+    {
+      g_source_destroy (data->timer);
+      g_clear_pointer (&data->timer, g_source_unref);
+    }
+  if (data->caller_handler != 0)
+    {
+      g_cancellable_disconnect (data->caller_cancellable, data->caller_handler);
+      data->caller_handler = 0;
+    }
+}
+
+static void
+op_data_free (OpData *data)
+{
+  op_data_stop (data);
+  g_clear_object (&data->caller_cancellable);
+  g_clear_object (&data->cancellable);
+  g_clear_pointer (&data->bytes, g_bytes_unref);
+  g_clear_object (&data->tls);
+  g_free (data);
+}
+
+static GTask *
+op_task_new (TernConnection      *self,
+             gpointer             source_tag,
+             const char          *what,
+             guint                timeout_msec,
+             GCancellable        *cancellable,
+             GAsyncReadyCallback  callback,
+             gpointer             user_data)
+{
+  GTask *task = g_task_new (self, cancellable, callback, user_data);
+  OpData *data = g_new0 (OpData, 1);
+
+  g_task_set_source_tag (task, source_tag);
+  g_task_set_task_data (task, data, (GDestroyNotify) op_data_free);
+
+  data->cancellable = g_cancellable_new ();
+  data->what = what;
+  data->timeout_msec = timeout_msec;
+  if (cancellable != NULL)
+    {
+      data->caller_cancellable = g_object_ref (cancellable);
+      data->caller_handler = g_cancellable_connect (cancellable,
+                                                    G_CALLBACK (op_caller_cancelled_cb),
+                                                    g_object_ref (data->cancellable),
+                                                    g_object_unref);
+    }
+  if (timeout_msec > 0)
+    {
+      data->timer = g_timeout_source_new (timeout_msec);
+      g_source_set_callback (data->timer, op_timed_out_cb, data, NULL);
+      g_source_set_static_name (data->timer, "[tern] connection deadline");
+      g_source_attach (data->timer, g_task_get_context (task));
+    }
+
+  return task;
+}
+
+/* Ends @task with @error (taken), first turning a cancellation by the
+ * deadline into a timeout and any foreign error into one of ours. */
+static void
+op_return_error (GTask                *task,
+                 TernConnectionError   code,
+                 GError               *error)
+{
+  TernConnection *self = g_task_get_source_object (task);
+  OpData *data = g_task_get_task_data (task);
+
+  op_data_stop (data);
+
+  if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+    {
+      if (data->timed_out)
+        {
+          g_task_return_new_error (task, TERN_CONNECTION_ERROR, TERN_CONNECTION_ERROR_TIMED_OUT,
+                                   "%s:%u timed out after %.1f seconds while %s",
+                                   self->host, self->port,
+                                   data->timeout_msec / 1000.0, data->what);
+          g_error_free (error);
+        }
+      else
+        {
+          g_task_return_error (task, error);
+        }
+      return;
+    }
+
+  if (error->domain == TERN_CONNECTION_ERROR)
+    {
+      g_task_return_error (task, error);
+      return;
+    }
+
+  g_task_return_new_error (task, TERN_CONNECTION_ERROR, code,
+                           "%s:%u: error while %s: %s",
+                           self->host, self->port, data->what, error->message);
+  g_error_free (error);
+}
+
+static void
+op_return_boolean (GTask *task)
+{
+  op_data_stop (g_task_get_task_data (task));
+  g_task_return_boolean (task, TRUE);
+}
+
+static GIOStream *
+current_stream (TernConnection *self)
+{
+  if (self->tls_connection != NULL)
+    return G_IO_STREAM (self->tls_connection);
+  return G_IO_STREAM (self->socket_connection);
+}
+
+/* Whether the connection can carry I/O; sets @error otherwise. */
+static gboolean
+check_open (TernConnection  *self,
+            GError         **error)
+{
+  if (self->socket_connection == NULL)
+    {
+      g_set_error (error, TERN_CONNECTION_ERROR, TERN_CONNECTION_ERROR_INVALID_STATE,
+                   "The connection is not established");
+      return FALSE;
+    }
+  if (self->closed)
+    {
+      g_set_error (error, TERN_CONNECTION_ERROR, TERN_CONNECTION_ERROR_CLOSED,
+                   "The connection to %s:%u is closed", self->host, self->port);
+      return FALSE;
+    }
+  return TRUE;
+}
+
+static void
+tern_connection_dispose (GObject *object)
+{
+  TernConnection *self = TERN_CONNECTION (object);
+
+  tern_connection_close (self);
+  g_clear_object (&self->tls_connection);
+  g_clear_object (&self->socket_connection);
+  g_clear_object (&self->database);
+  g_clear_object (&self->peer_certificate);
+
+  G_OBJECT_CLASS (tern_connection_parent_class)->dispose (object);
+}
+
+static void
+tern_connection_finalize (GObject *object)
+{
+  TernConnection *self = TERN_CONNECTION (object);
+
+  g_free (self->host);
+  g_free (self->local_address);
+  g_byte_array_unref (self->buffer);
+
+  G_OBJECT_CLASS (tern_connection_parent_class)->finalize (object);
+}
+
+static void
+tern_connection_class_init (TernConnectionClass *klass)
+{
+  GObjectClass *object_class = G_OBJECT_CLASS (klass);
+
+  object_class->dispose = tern_connection_dispose;
+  object_class->finalize = tern_connection_finalize;
+}
+
+static void
+tern_connection_init (TernConnection *self)
+{
+  self->buffer = g_byte_array_new ();
+  self->connect_timeout_msec = TERN_CONNECTION_DEFAULT_TIMEOUT_MSEC;
+  self->io_timeout_msec = TERN_CONNECTION_DEFAULT_TIMEOUT_MSEC;
+}
+
+/**
+ * tern_connection_new:
+ *
+ * Returns: (transfer full): a connection not yet connected, with the system's
+ *   TLS database and 30-second timeouts
+ */
+TernConnection *
+tern_connection_new (void)
+{
+  return g_object_new (TERN_TYPE_CONNECTION, NULL);
+}
+
+/**
+ * tern_connection_set_tls_database:
+ * @database: (nullable): the certificate authorities to validate against;
+ *   %NULL for the system's
+ *
+ * Applies to handshakes that start afterwards.
+ */
+void
+tern_connection_set_tls_database (TernConnection *self,
+                                  GTlsDatabase   *database)
+{
+  g_return_if_fail (TERN_IS_CONNECTION (self));
+  g_return_if_fail (database == NULL || G_IS_TLS_DATABASE (database));
+
+  g_set_object (&self->database, database);
+}
+
+static gboolean
+parse_hex_fingerprint (const char *text,
+                       guint8      out[SHA256_LENGTH])
+{
+  guint count = 0;
+  int high = -1;
+
+  for (const char *p = text; *p != '\0'; p++)
+    {
+      int value;
+
+      if (*p == ':' || *p == ' ')
+        continue;
+      value = g_ascii_xdigit_value (*p);
+      if (value < 0 || count == SHA256_LENGTH)
+        return FALSE;
+      if (high < 0)
+        {
+          high = value;
+        }
+      else
+        {
+          out[count++] = (guint8) (high << 4 | value);
+          high = -1;
+        }
+    }
+
+  return count == SHA256_LENGTH && high < 0;
+}
+
+static gboolean
+certificate_sha256 (GTlsCertificate *certificate,
+                    guint8           out[SHA256_LENGTH])
+{
+  g_autoptr(GByteArray) der = NULL;
+  g_autoptr(GChecksum) checksum = g_checksum_new (G_CHECKSUM_SHA256);
+  gsize length = SHA256_LENGTH;
+
+  g_object_get (certificate, "certificate", &der, NULL);
+  if (der == NULL)
+    return FALSE;
+
+  g_checksum_update (checksum, der->data, der->len);
+  g_checksum_get_digest (checksum, out, &length);
+  return length == SHA256_LENGTH;
+}
+
+/**
+ * tern_connection_set_pinned_certificate:
+ * @pin: (nullable): the certificate the user accepted, as PEM or as the
+ *   SHA-256 fingerprint of its DER form in hex (colons and case do not
+ *   matter); %NULL to pin nothing
+ *
+ * Lets the handshakes of this connection, to the host and port it connects
+ * to, accept exactly this certificate although it does not validate.  A
+ * certificate whose errors include %G_TLS_CERTIFICATE_REVOKED is refused
+ * all the same.  A certificate that validates is accepted whether or not
+ * it is the pinned one.
+ *
+ * Returns: %FALSE with %TERN_CONNECTION_ERROR_BAD_PIN when @pin is neither
+ *   form; the previous pin is then kept
+ */
+gboolean
+tern_connection_set_pinned_certificate (TernConnection  *self,
+                                        const char      *pin,
+                                        GError         **error)
+{
+  guint8 digest[SHA256_LENGTH];
+
+  g_return_val_if_fail (TERN_IS_CONNECTION (self), FALSE);
+  g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
+
+  if (pin == NULL)
+    {
+      self->has_pin = FALSE;
+      return TRUE;
+    }
+
+  if (strstr (pin, "-----BEGIN") != NULL)
+    {
+      g_autoptr(GError) local_error = NULL;
+      g_autoptr(GTlsCertificate) certificate = g_tls_certificate_new_from_pem (pin, -1,
+                                                                               &local_error);
+
+      if (certificate == NULL || !certificate_sha256 (certificate, digest))
+        {
+          g_set_error (error, TERN_CONNECTION_ERROR, TERN_CONNECTION_ERROR_BAD_PIN,
+                       "The pinned certificate cannot be read: %s",
+                       local_error != NULL ? local_error->message : "no DER data");
+          return FALSE;
+        }
+    }
+  else if (!parse_hex_fingerprint (pin, digest))
+    {
+      g_set_error (error, TERN_CONNECTION_ERROR, TERN_CONNECTION_ERROR_BAD_PIN,
+                   "“%s” is neither a PEM certificate nor a SHA-256 fingerprint", pin);
+      return FALSE;
+    }
+
+  memcpy (self->pin, digest, SHA256_LENGTH);
+  self->has_pin = TRUE;
+  return TRUE;
+}
+
+/**
+ * tern_connection_set_connect_timeout:
+ * @msec: how long resolving, connecting and each TLS handshake may take;
+ *   0 for no limit
+ */
+void
+tern_connection_set_connect_timeout (TernConnection *self,
+                                     guint           msec)
+{
+  g_return_if_fail (TERN_IS_CONNECTION (self));
+
+  self->connect_timeout_msec = msec;
+}
+
+/**
+ * tern_connection_set_io_timeout:
+ * @msec: how long one tern_connection_read_line_async() or
+ *   tern_connection_write_async() may take; 0 for no limit
+ *
+ * An engine waiting for IMAP IDLE sets a longer one, or none, for that read.
+ */
+void
+tern_connection_set_io_timeout (TernConnection *self,
+                                guint           msec)
+{
+  g_return_if_fail (TERN_IS_CONNECTION (self));
+
+  self->io_timeout_msec = msec;
+}
+
+/**
+ * tern_connection_set_local_address:
+ * @address: (nullable): the local IP address to connect from; %NULL to let
+ *   the system choose
+ */
+void
+tern_connection_set_local_address (TernConnection *self,
+                                   const char     *address)
+{
+  g_return_if_fail (TERN_IS_CONNECTION (self));
+
+  g_free (self->local_address);
+  self->local_address = g_strdup (address);
+}
+
+static const char *
+describe_certificate_flag (GTlsCertificateFlags flag)
+{
+  switch (flag)
+    {
+    case G_TLS_CERTIFICATE_UNKNOWN_CA:
+      return "it is not signed by a known certificate authority";
+    case G_TLS_CERTIFICATE_BAD_IDENTITY:
+      return "it does not name the server";
+    case G_TLS_CERTIFICATE_NOT_ACTIVATED:
+      return "it is not valid yet";
+    case G_TLS_CERTIFICATE_EXPIRED:
+      return "it has expired";
+    case G_TLS_CERTIFICATE_REVOKED:
+      return "it has been revoked";
+    case G_TLS_CERTIFICATE_INSECURE:
+      return "it uses an insecure algorithm";
+    case G_TLS_CERTIFICATE_GENERIC_ERROR:
+    case G_TLS_CERTIFICATE_NO_FLAGS:
+    case G_TLS_CERTIFICATE_VALIDATE_ALL:
+    default:
+      return "it could not be checked";
+    }
+}
+
+static char *
+describe_certificate_errors (GTlsCertificateFlags errors)
+{
+  GString *text = g_string_new (NULL);
+
+  for (guint bit = 0; bit < 32; bit++)
+    {
+      GTlsCertificateFlags flag = 1u << bit;
+
+      if ((errors & flag) == 0)
+        continue;
+      if (text->len > 0)
+        g_string_append (text, "; ");
+      g_string_append (text, describe_certificate_flag (flag));
+    }
+  if (text->len == 0)
+    g_string_append (text, describe_certificate_flag (G_TLS_CERTIFICATE_GENERIC_ERROR));
+
+  return g_string_free (text, FALSE);
+}
+
+/* Called during the handshake only when the certificate does not validate. */
+static gboolean
+accept_certificate_cb (GTlsConnection       *tls,
+                       GTlsCertificate      *peer_certificate,
+                       GTlsCertificateFlags  errors,
+                       gpointer              user_data)
+{
+  TernConnection *self = user_data;
+  guint8 digest[SHA256_LENGTH];
+
+  g_set_object (&self->peer_certificate, peer_certificate);
+  self->peer_errors = errors;
+
+  if (!self->has_pin || (errors & G_TLS_CERTIFICATE_REVOKED) != 0)
+    return FALSE;
+  if (!certificate_sha256 (peer_certificate, digest))
+    return FALSE;
+
+  return memcmp (digest, self->pin, SHA256_LENGTH) == 0;
+}
+
+static void
+handshake_cb (GObject      *source,
+              GAsyncResult *result,
+              gpointer      user_data)
+{
+  g_autoptr(GTask) task = user_data;
+  TernConnection *self = g_task_get_source_object (task);
+  OpData *data = g_task_get_task_data (task);
+  g_autoptr(GError) error = NULL;
+
+  if (!g_tls_connection_handshake_finish (G_TLS_CONNECTION (source), result, &error))
+    {
+      if (g_error_matches (error, G_TLS_ERROR, G_TLS_ERROR_BAD_CERTIFICATE)
+          && self->peer_certificate != NULL && self->peer_errors != 0)
+        {
+          g_autofree char *reasons = describe_certificate_errors (self->peer_errors);
+          g_autofree char *fingerprint =
+            tern_certificate_get_sha256_fingerprint (self->peer_certificate);
+          const char *pin_note = "";
+
+          if (self->has_pin)
+            {
+              pin_note = (self->peer_errors & G_TLS_CERTIFICATE_REVOKED) != 0
+                ? " (a revoked certificate is refused even when pinned)"
+                : " (and it is not the pinned certificate)";
+            }
+          g_clear_error (&error);
+          error = g_error_new (TERN_CONNECTION_ERROR, TERN_CONNECTION_ERROR_CERTIFICATE,
+                               "The certificate of %s:%u was refused: %s%s. "
+                               "Its SHA-256 fingerprint is %s",
+                               self->host, self->port, reasons, pin_note,
+                               fingerprint != NULL ? fingerprint : "unknown");
+        }
+      tern_connection_close (self);
+      op_return_error (task, TERN_CONNECTION_ERROR_TLS, g_steal_pointer (&error));
+      return;
+    }
+
+  if (self->peer_certificate == NULL)
+    {
+      g_set_object (&self->peer_certificate,
+                    g_tls_connection_get_peer_certificate (data->tls));
+      self->peer_errors = g_tls_connection_get_peer_certificate_errors (data->tls);
+    }
+  self->tls_connection = g_steal_pointer (&data->tls);
+  op_return_boolean (task);
+}
+
+/* Starts the TLS handshake over the plain connection; @task ends with it. */
+static void
+start_handshake (TernConnection *self,
+                 GTask          *task)
+{
+  OpData *data = g_task_get_task_data (task);
+  g_autoptr(GSocketConnectable) identity = g_network_address_new (self->host, self->port);
+  g_autoptr(GError) error = NULL;
+  GIOStream *tls;
+
+  g_clear_object (&self->peer_certificate);
+  self->peer_errors = 0;
+
+  tls = g_tls_client_connection_new (G_IO_STREAM (self->socket_connection), identity, &error);
+  if (tls == NULL)
+    {
+      op_return_error (task, TERN_CONNECTION_ERROR_TLS, g_steal_pointer (&error));
+      g_object_unref (task);
+      return;
+    }
+  data->tls = G_TLS_CONNECTION (tls);
+
+  if (self->database != NULL)
+    g_tls_connection_set_database (data->tls, self->database);
+  g_signal_connect_object (data->tls, "accept-certificate",
+                           G_CALLBACK (accept_certificate_cb), self, 0);
+
+  g_tls_connection_handshake_async (data->tls, G_PRIORITY_DEFAULT, data->cancellable,
+                                    handshake_cb, task);
+}
+
+static void
+connected_cb (GObject      *source,
+              GAsyncResult *result,
+              gpointer      user_data)
+{
+  GTask *task = user_data;
+  TernConnection *self = g_task_get_source_object (task);
+  g_autoptr(GError) error = NULL;
+  GSocket *socket;
+
+  self->socket_connection = g_socket_client_connect_finish (G_SOCKET_CLIENT (source), result,
+                                                            &error);
+  if (self->socket_connection == NULL)
+    {
+      op_return_error (task, TERN_CONNECTION_ERROR_CONNECT_FAILED, g_steal_pointer (&error));
+      g_object_unref (task);
+      return;
+    }
+
+  /* Without it, a TLS record written in pieces waits for the server's
+   * delayed ACK: about 40 ms per exchange after STARTTLS. */
+  socket = g_socket_connection_get_socket (self->socket_connection);
+  if (!g_socket_set_option (socket, IPPROTO_TCP, TCP_NODELAY, 1, &error))
+    {
+      g_warning ("Could not set TCP_NODELAY on the connection to %s:%u: %s",
+                 self->host, self->port, error->message);
+      g_clear_error (&error);
+    }
+
+  if (self->security == TERN_CONNECTION_SECURITY_TLS)
+    {
+      start_handshake (self, task);
+      return;
+    }
+
+  op_return_boolean (task);
+  g_object_unref (task);
+}
+
+/**
+ * tern_connection_connect_async:
+ * @host: a host name or IP address; also the identity the certificate
+ *   must name
+ * @port: the TCP port
+ * @security: TLS from the start, STARTTLS later, or none
+ * @cancellable: (nullable): cancels the call
+ *
+ * Connects, sets TCP_NODELAY, and for %TERN_CONNECTION_SECURITY_TLS does the
+ * handshake, all within the connect timeout.  Call it once per connection.
+ */
+void
+tern_connection_connect_async (TernConnection         *self,
+                               const char             *host,
+                               guint16                 port,
+                               TernConnectionSecurity  security,
+                               GCancellable           *cancellable,
+                               GAsyncReadyCallback     callback,
+                               gpointer                user_data)
+{
+  GTask *task;
+  OpData *data;
+  g_autoptr(GSocketClient) client = NULL;
+  g_autoptr(GSocketConnectable) address = NULL;
+
+  g_return_if_fail (TERN_IS_CONNECTION (self));
+  g_return_if_fail (host != NULL);
+  g_return_if_fail (cancellable == NULL || G_IS_CANCELLABLE (cancellable));
+
+  if (self->connect_started)
+    {
+      g_task_report_new_error (self, callback, user_data, tern_connection_connect_async,
+                               TERN_CONNECTION_ERROR, TERN_CONNECTION_ERROR_INVALID_STATE,
+                               "A connection is made only once");
+      return;
+    }
+  self->connect_started = TRUE;
+  self->host = g_strdup (host);
+  self->port = port;
+  self->security = security;
+
+  task = op_task_new (self, tern_connection_connect_async, "connecting",
+                      self->connect_timeout_msec, cancellable, callback, user_data);
+  data = g_task_get_task_data (task);
+
+  client = g_socket_client_new ();
+  if (self->local_address != NULL)
+    {
+      g_autoptr(GSocketAddress) local = g_inet_socket_address_new_from_string (self->local_address,
+                                                                               0);
+
+      if (local == NULL)
+        {
+          op_return_error (task, TERN_CONNECTION_ERROR_CONNECT_FAILED,
+                           g_error_new (TERN_CONNECTION_ERROR,
+                                        TERN_CONNECTION_ERROR_CONNECT_FAILED,
+                                        "“%s” is not a local IP address",
+                                        self->local_address));
+          g_object_unref (task);
+          return;
+        }
+      g_socket_client_set_local_address (client, local);
+    }
+
+  address = g_network_address_new (host, port);
+  g_socket_client_connect_async (client, address, data->cancellable, connected_cb, task);
+}
+
+/**
+ * tern_connection_connect_finish:
+ *
+ * Returns: %TRUE once connected (and, for TLS, encrypted with a certificate
+ *   that validates or is pinned)
+ */
+gboolean
+tern_connection_connect_finish (TernConnection  *self,
+                                GAsyncResult    *result,
+                                GError         **error)
+{
+  g_return_val_if_fail (g_task_is_valid (result, self), FALSE);
+
+  return g_task_propagate_boolean (G_TASK (result), error);
+}
+
+static void read_line_step (GTask *task);
+
+static void
+read_cb (GObject      *source,
+         GAsyncResult *result,
+         gpointer      user_data)
+{
+  GTask *task = user_data;
+  TernConnection *self = g_task_get_source_object (task);
+  g_autoptr(GError) error = NULL;
+  gssize count;
+
+  count = g_input_stream_read_finish (G_INPUT_STREAM (source), result, &error);
+  if (count < 0)
+    {
+      self->reading = FALSE;
+      op_return_error (task, TERN_CONNECTION_ERROR_IO, g_steal_pointer (&error));
+      g_object_unref (task);
+      return;
+    }
+  if (count == 0)
+    {
+      self->reading = FALSE;
+      op_data_stop (g_task_get_task_data (task));
+      if (self->buffer->len == 0)
+        g_task_return_new_error (task, TERN_CONNECTION_ERROR, TERN_CONNECTION_ERROR_CLOSED,
+                                 "%s:%u closed the connection", self->host, self->port);
+      else
+        g_task_return_new_error (task, TERN_CONNECTION_ERROR, TERN_CONNECTION_ERROR_CLOSED,
+                                 "%s:%u closed the connection in the middle of a line",
+                                 self->host, self->port);
+      g_object_unref (task);
+      return;
+    }
+
+  g_byte_array_append (self->buffer, self->chunk, (guint) count);
+  read_line_step (task);
+}
+
+/* Returns a line when the buffer holds one, reads more when it may still
+ * come within the limit, and fails otherwise.  Owns @task. */
+static void
+read_line_step (GTask *task)
+{
+  TernConnection *self = g_task_get_source_object (task);
+  OpData *data = g_task_get_task_data (task);
+  /* A line of max_length bytes ends with its LF at index max_length + 1. */
+  gsize window = data->max_length > G_MAXSIZE - 2 ? G_MAXSIZE : data->max_length + 2;
+  gsize scan = MIN (self->buffer->len, window);
+  const guint8 *newline = memchr (self->buffer->data, '\n', scan);
+
+  if (newline != NULL)
+    {
+      gsize consumed = (gsize) (newline - self->buffer->data) + 1;
+      gsize length = consumed - 1;
+      char *line;
+
+      if (length > 0 && self->buffer->data[length - 1] == '\r')
+        length--;
+      if (length > data->max_length)
+        goto too_long;
+
+      /* The GBytes keeps a NUL after the line, which may hold NULs itself. */
+      line = g_malloc (length + 1);
+      memcpy (line, self->buffer->data, length);
+      line[length] = '\0';
+      g_byte_array_remove_range (self->buffer, 0, (guint) consumed);
+
+      self->reading = FALSE;
+      op_data_stop (data);
+      g_task_return_pointer (task, g_bytes_new_take (line, length + 1),
+                             (GDestroyNotify) g_bytes_unref);
+      g_object_unref (task);
+      return;
+    }
+
+  if (self->buffer->len >= window)
+    goto too_long;
+
+  g_input_stream_read_async (g_io_stream_get_input_stream (current_stream (self)),
+                             self->chunk, sizeof self->chunk, G_PRIORITY_DEFAULT,
+                             data->cancellable, read_cb, task);
+  return;
+
+too_long:
+  /* What follows is the rest of a line nobody will read: the connection
+   * cannot go on. */
+  self->reading = FALSE;
+  g_byte_array_set_size (self->buffer, 0);
+  tern_connection_close (self);
+  op_data_stop (data);
+  g_task_return_new_error (task, TERN_CONNECTION_ERROR, TERN_CONNECTION_ERROR_LINE_TOO_LONG,
+                           "%s:%u sent a line longer than %" G_GSIZE_FORMAT " bytes",
+                           self->host, self->port, data->max_length);
+  g_object_unref (task);
+}
+
+/**
+ * tern_connection_read_line_async:
+ * @max_length: the longest line accepted, without its line end; more is an
+ *   error, and the connection is closed
+ * @cancellable: (nullable): cancels the call
+ *
+ * Reads one line ending in CRLF (a bare LF is accepted too) within the I/O
+ * timeout.  One read at a time.
+ */
+void
+tern_connection_read_line_async (TernConnection      *self,
+                                 gsize                max_length,
+                                 GCancellable        *cancellable,
+                                 GAsyncReadyCallback  callback,
+                                 gpointer             user_data)
+{
+  GTask *task;
+  OpData *data;
+  GError *error = NULL;
+
+  g_return_if_fail (TERN_IS_CONNECTION (self));
+  g_return_if_fail (max_length > 0);
+  g_return_if_fail (cancellable == NULL || G_IS_CANCELLABLE (cancellable));
+
+  task = op_task_new (self, tern_connection_read_line_async, "reading",
+                      self->io_timeout_msec, cancellable, callback, user_data);
+  data = g_task_get_task_data (task);
+  data->max_length = max_length;
+
+  if (!check_open (self, &error))
+    {
+      op_return_error (task, TERN_CONNECTION_ERROR_INVALID_STATE, error);
+      g_object_unref (task);
+      return;
+    }
+  if (self->reading)
+    {
+      op_return_error (task, TERN_CONNECTION_ERROR_INVALID_STATE,
+                       g_error_new (TERN_CONNECTION_ERROR, TERN_CONNECTION_ERROR_INVALID_STATE,
+                                    "Another read is pending"));
+      g_object_unref (task);
+      return;
+    }
+
+  self->reading = TRUE;
+  read_line_step (task);
+}
+
+/**
+ * tern_connection_read_line_finish:
+ * @out_length: (out) (optional): the length of the line, which may hold
+ *   NUL bytes
+ *
+ * Returns: (transfer full): the line without its line end, NUL-terminated
+ */
+char *
+tern_connection_read_line_finish (TernConnection  *self,
+                                  GAsyncResult    *result,
+                                  gsize           *out_length,
+                                  GError         **error)
+{
+  GBytes *line;
+  gsize size = 0;
+  char *text;
+
+  g_return_val_if_fail (g_task_is_valid (result, self), NULL);
+
+  line = g_task_propagate_pointer (G_TASK (result), error);
+  if (out_length != NULL)
+    *out_length = 0;
+  if (line == NULL)
+    return NULL;
+
+  text = g_bytes_unref_to_data (line, &size);
+  if (out_length != NULL)
+    *out_length = size - 1;
+  return text;
+}
+
+static void
+write_cb (GObject      *source,
+          GAsyncResult *result,
+          gpointer      user_data)
+{
+  g_autoptr(GTask) task = user_data;
+  TernConnection *self = g_task_get_source_object (task);
+  g_autoptr(GError) error = NULL;
+
+  self->writing = FALSE;
+  if (!g_output_stream_write_all_finish (G_OUTPUT_STREAM (source), result, NULL, &error))
+    {
+      op_return_error (task, TERN_CONNECTION_ERROR_IO, g_steal_pointer (&error));
+      return;
+    }
+  op_return_boolean (task);
+}
+
+/**
+ * tern_connection_write_async:
+ * @bytes: what to send, all of it
+ * @cancellable: (nullable): cancels the call
+ *
+ * Writes every byte of @bytes within the I/O timeout.  One write at a time;
+ * a read may be pending meanwhile.
+ */
+void
+tern_connection_write_async (TernConnection      *self,
+                             GBytes              *bytes,
+                             GCancellable        *cancellable,
+                             GAsyncReadyCallback  callback,
+                             gpointer             user_data)
+{
+  GTask *task;
+  OpData *data;
+  GError *error = NULL;
+  gsize size;
+  gconstpointer buffer;
+
+  g_return_if_fail (TERN_IS_CONNECTION (self));
+  g_return_if_fail (bytes != NULL);
+  g_return_if_fail (cancellable == NULL || G_IS_CANCELLABLE (cancellable));
+
+  task = op_task_new (self, tern_connection_write_async, "writing",
+                      self->io_timeout_msec, cancellable, callback, user_data);
+  data = g_task_get_task_data (task);
+  data->bytes = g_bytes_ref (bytes);
+
+  if (!check_open (self, &error))
+    {
+      op_return_error (task, TERN_CONNECTION_ERROR_INVALID_STATE, error);
+      g_object_unref (task);
+      return;
+    }
+  if (self->writing)
+    {
+      op_return_error (task, TERN_CONNECTION_ERROR_INVALID_STATE,
+                       g_error_new (TERN_CONNECTION_ERROR, TERN_CONNECTION_ERROR_INVALID_STATE,
+                                    "Another write is pending"));
+      g_object_unref (task);
+      return;
+    }
+
+  self->writing = TRUE;
+  buffer = g_bytes_get_data (data->bytes, &size);
+  g_output_stream_write_all_async (g_io_stream_get_output_stream (current_stream (self)),
+                                   buffer, size, G_PRIORITY_DEFAULT, data->cancellable,
+                                   write_cb, task);
+}
+
+gboolean
+tern_connection_write_finish (TernConnection  *self,
+                              GAsyncResult    *result,
+                              GError         **error)
+{
+  g_return_val_if_fail (g_task_is_valid (result, self), FALSE);
+
+  return g_task_propagate_boolean (G_TASK (result), error);
+}
+
+/**
+ * tern_connection_starttls_async:
+ * @cancellable: (nullable): cancels the call
+ *
+ * Upgrades a %TERN_CONNECTION_SECURITY_STARTTLS connection to TLS.  The
+ * engine calls it after reading the server's positive reply to its STARTTLS
+ * (or STLS) command, with no read pending.  Any byte the server sent after
+ * that reply, read already or still waiting in the socket, fails the call
+ * with %TERN_CONNECTION_ERROR_STARTTLS_INJECTION and closes the connection:
+ * it would otherwise be taken as an answer given under TLS.  The handshake
+ * runs within the connect timeout and validates the certificate as
+ * tern_connection_connect_async() does.
+ */
+void
+tern_connection_starttls_async (TernConnection      *self,
+                                GCancellable        *cancellable,
+                                GAsyncReadyCallback  callback,
+                                gpointer             user_data)
+{
+  GTask *task;
+  GError *error = NULL;
+  gssize waiting;
+
+  g_return_if_fail (TERN_IS_CONNECTION (self));
+  g_return_if_fail (cancellable == NULL || G_IS_CANCELLABLE (cancellable));
+
+  task = op_task_new (self, tern_connection_starttls_async, "starting TLS",
+                      self->connect_timeout_msec, cancellable, callback, user_data);
+
+  if (!check_open (self, &error))
+    {
+      op_return_error (task, TERN_CONNECTION_ERROR_INVALID_STATE, error);
+      g_object_unref (task);
+      return;
+    }
+  if (self->security != TERN_CONNECTION_SECURITY_STARTTLS || self->tls_connection != NULL
+      || self->reading || self->writing)
+    {
+      op_return_error (task, TERN_CONNECTION_ERROR_INVALID_STATE,
+                       g_error_new (TERN_CONNECTION_ERROR, TERN_CONNECTION_ERROR_INVALID_STATE,
+                                    "STARTTLS is only for a plain connection in STARTTLS "
+                                    "mode with no read or write pending"));
+      g_object_unref (task);
+      return;
+    }
+
+  waiting = g_socket_get_available_bytes (g_socket_connection_get_socket (self->socket_connection));
+  if (self->buffer->len > 0 || waiting > 0)
+    {
+      gsize count = self->buffer->len + (gsize) MAX (waiting, 0);
+
+      g_byte_array_set_size (self->buffer, 0);
+      tern_connection_close (self);
+      op_return_error (task, TERN_CONNECTION_ERROR_STARTTLS_INJECTION,
+                       g_error_new (TERN_CONNECTION_ERROR,
+                                    TERN_CONNECTION_ERROR_STARTTLS_INJECTION,
+                                    "%s:%u sent %" G_GSIZE_FORMAT " unexpected bytes after its "
+                                    "reply to STARTTLS; the connection was closed",
+                                    self->host, self->port, count));
+      g_object_unref (task);
+      return;
+    }
+
+  start_handshake (self, task);
+}
+
+gboolean
+tern_connection_starttls_finish (TernConnection  *self,
+                                 GAsyncResult    *result,
+                                 GError         **error)
+{
+  g_return_val_if_fail (g_task_is_valid (result, self), FALSE);
+
+  return g_task_propagate_boolean (G_TASK (result), error);
+}
+
+/**
+ * tern_connection_close:
+ *
+ * Closes the socket at once, without a TLS goodbye; pending calls fail.
+ * Does nothing when the connection is not open.
+ */
+void
+tern_connection_close (TernConnection *self)
+{
+  g_return_if_fail (TERN_IS_CONNECTION (self));
+
+  if (self->socket_connection == NULL || self->closed)
+    return;
+
+  self->closed = TRUE;
+  g_socket_close (g_socket_connection_get_socket (self->socket_connection), NULL);
+}
+
+const char *
+tern_connection_get_host (TernConnection *self)
+{
+  g_return_val_if_fail (TERN_IS_CONNECTION (self), NULL);
+
+  return self->host;
+}
+
+guint16
+tern_connection_get_port (TernConnection *self)
+{
+  g_return_val_if_fail (TERN_IS_CONNECTION (self), 0);
+
+  return self->port;
+}
+
+TernConnectionSecurity
+tern_connection_get_security (TernConnection *self)
+{
+  g_return_val_if_fail (TERN_IS_CONNECTION (self), TERN_CONNECTION_SECURITY_TLS);
+
+  return self->security;
+}
+
+/**
+ * tern_connection_is_encrypted:
+ *
+ * Returns: whether the handshake succeeded, so that what goes over the
+ *   connection now is encrypted
+ */
+gboolean
+tern_connection_is_encrypted (TernConnection *self)
+{
+  g_return_val_if_fail (TERN_IS_CONNECTION (self), FALSE);
+
+  return self->tls_connection != NULL;
+}
+
+/**
+ * tern_connection_get_socket:
+ *
+ * Returns: (transfer none) (nullable): the TCP socket, once connected
+ */
+GSocket *
+tern_connection_get_socket (TernConnection *self)
+{
+  g_return_val_if_fail (TERN_IS_CONNECTION (self), NULL);
+
+  if (self->socket_connection == NULL)
+    return NULL;
+  return g_socket_connection_get_socket (self->socket_connection);
+}
+
+/**
+ * tern_connection_get_peer_certificate:
+ *
+ * Returns: (transfer none) (nullable): the certificate the server showed in
+ *   the last handshake, also after it was refused; %NULL before any
+ */
+GTlsCertificate *
+tern_connection_get_peer_certificate (TernConnection *self)
+{
+  g_return_val_if_fail (TERN_IS_CONNECTION (self), NULL);
+
+  return self->peer_certificate;
+}
+
+/**
+ * tern_connection_get_peer_certificate_errors:
+ *
+ * Returns: why the certificate of the last handshake did not validate;
+ *   %G_TLS_CERTIFICATE_NO_FLAGS when it did.  Not empty after a success
+ *   when the certificate was accepted because it is pinned.
+ */
+GTlsCertificateFlags
+tern_connection_get_peer_certificate_errors (TernConnection *self)
+{
+  g_return_val_if_fail (TERN_IS_CONNECTION (self), G_TLS_CERTIFICATE_NO_FLAGS);
+
+  return self->peer_errors;
+}
+
+/**
+ * tern_certificate_get_sha256_fingerprint:
+ *
+ * Returns: (transfer full) (nullable): the SHA-256 of the certificate's DER
+ *   form as upper-case hex pairs separated by colons, the form users compare
+ *   and tern_connection_set_pinned_certificate() takes
+ */
+char *
+tern_certificate_get_sha256_fingerprint (GTlsCertificate *certificate)
+{
+  guint8 digest[SHA256_LENGTH];
+  GString *text;
+
+  g_return_val_if_fail (G_IS_TLS_CERTIFICATE (certificate), NULL);
+
+  if (!certificate_sha256 (certificate, digest))
+    return NULL;
+
+  text = g_string_sized_new (SHA256_LENGTH * 3);
+  for (guint i = 0; i < SHA256_LENGTH; i++)
+    g_string_append_printf (text, i == 0 ? "%02X" : ":%02X", digest[i]);
+  return g_string_free (text, FALSE);
+}
