@@ -772,7 +772,8 @@ read_line_step (GTask *task)
   /* A line of max_length bytes ends with its LF at index max_length + 1. */
   gsize window = data->max_length > G_MAXSIZE - 2 ? G_MAXSIZE : data->max_length + 2;
   gsize scan = MIN (self->buffer->len, window);
-  const guint8 *newline = memchr (self->buffer->data, '\n', scan);
+  /* An empty GByteArray may have no data at all: memchr() takes no NULL. */
+  const guint8 *newline = scan > 0 ? memchr (self->buffer->data, '\n', scan) : NULL;
 
   if (newline != NULL)
     {
