@@ -340,8 +340,7 @@ tern_cli_command_list (TernCliContext  *context,
   ids = g_array_sized_new (FALSE, FALSE, sizeof (gint64), n);
   for (guint i = 0; i < n; i++)
     {
-      g_autoptr(TernMessageRow) row = g_list_model_get_item (G_LIST_MODEL (model), i);
-      gint64 id = tern_message_row_get_id (row);
+      gint64 id = tern_message_list_model_get_message_id (model, i);
 
       g_array_append_val (ids, id);
     }

@@ -840,6 +840,27 @@ tern_message_list_model_get_threaded (TernMessageListModel *self)
   return self->threaded;
 }
 
+/**
+ * tern_message_list_model_get_message_id:
+ * @position: a row's position
+ *
+ * The message of a row (for a conversation, its newest), read from the
+ * model's keys without making or filling a row.
+ *
+ * Returns: the message id, or 0 when @position is past the end.
+ */
+gint64
+tern_message_list_model_get_message_id (TernMessageListModel *self,
+                                        guint                 position)
+{
+  g_return_val_if_fail (TERN_IS_MESSAGE_LIST_MODEL (self), 0);
+
+  if (position >= self->keys->len)
+    return 0;
+
+  return g_array_index (self->keys, Key, position).id;
+}
+
 gboolean
 tern_message_list_model_is_loading (TernMessageListModel *self)
 {

@@ -33,6 +33,8 @@ gboolean              tern_message_list_model_load_finish    (TernMessageListMod
                                                               GError              **error);
 
 gboolean              tern_message_list_model_get_threaded   (TernMessageListModel *self);
+gint64                tern_message_list_model_get_message_id (TernMessageListModel *self,
+                                                              guint                 position);
 gboolean              tern_message_list_model_is_loading     (TernMessageListModel *self);
 guint                 tern_message_list_model_get_n_loaded_rows (TernMessageListModel *self);
 

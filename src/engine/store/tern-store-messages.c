@@ -1251,6 +1251,30 @@ list_data_free (ListData *data)
 }
 
 static void
+queue_list_read (TernStore           *self,
+                 gint64               folder_id,
+                 guint                offset,
+                 guint                limit,
+                 const char          *query,
+                 gpointer             source_tag,
+                 TernStoreJobFunc     func,
+                 GCancellable        *cancellable,
+                 GAsyncReadyCallback  callback,
+                 gpointer             user_data)
+{
+  g_autoptr(GTask) task = g_task_new (self, cancellable, callback, user_data);
+  ListData *data = g_new0 (ListData, 1);
+
+  g_task_set_source_tag (task, source_tag);
+  data->folder_id = folder_id;
+  data->offset = offset;
+  data->limit = limit;
+  data->query = g_strdup (query);
+  g_task_set_task_data (task, data, (GDestroyNotify) list_data_free);
+  tern_store_queue_read (self, task, func);
+}
+
+static void
 list_messages_job (TernStore   *self,
                    TernStoreDb *db,
                    GTask       *task)
@@ -1305,19 +1329,10 @@ tern_store_list_messages_async (TernStore           *self,
                                 GAsyncReadyCallback  callback,
                                 gpointer             user_data)
 {
-  g_autoptr(GTask) task = NULL;
-  ListData *data;
-
   g_return_if_fail (TERN_IS_STORE (self));
 
-  task = g_task_new (self, cancellable, callback, user_data);
-  g_task_set_source_tag (task, tern_store_list_messages_async);
-  data = g_new0 (ListData, 1);
-  data->folder_id = folder_id;
-  data->offset = offset;
-  data->limit = limit;
-  g_task_set_task_data (task, data, (GDestroyNotify) list_data_free);
-  tern_store_queue_read (self, task, list_messages_job);
+  queue_list_read (self, folder_id, offset, limit, NULL, tern_store_list_messages_async,
+                   list_messages_job, cancellable, callback, user_data);
 }
 
 /**
@@ -1419,20 +1434,11 @@ tern_store_search_async (TernStore           *self,
                          GAsyncReadyCallback  callback,
                          gpointer             user_data)
 {
-  g_autoptr(GTask) task = NULL;
-  ListData *data;
-
   g_return_if_fail (TERN_IS_STORE (self));
   g_return_if_fail (query != NULL);
 
-  task = g_task_new (self, cancellable, callback, user_data);
-  g_task_set_source_tag (task, tern_store_search_async);
-  data = g_new0 (ListData, 1);
-  data->folder_id = folder_id;
-  data->limit = limit;
-  data->query = g_strdup (query);
-  g_task_set_task_data (task, data, (GDestroyNotify) list_data_free);
-  tern_store_queue_read (self, task, search_job);
+  queue_list_read (self, folder_id, 0, limit, query, tern_store_search_async, search_job,
+                   cancellable, callback, user_data);
 }
 
 /**
@@ -1518,19 +1524,11 @@ tern_store_complete_address_async (TernStore           *self,
                                    GAsyncReadyCallback  callback,
                                    gpointer             user_data)
 {
-  g_autoptr(GTask) task = NULL;
-  ListData *data;
-
   g_return_if_fail (TERN_IS_STORE (self));
   g_return_if_fail (prefix != NULL);
 
-  task = g_task_new (self, cancellable, callback, user_data);
-  g_task_set_source_tag (task, tern_store_complete_address_async);
-  data = g_new0 (ListData, 1);
-  data->limit = limit;
-  data->query = g_strdup (prefix);
-  g_task_set_task_data (task, data, (GDestroyNotify) list_data_free);
-  tern_store_queue_read (self, task, complete_address_job);
+  queue_list_read (self, 0, 0, limit, prefix, tern_store_complete_address_async,
+                   complete_address_job, cancellable, callback, user_data);
 }
 
 /**
