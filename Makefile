@@ -10,7 +10,7 @@ ASAN_BUILDDIR ?= _build-asan
 MESON ?= meson
 SETUP_OPTIONS ?= -Dprofile=development --werror
 
-.PHONY: all build run check bench deps deps-test clean
+.PHONY: all build run check bench deps deps-test deps-bench clean
 
 all: build
 
@@ -19,6 +19,9 @@ deps:
 
 deps-test:
 	sh build-aux/install-deps.sh test
+
+deps-bench:
+	sh build-aux/install-deps.sh bench
 
 $(BUILDDIR)/build.ninja:
 	$(MESON) setup $(BUILDDIR) $(SETUP_OPTIONS)
@@ -34,7 +37,7 @@ check: deps-test $(BUILDDIR)/build.ninja
 	  sh build-aux/check.sh
 
 # Speed and memory figures, printed; see each command's --help.
-bench: deps-test $(BUILDDIR)/build.ninja
+bench: deps-bench $(BUILDDIR)/build.ninja
 	$(MESON) compile -C $(BUILDDIR)
 	$(BUILDDIR)/src/cli/tern-cli bench store --messages 100000
 

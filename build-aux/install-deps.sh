@@ -4,7 +4,7 @@
 # Installs the Debian packages Tern needs, and nothing when they are all
 # present already.  "build" is what `make run` needs; "test" adds what
 # `make check` needs: the mail servers, Xvfb, the accessibility stack and the
-# validators.  Runs apt-get through sudo when not root.
+# validators; "bench" adds the peers `make bench` measures Tern against.  Runs apt-get through sudo when not root.
 set -eu
 
 BUILD_PKGS="
@@ -22,11 +22,17 @@ TEST_PKGS="
   imagemagick yelp-tools clang libclang-rt-14-dev
 "
 
+# The mail programs the benchmarks run side by side with Tern.
+BENCH_PKGS="
+  fetchmail msmtp isync
+"
+
 mode="${1:-build}"
 case "$mode" in
   build) wanted="$BUILD_PKGS" ;;
   test) wanted="$BUILD_PKGS $TEST_PKGS" ;;
-  *) echo "usage: $0 build|test" >&2; exit 2 ;;
+  bench) wanted="$BUILD_PKGS $TEST_PKGS $BENCH_PKGS" ;;
+  *) echo "usage: $0 build|test|bench" >&2; exit 2 ;;
 esac
 
 missing=""
