@@ -61,7 +61,7 @@ parse_host_port (const char  *text,
       *host = colon != NULL ? g_strndup (text, colon - text) : g_strdup (text);
     }
 
-  if (**host == '\0' || strpbrk (*host, " /@\t") != NULL)
+  if (**host == '\0' || strpbrk (*host, " /@\t[]\r\n") != NULL)
     {
       g_set_error (error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE,
                    _("“%s” is not HOST or HOST:PORT"), text);
@@ -1155,8 +1155,17 @@ tern_cli_command_trust (TernCliContext  *context,
   g_print (_("This server’s certificate does not validate:\n\n%s\n"), text);
 
   if (tern_trust_store_lookup (store, host, port) != NULL)
-    g_print (_("Another certificate was trusted here before (%s): this one is different.\n"),
-             tern_trust_store_lookup (store, host, port));
+    {
+      if (g_ascii_strcasecmp (tern_trust_store_lookup (store, host, port),
+                              details->fingerprint) == 0)
+        {
+          g_print (_("This certificate is already trusted for %s port %u.\n"), details->host,
+                   details->port);
+          return TERN_CLI_EXIT_OK;
+        }
+      g_print (_("A different certificate was trusted here before (%s).\n"),
+               tern_trust_store_lookup (store, host, port));
+    }
 
   if (!tern_certificate_details_can_be_trusted (details))
     {

@@ -575,15 +575,30 @@ tern_trust_store_get_path (TernTrustStore *self)
   return self->path;
 }
 
+static gboolean
+host_fits_group (const char *host)
+{
+  if (host == NULL || *host == '\0')
+    return FALSE;
+
+  for (const char *p = host; *p != '\0'; p++)
+    {
+      if (*p == '[' || *p == ']' || g_ascii_iscntrl (*p))
+        return FALSE;
+    }
+
+  return TRUE;
+}
+
 static char *
 make_group (const char *host,
             guint16     port)
 {
   g_autofree char *lower = g_ascii_strdown (host, -1);
 
-  /* An IPv6 address keeps its colons inside brackets. */
-  if (strchr (lower, ':') != NULL)
-    return g_strdup_printf ("[%s]:%u", lower, port);
+  /* GKeyFile allows no brackets in a group name, so an IPv6 address is
+   * written bare ("::1:993"); the port after the last colon keeps the
+   * name unambiguous. */
   return g_strdup_printf ("%s:%u", lower, port);
 }
 
@@ -656,6 +671,8 @@ tern_trust_store_lookup (TernTrustStore *self,
 
   g_return_val_if_fail (TERN_IS_TRUST_STORE (self), NULL);
 
+  if (!host_fits_group (host))
+    return NULL;
   group = make_group (host, port);
   fingerprint = g_key_file_get_string (self->key_file, group, "Fingerprint", NULL);
   if (fingerprint == NULL)
@@ -735,6 +752,12 @@ tern_trust_store_pin (TernTrustStore                *self,
                    "Tern will not trust it", details->host, details->port);
       return FALSE;
     }
+  if (!host_fits_group (details->host))
+    {
+      g_set_error (error, TERN_TRUST_ERROR, TERN_TRUST_ERROR_FAILED,
+                   "“%s” is not a host name a certificate can be pinned to", details->host);
+      return FALSE;
+    }
   if (details->fingerprint == NULL)
     {
       g_set_error (error, TERN_TRUST_ERROR, TERN_TRUST_ERROR_FAILED,
@@ -772,6 +795,8 @@ tern_trust_store_forget (TernTrustStore  *self,
 
   g_return_val_if_fail (TERN_IS_TRUST_STORE (self), FALSE);
 
+  if (!host_fits_group (host))
+    return TRUE;
   group = make_group (host, port);
   if (!g_key_file_remove_group (self->key_file, group, NULL))
     return TRUE;
