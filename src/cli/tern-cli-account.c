@@ -8,8 +8,10 @@
 #include <unistd.h>
 
 #include "tern-account-manager.h"
+#include "tern-account-verify.h"
 #include "tern-autoconfig.h"
 #include "tern-credentials.h"
+#include "tern-credentials-command.h"
 #include "tern-credentials-secret.h"
 #include "tern-trust.h"
 #include "tern-cli.h"
@@ -290,6 +292,7 @@ typedef struct
   gboolean password_stdin;
   char *password_command;
   gboolean yes;
+  gboolean verify;
   gboolean enable;
   gboolean disable;
 } AccountOptions;
@@ -385,6 +388,16 @@ fail:
   return FALSE;
 }
 
+static gboolean verify_account (TernCliContext *context,
+                                const char     *command,
+                                TernAccount    *account,
+                                const char     *receiving_password,
+                                const char     *sending_password);
+static char    *lookup_secret  (TernCredentials    *credentials,
+                                const char         *account_id,
+                                TernCredentialKind  kind,
+                                GError            **error);
+
 /* account add */
 
 static int
@@ -421,6 +434,8 @@ account_add (TernCliContext  *context,
       N_("Get the password from this shell command’s first line of output"), N_("COMMAND") },
     { "yes", 'y', 0, G_OPTION_ARG_NONE, &options.yes,
       N_("Accept settings found through an unauthenticated source without asking"), NULL },
+    { "verify", 0, 0, G_OPTION_ARG_NONE, &options.verify,
+      N_("Log in to both servers first, and save nothing if that fails"), NULL },
     { NULL }
   };
 
@@ -505,6 +520,43 @@ account_add (TernCliContext  *context,
     {
       g_clear_pointer (&password, tern_credentials_free_secret);
       return TERN_CLI_EXIT_USAGE;
+    }
+
+  if (options.verify)
+    {
+      char *secret = NULL;
+      gboolean verified;
+
+      if (password != NULL)
+        secret = g_strdup (password);
+      else if (options.password_command != NULL)
+        {
+          g_autoptr(TernCredentials) command =
+            tern_credentials_command_new (options.password_command, NULL, NULL);
+
+          secret = lookup_secret (command, options.email, TERN_CREDENTIAL_RECEIVING_PASSWORD,
+                                  &error);
+          if (secret == NULL)
+            {
+              g_printerr ("tern-cli account add: %s\n", error->message);
+              return TERN_CLI_EXIT_FAILURE;
+            }
+        }
+      else
+        {
+          g_printerr (_("tern-cli account add: --verify needs --password-stdin or "
+                        "--password-command\n"));
+          return TERN_CLI_EXIT_USAGE;
+        }
+
+      verified = verify_account (context, "account add", account, secret, secret);
+      tern_credentials_free_secret (secret);
+      if (!verified)
+        {
+          g_printerr (_("tern-cli account add: nothing was saved\n"));
+          g_clear_pointer (&password, tern_credentials_free_secret);
+          return TERN_CLI_EXIT_FAILURE;
+        }
     }
 
   manager = open_manager (context);
@@ -649,6 +701,104 @@ account_edit (TernCliContext  *context,
 
   g_print (_("Saved the account “%s”.\n"), tern_account_get_id (account));
   return TERN_CLI_EXIT_OK;
+}
+
+/* account verify */
+
+static char *
+lookup_secret (TernCredentials    *credentials,
+               const char         *account_id,
+               TernCredentialKind  kind,
+               GError            **error)
+{
+  g_autoptr(GAsyncResult) result = NULL;
+
+  tern_credentials_lookup_async (credentials, account_id, kind, NULL, tern_cli_got_result,
+                                 &result);
+  return tern_credentials_lookup_finish (credentials, tern_cli_wait (&result), error);
+}
+
+/* Logs in to both servers with the given passwords and the profile's
+ * pinned certificates; prints what went wrong. */
+static gboolean
+verify_account (TernCliContext *context,
+                const char     *command,
+                TernAccount    *account,
+                const char     *receiving_password,
+                const char     *sending_password)
+{
+  g_autoptr(TernTrustStore) trust = tern_trust_store_new (tern_paths_get_config_dir (context->paths));
+  g_autoptr(GAsyncResult) result = NULL;
+  g_autoptr(GError) error = NULL;
+
+  if (!tern_trust_store_load (trust, &error))
+    {
+      g_printerr ("tern-cli %s: %s\n", command, error->message);
+      return FALSE;
+    }
+
+  tern_account_verify_async (account, receiving_password, sending_password, trust, NULL, NULL,
+                             NULL, tern_cli_got_result, &result);
+  if (!tern_account_verify_finish (tern_cli_wait (&result), &error))
+    {
+      g_printerr ("tern-cli %s: %s\n", command, error->message);
+      if (g_error_matches (error, TERN_CONNECTION_ERROR, TERN_CONNECTION_ERROR_CERTIFICATE))
+        g_printerr (_("Run “tern-cli trust HOST:PORT” to see the certificate and trust it.\n"));
+      return FALSE;
+    }
+
+  g_print (_("Both servers accepted the login.\n"));
+  return TRUE;
+}
+
+static int
+account_verify (TernCliContext  *context,
+                int              argc,
+                char           **argv)
+{
+  g_autoptr(TernAccountManager) manager = NULL;
+  g_autoptr(TernCredentials) keyring = NULL;
+  g_autoptr(TernCredentials) credentials = NULL;
+  g_autoptr(GError) error = NULL;
+  char *receiving = NULL;
+  char *sending = NULL;
+  TernAccount *account;
+  gboolean verified;
+
+  if (!tern_cli_parse ("account verify", _("ACCOUNT"),
+                       _("Log in to an account’s servers to check its settings and password."),
+                       NULL, &argc, &argv))
+    return TERN_CLI_EXIT_USAGE;
+  if (argc != 2)
+    {
+      g_printerr (_("tern-cli account verify: name one account\n"));
+      return TERN_CLI_EXIT_USAGE;
+    }
+
+  manager = open_manager (context);
+  if (manager == NULL)
+    return TERN_CLI_EXIT_FAILURE;
+  account = find_account (manager, "account verify", argv[1]);
+  if (account == NULL)
+    return TERN_CLI_EXIT_FAILURE;
+
+  keyring = tern_credentials_secret_new ();
+  credentials = tern_credentials_for_account (account, keyring);
+  receiving = lookup_secret (credentials, argv[1], TERN_CREDENTIAL_RECEIVING_PASSWORD, &error);
+  if (receiving != NULL)
+    sending = lookup_secret (credentials, argv[1], TERN_CREDENTIAL_SENDING_PASSWORD, &error);
+  if (receiving == NULL || sending == NULL)
+    {
+      g_printerr ("tern-cli account verify: %s\n", error->message);
+      tern_credentials_free_secret (receiving);
+      return TERN_CLI_EXIT_FAILURE;
+    }
+
+  verified = verify_account (context, "account verify", account, receiving, sending);
+  tern_credentials_free_secret (receiving);
+  tern_credentials_free_secret (sending);
+
+  return verified ? TERN_CLI_EXIT_OK : TERN_CLI_EXIT_FAILURE;
 }
 
 /* account list, show, remove */
@@ -850,8 +1000,10 @@ tern_cli_command_account (TernCliContext  *context,
     return account_edit (context, argc - 1, argv + 1);
   if (g_strcmp0 (sub, "remove") == 0)
     return account_remove (context, argc - 1, argv + 1);
+  if (g_strcmp0 (sub, "verify") == 0)
+    return account_verify (context, argc - 1, argv + 1);
 
-  g_printerr (_("Usage: tern-cli account add|list|show|edit|remove …\n"
+  g_printerr (_("Usage: tern-cli account add|list|show|edit|remove|verify …\n"
                 "Run “tern-cli account add --help” for the options of one.\n"));
   return TERN_CLI_EXIT_USAGE;
 }

@@ -363,6 +363,60 @@ test_autoconfig_command (Fixture       *fixture,
   assert_contains (bad.err, "not an email address");
 }
 
+static guint16
+closed_port (void)
+{
+  g_autoptr(GSocketListener) listener = g_socket_listener_new ();
+  g_autoptr(GError) error = NULL;
+  guint16 port = g_socket_listener_add_any_inet_port (listener, NULL, &error);
+
+  g_assert_no_error (error);
+  g_socket_listener_close (listener);
+  return port;
+}
+
+static void
+test_verify_reports_the_server (Fixture       *fixture,
+                                gconstpointer  data)
+{
+  g_auto(CliResult) added = { 0 };
+  g_auto(CliResult) verified = { 0 };
+  g_auto(CliResult) refused = { 0 };
+  g_auto(CliResult) no_password = { 0 };
+  g_autofree char *server = g_strdup_printf ("127.0.0.1:%u", closed_port ());
+  g_autofree char *expected = NULL;
+  g_autofree char *path = account_file (fixture, "frank-example-org");
+
+  expected = g_strdup_printf ("The receiving server 127.0.0.1 port %s", strchr (server, ':') + 1);
+
+  run_cli (fixture, &added, "account", "add", "--email", "frank@example.org", "--imap", server,
+           "--smtp", server, "--password-command", "echo hunter2", NULL);
+  g_assert_cmpint (added.status, ==, 0);
+
+  /* Nothing listens there: the error names the server, never the
+   * password the command printed. */
+  run_cli (fixture, &verified, "account", "verify", "frank-example-org", NULL);
+  g_assert_cmpint (verified.status, ==, 1);
+  assert_contains (verified.err, expected);
+  g_assert_null (strstr (verified.err, "hunter2"));
+
+  /* With --verify, a failed login saves nothing. */
+  run_cli (fixture, &refused, "account", "add", "--email", "grace@example.org", "--imap", server,
+           "--smtp", server, "--password-command", "echo pw", "--verify", NULL);
+  g_assert_cmpint (refused.status, ==, 1);
+  assert_contains (refused.err, "nothing was saved");
+  g_assert_true (g_file_test (path, G_FILE_TEST_EXISTS));
+  {
+    g_autofree char *grace = account_file (fixture, "grace-example-org");
+
+    g_assert_false (g_file_test (grace, G_FILE_TEST_EXISTS));
+  }
+
+  run_cli (fixture, &no_password, "account", "add", "--email", "heidi@example.org", "--imap",
+           server, "--smtp", server, "--verify", NULL);
+  g_assert_cmpint (no_password.status, ==, 2);
+}
+
 #define ADD_FIXTURE_TEST(path, func) \
   g_test_add (path, Fixture, NULL, fixture_set_up, func, fixture_tear_down)
 
@@ -382,6 +436,8 @@ main (int   argc,
   ADD_FIXTURE_TEST ("/cli/identity/add-list-remove", test_identities);
   ADD_FIXTURE_TEST ("/cli/account/edit-and-remove-after-confirmation", test_edit_and_remove);
   ADD_FIXTURE_TEST ("/cli/autoconfig/prints-what-and-where", test_autoconfig_command);
+  ADD_FIXTURE_TEST ("/cli/account/verify-names-the-server-and-saves-nothing",
+                    test_verify_reports_the_server);
 
   return g_test_run ();
 }
