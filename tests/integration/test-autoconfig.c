@@ -7,6 +7,7 @@
 
 #include "config.h"
 
+#include <libsoup/soup.h>
 #include <string.h>
 
 #include "tern-account-verify.h"
@@ -118,6 +119,146 @@ test_probe_then_verify (void)
   g_resolver_set_default (old_resolver);
 }
 
+static const char autoconfig_xml[] =
+  "<?xml version=\"1.0\"?>\n"
+  "<clientConfig version=\"1.1\"><emailProvider id=\"mail.tern.test\">"
+  "<displayName>Tern test mail</displayName>"
+  "<incomingServer type=\"imap\"><hostname>mail.tern.test</hostname><port>993</port>"
+  "<socketType>SSL</socketType><username>%EMAILADDRESS%</username></incomingServer>"
+  "<outgoingServer type=\"smtp\"><hostname>mail.tern.test</hostname><port>465</port>"
+  "<socketType>SSL</socketType><username>%EMAILADDRESS%</username></outgoingServer>"
+  "</emailProvider></clientConfig>\n";
+
+static void
+serve_cb (SoupServer        *server,
+          SoupServerMessage *message,
+          const char        *path,
+          GHashTable        *query,
+          gpointer           user_data)
+{
+  guint *requests = user_data;
+
+  (*requests)++;
+  if (!g_str_equal (path, "/.well-known/autoconfig/mail/config-v1.1.xml"))
+    {
+      soup_server_message_set_status (message, 404, NULL);
+      return;
+    }
+
+  soup_server_message_set_status (message, 200, NULL);
+  soup_server_message_set_response (message, "text/xml", SOUP_MEMORY_STATIC, autoconfig_xml,
+                                    strlen (autoconfig_xml));
+}
+
+static guint16
+listen_on_loopback (SoupServer         *server,
+                    SoupServerListenOptions options)
+{
+  g_autoptr(GInetAddress) loopback = g_inet_address_new_loopback (G_SOCKET_FAMILY_IPV4);
+  g_autoptr(GSocketAddress) address = g_inet_socket_address_new (loopback, 0);
+  g_autoptr(GError) error = NULL;
+  GSList *uris;
+  guint16 port;
+
+  soup_server_listen (server, address, options, &error);
+  g_assert_no_error (error);
+  uris = soup_server_get_uris (server);
+  port = g_uri_get_port (uris->data);
+  g_slist_free_full (uris, (GDestroyNotify) g_uri_unref);
+
+  return port;
+}
+
+static TernAutoconfigResult *
+discover_with (TernAutoconfig  *autoconfig,
+               const char      *address,
+               GError         **error)
+{
+  g_autoptr(GAsyncResult) result = NULL;
+
+  tern_autoconfig_discover_async (autoconfig, address, NULL, got_result_cb, &result);
+  return tern_autoconfig_discover_finish (autoconfig, wait_for (&result), error);
+}
+
+static void
+test_https_autoconfig (void)
+{
+  g_autoptr(TernTestServers) servers = tern_test_servers_get_or_skip ();
+  g_autoptr(TernTestResolver) resolver = NULL;
+  g_autoptr(GResolver) old_resolver = NULL;
+  g_autoptr(GTlsCertificate) certificate = NULL;
+  g_autoptr(GTlsDatabase) database = NULL;
+  g_autoptr(SoupServer) https = NULL;
+  g_autoptr(SoupServer) http = NULL;
+  g_autoptr(TernAutoconfig) checked = NULL;
+  g_autoptr(TernAutoconfig) unchecked = NULL;
+  g_autoptr(TernAutoconfigResult) secure = NULL;
+  g_autoptr(TernAutoconfigResult) plain = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *chain = NULL;
+  g_autofree char *key = NULL;
+  guint https_requests = 0;
+  guint http_requests = 0;
+  guint16 https_port;
+  guint16 http_port;
+  guint16 nothing;
+
+  if (servers == NULL)
+    return;
+
+  resolver = tern_test_resolver_new ();
+  old_resolver = g_resolver_get_default ();
+  g_resolver_set_default (G_RESOLVER (resolver));
+
+  /* The set's server certificate names mail.tern.test (not
+   * autoconfig.mail.tern.test): the first URL fails its check, the
+   * well-known one passes. */
+  chain = g_build_filename (servers->dir, "tls", "server-chain.pem", NULL);
+  key = g_build_filename (servers->dir, "tls", "server.key", NULL);
+  certificate = g_tls_certificate_new_from_files (chain, key, &error);
+  g_assert_no_error (error);
+  https = soup_server_new ("tls-certificate", certificate, NULL);
+  soup_server_add_handler (https, NULL, serve_cb, &https_requests, NULL);
+  https_port = listen_on_loopback (https, SOUP_SERVER_LISTEN_HTTPS);
+  http = soup_server_new (NULL, NULL);
+  soup_server_add_handler (http, NULL, serve_cb, &http_requests, NULL);
+  http_port = listen_on_loopback (http, 0);
+  nothing = closed_port ();
+
+  database = tern_test_servers_new_tls_database (servers, &error);
+  g_assert_no_error (error);
+
+  checked = tern_autoconfig_new ();
+  tern_autoconfig_set_tls_database (checked, database);
+  tern_autoconfig_set_port_map (checked, 443, https_port);
+  tern_autoconfig_set_port_map (checked, 80, http_port);
+  secure = discover_with (checked, "alice@mail.tern.test", &error);
+  g_assert_no_error (error);
+  g_assert_cmpint (secure->source, ==, TERN_AUTOCONFIG_SOURCE_AUTOCONFIG);
+  g_assert_true (secure->authenticated);
+  g_assert_true (g_str_has_prefix (secure->source_detail, "https://mail.tern.test:"));
+  g_assert_cmpstr (secure->provider_name, ==, "Tern test mail");
+  g_assert_cmpstr (secure->receiving_host, ==, "mail.tern.test");
+  g_assert_cmpuint (http_requests, ==, 0);
+
+  /* Without the set's CA, HTTPS fails its check; the same file over plain
+   * HTTP is taken, but marked unauthenticated. */
+  unchecked = tern_autoconfig_new ();
+  tern_autoconfig_set_port_map (unchecked, 443, https_port);
+  tern_autoconfig_set_port_map (unchecked, 80, http_port);
+  tern_autoconfig_set_port_map (unchecked, 993, nothing);
+  plain = discover_with (unchecked, "alice@mail.tern.test", &error);
+  g_assert_no_error (error);
+  g_assert_cmpint (plain->source, ==, TERN_AUTOCONFIG_SOURCE_AUTOCONFIG);
+  g_assert_false (plain->authenticated);
+  g_assert_true (g_str_has_prefix (plain->source_detail, "http://mail.tern.test:"));
+  g_assert_cmpuint (http_requests, >, 0);
+
+  soup_server_disconnect (https);
+  soup_server_disconnect (http);
+  g_resolver_set_default (old_resolver);
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -126,6 +267,8 @@ main (int   argc,
 
   g_test_add_func ("/integration/autoconfig/probe-finds-validating-servers-then-verify",
                    test_probe_then_verify);
+  g_test_add_func ("/integration/autoconfig/https-is-authenticated-http-is-not",
+                   test_https_autoconfig);
 
   return g_test_run ();
 }
