@@ -88,6 +88,8 @@ test_probe_then_verify (void)
   tern_autoconfig_set_port_map (autoconfig, 993, servers->imaps_port);
   tern_autoconfig_set_port_map (autoconfig, 995, servers->pop3s_port);
   tern_autoconfig_set_port_map (autoconfig, 465, servers->smtps_port);
+  tern_autoconfig_set_port_map (autoconfig, 143, nothing);
+  tern_autoconfig_set_port_map (autoconfig, 587, nothing);
 
   tern_autoconfig_discover_async (autoconfig, alice->login, NULL, got_result_cb, &result);
   found = tern_autoconfig_discover_finish (autoconfig, wait_for (&result), &error);
@@ -115,6 +117,57 @@ test_probe_then_verify (void)
                              servers->remote_client_address, NULL, got_result_cb, &verified);
   g_assert_true (tern_account_verify_finish (wait_for (&verified), &error));
   g_assert_no_error (error);
+
+  g_resolver_set_default (old_resolver);
+}
+
+static void
+test_probe_starttls (void)
+{
+  g_autoptr(TernTestServers) servers = tern_test_servers_get_with_smtp_or_skip ();
+  g_autoptr(TernTestResolver) resolver = NULL;
+  g_autoptr(GResolver) old_resolver = NULL;
+  g_autoptr(TernAutoconfig) autoconfig = NULL;
+  g_autoptr(GTlsDatabase) database = NULL;
+  g_autoptr(TernAutoconfigResult) found = NULL;
+  g_autoptr(GAsyncResult) result = NULL;
+  g_autoptr(GError) error = NULL;
+  const TernTestUser *alice;
+  guint16 nothing;
+
+  if (servers == NULL)
+    return;
+
+  alice = tern_test_servers_get_user (servers, 0);
+  resolver = tern_test_resolver_new ();
+  old_resolver = g_resolver_get_default ();
+  g_resolver_set_default (G_RESOLVER (resolver));
+  database = tern_test_servers_new_tls_database (servers, &error);
+  g_assert_no_error (error);
+  nothing = closed_port ();
+
+  /* No implicit TLS anywhere: only IMAP and submission with STARTTLS. */
+  autoconfig = tern_autoconfig_new ();
+  tern_autoconfig_set_tls_database (autoconfig, database);
+  tern_autoconfig_set_timeout (autoconfig, 10 * 1000);
+  tern_autoconfig_set_port_map (autoconfig, 443, nothing);
+  tern_autoconfig_set_port_map (autoconfig, 80, nothing);
+  tern_autoconfig_set_port_map (autoconfig, 993, nothing);
+  tern_autoconfig_set_port_map (autoconfig, 995, nothing);
+  tern_autoconfig_set_port_map (autoconfig, 465, nothing);
+  tern_autoconfig_set_port_map (autoconfig, 143, servers->imap_port);
+  tern_autoconfig_set_port_map (autoconfig, 587, servers->submission_port);
+
+  tern_autoconfig_discover_async (autoconfig, alice->login, NULL, got_result_cb, &result);
+  found = tern_autoconfig_discover_finish (autoconfig, wait_for (&result), &error);
+  g_assert_no_error (error);
+  g_assert_cmpint (found->source, ==, TERN_AUTOCONFIG_SOURCE_PROBE);
+  g_assert_cmpstr (found->receiving_host, ==, "mail.tern.test");
+  g_assert_cmpuint (found->receiving_port, ==, 143);
+  g_assert_cmpint (found->receiving_security, ==, TERN_SECURITY_STARTTLS);
+  g_assert_cmpstr (found->sending_host, ==, "mail.tern.test");
+  g_assert_cmpuint (found->sending_port, ==, 587);
+  g_assert_cmpint (found->sending_security, ==, TERN_SECURITY_STARTTLS);
 
   g_resolver_set_default (old_resolver);
 }
@@ -267,6 +320,7 @@ main (int   argc,
 
   g_test_add_func ("/integration/autoconfig/probe-finds-validating-servers-then-verify",
                    test_probe_then_verify);
+  g_test_add_func ("/integration/autoconfig/probe-finds-starttls-servers", test_probe_starttls);
   g_test_add_func ("/integration/autoconfig/https-is-authenticated-http-is-not",
                    test_https_autoconfig);
 
