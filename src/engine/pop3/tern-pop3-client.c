@@ -1105,12 +1105,13 @@ parse_entries (GBytes   *body,
 {
   gsize size = 0;
   const char *raw = g_bytes_get_data (body, &size);
-  g_autofree char *text = g_strndup (raw, size);
+  /* An empty mailbox gives an empty list, and GBytes no data at all. */
+  g_autofree char *text = g_strndup (raw != NULL ? raw : "", size);
   g_auto(GStrv) lines = g_strsplit (text, "\r\n", -1);
   g_autoptr(GPtrArray) entries = g_ptr_array_new_with_free_func (
     (GDestroyNotify) tern_pop3_entry_free);
 
-  if (memchr (raw, '\0', size) != NULL)
+  if (size > 0 && memchr (raw, '\0', size) != NULL)
     {
       g_set_error (error, TERN_POP3_ERROR, TERN_POP3_ERROR_BAD_RESPONSE,
                    "The server's %s list holds a NUL byte", with_uid ? "UIDL" : "LIST");

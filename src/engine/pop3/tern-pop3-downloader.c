@@ -1,0 +1,744 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+
+#include "config.h"
+
+#include <string.h>
+
+#include "tern-pop3-client.h"
+#include "tern-pop3-downloader.h"
+#include "tern-store-pop3.h"
+
+/*
+ * The order of one check, and why it never loses or duplicates mail:
+ *
+ *   load the records   what the store has, by UIDL
+ *   UIDL, LIST         what the server has
+ *   RETR a batch       pipelined; held in memory only until committed
+ *   commit             tern_store_pop3_add_async(): the messages and their
+ *                      UIDLs together, synced to the disk
+ *   DELE               only now, for messages whose commit returned
+ *   QUIT               the server deletes; then the records of the deleted
+ *                      messages are forgotten
+ *
+ * A drop before the commit loses nothing (the server still has the
+ * message; the next check retrieves it).  A drop after the commit and
+ * before QUIT leaves the message on the server, but its UIDL is recorded:
+ * the next check does not retrieve it, and deletes it if the policy says
+ * so.  Batches bound the memory a check needs.
+ */
+
+struct _TernPop3Downloader
+{
+  GObject parent_instance;
+
+  TernStore *store;
+  char *account;
+  char *target;
+  char *host;
+  guint16 port;
+  TernConnectionSecurity security;
+  char *username;
+  char *password;
+  GTlsDatabase *tls_database;
+  char *local_address;
+  guint io_timeout;
+  TernPop3AfterDownload after;
+  guint keep_days;
+  gboolean delete_on_server;
+
+  gboolean running;
+};
+
+G_DEFINE_FINAL_TYPE (TernPop3Downloader, tern_pop3_downloader, G_TYPE_OBJECT)
+
+G_DEFINE_QUARK (tern-pop3-downloader-error-quark, tern_pop3_downloader_error)
+
+static void
+tern_pop3_downloader_finalize (GObject *object)
+{
+  TernPop3Downloader *self = TERN_POP3_DOWNLOADER (object);
+
+  g_clear_object (&self->store);
+  g_clear_object (&self->tls_database);
+  g_free (self->account);
+  g_free (self->target);
+  g_free (self->host);
+  g_free (self->username);
+  if (self->password != NULL)
+    memset (self->password, 0, strlen (self->password));
+  g_free (self->password);
+  g_free (self->local_address);
+
+  G_OBJECT_CLASS (tern_pop3_downloader_parent_class)->finalize (object);
+}
+
+static void
+tern_pop3_downloader_class_init (TernPop3DownloaderClass *klass)
+{
+  G_OBJECT_CLASS (klass)->finalize = tern_pop3_downloader_finalize;
+}
+
+static void
+tern_pop3_downloader_init (TernPop3Downloader *self)
+{
+  self->security = TERN_CONNECTION_SECURITY_TLS;
+  self->port = 995;
+  self->after = TERN_POP3_AFTER_DOWNLOAD_DELETE;
+}
+
+/**
+ * tern_pop3_downloader_new:
+ * @account: the POP3 account's id, under which its UIDLs are recorded
+ *
+ * Returns: (transfer full): a downloader that stores into @account's
+ *   Inbox and deletes on the server after download, until told otherwise.
+ */
+TernPop3Downloader *
+tern_pop3_downloader_new (TernStore  *store,
+                          const char *account)
+{
+  TernPop3Downloader *self;
+
+  g_return_val_if_fail (TERN_IS_STORE (store), NULL);
+  g_return_val_if_fail (account != NULL, NULL);
+
+  self = g_object_new (TERN_TYPE_POP3_DOWNLOADER, NULL);
+  self->store = g_object_ref (store);
+  self->account = g_strdup (account);
+  return self;
+}
+
+void
+tern_pop3_downloader_set_server (TernPop3Downloader     *self,
+                                 const char             *host,
+                                 guint16                 port,
+                                 TernConnectionSecurity  security)
+{
+  g_return_if_fail (TERN_IS_POP3_DOWNLOADER (self));
+
+  g_free (self->host);
+  self->host = g_strdup (host);
+  self->port = port;
+  self->security = security;
+}
+
+void
+tern_pop3_downloader_set_login (TernPop3Downloader *self,
+                                const char         *username,
+                                const char         *password)
+{
+  g_return_if_fail (TERN_IS_POP3_DOWNLOADER (self));
+
+  g_free (self->username);
+  self->username = g_strdup (username);
+  if (self->password != NULL)
+    memset (self->password, 0, strlen (self->password));
+  g_free (self->password);
+  self->password = g_strdup (password);
+}
+
+void
+tern_pop3_downloader_set_tls_database (TernPop3Downloader *self,
+                                       GTlsDatabase       *database)
+{
+  g_return_if_fail (TERN_IS_POP3_DOWNLOADER (self));
+
+  g_set_object (&self->tls_database, database);
+}
+
+void
+tern_pop3_downloader_set_local_address (TernPop3Downloader *self,
+                                        const char         *address)
+{
+  g_return_if_fail (TERN_IS_POP3_DOWNLOADER (self));
+
+  g_free (self->local_address);
+  self->local_address = g_strdup (address);
+}
+
+void
+tern_pop3_downloader_set_io_timeout (TernPop3Downloader *self,
+                                     guint               msec)
+{
+  g_return_if_fail (TERN_IS_POP3_DOWNLOADER (self));
+
+  self->io_timeout = msec;
+}
+
+/**
+ * tern_pop3_downloader_set_target:
+ * @account: (nullable): the account whose Inbox receives the mail, or
+ *   %NULL for the POP3 account's own
+ *
+ * Collects the mailbox into another account's Inbox.
+ */
+void
+tern_pop3_downloader_set_target (TernPop3Downloader *self,
+                                 const char         *account)
+{
+  g_return_if_fail (TERN_IS_POP3_DOWNLOADER (self));
+
+  g_free (self->target);
+  self->target = g_strdup (account);
+}
+
+/**
+ * tern_pop3_downloader_set_after_download:
+ * @keep_days: for %TERN_POP3_AFTER_DOWNLOAD_KEEP_FOR_DAYS, how long a
+ *   message stays on the server after Tern first stored it
+ */
+void
+tern_pop3_downloader_set_after_download (TernPop3Downloader    *self,
+                                         TernPop3AfterDownload  after,
+                                         guint                  keep_days)
+{
+  g_return_if_fail (TERN_IS_POP3_DOWNLOADER (self));
+
+  self->after = after;
+  self->keep_days = keep_days;
+}
+
+/**
+ * tern_pop3_downloader_set_delete_on_server:
+ *
+ * With @delete_too, a message kept on the server is deleted there once the
+ * user deleted it here.
+ */
+void
+tern_pop3_downloader_set_delete_on_server (TernPop3Downloader *self,
+                                           gboolean            delete_too)
+{
+  g_return_if_fail (TERN_IS_POP3_DOWNLOADER (self));
+
+  self->delete_on_server = delete_too;
+}
+
+/* One check */
+
+typedef struct
+{
+  TernPop3Client *client;
+  GHashTable *records;
+  gint64 folder_id;
+  /* The server's messages, by number: UIDL and size. */
+  GPtrArray *uidls;
+  GHashTable *sizes;
+  /* Numbers to retrieve, in order, and where the next batch starts. */
+  GArray *to_fetch;
+  guint next_fetch;
+  /* The batch in flight. */
+  GArray *batch;
+  GPtrArray *batch_uidls;
+  /* Numbers to delete, and the UIDLs deleted so far in this session. */
+  GArray *to_delete;
+  guint next_delete;
+  GPtrArray *deleted_uidls;
+  TernPop3DownloadStats stats;
+} RunData;
+
+static void
+run_data_free (RunData *data)
+{
+  if (data->client != NULL)
+    tern_connection_close (tern_pop3_client_get_connection (data->client));
+  g_clear_object (&data->client);
+  g_clear_pointer (&data->records, g_hash_table_unref);
+  g_clear_pointer (&data->uidls, g_ptr_array_unref);
+  g_clear_pointer (&data->sizes, g_hash_table_unref);
+  g_clear_pointer (&data->to_fetch, g_array_unref);
+  g_clear_pointer (&data->batch, g_array_unref);
+  g_clear_pointer (&data->batch_uidls, g_ptr_array_unref);
+  g_clear_pointer (&data->to_delete, g_array_unref);
+  g_clear_pointer (&data->deleted_uidls, g_ptr_array_unref);
+  g_free (data);
+}
+
+static void
+run_fail (GTask  *task,
+          GError *error)
+{
+  TernPop3Downloader *self = g_task_get_source_object (task);
+
+  self->running = FALSE;
+  g_task_return_error (task, error);
+}
+
+static void fetch_next_batch (GTask *task);
+static void delete_next (GTask *task);
+
+static const char *
+uidl_of (RunData *data,
+         guint    number)
+{
+  return number <= data->uidls->len ? g_ptr_array_index (data->uidls, number - 1) : NULL;
+}
+
+/* Whether the policy deletes a message stored before this check. */
+static gboolean
+should_delete_stored (TernPop3Downloader   *self,
+                      const TernPop3Record *record,
+                      gint64                now)
+{
+  if (record->deleted_here && self->delete_on_server)
+    return TRUE;
+
+  switch (self->after)
+    {
+    case TERN_POP3_AFTER_DOWNLOAD_DELETE:
+      return TRUE;
+    case TERN_POP3_AFTER_DOWNLOAD_KEEP_FOR_DAYS:
+      return now - record->first_seen >= (gint64) self->keep_days * 24 * 3600;
+    case TERN_POP3_AFTER_DOWNLOAD_KEEP:
+    default:
+      return FALSE;
+    }
+}
+
+static gboolean
+should_delete_new (TernPop3Downloader *self)
+{
+  return self->after == TERN_POP3_AFTER_DOWNLOAD_DELETE ||
+         (self->after == TERN_POP3_AFTER_DOWNLOAD_KEEP_FOR_DAYS && self->keep_days == 0);
+}
+
+static void
+forget_cb (GObject      *source,
+           GAsyncResult *result,
+           gpointer      user_data)
+{
+  g_autoptr(GTask) task = user_data;
+  TernPop3Downloader *self = g_task_get_source_object (task);
+  GError *error = NULL;
+
+  if (!tern_store_pop3_forget_finish (TERN_STORE (source), result, &error))
+    {
+      /* The records stay; the next check finds the UIDLs gone from the
+       * server and nothing is lost. */
+      g_warning ("Could not forget deleted POP3 messages of %s: %s", self->account,
+                 error->message);
+      g_clear_error (&error);
+    }
+  self->running = FALSE;
+  g_task_return_boolean (task, TRUE);
+}
+
+static void
+quit_cb (GObject      *source,
+         GAsyncResult *result,
+         gpointer      user_data)
+{
+  g_autoptr(GTask) task = user_data;
+  TernPop3Downloader *self = g_task_get_source_object (task);
+  RunData *data = g_task_get_task_data (task);
+  GError *error = NULL;
+
+  if (!tern_pop3_client_simple_finish (data->client, result, &error))
+    {
+      g_prefix_error (&error, "QUIT: ");
+      run_fail (task, error);
+      return;
+    }
+
+  data->stats.deleted = data->deleted_uidls->len;
+  if (data->deleted_uidls->len == 0)
+    {
+      self->running = FALSE;
+      g_task_return_boolean (task, TRUE);
+      return;
+    }
+
+  g_ptr_array_add (data->deleted_uidls, NULL);
+  tern_store_pop3_forget_async (self->store, self->account,
+                                (const char * const *) data->deleted_uidls->pdata,
+                                g_task_get_cancellable (task), forget_cb, g_object_ref (task));
+}
+
+static void
+dele_cb (GObject      *source,
+         GAsyncResult *result,
+         gpointer      user_data)
+{
+  g_autoptr(GTask) task = user_data;
+  RunData *data = g_task_get_task_data (task);
+  guint number = g_array_index (data->to_delete, guint, data->next_delete);
+  GError *error = NULL;
+
+  if (!tern_pop3_client_simple_finish (data->client, result, &error))
+    {
+      g_prefix_error (&error, "DELE %u: ", number);
+      run_fail (task, error);
+      return;
+    }
+  g_ptr_array_add (data->deleted_uidls, g_strdup (uidl_of (data, number)));
+  data->next_delete++;
+  delete_next (task);
+}
+
+/* Deletes what is queued for deletion, then goes on retrieving or quits. */
+static void
+delete_next (GTask *task)
+{
+  RunData *data = g_task_get_task_data (task);
+
+  if (data->next_delete < data->to_delete->len)
+    {
+      tern_pop3_client_dele_async (data->client,
+                                   g_array_index (data->to_delete, guint, data->next_delete),
+                                   g_task_get_cancellable (task), dele_cb, g_object_ref (task));
+      return;
+    }
+
+  if (data->next_fetch < data->to_fetch->len)
+    {
+      fetch_next_batch (task);
+      return;
+    }
+
+  tern_pop3_client_quit_async (data->client, g_task_get_cancellable (task), quit_cb,
+                               g_object_ref (task));
+}
+
+static void
+stored_cb (GObject      *source,
+           GAsyncResult *result,
+           gpointer      user_data)
+{
+  g_autoptr(GTask) task = user_data;
+  TernPop3Downloader *self = g_task_get_source_object (task);
+  RunData *data = g_task_get_task_data (task);
+  g_autoptr(GArray) ids = NULL;
+  GError *error = NULL;
+
+  ids = tern_store_pop3_add_finish (TERN_STORE (source), result, &error);
+  if (ids == NULL)
+    {
+      g_prefix_error (&error, "Could not store the downloaded mail: ");
+      run_fail (task, error);
+      return;
+    }
+
+  data->stats.downloaded += data->batch->len;
+  /* Synced: the server's copies may go now. */
+  if (should_delete_new (self))
+    g_array_append_vals (data->to_delete, data->batch->data, data->batch->len);
+  delete_next (task);
+}
+
+static void
+retrieved_cb (GObject      *source,
+              GAsyncResult *result,
+              gpointer      user_data)
+{
+  g_autoptr(GTask) task = user_data;
+  TernPop3Downloader *self = g_task_get_source_object (task);
+  RunData *data = g_task_get_task_data (task);
+  g_autoptr(GPtrArray) bodies = NULL;
+  g_autoptr(GPtrArray) messages = NULL;
+  GError *error = NULL;
+
+  bodies = tern_pop3_client_retr_many_finish (data->client, result, &error);
+  if (bodies == NULL)
+    {
+      run_fail (task, error);
+      return;
+    }
+
+  messages = g_ptr_array_new_with_free_func ((GDestroyNotify) tern_new_message_free);
+  for (guint i = 0; i < bodies->len; i++)
+    g_ptr_array_add (messages, tern_new_message_new (g_ptr_array_index (bodies, i), 0, 0));
+
+  g_ptr_array_add (data->batch_uidls, NULL);
+  tern_store_pop3_add_async (self->store, self->account, data->folder_id, messages,
+                             (const char * const *) data->batch_uidls->pdata,
+                             g_task_get_cancellable (task), stored_cb, g_object_ref (task));
+}
+
+static void
+fetch_next_batch (GTask *task)
+{
+  RunData *data = g_task_get_task_data (task);
+  guint64 octets = 0;
+
+  g_array_set_size (data->batch, 0);
+  g_ptr_array_set_size (data->batch_uidls, 0);
+  while (data->next_fetch < data->to_fetch->len &&
+         data->batch->len < TERN_POP3_DOWNLOADER_BATCH_MESSAGES)
+    {
+      guint number = g_array_index (data->to_fetch, guint, data->next_fetch);
+      guint64 size = GPOINTER_TO_SIZE (g_hash_table_lookup (data->sizes,
+                                                            GUINT_TO_POINTER (number)));
+
+      if (data->batch->len > 0 && octets + size > TERN_POP3_DOWNLOADER_BATCH_OCTETS)
+        break;
+      octets += size;
+      g_array_append_val (data->batch, number);
+      g_ptr_array_add (data->batch_uidls, (gpointer) uidl_of (data, number));
+      data->next_fetch++;
+    }
+
+  tern_pop3_client_retr_many_async (data->client, (const guint *) data->batch->data,
+                                    data->batch->len, g_task_get_cancellable (task),
+                                    retrieved_cb, g_object_ref (task));
+}
+
+static void
+plan (GTask *task)
+{
+  TernPop3Downloader *self = g_task_get_source_object (task);
+  RunData *data = g_task_get_task_data (task);
+  g_autoptr(GHashTable) seen = g_hash_table_new (g_str_hash, g_str_equal);
+  gint64 now = g_get_real_time () / G_USEC_PER_SEC;
+
+  data->stats.on_server = data->uidls->len;
+  for (guint number = 1; number <= data->uidls->len; number++)
+    {
+      const char *uidl = uidl_of (data, number);
+      const TernPop3Record *record;
+
+      /* A server that gives one UIDL twice breaks its promise; the second
+       * message is left alone rather than risk a wrong deletion. */
+      if (uidl == NULL || !g_hash_table_add (seen, (gpointer) uidl))
+        continue;
+
+      record = g_hash_table_lookup (data->records, uidl);
+      if (record == NULL)
+        g_array_append_val (data->to_fetch, number);
+      else if (should_delete_stored (self, record, now))
+        g_array_append_val (data->to_delete, number);
+    }
+
+  delete_next (task);
+}
+
+static void
+list_cb (GObject      *source,
+         GAsyncResult *result,
+         gpointer      user_data)
+{
+  g_autoptr(GTask) task = user_data;
+  RunData *data = g_task_get_task_data (task);
+  g_autoptr(GPtrArray) entries = NULL;
+  GError *error = NULL;
+
+  entries = tern_pop3_client_list_finish (data->client, result, &error);
+  if (entries == NULL)
+    {
+      run_fail (task, error);
+      return;
+    }
+  for (guint i = 0; i < entries->len; i++)
+    {
+      TernPop3Entry *entry = g_ptr_array_index (entries, i);
+
+      g_hash_table_insert (data->sizes, GUINT_TO_POINTER (entry->number),
+                           GSIZE_TO_POINTER ((gsize) MIN (entry->size, G_MAXSIZE)));
+    }
+  plan (task);
+}
+
+static void
+uidl_cb (GObject      *source,
+         GAsyncResult *result,
+         gpointer      user_data)
+{
+  g_autoptr(GTask) task = user_data;
+  RunData *data = g_task_get_task_data (task);
+  g_autoptr(GPtrArray) entries = NULL;
+  GError *error = NULL;
+
+  entries = tern_pop3_client_uidl_finish (data->client, result, &error);
+  if (entries == NULL)
+    {
+      if (g_error_matches (error, TERN_POP3_ERROR, TERN_POP3_ERROR_COMMAND_FAILED))
+        {
+          g_autoptr(GError) cause = error;
+
+          error = g_error_new (TERN_POP3_DOWNLOADER_ERROR, TERN_POP3_DOWNLOADER_ERROR_NO_UIDL,
+                               "The server does not give messages unique ids (UIDL: %s); "
+                               "Tern cannot download from it without risking duplicates",
+                               cause->message);
+        }
+      run_fail (task, error);
+      return;
+    }
+
+  for (guint i = 0; i < entries->len; i++)
+    {
+      TernPop3Entry *entry = g_ptr_array_index (entries, i);
+
+      if (entry->number == 0 || entry->number > 10 * 1000 * 1000)
+        continue;
+      if (entry->number > data->uidls->len)
+        g_ptr_array_set_size (data->uidls, entry->number);
+      g_free (g_ptr_array_index (data->uidls, entry->number - 1));
+      g_ptr_array_index (data->uidls, entry->number - 1) = g_strdup (entry->uid);
+    }
+
+  tern_pop3_client_list_async (data->client, g_task_get_cancellable (task), list_cb,
+                               g_object_ref (task));
+}
+
+static void
+login_cb (GObject      *source,
+          GAsyncResult *result,
+          gpointer      user_data)
+{
+  g_autoptr(GTask) task = user_data;
+  RunData *data = g_task_get_task_data (task);
+  GError *error = NULL;
+
+  if (!tern_pop3_client_login_finish (data->client, result, &error))
+    {
+      run_fail (task, error);
+      return;
+    }
+  tern_pop3_client_uidl_async (data->client, g_task_get_cancellable (task), uidl_cb,
+                               g_object_ref (task));
+}
+
+static void
+connect_cb (GObject      *source,
+            GAsyncResult *result,
+            gpointer      user_data)
+{
+  g_autoptr(GTask) task = user_data;
+  TernPop3Downloader *self = g_task_get_source_object (task);
+  RunData *data = g_task_get_task_data (task);
+  GError *error = NULL;
+
+  if (!tern_pop3_client_connect_finish (data->client, result, &error))
+    {
+      run_fail (task, error);
+      return;
+    }
+  tern_pop3_client_login_async (data->client, self->username, self->password,
+                                g_task_get_cancellable (task), login_cb, g_object_ref (task));
+}
+
+static void
+folder_cb (GObject      *source,
+           GAsyncResult *result,
+           gpointer      user_data)
+{
+  g_autoptr(GTask) task = user_data;
+  TernPop3Downloader *self = g_task_get_source_object (task);
+  RunData *data = g_task_get_task_data (task);
+  g_autoptr(TernFolder) folder = NULL;
+  g_autoptr(TernConnection) connection = NULL;
+  GError *error = NULL;
+
+  folder = tern_store_ensure_folder_finish (TERN_STORE (source), result, &error);
+  if (folder == NULL)
+    {
+      run_fail (task, error);
+      return;
+    }
+  data->folder_id = tern_folder_get_id (folder);
+
+  connection = tern_connection_new ();
+  if (self->tls_database != NULL)
+    tern_connection_set_tls_database (connection, self->tls_database);
+  if (self->local_address != NULL)
+    tern_connection_set_local_address (connection, self->local_address);
+  if (self->io_timeout > 0)
+    tern_connection_set_io_timeout (connection, self->io_timeout);
+  data->client = tern_pop3_client_new (connection);
+  tern_pop3_client_connect_async (data->client, self->host, self->port, self->security,
+                                  g_task_get_cancellable (task), connect_cb, g_object_ref (task));
+}
+
+static void
+load_cb (GObject      *source,
+         GAsyncResult *result,
+         gpointer      user_data)
+{
+  g_autoptr(GTask) task = user_data;
+  TernPop3Downloader *self = g_task_get_source_object (task);
+  RunData *data = g_task_get_task_data (task);
+  GError *error = NULL;
+
+  data->records = tern_store_pop3_load_finish (TERN_STORE (source), result, &error);
+  if (data->records == NULL)
+    {
+      run_fail (task, error);
+      return;
+    }
+  tern_store_ensure_folder_async (self->store, self->target != NULL ? self->target
+                                                                    : self->account,
+                                  "INBOX", TERN_FOLDER_ROLE_INBOX,
+                                  g_task_get_cancellable (task), folder_cb, g_object_ref (task));
+}
+
+/**
+ * tern_pop3_downloader_run_async:
+ *
+ * Checks the mailbox once (see the top of tern-pop3-downloader.h).  One
+ * check runs at a time; another fails with
+ * %TERN_POP3_DOWNLOADER_ERROR_BUSY.
+ */
+void
+tern_pop3_downloader_run_async (TernPop3Downloader  *self,
+                                GCancellable        *cancellable,
+                                GAsyncReadyCallback  callback,
+                                gpointer             user_data)
+{
+  g_autoptr(GTask) task = NULL;
+  RunData *data;
+
+  g_return_if_fail (TERN_IS_POP3_DOWNLOADER (self));
+
+  task = g_task_new (self, cancellable, callback, user_data);
+  g_task_set_source_tag (task, tern_pop3_downloader_run_async);
+
+  if (self->running)
+    {
+      g_task_return_new_error (task, TERN_POP3_DOWNLOADER_ERROR,
+                               TERN_POP3_DOWNLOADER_ERROR_BUSY,
+                               "The mailbox of %s is being checked already", self->account);
+      return;
+    }
+  if (self->host == NULL)
+    {
+      g_task_return_new_error (task, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
+                               "The account %s has no POP3 server", self->account);
+      return;
+    }
+  self->running = TRUE;
+
+  data = g_new0 (RunData, 1);
+  data->uidls = g_ptr_array_new_with_free_func (g_free);
+  data->sizes = g_hash_table_new (NULL, NULL);
+  data->to_fetch = g_array_new (FALSE, FALSE, sizeof (guint));
+  data->batch = g_array_new (FALSE, FALSE, sizeof (guint));
+  data->batch_uidls = g_ptr_array_new ();
+  data->to_delete = g_array_new (FALSE, FALSE, sizeof (guint));
+  data->deleted_uidls = g_ptr_array_new_with_free_func (g_free);
+  g_task_set_task_data (task, data, (GDestroyNotify) run_data_free);
+
+  tern_store_pop3_load_async (self->store, self->account, cancellable, load_cb,
+                              g_object_ref (task));
+}
+
+/**
+ * tern_pop3_downloader_run_finish:
+ * @out_stats: (out) (optional): what the check did
+ *
+ * Returns: %TRUE when the check ended with QUIT; on error, every message
+ *   is still either on the server or in the store.
+ */
+gboolean
+tern_pop3_downloader_run_finish (TernPop3Downloader     *self,
+                                 GAsyncResult           *result,
+                                 TernPop3DownloadStats  *out_stats,
+                                 GError                **error)
+{
+  RunData *data;
+
+  g_return_val_if_fail (g_task_is_valid (result, self), FALSE);
+
+  data = g_task_get_task_data (G_TASK (result));
+  if (out_stats != NULL)
+    *out_stats = data != NULL ? data->stats : (TernPop3DownloadStats) { 0 };
+
+  return g_task_propagate_boolean (G_TASK (result), error);
+}
