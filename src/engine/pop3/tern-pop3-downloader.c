@@ -40,6 +40,7 @@ struct _TernPop3Downloader
   char *username;
   char *password;
   GTlsDatabase *tls_database;
+  char *pin;
   char *local_address;
   guint io_timeout;
   TernPop3AfterDownload after;
@@ -68,6 +69,7 @@ tern_pop3_downloader_finalize (GObject *object)
     memset (self->password, 0, strlen (self->password));
   g_free (self->password);
   g_free (self->local_address);
+  g_free (self->pin);
 
   G_OBJECT_CLASS (tern_pop3_downloader_parent_class)->finalize (object);
 }
@@ -144,6 +146,22 @@ tern_pop3_downloader_set_tls_database (TernPop3Downloader *self,
   g_return_if_fail (TERN_IS_POP3_DOWNLOADER (self));
 
   g_set_object (&self->tls_database, database);
+}
+
+/**
+ * tern_pop3_downloader_set_pinned_certificate:
+ * @pin: (nullable): the SHA-256 fingerprint of a certificate the user
+ *   accepted for this server, as tern_connection_set_pinned_certificate()
+ *   takes it
+ */
+void
+tern_pop3_downloader_set_pinned_certificate (TernPop3Downloader *self,
+                                             const char         *pin)
+{
+  g_return_if_fail (TERN_IS_POP3_DOWNLOADER (self));
+
+  g_free (self->pin);
+  self->pin = g_strdup (pin);
 }
 
 void
@@ -642,6 +660,12 @@ folder_cb (GObject      *source,
     tern_connection_set_local_address (connection, self->local_address);
   if (self->io_timeout > 0)
     tern_connection_set_io_timeout (connection, self->io_timeout);
+  if (self->pin != NULL && !tern_connection_set_pinned_certificate (connection, self->pin,
+                                                                    &error))
+    {
+      run_fail (task, error);
+      return;
+    }
   data->client = tern_pop3_client_new (connection);
   tern_pop3_client_connect_async (data->client, self->host, self->port, self->security,
                                   g_task_get_cancellable (task), connect_cb, g_object_ref (task));

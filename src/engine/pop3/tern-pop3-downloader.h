@@ -73,6 +73,8 @@ void                tern_pop3_downloader_set_login         (TernPop3Downloader  
                                                             const char             *password);
 void                tern_pop3_downloader_set_tls_database  (TernPop3Downloader     *self,
                                                             GTlsDatabase           *database);
+void                tern_pop3_downloader_set_pinned_certificate (TernPop3Downloader *self,
+                                                            const char             *pin);
 void                tern_pop3_downloader_set_local_address (TernPop3Downloader     *self,
                                                             const char             *address);
 void                tern_pop3_downloader_set_io_timeout    (TernPop3Downloader     *self,

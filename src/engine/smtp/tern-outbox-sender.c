@@ -29,6 +29,7 @@ struct _TernOutboxSender
   char *username;
   char *password;
   GTlsDatabase *tls_database;
+  char *pin;
   char *local_address;
   guint io_timeout;
   TernSentCopy copy;
@@ -68,6 +69,7 @@ tern_outbox_sender_finalize (GObject *object)
     memset (self->password, 0, strlen (self->password));
   g_free (self->password);
   g_free (self->local_address);
+  g_free (self->pin);
 
   G_OBJECT_CLASS (tern_outbox_sender_parent_class)->finalize (object);
 }
@@ -143,6 +145,20 @@ tern_outbox_sender_set_tls_database (TernOutboxSender *self,
   g_return_if_fail (TERN_IS_OUTBOX_SENDER (self));
 
   g_set_object (&self->tls_database, database);
+}
+
+/**
+ * tern_outbox_sender_set_pinned_certificate:
+ * @pin: (nullable): the fingerprint of a certificate the user accepted
+ */
+void
+tern_outbox_sender_set_pinned_certificate (TernOutboxSender *self,
+                                           const char       *pin)
+{
+  g_return_if_fail (TERN_IS_OUTBOX_SENDER (self));
+
+  g_free (self->pin);
+  self->pin = g_strdup (pin);
 }
 
 void
@@ -531,6 +547,13 @@ raw_cb (GObject      *source,
     tern_connection_set_local_address (connection, self->local_address);
   if (self->io_timeout > 0)
     tern_connection_set_io_timeout (connection, self->io_timeout);
+  if (self->pin != NULL && !tern_connection_set_pinned_certificate (connection, self->pin,
+                                                                    &error))
+    {
+      data->stop_error = error;
+      finish_run (task);
+      return;
+    }
   tern_smtp_client_connect_async (data->client, self->host, self->port, self->security,
                                   g_task_get_cancellable (task), connected_cb,
                                   g_object_ref (task));

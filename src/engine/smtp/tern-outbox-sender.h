@@ -68,6 +68,8 @@ void              tern_outbox_sender_set_login         (TernOutboxSender       *
                                                         const char             *password);
 void              tern_outbox_sender_set_tls_database  (TernOutboxSender       *self,
                                                         GTlsDatabase           *database);
+void              tern_outbox_sender_set_pinned_certificate (TernOutboxSender   *self,
+                                                        const char             *pin);
 void              tern_outbox_sender_set_local_address (TernOutboxSender       *self,
                                                         const char             *address);
 void              tern_outbox_sender_set_io_timeout    (TernOutboxSender       *self,
