@@ -99,6 +99,7 @@ char         *tern_cli_lookup_secret (TernAccount *account, TernCredentialKind k
 GTlsDatabase *tern_cli_tls_database  (const char *ca_file, GError **error);
 char         *tern_cli_trusted_pin   (TernCliContext *context, const char *host, guint16 port);
 TernConnectionSecurity tern_cli_connection_security (TernSecurity security);
+int  tern_cli_bench_mail      (TernCliContext  *context, int argc, char **argv);
 int  tern_cli_command_bench   (TernCliContext  *context,
                                int              argc,
                                char           **argv);
