@@ -233,6 +233,35 @@ tern_pop3_downloader_set_delete_on_server (TernPop3Downloader *self,
 
 /* One check */
 
+/* A batch of messages on its way from the server to the store. */
+typedef struct
+{
+  GArray *numbers;
+  GPtrArray *uidls;
+  GPtrArray *messages;
+} Batch;
+
+static void
+batch_free (Batch *batch)
+{
+  if (batch == NULL)
+    return;
+  g_array_unref (batch->numbers);
+  g_ptr_array_unref (batch->uidls);
+  g_clear_pointer (&batch->messages, g_ptr_array_unref);
+  g_free (batch);
+}
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (Batch, batch_free)
+
+/*
+ * The transfer overlaps its steps: while one batch is prepared (parsed,
+ * compressed) on a worker thread and committed by the store, the next is
+ * being retrieved.  At most three batches are held: one retrieved, one
+ * being prepared or committed, one arriving.  The POP3 session runs one
+ * command at a time, so DELE waits for the retrieval in flight; it is only
+ * ever sent for a committed batch.
+ */
 typedef struct
 {
   TernPop3Client *client;
@@ -244,9 +273,13 @@ typedef struct
   /* Numbers to retrieve, in order, and where the next batch starts. */
   GArray *to_fetch;
   guint next_fetch;
-  /* The batch in flight. */
-  GArray *batch;
-  GPtrArray *batch_uidls;
+  /* The pipeline. */
+  gboolean client_busy;
+  gboolean store_busy;
+  Batch *ready;
+  Batch *storing;
+  gboolean quitting;
+  GError *error;
   /* Numbers to delete, and the UIDLs deleted so far in this session. */
   GArray *to_delete;
   guint next_delete;
@@ -264,8 +297,9 @@ run_data_free (RunData *data)
   g_clear_pointer (&data->uidls, g_ptr_array_unref);
   g_clear_pointer (&data->sizes, g_hash_table_unref);
   g_clear_pointer (&data->to_fetch, g_array_unref);
-  g_clear_pointer (&data->batch, g_array_unref);
-  g_clear_pointer (&data->batch_uidls, g_ptr_array_unref);
+  g_clear_pointer (&data->ready, batch_free);
+  g_clear_pointer (&data->storing, batch_free);
+  g_clear_error (&data->error);
   g_clear_pointer (&data->to_delete, g_array_unref);
   g_clear_pointer (&data->deleted_uidls, g_ptr_array_unref);
   g_free (data);
@@ -281,8 +315,28 @@ run_fail (GTask  *task,
   g_task_return_error (task, error);
 }
 
-static void fetch_next_batch (GTask *task);
-static void delete_next (GTask *task);
+static void pump (GTask *task);
+
+/* Ends the check with the first error once nothing is in flight: a commit
+ * under way is let finish, so what it holds is kept. */
+static void
+pump_fail (GTask  *task,
+           GError *error)
+{
+  RunData *data = g_task_get_task_data (task);
+
+  if (data->error == NULL)
+    {
+      data->error = error;
+      if (data->client != NULL)
+        tern_connection_close (tern_pop3_client_get_connection (data->client));
+    }
+  else
+    {
+      g_error_free (error);
+    }
+  pump (task);
+}
 
 static const char *
 uidl_of (RunData *data,
@@ -381,39 +435,16 @@ dele_cb (GObject      *source,
   guint number = g_array_index (data->to_delete, guint, data->next_delete);
   GError *error = NULL;
 
+  data->client_busy = FALSE;
   if (!tern_pop3_client_simple_finish (data->client, result, &error))
     {
       g_prefix_error (&error, "DELE %u: ", number);
-      run_fail (task, error);
+      pump_fail (task, error);
       return;
     }
   g_ptr_array_add (data->deleted_uidls, g_strdup (uidl_of (data, number)));
   data->next_delete++;
-  delete_next (task);
-}
-
-/* Deletes what is queued for deletion, then goes on retrieving or quits. */
-static void
-delete_next (GTask *task)
-{
-  RunData *data = g_task_get_task_data (task);
-
-  if (data->next_delete < data->to_delete->len)
-    {
-      tern_pop3_client_dele_async (data->client,
-                                   g_array_index (data->to_delete, guint, data->next_delete),
-                                   g_task_get_cancellable (task), dele_cb, g_object_ref (task));
-      return;
-    }
-
-  if (data->next_fetch < data->to_fetch->len)
-    {
-      fetch_next_batch (task);
-      return;
-    }
-
-  tern_pop3_client_quit_async (data->client, g_task_get_cancellable (task), quit_cb,
-                               g_object_ref (task));
+  pump (task);
 }
 
 static void
@@ -425,21 +456,73 @@ stored_cb (GObject      *source,
   TernPop3Downloader *self = g_task_get_source_object (task);
   RunData *data = g_task_get_task_data (task);
   g_autoptr(GArray) ids = NULL;
+  g_autoptr(Batch) batch = g_steal_pointer (&data->storing);
   GError *error = NULL;
 
+  data->store_busy = FALSE;
   ids = tern_store_pop3_add_finish (TERN_STORE (source), result, &error);
   if (ids == NULL)
     {
       g_prefix_error (&error, "Could not store the downloaded mail: ");
-      run_fail (task, error);
+      pump_fail (task, error);
       return;
     }
 
-  data->stats.downloaded += data->batch->len;
-  /* Synced: the server's copies may go now. */
+  data->stats.downloaded += ids->len;
+  /* Committed and synced: the server's copies may go now. */
   if (should_delete_new (self))
-    g_array_append_vals (data->to_delete, data->batch->data, data->batch->len);
-  delete_next (task);
+    g_array_append_vals (data->to_delete, batch->numbers->data, batch->numbers->len);
+  pump (task);
+}
+
+static void
+prepared_cb (GObject      *source,
+             GAsyncResult *result,
+             gpointer      user_data)
+{
+  g_autoptr(GTask) task = user_data;
+  TernPop3Downloader *self = g_task_get_source_object (task);
+  RunData *data = g_task_get_task_data (task);
+  Batch *batch = data->storing;
+
+  if (data->error != NULL)
+    {
+      data->store_busy = FALSE;
+      g_clear_pointer (&data->storing, batch_free);
+      pump (task);
+      return;
+    }
+
+  tern_store_pop3_add_async (self->store, self->account, data->folder_id, batch->messages,
+                             (const char * const *) batch->uidls->pdata,
+                             NULL, stored_cb, g_object_ref (task));
+}
+
+static void
+prepare_thread (GTask        *task,
+                gpointer      source_object,
+                gpointer      task_data,
+                GCancellable *cancellable)
+{
+  Batch *batch = task_data;
+
+  for (guint i = 0; i < batch->messages->len; i++)
+    tern_new_message_prepare (g_ptr_array_index (batch->messages, i));
+  g_task_return_boolean (task, TRUE);
+}
+
+/* Parses and compresses a batch on a worker thread, then commits it. */
+static void
+store_batch (GTask *task,
+             Batch *batch)
+{
+  g_autoptr(GTask) prepare = g_task_new (NULL, NULL, prepared_cb, g_object_ref (task));
+  RunData *data = g_task_get_task_data (task);
+
+  data->store_busy = TRUE;
+  data->storing = batch;
+  g_task_set_task_data (prepare, batch, NULL);
+  g_task_run_in_thread (prepare, prepare_thread);
 }
 
 static void
@@ -448,55 +531,104 @@ retrieved_cb (GObject      *source,
               gpointer      user_data)
 {
   g_autoptr(GTask) task = user_data;
-  TernPop3Downloader *self = g_task_get_source_object (task);
   RunData *data = g_task_get_task_data (task);
+  Batch *batch = data->ready;
   g_autoptr(GPtrArray) bodies = NULL;
-  g_autoptr(GPtrArray) messages = NULL;
   GError *error = NULL;
 
+  data->client_busy = FALSE;
   bodies = tern_pop3_client_retr_many_finish (data->client, result, &error);
   if (bodies == NULL)
     {
-      run_fail (task, error);
+      g_clear_pointer (&data->ready, batch_free);
+      pump_fail (task, error);
       return;
     }
 
-  messages = g_ptr_array_new_with_free_func ((GDestroyNotify) tern_new_message_free);
+  batch->messages = g_ptr_array_new_with_free_func ((GDestroyNotify) tern_new_message_free);
   for (guint i = 0; i < bodies->len; i++)
-    g_ptr_array_add (messages, tern_new_message_new (g_ptr_array_index (bodies, i), 0, 0));
-
-  g_ptr_array_add (data->batch_uidls, NULL);
-  tern_store_pop3_add_async (self->store, self->account, data->folder_id, messages,
-                             (const char * const *) data->batch_uidls->pdata,
-                             g_task_get_cancellable (task), stored_cb, g_object_ref (task));
+    g_ptr_array_add (batch->messages,
+                     tern_new_message_new (g_ptr_array_index (bodies, i), 0, 0));
+  g_ptr_array_add (batch->uidls, NULL);
+  pump (task);
 }
 
 static void
 fetch_next_batch (GTask *task)
 {
   RunData *data = g_task_get_task_data (task);
+  Batch *batch = g_new0 (Batch, 1);
   guint64 octets = 0;
 
-  g_array_set_size (data->batch, 0);
-  g_ptr_array_set_size (data->batch_uidls, 0);
+  batch->numbers = g_array_new (FALSE, FALSE, sizeof (guint));
+  batch->uidls = g_ptr_array_new ();
   while (data->next_fetch < data->to_fetch->len &&
-         data->batch->len < TERN_POP3_DOWNLOADER_BATCH_MESSAGES)
+         batch->numbers->len < TERN_POP3_DOWNLOADER_BATCH_MESSAGES)
     {
       guint number = g_array_index (data->to_fetch, guint, data->next_fetch);
       guint64 size = GPOINTER_TO_SIZE (g_hash_table_lookup (data->sizes,
                                                             GUINT_TO_POINTER (number)));
 
-      if (data->batch->len > 0 && octets + size > TERN_POP3_DOWNLOADER_BATCH_OCTETS)
+      if (batch->numbers->len > 0 && octets + size > TERN_POP3_DOWNLOADER_BATCH_OCTETS)
         break;
       octets += size;
-      g_array_append_val (data->batch, number);
-      g_ptr_array_add (data->batch_uidls, (gpointer) uidl_of (data, number));
+      g_array_append_val (batch->numbers, number);
+      g_ptr_array_add (batch->uidls, (gpointer) uidl_of (data, number));
       data->next_fetch++;
     }
 
-  tern_pop3_client_retr_many_async (data->client, (const guint *) data->batch->data,
-                                    data->batch->len, g_task_get_cancellable (task),
+  data->ready = batch;
+  data->client_busy = TRUE;
+  tern_pop3_client_retr_many_async (data->client, (const guint *) batch->numbers->data,
+                                    batch->numbers->len, g_task_get_cancellable (task),
                                     retrieved_cb, g_object_ref (task));
+}
+
+static void
+pump (GTask *task)
+{
+  TernPop3Downloader *self = g_task_get_source_object (task);
+  RunData *data = g_task_get_task_data (task);
+
+  if (data->error != NULL)
+    {
+      if (!data->client_busy && !data->store_busy && !data->quitting)
+        {
+          data->quitting = TRUE;
+          self->running = FALSE;
+          g_task_return_error (task, g_steal_pointer (&data->error));
+        }
+      return;
+    }
+
+  /* A retrieved batch goes to the store as soon as the store is free. */
+  if (!data->store_busy && data->ready != NULL && data->ready->messages != NULL)
+    store_batch (task, g_steal_pointer (&data->ready));
+
+  if (data->client_busy || data->quitting)
+    return;
+
+  if (data->next_delete < data->to_delete->len)
+    {
+      data->client_busy = TRUE;
+      tern_pop3_client_dele_async (data->client,
+                                   g_array_index (data->to_delete, guint, data->next_delete),
+                                   g_task_get_cancellable (task), dele_cb, g_object_ref (task));
+      return;
+    }
+
+  if (data->next_fetch < data->to_fetch->len && data->ready == NULL)
+    {
+      fetch_next_batch (task);
+      return;
+    }
+
+  if (data->next_fetch >= data->to_fetch->len && data->ready == NULL && !data->store_busy)
+    {
+      data->quitting = TRUE;
+      tern_pop3_client_quit_async (data->client, g_task_get_cancellable (task), quit_cb,
+                                   g_object_ref (task));
+    }
 }
 
 static void
@@ -525,7 +657,7 @@ plan (GTask *task)
         g_array_append_val (data->to_delete, number);
     }
 
-  delete_next (task);
+  pump (task);
 }
 
 static void
@@ -733,8 +865,6 @@ tern_pop3_downloader_run_async (TernPop3Downloader  *self,
   data->uidls = g_ptr_array_new_with_free_func (g_free);
   data->sizes = g_hash_table_new (NULL, NULL);
   data->to_fetch = g_array_new (FALSE, FALSE, sizeof (guint));
-  data->batch = g_array_new (FALSE, FALSE, sizeof (guint));
-  data->batch_uidls = g_ptr_array_new ();
   data->to_delete = g_array_new (FALSE, FALSE, sizeof (guint));
   data->deleted_uidls = g_ptr_array_new_with_free_func (g_free);
   g_task_set_task_data (task, data, (GDestroyNotify) run_data_free);

@@ -39,8 +39,8 @@ typedef enum {
 
 /* A batch of messages committed together holds at most this many messages,
  * and at most this many octets unless one message alone is larger. */
-#define TERN_POP3_DOWNLOADER_BATCH_MESSAGES  64
-#define TERN_POP3_DOWNLOADER_BATCH_OCTETS    (8 * 1024 * 1024)
+#define TERN_POP3_DOWNLOADER_BATCH_MESSAGES  200
+#define TERN_POP3_DOWNLOADER_BATCH_OCTETS    (16 * 1024 * 1024)
 
 /**
  * TernPop3DownloadStats:
