@@ -534,12 +534,21 @@ simple_update_job (TernStore   *self,
       g_task_return_error (task, error);
       return;
     }
-  sqlite3_bind_int64 (stmt, 1, data->item_id);
-  if (data->reason != NULL)
-    sqlite3_bind_text (stmt, 2, data->reason, -1, SQLITE_STATIC);
-  sqlite3_bind_int64 (stmt, 3, data->next_attempt);
-  if (data->account != NULL)
-    sqlite3_bind_text (stmt, 4, data->account, -1, SQLITE_STATIC);
+  /* Parameters by number: ?1 the item, ?2 the reason, ?3 the next
+   * attempt, ?4 the account; a statement uses those it names. */
+  for (int i = 1; i <= sqlite3_bind_parameter_count (stmt); i++)
+    {
+      const char *name = sqlite3_bind_parameter_name (stmt, i);
+
+      if (g_strcmp0 (name, "?1") == 0)
+        sqlite3_bind_int64 (stmt, i, data->item_id);
+      else if (g_strcmp0 (name, "?2") == 0 && data->reason != NULL)
+        sqlite3_bind_text (stmt, i, data->reason, -1, SQLITE_STATIC);
+      else if (g_strcmp0 (name, "?3") == 0)
+        sqlite3_bind_int64 (stmt, i, data->next_attempt);
+      else if (g_strcmp0 (name, "?4") == 0 && data->account != NULL)
+        sqlite3_bind_text (stmt, i, data->account, -1, SQLITE_STATIC);
+    }
   if (!step_done (db->index, stmt, "Could not update the outbox", &error))
     {
       g_task_return_error (task, error);
@@ -554,7 +563,7 @@ recover_job (TernStore   *self,
              GTask       *task)
 {
   simple_update_job (self, db, task,
-                     "UPDATE outbox SET state = 0 WHERE state = 1 AND ?1 = ?1 "
+                     "UPDATE outbox SET state = 0 WHERE state = 1 "
                      "AND (?4 IS NULL OR account = ?4)");
 }
 
@@ -622,7 +631,7 @@ fail_job (TernStore   *self,
           GTask       *task)
 {
   simple_update_job (self, db, task,
-                     "UPDATE outbox SET state = 3, last_error = ?2 WHERE id = ?1 AND ?3 = ?3");
+                     "UPDATE outbox SET state = 3, last_error = ?2 WHERE id = ?1");
 }
 
 /**
