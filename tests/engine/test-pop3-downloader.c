@@ -728,6 +728,61 @@ test_storing_record_settles (void)
   tern_test_remove_tree (dir);
 }
 
+static void
+test_large_message_through_a_file (void)
+{
+  g_autofree char *dir = tern_test_make_temp_dir ("tern-pop3-XXXXXX");
+  g_autofree char *index = g_build_filename (dir, "store.sqlite", NULL);
+  g_autofree char *incoming = g_build_filename (dir, "incoming", NULL);
+  g_autoptr(TernStore) store = tern_test_open_store (dir);
+  FakeServer *server = fake_server_start (FAULT_NONE);
+  g_autoptr(TernPop3Downloader) downloader = NULL;
+  g_autoptr(GString) big = g_string_new ("From: big@example.org\r\nSubject: Big\r\n"
+                                         "Message-ID: <big@example.org>\r\n\r\n");
+  g_autoptr(GAsyncResult) result = NULL;
+  g_autoptr(GBytes) raw = NULL;
+  TernPop3DownloadStats stats = { 0 };
+  g_autoptr(GError) error = NULL;
+  g_autofree char *one = test_mail (1);
+  g_autofree char *two = test_mail (2);
+  sqlite3 *db = NULL;
+  gint64 id;
+
+  for (guint i = 0; big->len < 3 * TERN_POP3_DOWNLOADER_STREAM_OCTETS; i++)
+    g_string_append_printf (big, "%sline %u of a large message, long enough to fill it\r\n",
+                            i % 7 == 0 ? "." : "", i);
+  fake_server_add (server, "uid-1", one);
+  fake_server_add (server, "uid-big", big->str);
+  fake_server_add (server, "uid-2", two);
+  fake_server_run (server);
+  downloader = new_downloader (store, server, TERN_POP3_AFTER_DOWNLOAD_DELETE, 0);
+  g_assert_true (run_check (downloader, &stats, &error));
+  g_assert_no_error (error);
+  g_assert_cmpuint (stats.downloaded, ==, 3);
+  g_assert_cmpuint (fake_server_count (server), ==, 0);
+
+  g_assert_cmpint (sqlite3_open_v2 (index, &db, SQLITE_OPEN_READONLY, NULL), ==, SQLITE_OK);
+  id = tern_test_query_int (db, "SELECT id FROM messages WHERE message_id = 'big@example.org'");
+  g_assert_cmpint (tern_test_query_int (db, "SELECT count (*) FROM messages"), ==, 3);
+  sqlite3_close (db);
+  tern_store_get_raw_async (store, id, NULL, tern_test_got_result_cb, &result);
+  raw = tern_store_get_raw_finish (store, tern_test_wait_for (&result), &error);
+  g_assert_no_error (error);
+  g_assert_cmpmem (g_bytes_get_data (raw, NULL), g_bytes_get_size (raw), big->str, big->len);
+  /* The file it came through is gone. */
+  {
+    g_autoptr(GDir) files = g_dir_open (incoming, 0, NULL);
+
+    g_assert_nonnull (files);
+    g_assert_null (g_dir_read_name (files));
+  }
+
+  g_clear_object (&downloader);
+  tern_test_close_store (&store);
+  fake_server_stop (server);
+  tern_test_remove_tree (dir);
+}
+
 /* The child of the kill test: one check, deleting after download. */
 static int
 child_fetch (const char *dir,
@@ -844,6 +899,8 @@ main (int   argc,
   g_test_add_func ("/pop3/downloader/kill-between-commit-and-quit",
                    test_kill_between_commit_and_quit);
   g_test_add_func ("/pop3/downloader/wrong-password-keeps-mail", test_wrong_password);
+  g_test_add_func ("/pop3/downloader/large-message-through-a-file",
+                   test_large_message_through_a_file);
 
   return g_test_run ();
 }

@@ -2,7 +2,10 @@
 
 #include "config.h"
 
+#include <fcntl.h>
 #include <string.h>
+#include <glib/gstdio.h>
+#include <gio/gunixoutputstream.h>
 
 #include "tern-pop3-client.h"
 #include "tern-pop3-downloader.h"
@@ -278,6 +281,9 @@ typedef struct
   gboolean store_busy;
   Batch *ready;
   Batch *storing;
+  /* The file a large message is being written to. */
+  char *part_path;
+  GOutputStream *part;
   gboolean quitting;
   GError *error;
   /* Numbers to delete, and the UIDLs deleted so far in this session. */
@@ -299,6 +305,10 @@ run_data_free (RunData *data)
   g_clear_pointer (&data->to_fetch, g_array_unref);
   g_clear_pointer (&data->ready, batch_free);
   g_clear_pointer (&data->storing, batch_free);
+  g_clear_object (&data->part);
+  if (data->part_path != NULL)
+    g_unlink (data->part_path);
+  g_free (data->part_path);
   g_clear_error (&data->error);
   g_clear_pointer (&data->to_delete, g_array_unref);
   g_clear_pointer (&data->deleted_uidls, g_ptr_array_unref);
@@ -553,6 +563,78 @@ retrieved_cb (GObject      *source,
   pump (task);
 }
 
+/* A large message: written to a file as it arrives, then mapped. */
+static void
+streamed_cb (GObject      *source,
+             GAsyncResult *result,
+             gpointer      user_data)
+{
+  g_autoptr(GTask) task = user_data;
+  RunData *data = g_task_get_task_data (task);
+  Batch *batch = data->ready;
+  g_autoptr(GMappedFile) mapped = NULL;
+  g_autofree char *path = g_steal_pointer (&data->part_path);
+  GError *error = NULL;
+  gboolean ok;
+
+  data->client_busy = FALSE;
+  ok = tern_pop3_client_retr_to_stream_finish (data->client, result, &error);
+  if (ok)
+    ok = g_output_stream_close (data->part, NULL, &error);
+  g_clear_object (&data->part);
+  if (ok)
+    mapped = g_mapped_file_new (path, FALSE, &error);
+  /* The mapping stays readable once the name is gone. */
+  g_unlink (path);
+  if (mapped == NULL)
+    {
+      g_clear_pointer (&data->ready, batch_free);
+      pump_fail (task, error);
+      return;
+    }
+
+  {
+    g_autoptr(GBytes) raw = g_mapped_file_get_bytes (mapped);
+
+    batch->messages = g_ptr_array_new_with_free_func ((GDestroyNotify) tern_new_message_free);
+    g_ptr_array_add (batch->messages, tern_new_message_new (raw, 0, 0));
+  }
+  g_ptr_array_add (batch->uidls, NULL);
+  pump (task);
+}
+
+static gboolean
+fetch_large (GTask  *task,
+             Batch  *batch,
+             guint   number)
+{
+  TernPop3Downloader *self = g_task_get_source_object (task);
+  RunData *data = g_task_get_task_data (task);
+  g_autofree char *dir = g_build_filename (tern_store_get_data_dir (self->store), "incoming",
+                                           NULL);
+  int fd;
+
+  if (g_mkdir_with_parents (dir, 0700) != 0)
+    return FALSE;
+  data->part_path = g_build_filename (dir, "pop3-XXXXXX.part", NULL);
+  fd = g_mkstemp_full (data->part_path, O_RDWR | O_CLOEXEC, 0600);
+  if (fd < 0)
+    {
+      g_clear_pointer (&data->part_path, g_free);
+      return FALSE;
+    }
+  data->part = g_unix_output_stream_new (fd, TRUE);
+  g_array_append_val (batch->numbers, number);
+  g_ptr_array_add (batch->uidls, (gpointer) uidl_of (data, number));
+  data->next_fetch++;
+  data->ready = batch;
+  data->client_busy = TRUE;
+  tern_pop3_client_retr_to_stream_async (data->client, number, data->part,
+                                         g_task_get_cancellable (task), streamed_cb,
+                                         g_object_ref (task));
+  return TRUE;
+}
+
 static void
 fetch_next_batch (GTask *task)
 {
@@ -569,6 +651,15 @@ fetch_next_batch (GTask *task)
       guint64 size = GPOINTER_TO_SIZE (g_hash_table_lookup (data->sizes,
                                                             GUINT_TO_POINTER (number)));
 
+      /* A large message goes alone, to disk; when no file can be made, it
+       * comes through memory like the others. */
+      if (size > TERN_POP3_DOWNLOADER_STREAM_OCTETS)
+        {
+          if (batch->numbers->len > 0)
+            break;
+          if (fetch_large (task, batch, number))
+            return;
+        }
       if (batch->numbers->len > 0 && octets + size > TERN_POP3_DOWNLOADER_BATCH_OCTETS)
         break;
       octets += size;

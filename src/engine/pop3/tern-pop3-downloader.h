@@ -41,6 +41,9 @@ typedef enum {
  * and at most this many octets unless one message alone is larger. */
 #define TERN_POP3_DOWNLOADER_BATCH_MESSAGES  200
 #define TERN_POP3_DOWNLOADER_BATCH_OCTETS    (16 * 1024 * 1024)
+/* A message larger than this (by LIST) is retrieved alone and written to a
+ * file in the store's folder as it arrives, rather than held in memory. */
+#define TERN_POP3_DOWNLOADER_STREAM_OCTETS   (1024 * 1024)
 
 /**
  * TernPop3DownloadStats:
