@@ -313,7 +313,9 @@ test_html_images_attachments (void)
     GMimeObject *html_part = g_mime_multipart_get_part (GMIME_MULTIPART (related), 0);
     GMimeObject *image_part = g_mime_multipart_get_part (GMIME_MULTIPART (related), 1);
 
-    g_assert_cmpstr (g_mime_text_part_get_text (GMIME_TEXT_PART (html_part)), ==, html);
+    g_autofree char *got = g_mime_text_part_get_text (GMIME_TEXT_PART (html_part));
+
+    g_assert_cmpstr (got, ==, html);
     g_assert_cmpstr (g_mime_object_get_content_id (image_part), ==, cid);
     assert_same_as_file (image_part, image);
   }
