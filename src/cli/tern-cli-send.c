@@ -341,6 +341,8 @@ state_name (TernOutboxState state)
       return "sending";
     case TERN_OUTBOX_STATE_FAILED:
       return "failed";
+    case TERN_OUTBOX_STATE_STORING:
+      return "storing";
     default:
       return "unknown";
     }

@@ -699,6 +699,52 @@ test_undo_window (void)
   tern_test_remove_tree (dir);
 }
 
+/* A crash after the body's commit and before the index's: the next open
+ * indexes the body into the Outbox folder, and the row left "storing" is
+ * queued and sent; a row whose body never made it is dropped. */
+static void
+test_interrupted_add_recovered (void)
+{
+  g_autofree char *dir = tern_test_make_temp_dir ("tern-outbox-XXXXXX");
+  g_autofree char *bodies = g_build_filename (dir, "bodies.sqlite", NULL);
+  g_autoptr(TernStore) store = tern_test_open_store (dir);
+  FakeSmtp *server = fake_smtp_start ();
+  g_autoptr(TernOutboxSender) sender = NULL;
+  g_autoptr(TernOutboxItem) item = NULL;
+  g_autoptr(GPtrArray) items = NULL;
+  g_autoptr(GError) error = NULL;
+  g_auto(TernOutboxRunStats) stats = { 0 };
+  g_autofree char *sql = NULL;
+  sqlite3 *db = NULL;
+
+  item = queue (store, "Interrupted", "ann@example.org", 100, 0);
+  tern_test_close_store (&store);
+
+  sql = g_strdup_printf ("UPDATE outbox SET state = 4 WHERE id = %" G_GINT64_FORMAT, item->id);
+  exec (dir, sql);
+  g_free (sql);
+  sql = g_strdup_printf ("DELETE FROM messages WHERE id = %" G_GINT64_FORMAT, item->message_id);
+  exec (dir, sql);
+  exec (dir, "INSERT INTO outbox (account, identity, body_id, recipients, state, created) "
+             "VALUES ('acct', 'me@example.org', 9999, 'ann@example.org', 4, 0)");
+  g_assert_cmpint (sqlite3_open (bodies, &db), ==, SQLITE_OK);
+  tern_test_exec_sql (db, "UPDATE body_meta SET state = 0");
+  sqlite3_close (db);
+
+  store = tern_test_open_store (dir);
+  sender = new_sender (store, server->port);
+  g_assert_true (run_sender (sender, &stats, &error));
+  g_assert_no_error (error);
+  g_assert_cmpuint (stats.sent, ==, 1);
+  g_assert_cmpuint (fake_smtp_delivered (server), ==, 1);
+  items = list_outbox (store);
+  g_assert_cmpuint (items->len, ==, 0);
+
+  tern_test_close_store (&store);
+  fake_smtp_stop (server);
+  tern_test_remove_tree (dir);
+}
+
 static int
 child_send (const char *dir,
             const char *port)
@@ -792,6 +838,7 @@ main (int   argc,
   g_test_add_func ("/outbox/offline-keeps-queue", test_offline_keeps_queue);
   g_test_add_func ("/outbox/undo-window-cancels", test_undo_window);
   g_test_add_func ("/outbox/kill-after-data-duplicates-never-loses", test_kill_after_data);
+  g_test_add_func ("/outbox/interrupted-add-recovered", test_interrupted_add_recovered);
 
   return g_test_run ();
 }

@@ -14,13 +14,14 @@
  * holds the envelope sender; recipients the envelope recipients, one a
  * line.
  *
- * Adding commits the body to bodies.sqlite, synced, then the message's
- * index row and its outbox row together, synced.  A crash between the two
- * leaves the body, which the next open of the store puts back into the
- * Outbox folder: the message is not lost, though it is not queued.
+ * Adding takes three synced commits: the outbox row in state "storing"
+ * (4) with the id its body will get; the body in bodies.sqlite; the
+ * message's index row with the outbox row made "queued".  A crash after
+ * the body leaves it for the next open of the store to index into the
+ * Outbox folder, and tern_store_outbox_recover_async() then queues the
+ * row; a crash before leaves a row without a message, which it drops.
  * Rows in state "sending" when the program stopped go back to "queued"
- * (tern_store_outbox_recover_async()): a message may then go out twice,
- * never not at all.
+ * too: a message may then go out twice, never not at all.
  */
 
 #define ITEM_COLUMNS \
@@ -134,6 +135,30 @@ set_synchronous (TernStoreDb *db,
   return tern_store_exec (db->index, sql, error) && tern_store_exec (db->bodies, sql, error);
 }
 
+/* The id the next body will get: AUTOINCREMENT gives one more than the
+ * largest ever given, and this thread is the only writer. */
+static gint64
+next_body_id (TernStoreDb  *db,
+              GError      **error)
+{
+  g_autoptr(sqlite3_stmt) stmt = NULL;
+
+  stmt = tern_store_prepare (db->bodies,
+                             "SELECT max (ifnull ((SELECT seq FROM sqlite_sequence "
+                             "                     WHERE name = 'bodies'), 0), "
+                             "            ifnull ((SELECT max (id) FROM bodies), 0))",
+                             error);
+  if (stmt == NULL)
+    return 0;
+  if (sqlite3_step (stmt) != SQLITE_ROW)
+    {
+      tern_store_sql_error (db->bodies, sqlite3_errcode (db->bodies),
+                            "Could not read the next message id", error);
+      return 0;
+    }
+  return sqlite3_column_int64 (stmt, 0) + 1;
+}
+
 static gint64
 add_in_writer (TernStore    *self,
                TernStoreDb  *db,
@@ -142,48 +167,32 @@ add_in_writer (TernStore    *self,
 {
   g_autoptr(TernFolder) folder = NULL;
   g_autoptr(sqlite3_stmt) insert = NULL;
+  g_autoptr(sqlite3_stmt) queued = NULL;
   g_autofree char *recipients = g_strjoinv ("\n", data->recipients);
   TernPreparedMessage *prepared = tern_new_message_get_prepared (data->message);
+  gint64 expected_id;
   gint64 body_id;
-  gint64 item_id;
+  gint64 item_id = 0;
 
-  if (!tern_store_begin (db->index, error))
+  /* 1. The folder, and the row in state "storing" with the id the body
+   *    will get. */
+  expected_id = next_body_id (db, error);
+  if (expected_id <= 0)
     return 0;
-  folder = tern_store_folder_ensure (db->index, TERN_LOCAL_ACCOUNT, TERN_OUTBOX_FOLDER,
-                                     TERN_FOLDER_ROLE_NONE, FALSE, error);
-  if (folder == NULL || !tern_store_commit (db->index, error))
-    {
-      tern_store_rollback (db->index);
-      return 0;
-    }
-
-  /* The message first, synced. */
-  if (!tern_store_begin (db->bodies, error))
-    return 0;
-  body_id = tern_store_body_put (db, data->message->raw, prepared->stored, prepared->encoding,
-                                 TERN_LOCAL_ACCOUNT, TERN_OUTBOX_FOLDER, 0,
-                                 data->message->flags, 0, NULL, error);
-  if (body_id <= 0 || !tern_store_commit (db->bodies, error))
-    {
-      tern_store_rollback (db->bodies);
-      return 0;
-    }
-
-  /* Then its row and its place in the queue, together. */
   insert = tern_store_prepare (db->index,
                                "INSERT INTO outbox (account, identity, body_id, recipients, "
                                "state, created, send_after, next_attempt) "
-                               "VALUES (?, ?, ?, ?, 0, ?, ?, 0)",
+                               "VALUES (?, ?, ?, ?, 4, ?, ?, 0)",
                                error);
   if (insert == NULL || !tern_store_begin (db->index, error))
     return 0;
-  if (!tern_store_ingest (self, db, folder, body_id, data->message->raw, prepared->mime,
-                          data->message->flags, 0, 0, NULL, error) ||
-      !tern_store_count_added (db, tern_folder_get_id (folder), 1, 0, error))
+  folder = tern_store_folder_ensure (db->index, TERN_LOCAL_ACCOUNT, TERN_OUTBOX_FOLDER,
+                                     TERN_FOLDER_ROLE_NONE, FALSE, error);
+  if (folder == NULL)
     goto failed;
   sqlite3_bind_text (insert, 1, data->account, -1, SQLITE_STATIC);
   sqlite3_bind_text (insert, 2, data->sender, -1, SQLITE_STATIC);
-  sqlite3_bind_int64 (insert, 3, body_id);
+  sqlite3_bind_int64 (insert, 3, expected_id);
   sqlite3_bind_text (insert, 4, recipients, -1, SQLITE_STATIC);
   sqlite3_bind_int64 (insert, 5, g_get_real_time () / G_USEC_PER_SEC);
   sqlite3_bind_int64 (insert, 6, data->send_after);
@@ -192,6 +201,46 @@ add_in_writer (TernStore    *self,
   item_id = sqlite3_last_insert_rowid (db->index);
   if (!tern_store_commit (db->index, error))
     goto failed;
+
+  /* 2. The message, synced. */
+  if (!tern_store_begin (db->bodies, error))
+    goto forget;
+  body_id = tern_store_body_put (db, data->message->raw, prepared->stored, prepared->encoding,
+                                 TERN_LOCAL_ACCOUNT, TERN_OUTBOX_FOLDER, 0,
+                                 data->message->flags, 0, NULL, error);
+  if (body_id != expected_id)
+    {
+      if (body_id > 0)
+        g_set_error (error, TERN_STORE_ERROR, TERN_STORE_ERROR_FAILED,
+                     "A queued message got id %" G_GINT64_FORMAT " instead of %"
+                     G_GINT64_FORMAT, body_id, expected_id);
+      tern_store_rollback (db->bodies);
+      goto forget;
+    }
+  if (!tern_store_commit (db->bodies, error))
+    {
+      tern_store_rollback (db->bodies);
+      goto forget;
+    }
+
+  /* 3. Its index row, and the queue row made "queued", together.  A crash
+   *    before this leaves the body, which the next open indexes, and the
+   *    row "storing", which tern_store_outbox_recover_async() queues. */
+  queued = tern_store_prepare (db->index, "UPDATE outbox SET state = 0 WHERE id = ?", error);
+  if (queued == NULL || !tern_store_begin (db->index, error))
+    return 0;
+  sqlite3_bind_int64 (queued, 1, item_id);
+  if (!tern_store_ingest (self, db, folder, body_id, data->message->raw, prepared->mime,
+                          data->message->flags, 0, 0, NULL, error) ||
+      !tern_store_count_added (db, tern_folder_get_id (folder), 1, 0, error) ||
+      !step_done (db->index, queued, "Could not queue the message", error) ||
+      !tern_store_commit (db->index, error))
+    {
+      /* The body and the "storing" row stay: the next open and recovery
+       * queue the message.  Nothing written is thrown away. */
+      tern_store_rollback (db->index);
+      return 0;
+    }
 
   if (tern_store_begin (db->bodies, NULL))
     {
@@ -216,8 +265,15 @@ add_in_writer (TernStore    *self,
 
 failed:
   tern_store_rollback (db->index);
-  /* The body stays: the next open puts it into the Outbox folder, where
-   * the user finds it.  Nothing written is thrown away. */
+  return 0;
+
+forget:
+  {
+    g_autofree char *sql = g_strdup_printf ("DELETE FROM outbox WHERE id = %" G_GINT64_FORMAT,
+                                            item_id);
+
+    tern_store_exec (db->index, sql, NULL);
+  }
   return 0;
 }
 
@@ -562,6 +618,31 @@ recover_job (TernStore   *self,
              TernStoreDb *db,
              GTask       *task)
 {
+  ChangeData *data = g_task_get_task_data (task);
+  g_autoptr(sqlite3_stmt) storing = NULL;
+  GError *error = NULL;
+
+  /* Rows a crash left "storing": queued when their message made it into
+   * the store (the open of the store indexed its body), else dropped. */
+  storing = tern_store_prepare (db->index,
+                                "UPDATE outbox SET state = CASE WHEN EXISTS "
+                                "  (SELECT 1 FROM messages m WHERE m.id = outbox.body_id) "
+                                "  THEN 0 ELSE -1 END "
+                                "WHERE state = 4 AND (?1 IS NULL OR account = ?1)",
+                                &error);
+  if (storing == NULL)
+    {
+      g_task_return_error (task, error);
+      return;
+    }
+  if (data->account != NULL)
+    sqlite3_bind_text (storing, 1, data->account, -1, SQLITE_STATIC);
+  if (!step_done (db->index, storing, "Could not recover the outbox", &error) ||
+      !tern_store_exec (db->index, "DELETE FROM outbox WHERE state = -1", &error))
+    {
+      g_task_return_error (task, error);
+      return;
+    }
   simple_update_job (self, db, task,
                      "UPDATE outbox SET state = 0 WHERE state = 1 "
                      "AND (?4 IS NULL OR account = ?4)");

@@ -28,6 +28,8 @@ typedef enum {
   TERN_OUTBOX_STATE_QUEUED = 0,
   TERN_OUTBOX_STATE_SENDING = 1,
   TERN_OUTBOX_STATE_FAILED = 3,
+  /* Being written; a crash may leave it so until the next recovery. */
+  TERN_OUTBOX_STATE_STORING = 4,
 } TernOutboxState;
 
 /**
