@@ -788,6 +788,46 @@ test_large_message_through_a_file (void)
   tern_test_remove_tree (dir);
 }
 
+static void
+checked_cb (TernPop3Downloader    *downloader,
+            TernPop3DownloadStats *stats,
+            GError                *error,
+            gpointer               user_data)
+{
+  guint *downloaded = user_data;
+
+  g_assert_no_error (error);
+  *downloaded = stats->downloaded + 1;
+}
+
+static void
+test_periodic_check (void)
+{
+  g_autofree char *dir = tern_test_make_temp_dir ("tern-pop3-XXXXXX");
+  g_autoptr(TernStore) store = tern_test_open_store (dir);
+  FakeServer *server = fake_server_start (FAULT_NONE);
+  g_autoptr(TernPop3Downloader) downloader = NULL;
+  gint64 deadline = g_get_monotonic_time () + TERN_TEST_WAIT_SECONDS * G_USEC_PER_SEC;
+  guint downloaded = 0;
+
+  fill (server, 4);
+  fake_server_run (server);
+  downloader = new_downloader (store, server, TERN_POP3_AFTER_DOWNLOAD_DELETE, 0);
+  g_signal_connect (downloader, "checked", G_CALLBACK (checked_cb), &downloaded);
+  tern_pop3_downloader_start (downloader, 15);
+  while (downloaded == 0 && g_get_monotonic_time () < deadline)
+    g_main_context_iteration (NULL, TRUE);
+  tern_pop3_downloader_stop (downloader);
+  g_assert_cmpuint (downloaded, ==, 4 + 1);
+  g_assert_cmpuint (fake_server_count (server), ==, 0);
+
+  g_clear_object (&downloader);
+  tern_test_close_store (&store);
+  fake_server_stop (server);
+  assert_stored_once (dir, 4);
+  tern_test_remove_tree (dir);
+}
+
 /* The child of the kill test: one check, deleting after download. */
 static int
 child_fetch (const char *dir,
@@ -906,6 +946,7 @@ main (int   argc,
   g_test_add_func ("/pop3/downloader/wrong-password-keeps-mail", test_wrong_password);
   g_test_add_func ("/pop3/downloader/large-message-through-a-file",
                    test_large_message_through_a_file);
+  g_test_add_func ("/pop3/downloader/periodic-check-runs-now", test_periodic_check);
 
   return g_test_run ();
 }

@@ -51,16 +51,30 @@ struct _TernPop3Downloader
   gboolean delete_on_server;
 
   gboolean running;
+
+  /* tern_pop3_downloader_start() */
+  guint interval_minutes;
+  guint timeout_id;
+  GCancellable *schedule_cancellable;
 };
 
 G_DEFINE_FINAL_TYPE (TernPop3Downloader, tern_pop3_downloader, G_TYPE_OBJECT)
 
 G_DEFINE_QUARK (tern-pop3-downloader-error-quark, tern_pop3_downloader_error)
 
+enum {
+  SIGNAL_CHECKED,
+  N_SIGNALS
+};
+
+static guint signals[N_SIGNALS];
+
 static void
 tern_pop3_downloader_finalize (GObject *object)
 {
   TernPop3Downloader *self = TERN_POP3_DOWNLOADER (object);
+
+  tern_pop3_downloader_stop (self);
 
   g_clear_object (&self->store);
   g_clear_object (&self->tls_database);
@@ -81,6 +95,22 @@ static void
 tern_pop3_downloader_class_init (TernPop3DownloaderClass *klass)
 {
   G_OBJECT_CLASS (klass)->finalize = tern_pop3_downloader_finalize;
+
+  /**
+   * TernPop3Downloader::checked:
+   * @stats: (type gpointer): the #TernPop3DownloadStats of the check
+   * @error: (type gpointer) (nullable): the #GError that ended it, or %NULL
+   *
+   * Emitted after each check that tern_pop3_downloader_start() runs.
+   */
+  signals[SIGNAL_CHECKED] =
+    g_signal_new ("checked",
+                  G_TYPE_FROM_CLASS (klass),
+                  G_SIGNAL_RUN_LAST,
+                  0, NULL, NULL, NULL,
+                  G_TYPE_NONE, 2,
+                  G_TYPE_POINTER,
+                  G_TYPE_POINTER);
 }
 
 static void
@@ -986,4 +1016,76 @@ tern_pop3_downloader_run_finish (TernPop3Downloader     *self,
     *out_stats = data != NULL ? data->stats : (TernPop3DownloadStats) { 0 };
 
   return g_task_propagate_boolean (G_TASK (result), error);
+}
+
+/* Periodic checks */
+
+static gboolean check_now_cb (gpointer user_data);
+
+static void
+scheduled_check_cb (GObject      *source,
+                    GAsyncResult *result,
+                    gpointer      user_data)
+{
+  g_autoptr(TernPop3Downloader) self = user_data;
+  g_autoptr(GError) error = NULL;
+  TernPop3DownloadStats stats = { 0 };
+
+  tern_pop3_downloader_run_finish (self, result, &stats, &error);
+  if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+    return;
+  g_signal_emit (self, signals[SIGNAL_CHECKED], 0, &stats, error);
+  if (self->interval_minutes > 0 && self->timeout_id == 0)
+    self->timeout_id = g_timeout_add_seconds (self->interval_minutes * 60, check_now_cb, self);
+}
+
+static gboolean
+check_now_cb (gpointer user_data)
+{
+  TernPop3Downloader *self = user_data;
+
+  self->timeout_id = 0;
+  if (!self->running)
+    tern_pop3_downloader_run_async (self, self->schedule_cancellable, scheduled_check_cb,
+                                    g_object_ref (self));
+  return G_SOURCE_REMOVE;
+}
+
+/**
+ * tern_pop3_downloader_start:
+ * @interval_minutes: the account's interval between checks
+ *
+ * Checks the mailbox now and then every @interval_minutes, emitting
+ * #TernPop3Downloader::checked after each check.  A check that fails is
+ * tried again at the next interval.
+ */
+void
+tern_pop3_downloader_start (TernPop3Downloader *self,
+                            guint               interval_minutes)
+{
+  g_return_if_fail (TERN_IS_POP3_DOWNLOADER (self));
+  g_return_if_fail (interval_minutes > 0);
+
+  tern_pop3_downloader_stop (self);
+  self->interval_minutes = interval_minutes;
+  self->schedule_cancellable = g_cancellable_new ();
+  self->timeout_id = g_idle_add (check_now_cb, self);
+}
+
+/**
+ * tern_pop3_downloader_stop:
+ *
+ * Stops the periodic checks; a check under way is cancelled (what it
+ * committed stays, and nothing is deleted without its QUIT).
+ */
+void
+tern_pop3_downloader_stop (TernPop3Downloader *self)
+{
+  g_return_if_fail (TERN_IS_POP3_DOWNLOADER (self));
+
+  self->interval_minutes = 0;
+  g_clear_handle_id (&self->timeout_id, g_source_remove);
+  if (self->schedule_cancellable != NULL)
+    g_cancellable_cancel (self->schedule_cancellable);
+  g_clear_object (&self->schedule_cancellable);
 }

@@ -99,4 +99,8 @@ gboolean            tern_pop3_downloader_run_finish        (TernPop3Downloader  
                                                             TernPop3DownloadStats  *out_stats,
                                                             GError                **error);
 
+void                tern_pop3_downloader_start             (TernPop3Downloader     *self,
+                                                            guint                   interval_minutes);
+void                tern_pop3_downloader_stop              (TernPop3Downloader     *self);
+
 G_END_DECLS
