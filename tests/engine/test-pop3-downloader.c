@@ -828,6 +828,45 @@ test_periodic_check (void)
   tern_test_remove_tree (dir);
 }
 
+/* The records lost (an index made again from the bodies has none): what
+ * the Inbox holds byte for byte is recognised, not stored twice. */
+static void
+test_lost_records_no_duplicates (void)
+{
+  g_autofree char *dir = tern_test_make_temp_dir ("tern-pop3-XXXXXX");
+  g_autofree char *index = g_build_filename (dir, "store.sqlite", NULL);
+  g_autoptr(TernStore) store = tern_test_open_store (dir);
+  FakeServer *server = fake_server_start (FAULT_NONE);
+  g_autoptr(TernPop3Downloader) downloader = NULL;
+  TernPop3DownloadStats stats = { 0 };
+  g_autoptr(GError) error = NULL;
+  sqlite3 *db = NULL;
+
+  fill (server, 3);
+  fake_server_run (server);
+  downloader = new_downloader (store, server, TERN_POP3_AFTER_DOWNLOAD_KEEP, 0);
+  g_assert_true (run_check (downloader, &stats, &error));
+  g_assert_cmpuint (stats.downloaded, ==, 3);
+
+  g_assert_cmpint (sqlite3_open (index, &db), ==, SQLITE_OK);
+  sqlite3_busy_timeout (db, 5000);
+  tern_test_exec_sql (db, "DELETE FROM pop3_uidls");
+  sqlite3_close (db);
+
+  tern_pop3_downloader_set_after_download (downloader, TERN_POP3_AFTER_DOWNLOAD_DELETE, 0);
+  g_assert_true (run_check (downloader, &stats, &error));
+  g_assert_no_error (error);
+  g_assert_cmpuint (stats.downloaded, ==, 0);
+  g_assert_cmpuint (stats.deleted, ==, 3);
+  g_assert_cmpuint (fake_server_count (server), ==, 0);
+
+  g_clear_object (&downloader);
+  tern_test_close_store (&store);
+  fake_server_stop (server);
+  assert_stored_once (dir, 3);
+  tern_test_remove_tree (dir);
+}
+
 /* The child of the kill test: one check, deleting after download. */
 static int
 child_fetch (const char *dir,
@@ -947,6 +986,8 @@ main (int   argc,
   g_test_add_func ("/pop3/downloader/large-message-through-a-file",
                    test_large_message_through_a_file);
   g_test_add_func ("/pop3/downloader/periodic-check-runs-now", test_periodic_check);
+  g_test_add_func ("/pop3/downloader/lost-records-no-duplicates",
+                   test_lost_records_no_duplicates);
 
   return g_test_run ();
 }

@@ -498,9 +498,10 @@ stored_cb (GObject      *source,
   g_autoptr(GArray) ids = NULL;
   g_autoptr(Batch) batch = g_steal_pointer (&data->storing);
   GError *error = NULL;
+  guint added = 0;
 
   data->store_busy = FALSE;
-  ids = tern_store_pop3_add_finish (TERN_STORE (source), result, &error);
+  ids = tern_store_pop3_add_finish (TERN_STORE (source), result, &added, &error);
   if (ids == NULL)
     {
       g_prefix_error (&error, "Could not store the downloaded mail: ");
@@ -508,7 +509,7 @@ stored_cb (GObject      *source,
       return;
     }
 
-  data->stats.downloaded += ids->len;
+  data->stats.downloaded += added;
   /* Committed and synced: the server's copies may go now. */
   if (should_delete_new (self))
     g_array_append_vals (data->to_delete, batch->numbers->data, batch->numbers->len);

@@ -2,7 +2,10 @@
 
 #include "config.h"
 
+#include <string.h>
+
 #include "tern-message-flags.h"
+#include "tern-mime-message.h"
 #include "tern-store-pop3.h"
 #include "tern-store-private.h"
 
@@ -24,6 +27,12 @@
  * not downloaded a second time.  A crash before 2 leaves "storing" rows
  * with no matching body, which the next load forgets: the message is
  * downloaded again, as it was never kept.
+ *
+ * A message whose UIDL the store does not know, but which the target
+ * folder already holds byte for byte (same Message-ID, same size, same
+ * bytes), is not stored again: its UIDL is recorded against the copy
+ * there.  This covers records lost with a damaged index, which the store
+ * makes again from the bodies without them.
  */
 
 enum {
@@ -243,6 +252,7 @@ typedef struct
   gint64 folder_id;
   GPtrArray *messages;
   GStrv uidls;
+  guint added;
 } AddData;
 
 static void
@@ -299,6 +309,65 @@ stored_message_id (TernStoreDb *db,
   sqlite3_reset (stmt);
 
   return id;
+}
+
+/* The id of a message of @folder_id with the same bytes as @message, or
+ * 0. */
+static gint64
+same_message_in_folder (TernStoreDb    *db,
+                        gint64          folder_id,
+                        TernNewMessage *message)
+{
+  TernPreparedMessage *prepared = tern_new_message_get_prepared (message);
+  const char *message_id = tern_mime_message_get_message_id (prepared->mime);
+  sqlite3_stmt *stmt;
+  gint64 found = 0;
+
+  if (message_id == NULL)
+    return 0;
+  stmt = tern_store_db_statement (db, db->index,
+                                  "SELECT id FROM messages WHERE message_id = ? "
+                                  "AND folder_id = ? AND size = ?",
+                                  NULL);
+  if (stmt == NULL)
+    return 0;
+  sqlite3_bind_text (stmt, 1, message_id, -1, SQLITE_STATIC);
+  sqlite3_bind_int64 (stmt, 2, folder_id);
+  sqlite3_bind_int64 (stmt, 3, g_bytes_get_size (message->raw));
+  while (found == 0 && sqlite3_step (stmt) == SQLITE_ROW)
+    {
+      gint64 id = sqlite3_column_int64 (stmt, 0);
+      g_autoptr(GBytes) raw = tern_store_body_get (db, id, NULL);
+
+      if (raw != NULL && g_bytes_equal (raw, message->raw))
+        found = id;
+    }
+  sqlite3_reset (stmt);
+  return found;
+}
+
+/* Records @uidl as stored, as the message @message_id. */
+static gboolean
+adopt (TernStoreDb  *db,
+       const char   *account,
+       const char   *uidl,
+       gint64        message_id,
+       gint64        now,
+       GError      **error)
+{
+  sqlite3_stmt *stmt;
+
+  stmt = tern_store_db_statement (db, db->index,
+                                  "INSERT OR REPLACE INTO pop3_uidls (account, uidl, state, "
+                                  "message_id, first_seen) VALUES (?, ?, 1, ?, ?)",
+                                  error);
+  if (stmt == NULL)
+    return FALSE;
+  sqlite3_bind_text (stmt, 1, account, -1, SQLITE_STATIC);
+  sqlite3_bind_text (stmt, 2, uidl, -1, SQLITE_STATIC);
+  sqlite3_bind_int64 (stmt, 3, message_id);
+  sqlite3_bind_int64 (stmt, 4, now);
+  return step_done (db->index, stmt, "Could not record a POP3 message", error);
 }
 
 static void
@@ -383,6 +452,13 @@ add_in_writer (TernStore    *self,
     {
       gint64 known = stored_message_id (db, data->account, data->uidls[i]);
 
+      if (known == 0)
+        {
+          known = same_message_in_folder (db, data->folder_id, g_ptr_array_index (data->messages,
+                                                                                  i));
+          if (known > 0 && !adopt (db, data->account, data->uidls[i], known, now, error))
+            return FALSE;
+        }
       g_array_append_val (ids, known);
       if (known == 0)
         {
@@ -530,6 +606,7 @@ add_job (TernStore   *self,
       return;
     }
 
+  data->added = new_ids->len;
   if (new_ids->len > 0)
     {
       g_autoptr(GArray) folder_ids = g_array_new (FALSE, FALSE, sizeof (gint64));
@@ -584,6 +661,8 @@ tern_store_pop3_add_async (TernStore           *self,
 
 /**
  * tern_store_pop3_add_finish:
+ * @out_added: (out) (optional): how many of the messages were stored by
+ *   this call (the others the store had already)
  *
  * Returns: (transfer full) (element-type gint64): the messages' ids in the
  *   order given, or %NULL with @error set.
@@ -591,10 +670,16 @@ tern_store_pop3_add_async (TernStore           *self,
 GArray *
 tern_store_pop3_add_finish (TernStore     *self,
                             GAsyncResult  *result,
+                            guint         *out_added,
                             GError       **error)
 {
+  AddData *data;
+
   g_return_val_if_fail (g_task_is_valid (result, self), NULL);
 
+  data = g_task_get_task_data (G_TASK (result));
+  if (out_added != NULL)
+    *out_added = data->added;
   return g_task_propagate_pointer (G_TASK (result), error);
 }
 

@@ -53,6 +53,7 @@ void            tern_store_pop3_add_async           (TernStore            *self,
                                                      gpointer              user_data);
 GArray         *tern_store_pop3_add_finish          (TernStore            *self,
                                                      GAsyncResult         *result,
+                                                     guint                *out_added,
                                                      GError              **error);
 
 void            tern_store_pop3_forget_async        (TernStore            *self,
