@@ -45,8 +45,8 @@ PHONE_WIDTH = 360
 # The panes of the main window, left to right, with the title of the empty
 # state each shows in a new profile.
 PANES = (
-    ('Accounts and Folders', 'No Accounts'),
-    ('Messages', 'No Folder Selected'),
+    ('Accounts and Folders', 'On This Computer'),
+    ('Messages', 'No Messages'),
     ('Reader', 'No Message Selected'),
 )
 
@@ -318,6 +318,7 @@ class Context:
         self.apps = []
         self.test_slug = ''
         self.display = x11.Display(session.display)
+        self.counters = []
 
     def start_tern(self, data_dir=None):
         """Starts tern on a new profile, or on the profile in data_dir."""
@@ -362,6 +363,8 @@ class Context:
         self.apps = []
 
     def close(self):
+        for counter in self.counters:
+            counter.close()
         self.display.close()
 
 
@@ -521,7 +524,8 @@ def test_about_window(context):
 def test_shortcuts_window(context):
     tern = context.start_tern()
     # Tern's own shortcuts, as the window lists them.
-    expected = ['Shortcuts', 'Show Shortcuts', 'Close Window', 'Quit', 'Go Back']
+    expected = ['Shortcuts', 'Show Shortcuts', 'Close Window', 'Quit', 'Go Back', 'Search',
+                'Mark as Read', 'Mark as Unread', 'Delete']
 
     open_main_menu_item(tern, 'Keyboard Shortcuts')
     shortcuts = new_window(tern, expected, 'the Shortcuts window, from the menu')
@@ -646,6 +650,359 @@ def test_shortcuts_window_name(context):
           f'the Shortcuts window is called “{shortcuts.name}”, not “Shortcuts”')
 
 
+
+
+# A profile with mail
+
+class RequestCounter:
+    """A loopback HTTP listener that counts the connections made to it.
+
+    The HTML message names an image and a link on it: a connection means
+    that the reader let a remote load through.
+    """
+
+    def __init__(self):
+        import socket
+        import threading
+        self.connections = 0
+        self.socket = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self.socket.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self.socket.bind(('127.0.0.1', 0))
+        self.socket.listen(16)
+        self.port = self.socket.getsockname()[1]
+        self.thread = threading.Thread(target=self._serve, daemon=True)
+        self.thread.start()
+
+    def _serve(self):
+        while True:
+            try:
+                connection, _ = self.socket.accept()
+            except OSError:
+                return
+            self.connections += 1
+            try:
+                connection.recv(4096)
+                connection.sendall(b'HTTP/1.0 404 Not Found\r\nContent-Length: 0\r\n\r\n')
+            except OSError:
+                pass
+            connection.close()
+
+    def close(self):
+        self.socket.close()
+
+
+# A 16×16 PNG.
+SAMPLE_PNG = ('iVBORw0KGgoAAAANSUhEUgAAABAAAAAQCAIAAACQkWg2AAAAKklEQVQoz2NgGAWjYBSMglEw'
+              'CkbBKBgFo2AUjIJRMApGwSgYBaNgMAAAXmAAAb1P4/EAAAAASUVORK5CYII=')
+
+
+def sample_mbox(port):
+    """An mbox with a thread, HTML mail with a remote image and a deceptive
+    link, an attachment, and encoded non-ASCII headers."""
+    now = time.time()
+
+    def date(hours_ago):
+        return time.strftime('%a, %d %b %Y %H:%M:%S +0000', time.gmtime(now - hours_ago * 3600))
+
+    def envelope(sender, hours_ago):
+        when = time.strftime('%a %b %d %H:%M:%S %Y', time.gmtime(now - hours_ago * 3600))
+        return f'From {sender} {when}'
+
+    messages = [
+        f"""{envelope('alice@example.org', 5)}
+From: Alice Martin <alice@example.org>
+To: Sam <sam@example.net>
+Subject: Lunch plans
+Date: {date(5)}
+Message-ID: <lunch-1@example.org>
+Status: RO
+Content-Type: text/plain; charset=utf-8
+
+Shall we meet at noon? The menu is at https://food.example.org/menu.
+""",
+        f"""{envelope('bob@example.org', 4)}
+From: Bob Stone <bob@example.org>
+To: Alice Martin <alice@example.org>
+Cc: Sam <sam@example.net>
+Subject: Re: Lunch plans
+Date: {date(4)}
+Message-ID: <lunch-2@example.org>
+In-Reply-To: <lunch-1@example.org>
+References: <lunch-1@example.org>
+Content-Type: text/plain; charset=utf-8
+
+Noon works for me.
+""",
+        f"""{envelope('news@bank.example', 3)}
+From: Your Bank <news@bank.example>
+To: sam@example.net
+Subject: Your account statement
+Date: {date(3)}
+Message-ID: <statement@bank.example>
+MIME-Version: 1.0
+Content-Type: text/html; charset=utf-8
+
+<html><body><p>Dear customer, your statement is ready.</p>
+<p><img src="http://127.0.0.1:{port}/pixel.png" alt="tracker" width="40" height="40"></p>
+<p><a href="http://127.0.0.1:{port}/phish">https://bank.example.com/login</a></p>
+</body></html>
+""",
+        f"""{envelope('carol@example.org', 2)}
+From: Carol White <carol@example.org>
+To: sam@example.net
+Subject: Quarterly report
+Date: {date(2)}
+Message-ID: <report@example.org>
+MIME-Version: 1.0
+Content-Type: multipart/mixed; boundary="b1"
+
+--b1
+Content-Type: text/plain; charset=utf-8
+
+The figures are attached.
+--b1
+Content-Type: image/png; name="chart.png"
+Content-Disposition: attachment; filename="chart.png"
+Content-Transfer-Encoding: base64
+
+{SAMPLE_PNG}
+--b1--
+""",
+        f"""{envelope('zoe@example.org', 1)}
+From: =?UTF-8?Q?Zo=C3=AB_M=C3=BCller?= <zoe@example.org>
+To: sam@example.net
+Subject: =?UTF-8?Q?R=C3=A9union_=C3=A0_Z=C3=BCrich?=
+Date: {date(1)}
+Message-ID: <zurich@example.org>
+Content-Type: text/plain; charset=utf-8
+Content-Transfer-Encoding: 8bit
+
+On se voit à la gare de Zürich.
+""",
+    ]
+    return '\n'.join(messages)
+
+
+FOLDER = 'Imported'
+# All but the first message arrive unread.
+UNREAD = 4
+
+
+def filled_profile(context, name):
+    """A profile whose local folder FOLDER holds the sample mailbox."""
+    if not context.args.tern_cli:
+        raise Skip('no tern-cli was given (--tern-cli)')
+    counter = RequestCounter()
+    context.counters.append(counter)
+    data_dir = os.path.join(context.session.root, 'profiles', name)
+    os.makedirs(data_dir, exist_ok=True)
+    mbox = os.path.join(context.session.root, name + '.mbox')
+    with open(mbox, 'w', encoding='utf-8') as f:
+        f.write(sample_mbox(counter.port))
+    result = subprocess.run([context.args.tern_cli, '--data-dir', data_dir, 'import',
+                             '--mbox', mbox, '--folder', FOLDER],
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                            timeout=60)
+    check(result.returncode == 0, f'tern-cli import failed: {result.stdout}')
+    return data_dir, counter
+
+
+def folder_row(tern):
+    return find(tern.window,
+                lambda a: has_role(a, pyatspi.ROLE_LIST_ITEM) and a.name == FOLDER,
+                f'the folder “{FOLDER}” in the sidebar')
+
+
+def unread_count_of(row):
+    match = re.match(r'(\d+) unread', row.description or '')
+    return int(match.group(1)) if match else 0
+
+
+def select_child(child, what):
+    """Selects child alone in its list through AT-SPI, as a screen reader
+    user does (selecting adds to the selection of a multiple-choice list)."""
+    index = child.getIndexInParent()
+    selection = child.parent.querySelection()
+    selection.clearSelection()
+    check(selection.selectChild(index), f'{what} could not be selected')
+
+
+def open_folder(tern):
+    row = folder_row(tern)
+    select_child(row, f'the folder “{FOLDER}”')
+    messages = pane(tern, 'Messages')
+    find(messages, lambda a: has_role(a, pyatspi.ROLE_LABEL) and a.name == FOLDER,
+         f'the message list to show “{FOLDER}”')
+    return messages
+
+
+def message_rows(tern):
+    return find_all(pane(tern, 'Messages'), lambda a: has_role(a, pyatspi.ROLE_LIST_ITEM))
+
+
+def row_says(row, text):
+    return any(text in (node.name or '') for node in descendants(row))
+
+
+def message_row(tern, subject):
+    return find(pane(tern, 'Messages'),
+                lambda a: has_role(a, pyatspi.ROLE_LIST_ITEM) and row_says(a, subject),
+                f'the message “{subject}” in the list')
+
+
+def open_message(tern, subject):
+    row = message_row(tern, subject)
+    select_child(row, f'the message “{subject}”')
+    reader = pane(tern, 'Reader')
+    find(reader, lambda a: has_role(a, pyatspi.ROLE_LABEL) and a.name == subject,
+         f'the subject “{subject}” in the reader')
+    return reader
+
+
+def label_in(root, text, what):
+    return find(root, lambda a: has_role(a, pyatspi.ROLE_LABEL) and a.name == text, what)
+
+
+@ui_test('/ui/mailbox/sidebar-lists-folders-with-counts')
+def test_sidebar_counts(context):
+    data_dir, _ = filled_profile(context, 'sidebar')
+    tern = context.start_tern(data_dir=data_dir)
+    sidebar = pane(tern, 'Accounts and Folders')
+
+    for label in ('Inbox', 'Sent', 'Drafts', 'On This Computer'):
+        find(sidebar, lambda a: a.name == label, f'“{label}” in the sidebar')
+    row = folder_row(tern)
+    wait_for(lambda: unread_count_of(row) == UNREAD,
+             f'“{FOLDER}” to say {UNREAD} unread messages')
+    count = label_in(row, str(UNREAD), f'the count {UNREAD} beside “{FOLDER}”')
+    check(is_on_screen(count, tern.window), 'the unread count is not on screen')
+    context.screenshot('mailbox-sidebar')
+
+
+@ui_test('/ui/mailbox/reader-shows-headers-and-blocks-remote-content')
+def test_reader(context):
+    data_dir, counter = filled_profile(context, 'reader')
+    tern = context.start_tern(data_dir=data_dir)
+    open_folder(tern)
+
+    # Plain text, with non-ASCII headers.
+    reader = open_message(tern, 'Réunion à Zürich')
+    label_in(reader, 'Zoë Müller', 'the sender “Zoë Müller” in the reader')
+    label_in(reader, 'Zoë Müller <zoe@example.org>', 'the From header in the reader')
+    find(reader, lambda a: has_role(a, pyatspi.ROLE_LABEL) and 'sam@example.net' in a.name,
+         'the To header in the reader')
+    context.screenshot('mailbox-plain-message')
+
+    # HTML with a remote image and a link that shows another address.
+    reader = open_message(tern, 'Your account statement')
+    banner = find(reader, lambda a: (has_role(a, pyatspi.ROLE_LABEL)
+                                     and (a.name or '').startswith('Remote content from')
+                                     and (a.name or '').endswith('was blocked')),
+                  'the note that remote content was blocked')
+    wait_for(lambda: is_on_screen(banner, tern.window), 'the note on remote content to show')
+    check('127.0.0.1' in banner.name, f'the note does not name the host: “{banner.name}”')
+    find(reader, lambda a: has_role(a, pyatspi.ROLE_PUSH_BUTTON) and a.name == 'Show',
+         'the “Show” button for remote content')
+    # The web view has the time to load what it would load.
+    time.sleep(2)
+    context.screenshot('mailbox-html-message')
+    check(counter.connections == 0,
+          f'the reader made {counter.connections} requests to the remote host')
+
+    # An attachment, listed with its size, and previewed.
+    reader = open_message(tern, 'Quarterly report')
+    label_in(reader, 'chart.png', 'the attachment “chart.png”')
+    find(reader, lambda a: has_role(a, pyatspi.ROLE_PUSH_BUTTON) and a.name == 'Save chart.png',
+         'the “Save” button of the attachment')
+    context.screenshot('mailbox-attachment')
+    check(counter.connections == 0,
+          f'the reader made {counter.connections} requests to the remote host')
+
+
+@ui_test('/ui/mailbox/mark-read-and-unread-changes-the-count')
+def test_read_unread(context):
+    data_dir, _ = filled_profile(context, 'read')
+    tern = context.start_tern(data_dir=data_dir)
+    open_folder(tern)
+    row = folder_row(tern)
+    wait_for(lambda: unread_count_of(row) == UNREAD, f'{UNREAD} unread messages')
+
+    # Opening a message reads it.
+    open_message(tern, 'Quarterly report')
+    wait_for(lambda: unread_count_of(row) == UNREAD - 1,
+             f'the count to go down to {UNREAD - 1} once the message is open')
+
+    tern.wait_for_keyboard_focus()
+    context.press('Control_L', 'u')
+    wait_for(lambda: unread_count_of(row) == UNREAD,
+             f'Ctrl+U to bring the count back to {UNREAD}')
+    context.screenshot('mailbox-marked-unread')
+
+    button = find(tern.window, lambda a: (has_role(a, pyatspi.ROLE_PUSH_BUTTON)
+                                          and a.name == 'Mark as Read'),
+                  'the “Mark as Read” button')
+    click(button, 'the “Mark as Read” button')
+    wait_for(lambda: unread_count_of(row) == UNREAD - 1,
+             f'“Mark as Read” to bring the count to {UNREAD - 1}')
+
+
+@ui_test('/ui/mailbox/delete-can-be-undone')
+def test_delete_undo(context):
+    data_dir, _ = filled_profile(context, 'delete')
+    tern = context.start_tern(data_dir=data_dir)
+    open_folder(tern)
+    subject = 'Your account statement'
+    message_row(tern, subject)
+    before = len(message_rows(tern))
+
+    open_message(tern, subject)
+    button = find(tern.window, lambda a: (has_role(a, pyatspi.ROLE_PUSH_BUTTON)
+                                          and a.name == 'Delete'), 'the “Delete” button')
+    click(button, 'the “Delete” button')
+    wait_for(lambda: len(message_rows(tern)) == before - 1, 'the message to leave the list')
+    # GTK 4.8 names the toast's button after its label twice (“Undo Undo”).
+    undo = find(tern.window, lambda a: (has_role(a, pyatspi.ROLE_PUSH_BUTTON)
+                                        and (a.name or '').split(' ')[0] == 'Undo'),
+                'the “Undo” button of the toast')
+    context.screenshot('mailbox-deleted')
+    click(undo, 'the “Undo” button')
+    wait_for(lambda: len(message_rows(tern)) == before, 'the message to come back')
+    message_row(tern, subject)
+
+    # Deleted for good once its toast goes without an undo.
+    open_message(tern, subject)
+    tern.wait_for_keyboard_focus()
+    context.press('Delete')
+    wait_for(lambda: len(message_rows(tern)) == before - 1, 'Delete to take the message away')
+
+    def gone():
+        result = subprocess.run([context.args.tern_cli, '--data-dir', data_dir, 'list', FOLDER],
+                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                                timeout=30)
+        return result.returncode == 0 and subject not in result.stdout and 'Lunch' in result.stdout
+    wait_for(gone, 'the message to be deleted from the store after its toast', timeout=30)
+
+
+@ui_test('/ui/mailbox/search-finds-a-message')
+def test_search(context):
+    data_dir, _ = filled_profile(context, 'search')
+    tern = context.start_tern(data_dir=data_dir)
+    open_folder(tern)
+    message_row(tern, 'Lunch plans')
+
+    tern.wait_for_keyboard_focus()
+    context.press('Control_L', 'f')
+    find(tern.window, lambda a: a.name == 'Search Mail' and is_on_screen(a, tern.window),
+         'the search entry')
+    for key in 'figures':
+        context.press(key)
+    messages = pane(tern, 'Messages')
+    label_in(messages, 'Search Results', 'the title “Search Results”')
+    wait_for(lambda: len(message_rows(tern)) == 1, 'one message to match “figures”')
+    message_row(tern, 'Quarterly report')
+    context.screenshot('mailbox-search')
+
+
 # The runner
 
 def missing_requirements():
@@ -705,6 +1062,7 @@ def main():
     parser.add_argument('--artifacts', required=True, help='the folder for screenshots and logs')
     parser.add_argument('--version', required=True, help='the version the About window shows')
     parser.add_argument('--schemas-dir', help='the folder of the compiled settings schema')
+    parser.add_argument('--tern-cli', help='the tern-cli program, to fill profiles with mail')
     parser.add_argument('--only', default='', help='run the tests whose path starts with this')
     parser.add_argument('--keep', action='store_true',
                         help='keep the session folder, with the logs of every process')
