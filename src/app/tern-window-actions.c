@@ -753,30 +753,33 @@ tern_window_update_actions (TernWindow *self)
 
   {
     const char *read_label = unread ? _("Mark as Read") : _("Mark as Unread");
-    const char *flag_label = unflagged ? _("Flag") : _("Remove Flag");
 
     gtk_button_set_icon_name (GTK_BUTTON (self->read_button),
                               unread ? "mail-read-symbolic" : "mail-unread-symbolic");
     gtk_widget_set_tooltip_text (self->read_button, read_label);
     gtk_accessible_update_property (GTK_ACCESSIBLE (self->read_button),
                                     GTK_ACCESSIBLE_PROPERTY_LABEL, read_label, -1);
-    gtk_button_set_icon_name (GTK_BUTTON (self->flag_button),
-                              unflagged ? "non-starred-symbolic" : "starred-symbolic");
-    gtk_widget_set_tooltip_text (self->flag_button, flag_label);
-    gtk_accessible_update_property (GTK_ACCESSIBLE (self->flag_button),
-                                    GTK_ACCESSIBLE_PROPERTY_LABEL, flag_label, -1);
   }
+
+  if (unflagged != self->menu_offers_flag)
+    {
+      self->menu_offers_flag = unflagged;
+      tern_window_update_move_menu (self);
+    }
 }
 
 /**
  * tern_window_update_move_menu:
  *
- * Fills the Move To menu with the folders, account by account.
+ * Fills the More Actions menu: Mark as Junk, and Move To with the
+ * folders, account by account.
  */
 void
 tern_window_update_move_menu (TernWindow *self)
 {
   g_autoptr(GMenu) menu = g_menu_new ();
+  g_autoptr(GMenu) actions = g_menu_new ();
+  g_autoptr(GMenu) folders_menu = g_menu_new ();
   GPtrArray *folders = tern_sidebar_get_folders (self->sidebar);
   GMenu *section = NULL;
   const char *account = NULL;
@@ -790,7 +793,7 @@ tern_window_update_move_menu (TernWindow *self)
         {
           account = tern_folder_get_account (folder);
           section = g_menu_new ();
-          g_menu_append_section (menu,
+          g_menu_append_section (folders_menu,
                                  g_str_equal (account, TERN_LOCAL_ACCOUNT) ? _("On This Computer")
                                                                            : account,
                                  G_MENU_MODEL (section));
@@ -803,5 +806,10 @@ tern_window_update_move_menu (TernWindow *self)
       g_menu_append_item (section, item);
     }
 
+  g_menu_append (actions, self->menu_offers_flag ? _("_Flag") : _("Remove _Flag"),
+                 "win.toggle-flag");
+  g_menu_append (actions, _("Mark as _Junk"), "win.junk");
+  g_menu_append_section (menu, NULL, G_MENU_MODEL (actions));
+  g_menu_append_submenu (menu, _("_Move To"), G_MENU_MODEL (folders_menu));
   gtk_menu_button_set_menu_model (GTK_MENU_BUTTON (self->move_button), G_MENU_MODEL (menu));
 }

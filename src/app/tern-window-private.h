@@ -29,7 +29,6 @@ struct _TernWindow
   TernMessageList *message_list;
   AdwWindowTitle  *reader_title;
   GtkWidget       *move_button;
-  GtkWidget       *flag_button;
   GtkWidget       *read_button;
   GtkStack        *reader_stack;
   AdwStatusPage   *reader_status;
@@ -46,6 +45,9 @@ struct _TernWindow
 
   /* The row the reader shows. */
   gint64           shown_row_id;
+
+  /* Whether the More Actions menu offers to flag (or to remove a flag). */
+  gboolean         menu_offers_flag;
 
   /* Messages deleted for good once their toast goes, unless undone. */
   GHashTable      *pending_deletes;

@@ -414,6 +414,16 @@ tern_window_dispose (GObject *object)
 {
   TernWindow *self = TERN_WINDOW (object);
 
+  /* The panes go one by one: none may reach another that is gone. */
+  if (self->message_list != NULL)
+    g_signal_handlers_disconnect_by_data (self->message_list, self);
+  if (self->sidebar != NULL)
+    g_signal_handlers_disconnect_by_data (self->sidebar, self);
+  if (self->reader != NULL)
+    g_signal_handlers_disconnect_by_data (self->reader, self);
+  if (self->store != NULL)
+    g_signal_handlers_disconnect_by_data (self->store, self);
+
   g_cancellable_cancel (self->cancellable);
   g_clear_object (&self->cancellable);
   g_clear_pointer (&self->pending_deletes, g_hash_table_unref);
@@ -465,7 +475,6 @@ tern_window_class_init (TernWindowClass *klass)
   gtk_widget_class_bind_template_child (widget_class, TernWindow, message_list);
   gtk_widget_class_bind_template_child (widget_class, TernWindow, reader_title);
   gtk_widget_class_bind_template_child (widget_class, TernWindow, move_button);
-  gtk_widget_class_bind_template_child (widget_class, TernWindow, flag_button);
   gtk_widget_class_bind_template_child (widget_class, TernWindow, read_button);
   gtk_widget_class_bind_template_child (widget_class, TernWindow, reader_stack);
   gtk_widget_class_bind_template_child (widget_class, TernWindow, reader_status);
@@ -483,6 +492,7 @@ static void
 tern_window_init (TernWindow *self)
 {
   gtk_widget_init_template (GTK_WIDGET (self));
+  self->menu_offers_flag = TRUE;
 
   gtk_window_set_title (GTK_WINDOW (self), _("Tern"));
 
