@@ -598,6 +598,12 @@ web_ready_cb (GObject      *source,
                           tern_mime_display_ref (self->display),
                           (GDestroyNotify) tern_mime_display_unref);
   gtk_widget_set_vexpand (GTK_WIDGET (self->web_view), TRUE);
+  {
+    /* The card shows through, in the light and the dark style. */
+    GdkRGBA transparent = { 0, 0, 0, 0 };
+
+    webkit_web_view_set_background_color (self->web_view, &transparent);
+  }
   gtk_widget_set_size_request (GTK_WIDGET (self->web_view), -1, self->body_height);
   gtk_accessible_update_property (GTK_ACCESSIBLE (self->web_view),
                                   GTK_ACCESSIBLE_PROPERTY_LABEL, _("Message Body"), -1);
@@ -870,16 +876,17 @@ build (TernMessageView *self)
   gtk_widget_set_visible (self->banner, FALSE);
   gtk_box_append (GTK_BOX (self->box), self->banner);
 
-  self->body_box = gtk_box_new (GTK_ORIENTATION_VERTICAL, 0);
-  gtk_widget_add_css_class (self->body_box, "tern-message-body");
-  gtk_box_append (GTK_BOX (self->box), self->body_box);
-
+  /* The files come before the body, which may be as tall as the reader. */
   self->attachments_box = gtk_box_new (GTK_ORIENTATION_VERTICAL, 6);
   gtk_widget_add_css_class (self->attachments_box, "tern-attachments");
   gtk_accessible_update_property (GTK_ACCESSIBLE (self->attachments_box),
                                   GTK_ACCESSIBLE_PROPERTY_LABEL, _("Attachments"), -1);
   gtk_widget_set_visible (self->attachments_box, FALSE);
   gtk_box_append (GTK_BOX (self->box), self->attachments_box);
+
+  self->body_box = gtk_box_new (GTK_ORIENTATION_VERTICAL, 0);
+  gtk_widget_add_css_class (self->body_box, "tern-message-body");
+  gtk_box_append (GTK_BOX (self->box), self->body_box);
 
   g_signal_connect_object (adw_style_manager_get_default (), "notify::dark",
                            G_CALLBACK (dark_changed_cb), self, 0);
@@ -959,7 +966,7 @@ tern_message_view_set_body_height (TernMessageView *self,
 {
   g_return_if_fail (TERN_IS_MESSAGE_VIEW (self));
 
-  self->body_height = MAX (height, 200);
+  self->body_height = MAX (height, 300);
   if (self->web_view != NULL)
     gtk_widget_set_size_request (GTK_WIDGET (self->web_view), -1, self->body_height);
 }

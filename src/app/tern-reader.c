@@ -46,7 +46,9 @@ static void
 update_heights (TernReader *self)
 {
   GtkAdjustment *adjustment = gtk_scrolled_window_get_vadjustment (GTK_SCROLLED_WINDOW (self->scrolled));
-  int height = (int) gtk_adjustment_get_page_size (adjustment) - 48;
+  /* An open body takes what its header leaves of the reader, and grows
+   * into the rest when it is the only one. */
+  int height = (int) gtk_adjustment_get_page_size (adjustment) - 320;
 
   for (GtkWidget *child = gtk_widget_get_first_child (self->messages_box); child != NULL;
        child = gtk_widget_get_next_sibling (child))

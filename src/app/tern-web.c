@@ -223,7 +223,6 @@ tern_web_build_document (const char *body,
   GString *document = g_string_new ("<!DOCTYPE html>\n<meta charset=\"utf-8\">\n");
   const char *sources = allow_remote ? "cid: data: http: https:" : "cid: data:";
   const char *fg = dark ? "#ffffff" : "#1e1e1e";
-  const char *bg = dark ? "#1e1e1e" : "#ffffff";
   const char *link = dark ? "#78aeed" : "#1c71d8";
 
   g_string_append_printf (document,
@@ -234,7 +233,10 @@ tern_web_build_document (const char *body,
                           "style-src 'unsafe-inline' %s\">\n",
                           sources, sources, sources, sources);
   g_string_append (document, "<meta name=\"referrer\" content=\"no-referrer\">\n");
-  g_string_append (document, "<meta name=\"color-scheme\" content=\"light dark\">\n");
+  /* The page is transparent on the reader's card; what the engine draws
+   * itself (form controls, scroll bars) follows the style. */
+  g_string_append_printf (document, "<meta name=\"color-scheme\" content=\"%s\">\n",
+                          dark && !is_html ? "dark" : "light");
 
   if (is_html)
     {
@@ -242,13 +244,12 @@ tern_web_build_document (const char *body,
        * its own light sheet, so that dark text set by the sender stays
        * readable, inside the reader's dark surroundings. */
       g_string_append_printf (document,
-                              "<style>html { background: %s; } "
+                              "<style>html { background: transparent; } "
                               "body { background: #ffffff; color: #000000; margin: 0; "
                               "padding: 12px; border-radius: 8px; overflow-wrap: anywhere; "
                               "font-family: sans-serif; } "
                               "img { max-width: 100%%; height: auto; } "
-                              ".tern-plain { white-space: pre-wrap; }</style>\n",
-                              bg);
+                              ".tern-plain { white-space: pre-wrap; }</style>\n");
       g_string_append (document, body);
     }
   else
@@ -256,12 +257,12 @@ tern_web_build_document (const char *body,
       g_autofree char *html = tern_mime_display_text_to_html (body);
 
       g_string_append_printf (document,
-                              "<style>html { background: %s; color: %s; } "
+                              "<style>html { background: transparent; color: %s; } "
                               "body { margin: 0; padding: 0 2px; font-family: sans-serif; "
                               "font-size: 11pt; line-height: 1.45; overflow-wrap: anywhere; } "
                               "a { color: %s; } "
                               ".tern-plain { white-space: pre-wrap; }</style>\n",
-                              bg, fg, link);
+                              fg, link);
       g_string_append (document, html);
     }
 

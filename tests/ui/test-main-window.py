@@ -230,7 +230,7 @@ def describe(acc):
 class Tern:
     """One running tern, with its accessible application and main window."""
 
-    def __init__(self, context, name, data_dir=None):
+    def __init__(self, context, name, data_dir=None, extra_env=None):
         self.context = context
         self.name = name
         self.data_dir = data_dir or os.path.join(context.session.root, 'profiles', name)
@@ -243,6 +243,7 @@ class Tern:
         }
         if context.args.schemas_dir:
             env['GSETTINGS_SCHEMA_DIR'] = context.args.schemas_dir
+        env.update(extra_env or {})
         self.process = context.session.spawn(
             [context.args.tern, '--data-dir', self.data_dir], 'tern-' + name, env)
         self.app = wait_for(self._find_app, f'tern (PID {self.process.pid}) on the AT-SPI desktop',
@@ -320,9 +321,9 @@ class Context:
         self.display = x11.Display(session.display)
         self.counters = []
 
-    def start_tern(self, data_dir=None):
+    def start_tern(self, data_dir=None, extra_env=None):
         """Starts tern on a new profile, or on the profile in data_dir."""
-        tern = Tern(self, f'{self.test_slug}-{len(self.apps)}', data_dir)
+        tern = Tern(self, f'{self.test_slug}-{len(self.apps)}', data_dir, extra_env)
         self.apps.append(tern)
         return tern
 
@@ -915,6 +916,26 @@ def test_reader(context):
     find(reader, lambda a: has_role(a, pyatspi.ROLE_PUSH_BUTTON) and a.name == 'Save chart.png',
          'the “Save” button of the attachment')
     context.screenshot('mailbox-attachment')
+    check(counter.connections == 0,
+          f'the reader made {counter.connections} requests to the remote host')
+
+
+@ui_test('/ui/mailbox/dark-style-keeps-blocking-remote-content')
+def test_reader_dark(context):
+    data_dir, counter = filled_profile(context, 'dark')
+    tern = context.start_tern(data_dir=data_dir,
+                              extra_env={'ADW_DEBUG_COLOR_SCHEME': 'prefer-dark'})
+    open_folder(tern)
+    reader = open_message(tern, 'Réunion à Zürich')
+    label_in(reader, 'Zoë Müller <zoe@example.org>', 'the From header in the reader')
+    time.sleep(1)
+    context.screenshot('mailbox-dark-plain-message')
+
+    reader = open_message(tern, 'Your account statement')
+    find(reader, lambda a: has_role(a, pyatspi.ROLE_PUSH_BUTTON) and a.name == 'Show',
+         'the “Show” button for remote content')
+    time.sleep(2)
+    context.screenshot('mailbox-dark-html-message')
     check(counter.connections == 0,
           f'the reader made {counter.connections} requests to the remote host')
 
