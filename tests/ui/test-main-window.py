@@ -692,9 +692,29 @@ class RequestCounter:
         self.socket.close()
 
 
-# A 16×16 PNG.
-SAMPLE_PNG = ('iVBORw0KGgoAAAANSUhEUgAAABAAAAAQCAIAAACQkWg2AAAAKklEQVQoz2NgGAWjYBSMglEw'
-              'CkbBKBgFo2AUjIJRMApGwSgYBaNgMAAAXmAAAb1P4/EAAAAASUVORK5CYII=')
+def sample_png():
+    """A small bar chart as a PNG, base64-encoded in lines, as mail carries it."""
+    import base64
+    import struct
+    import zlib
+    width, height = 48, 32
+    rows = []
+    for y in range(height):
+        row = bytearray([0])
+        for x in range(width):
+            bar = (x // 12) * 8 + 4
+            row += bytes((53, 132, 228) if y >= height - bar and x % 12 < 9 else (255, 255, 255))
+        rows.append(bytes(row))
+
+    def chunk(kind, data):
+        body = kind + data
+        return struct.pack('>I', len(data)) + body + struct.pack('>I', zlib.crc32(body))
+    png = (b'\x89PNG\r\n\x1a\n'
+           + chunk(b'IHDR', struct.pack('>IIBBBBB', width, height, 8, 2, 0, 0, 0))
+           + chunk(b'IDAT', zlib.compress(b''.join(rows)))
+           + chunk(b'IEND', b''))
+    encoded = base64.b64encode(png).decode()
+    return '\n'.join(encoded[i:i + 76] for i in range(0, len(encoded), 76))
 
 
 def sample_mbox(port):
@@ -766,7 +786,7 @@ Content-Type: image/png; name="chart.png"
 Content-Disposition: attachment; filename="chart.png"
 Content-Transfer-Encoding: base64
 
-{SAMPLE_PNG}
+{sample_png()}
 --b1--
 """,
         f"""{envelope('zoe@example.org', 1)}
@@ -918,6 +938,16 @@ def test_reader(context):
     context.screenshot('mailbox-attachment')
     check(counter.connections == 0,
           f'the reader made {counter.connections} requests to the remote host')
+
+    # A conversation, one message after the other: the first closed to its
+    # header, the newest open.
+    reader = open_message(tern, 'Re: Lunch plans')
+    for sender in ('Alice Martin', 'Bob Stone'):
+        label_in(reader, sender, f'the message from {sender} in the conversation')
+    label_in(reader, 'Bob Stone <bob@example.org>', 'the From header of the newest message')
+    find(reader, lambda a: has_role(a, pyatspi.ROLE_LABEL) and 'Alice Martin' in a.name
+         and 'alice@example.org' in a.name, 'the Cc and To headers of the newest message')
+    context.screenshot('mailbox-conversation')
 
 
 @ui_test('/ui/mailbox/dark-style-keeps-blocking-remote-content')
