@@ -38,6 +38,7 @@ struct _TernMessageView
   GSettings *settings;
   TernMimeDisplay *display;
   GHashTable *deceptive;
+  GPtrArray *link_targets;
   GCancellable *cancellable;
 
   gboolean expanded;
@@ -95,13 +96,24 @@ static void
 load_document (TernMessageView *self)
 {
   g_autofree char *document = NULL;
+  g_autofree char *plain_html = NULL;
+  g_autofree char *html = NULL;
+  gboolean is_html;
 
   if (self->display == NULL || self->web_view == NULL)
     return;
 
-  document = tern_web_build_document (tern_mime_display_get_body (self->display),
-                                      tern_mime_display_is_html (self->display),
-                                      self->allow_remote, is_dark ());
+  /* Links point into a table of their targets, so that the view never
+   * starts a navigation (or a speculative connection) to their hosts. */
+  is_html = tern_mime_display_is_html (self->display);
+  if (!is_html)
+    plain_html = tern_mime_display_text_to_html (tern_mime_display_get_body (self->display));
+  g_clear_pointer (&self->link_targets, g_ptr_array_unref);
+  html = tern_mime_display_rewrite_links (is_html ? tern_mime_display_get_body (self->display)
+                                                  : plain_html,
+                                          &self->link_targets);
+
+  document = tern_web_build_document (html, is_html, self->allow_remote, is_dark ());
   webkit_web_view_load_html (self->web_view, document, "about:blank");
 }
 
@@ -280,8 +292,15 @@ decide_policy_cb (WebKitWebView            *view,
   webkit_policy_decision_ignore (decision);
 
   if (webkit_navigation_action_get_navigation_type (action) == WEBKIT_NAVIGATION_TYPE_LINK_CLICKED &&
-      webkit_navigation_action_is_user_gesture (action) && uri != NULL)
-    follow_link (self, uri);
+      webkit_navigation_action_is_user_gesture (action) && uri != NULL &&
+      g_str_has_prefix (uri, "tern-link:") && self->link_targets != NULL)
+    {
+      guint64 index = 0;
+
+      if (g_ascii_string_to_unsigned (uri + strlen ("tern-link:"), 10, 0, G_MAXUINT, &index, NULL) &&
+          index < self->link_targets->len)
+        follow_link (self, self->link_targets->pdata[index]);
+    }
 
   return TRUE;
 }
@@ -994,6 +1013,7 @@ tern_message_view_finalize (GObject *object)
   g_clear_pointer (&self->message, tern_message_unref);
   g_clear_pointer (&self->display, tern_mime_display_unref);
   g_clear_pointer (&self->deceptive, g_hash_table_unref);
+  g_clear_pointer (&self->link_targets, g_ptr_array_unref);
 
   G_OBJECT_CLASS (tern_message_view_parent_class)->finalize (object);
 }

@@ -205,7 +205,7 @@ tern_web_set_remote_allowed (WebKitWebView *view,
 
 /**
  * tern_web_build_document:
- * @body: the message's HTML, or its text when @is_html is %FALSE
+ * @body: the message's HTML, or its text made HTML when @is_html is %FALSE
  * @allow_remote: whether the user allowed remote content
  * @dark: whether the app shows its dark style
  *
@@ -254,8 +254,6 @@ tern_web_build_document (const char *body,
     }
   else
     {
-      g_autofree char *html = tern_mime_display_text_to_html (body);
-
       g_string_append_printf (document,
                               "<style>html { background: transparent; color: %s; } "
                               "body { margin: 0; padding: 0 2px; font-family: sans-serif; "
@@ -263,7 +261,7 @@ tern_web_build_document (const char *body,
                               "a { color: %s; } "
                               ".tern-plain { white-space: pre-wrap; }</style>\n",
                               fg, link);
-      g_string_append (document, html);
+      g_string_append (document, body);
     }
 
   return g_string_free (document, FALSE);

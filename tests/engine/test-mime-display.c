@@ -159,6 +159,34 @@ test_display_finds_deceptive_links (void)
 }
 
 static void
+test_display_rewrites_links (void)
+{
+  g_autoptr(GPtrArray) targets = NULL;
+  g_autofree char *html = tern_mime_display_rewrite_links (
+    "<p><a href=\"https://a.example/x?b=1&amp;c=2\">one</a> "
+    "<A class=x HREF='mailto:b@example.org'>two</A> <a href=http://c.example/>three</a> "
+    "<a/href=\"https://d.example/\">four</a> <area shape=rect href=\"https://e.example/\"> "
+    "<link href=\"https://css.example/a.css\"> <img src=\"https://f.example/i.png\"></p>",
+    &targets);
+
+  g_assert_cmpuint (targets->len, ==, 5);
+  g_assert_cmpstr (targets->pdata[0], ==, "https://a.example/x?b=1&c=2");
+  g_assert_cmpstr (targets->pdata[1], ==, "mailto:b@example.org");
+  g_assert_cmpstr (targets->pdata[2], ==, "http://c.example/");
+  g_assert_cmpstr (targets->pdata[3], ==, "https://d.example/");
+  g_assert_cmpstr (targets->pdata[4], ==, "https://e.example/");
+  g_assert_nonnull (strstr (html, "<a href=\"tern-link:0\">one</a>"));
+  g_assert_nonnull (strstr (html, "<A class=x HREF=\"tern-link:1\">two</A>"));
+  g_assert_nonnull (strstr (html, "<a href=\"tern-link:2\">three</a>"));
+  g_assert_nonnull (strstr (html, "<a/href=\"tern-link:3\">four</a>"));
+  g_assert_nonnull (strstr (html, "<area shape=rect href=\"tern-link:4\">"));
+  /* Only links: style sheets and images are left to the blocking. */
+  g_assert_nonnull (strstr (html, "<link href=\"https://css.example/a.css\">"));
+  g_assert_nonnull (strstr (html, "<img src=\"https://f.example/i.png\">"));
+  g_assert_null (strstr (html, "a.example"));
+}
+
+static void
 test_display_escapes_and_links_plain_text (void)
 {
   g_autoptr(TernMimeDisplay) display = display_of (
@@ -212,6 +240,7 @@ main (int   argc,
                    test_display_serves_cid_parts_and_lists_attachments);
   g_test_add_func ("/mime/display/finds-remote-resources", test_display_finds_remote_resources);
   g_test_add_func ("/mime/display/finds-deceptive-links", test_display_finds_deceptive_links);
+  g_test_add_func ("/mime/display/rewrites-links", test_display_rewrites_links);
   g_test_add_func ("/mime/display/escapes-and-links-plain-text",
                    test_display_escapes_and_links_plain_text);
   g_test_add_func ("/mime/display/survives-hostile-input", test_display_survives_hostile_input);

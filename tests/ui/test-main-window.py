@@ -930,6 +930,25 @@ def test_reader(context):
     check(counter.connections == 0,
           f'the reader made {counter.connections} requests to the remote host')
 
+    # The link shows the bank's address but goes elsewhere: following it
+    # shows the real target first, and Cancel leaves it unopened.
+    # The link is the body's third paragraph (the web content is not in
+    # the accessibility tree here): a click where it is drawn.
+    body = find(reader, lambda a: a.name == 'Message Body', 'the message body')
+    box = body.queryComponent().getExtents(pyatspi.DESKTOP_COORDS)
+    pyatspi.Registry.generateMouseEvent(box.x + 60, box.y + 107, 'b1c')
+    label_in(tern.app, 'Open This Link?', 'the dialog that shows the real target')
+    target = f'http://127.0.0.1:{counter.port}/phish'
+    find(tern.app, lambda a: has_role(a, pyatspi.ROLE_LABEL) and target in (a.name or ''),
+         f'the real target {target} in the dialog')
+    context.screenshot('mailbox-deceptive-link')
+    cancel = find(tern.app, lambda a: (has_role(a, pyatspi.ROLE_PUSH_BUTTON)
+                                       and (a.name or '').replace('_', '').startswith('Cancel')),
+                  'the “Cancel” button of the dialog')
+    click(cancel, 'the “Cancel” button')
+    time.sleep(1)
+    check(counter.connections == 0, 'the link was followed after Cancel')
+
     # An attachment, listed with its size, and previewed.
     reader = open_message(tern, 'Quarterly report')
     label_in(reader, 'chart.png', 'the attachment “chart.png”')

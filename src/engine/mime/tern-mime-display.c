@@ -1078,3 +1078,77 @@ tern_mime_display_find_deceptive_links (const char *html)
 
   return links;
 }
+
+/* Links */
+
+typedef struct
+{
+  GPtrArray *targets;
+} RewriteData;
+
+static gboolean
+rewrite_link_cb (const GMatchInfo *match,
+                 GString          *result,
+                 gpointer          user_data)
+{
+  RewriteData *data = user_data;
+  g_autofree char *prefix = g_match_info_fetch (match, 1);
+  g_autofree char *value = g_match_info_fetch (match, 2);
+  gsize length = strlen (value);
+  const char *start = value;
+  g_autofree char *target = NULL;
+
+  if (length >= 2 && (value[0] == '"' || value[0] == '\'') && value[length - 1] == value[0])
+    {
+      start = value + 1;
+      length -= 2;
+    }
+
+  target = g_strstrip (decode_entities (start, length));
+  g_ptr_array_add (data->targets, g_steal_pointer (&target));
+  g_string_append_printf (result, "%s\"tern-link:%u\"", prefix, data->targets->len - 1);
+
+  return FALSE;
+}
+
+/**
+ * tern_mime_display_rewrite_links:
+ * @html: an HTML body
+ * @targets: (out) (transfer full) (element-type utf8): where each link went
+ *
+ * Points every link of @html (the href of <a> and <area>) at
+ * "tern-link:N", N indexing @targets, where the real target is kept.  A web
+ * view then never starts a navigation, nor a speculative connection, to a
+ * link's host: the reader maps the number back and decides what to do.
+ *
+ * Returns: (transfer full): the HTML with its links rewritten.
+ */
+char *
+tern_mime_display_rewrite_links (const char  *html,
+                                 GPtrArray  **targets)
+{
+  static GRegex *regex;
+  RewriteData data;
+  char *rewritten;
+
+  g_return_val_if_fail (html != NULL, NULL);
+  g_return_val_if_fail (targets != NULL, NULL);
+
+  if (g_once_init_enter (&regex))
+    {
+      GRegex *made = g_regex_new ("(<(?:a|area)\\b[^>]*?\\bhref\\s*=\\s*)"
+                                  "(\"[^\"]*\"|'[^']*'|[^\\s\"'>]+)",
+                                  G_REGEX_CASELESS | G_REGEX_OPTIMIZE, 0, NULL);
+      g_once_init_leave (&regex, made);
+    }
+
+  data.targets = g_ptr_array_new_with_free_func (g_free);
+  rewritten = regex != NULL
+              ? g_regex_replace_eval (regex, html, -1, 0, 0, rewrite_link_cb, &data, NULL)
+              : NULL;
+  if (rewritten == NULL)
+    rewritten = g_strdup (html);
+
+  *targets = data.targets;
+  return rewritten;
+}

@@ -55,6 +55,8 @@ char            *tern_mime_display_text_to_html        (const char      *text);
 GHashTable      *tern_mime_display_find_deceptive_links (const char     *html);
 gboolean         tern_mime_display_link_is_deceptive   (const char      *shown,
                                                         const char      *href);
+char            *tern_mime_display_rewrite_links       (const char      *html,
+                                                        GPtrArray      **targets);
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (TernMimeDisplay, tern_mime_display_unref)
 
