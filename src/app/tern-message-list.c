@@ -285,6 +285,7 @@ filter_cb (gpointer item,
  * @model: (nullable): the messages to show
  * @empty_title: what the empty state says when @model has no rows
  * @empty_description: (nullable): and its longer line
+ * @empty_icon: the empty state's icon
  *
  * Shows @model, with nothing selected.
  */
@@ -292,7 +293,8 @@ void
 tern_message_list_set_model (TernMessageList      *self,
                              TernMessageListModel *model,
                              const char           *empty_title,
-                             const char           *empty_description)
+                             const char           *empty_description,
+                             const char           *empty_icon)
 {
   g_return_if_fail (TERN_IS_MESSAGE_LIST (self));
 
@@ -310,6 +312,7 @@ tern_message_list_set_model (TernMessageList      *self,
 
   adw_status_page_set_title (ADW_STATUS_PAGE (self->empty_page), empty_title);
   adw_status_page_set_description (ADW_STATUS_PAGE (self->empty_page), empty_description);
+  adw_status_page_set_icon_name (ADW_STATUS_PAGE (self->empty_page), empty_icon);
 
   if (model != NULL)
     {
@@ -448,7 +451,7 @@ tern_message_list_dispose (GObject *object)
   TernMessageList *self = TERN_MESSAGE_LIST (object);
 
   if (self->model != NULL)
-    tern_message_list_set_model (self, NULL, "", NULL);
+    tern_message_list_set_model (self, NULL, "", NULL, NULL);
   g_clear_pointer (&self->stack, gtk_widget_unparent);
 
   G_OBJECT_CLASS (tern_message_list_parent_class)->dispose (object);

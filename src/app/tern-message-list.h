@@ -15,7 +15,8 @@ G_DECLARE_FINAL_TYPE (TernMessageList, tern_message_list, TERN, MESSAGE_LIST, Gt
 void                  tern_message_list_set_model          (TernMessageList      *self,
                                                             TernMessageListModel *model,
                                                             const char           *empty_title,
-                                                            const char           *empty_description);
+                                                            const char           *empty_description,
+                                                            const char           *empty_icon);
 TernMessageListModel *tern_message_list_get_model          (TernMessageList      *self);
 GPtrArray            *tern_message_list_get_selected       (TernMessageList      *self);
 void                  tern_message_list_set_hidden         (TernMessageList      *self,

@@ -365,12 +365,19 @@ show_entries (TernSidebar *self,
   self->entries = entries;
 
   for (guint i = 0; i < entries->len; i++)
+    gtk_list_box_append (self->list, make_row (entries->pdata[i]));
+
+  /* The folder shown stays selected; at first, the unified Inbox. */
+  for (guint i = 0; i < entries->len; i++)
     {
       Entry *entry = entries->pdata[i];
 
-      gtk_list_box_append (self->list, make_row (entry));
-      if (self->selected_key != NULL && g_str_equal (entry->key, self->selected_key))
-        gtk_list_box_select_row (self->list, GTK_LIST_BOX_ROW (entry->row));
+      if (g_strcmp0 (entry->key, self->selected_key) == 0 ||
+          (self->selected_key == NULL && !entry->heading))
+        {
+          gtk_list_box_select_row (self->list, GTK_LIST_BOX_ROW (entry->row));
+          break;
+        }
     }
 }
 

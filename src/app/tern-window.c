@@ -102,14 +102,16 @@ show_model (TernWindow           *self,
             TernMessageListModel *model,
             const char           *title,
             const char           *empty_title,
-            const char           *empty_description)
+            const char           *empty_description,
+            const char           *empty_icon)
 {
   g_cancellable_cancel (self->cancellable);
   g_clear_object (&self->cancellable);
   self->cancellable = g_cancellable_new ();
 
   g_clear_pointer (&self->pending_deletes, g_hash_table_unref);
-  tern_message_list_set_model (self->message_list, model, empty_title, empty_description);
+  tern_message_list_set_model (self->message_list, model, empty_title, empty_description,
+                               empty_icon);
   adw_window_title_set_title (self->list_title, title);
   gtk_stack_set_visible_child_name (self->list_stack, "list");
 
@@ -132,7 +134,7 @@ show_source (TernWindow *self)
     model = tern_message_list_model_new_for_role (self->store, self->role, threaded);
 
   show_model (self, model, self->folder_title, _("No Messages"),
-              _("This folder is empty"));
+              _("This folder is empty"), tern_folder_role_icon_name (self->role));
 }
 
 static void
@@ -184,7 +186,7 @@ search_changed_cb (GtkSearchEntry *entry,
 
   model = tern_message_list_model_new_for_search (self->store, stripped, 0);
   show_model (self, model, _("Search Results"), _("No Results Found"),
-              _("Try other words, or fewer"));
+              _("Try other words, or fewer"), "system-search-symbolic");
 }
 
 static void
@@ -311,15 +313,9 @@ store_opened_cb (GObject      *source,
 
   self->store = store;
   g_signal_connect_object (store, "changed", G_CALLBACK (store_changed_cb), self, 0);
+  /* The sidebar selects the unified Inbox, where a day with mail starts,
+   * once it has read the folders. */
   tern_sidebar_set_store (self->sidebar, store);
-
-  /* The unified Inbox is where a day with mail starts. */
-  self->folder_id = 0;
-  self->role = TERN_FOLDER_ROLE_INBOX;
-  self->folder_title = g_strdup (_("Inbox"));
-  self->have_source = TRUE;
-  show_source (self);
-  tern_window_update_move_menu (self);
 }
 
 static void

@@ -1073,6 +1073,26 @@ def test_search(context):
     context.screenshot('mailbox-search')
 
 
+@ui_test('/ui/mailbox/conversations-can-be-shown-as-messages')
+def test_conversations_toggle(context):
+    data_dir, _ = filled_profile(context, 'conversations')
+    tern = context.start_tern(data_dir=data_dir)
+    open_folder(tern)
+    # Five messages, two of them one conversation.
+    wait_for(lambda: len(message_rows(tern)) == 4, 'four rows, one a conversation of two')
+    toggle = find(tern.window, lambda a: (has_role(a, pyatspi.ROLE_TOGGLE_BUTTON,
+                                                   pyatspi.ROLE_PUSH_BUTTON)
+                                          and called(a, 'Group by Conversation')
+                                          and action_index(a, 'click') is not None),
+                  'the “Group by Conversation” button')
+    click(toggle, 'the “Group by Conversation” button')
+    wait_for(lambda: len(message_rows(tern)) == 5, 'five rows, one a message')
+    message_row(tern, 'Lunch plans')
+    context.screenshot('mailbox-messages')
+    click(toggle, 'the “Group by Conversation” button')
+    wait_for(lambda: len(message_rows(tern)) == 4, 'four rows again')
+
+
 # The runner
 
 def missing_requirements():
