@@ -669,6 +669,8 @@ raw_cb (GObject      *source,
   g_autoptr(GTask) task = NULL;
 
   raw = tern_store_get_raw_finish (TERN_STORE (source), result, &error);
+  if (g_cancellable_is_cancelled (self->cancellable))
+    return;
   if (raw == NULL)
     {
       self->loading = FALSE;

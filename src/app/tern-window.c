@@ -214,6 +214,11 @@ selection_changed_cb (TernMessageList *list,
     }
   else if (rows->len == 1)
     {
+      /* On a phone, choosing a message is opening it. */
+      if (adw_leaflet_get_folded (self->leaflet) &&
+          adw_leaflet_get_visible_child (self->leaflet) == self->list_pane)
+        adw_leaflet_set_visible_child (self->leaflet, self->reader_pane);
+
       self->shown_row_id = tern_message_row_get_id (rows->pdata[0]);
       tern_reader_show_row (self->reader, self->store, rows->pdata[0],
                             tern_window_get_settings (self));

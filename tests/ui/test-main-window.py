@@ -1015,6 +1015,46 @@ def test_read_unread(context):
     wait_for(lambda: unread_count_of(row) == UNREAD - 1,
              f'“Mark as Read” to bring the count to {UNREAD - 1}')
 
+    # Flagging shows in the row, and undoing it takes it away.
+    message = message_row(tern, 'Quarterly report')
+    check(not row_says(message, 'flagged'), 'the message is flagged before Ctrl+D')
+    context.press('Control_L', 'd')
+    wait_for(lambda: row_says(message_row(tern, 'Quarterly report'), 'flagged'),
+             'Ctrl+D to flag the message')
+    undo = find(tern.window, lambda a: (has_role(a, pyatspi.ROLE_PUSH_BUTTON)
+                                        and (a.name or '').split(' ')[0] == 'Undo'
+                                        and is_on_screen(a, tern.window)),
+                'the “Undo” button of the “Flagged” toast')
+    click(undo, 'the “Undo” button')
+    wait_for(lambda: not row_says(message_row(tern, 'Quarterly report'), 'flagged'),
+             '“Undo” to take the flag away')
+
+
+@ui_test('/ui/mailbox/phone-width-shows-one-pane-at-a-time')
+def test_phone(context):
+    data_dir, _ = filled_profile(context, 'phone')
+    tern = context.start_tern(data_dir=data_dir)
+    resize_main_window(context, tern, PHONE_WIDTH)
+    sidebar = pane(tern, 'Accounts and Folders')
+    wait_for(lambda: extents(sidebar)[2] == PHONE_WIDTH, 'the sidebar to fill the window')
+
+    open_folder(tern)
+    messages = pane(tern, 'Messages')
+    wait_for(lambda: is_on_screen(messages, tern.window) and extents(messages)[2] == PHONE_WIDTH,
+             'the message list to fill the window once a folder is chosen')
+    reader = open_message(tern, 'Quarterly report')
+    wait_for(lambda: is_on_screen(reader, tern.window) and extents(reader)[2] == PHONE_WIDTH,
+             'the reader to fill the window once a message is chosen')
+    label_in(reader, 'chart.png', 'the attachment in the narrow reader')
+    context.screenshot('mailbox-phone-reader')
+
+    back = wait_for(lambda: next(iter(b for b in back_buttons(reader)
+                                      if is_on_screen(b, tern.window)), None),
+                    'the reader’s “Back” button')
+    click(back, 'the reader’s “Back” button')
+    wait_for(lambda: extents(messages)[0] == 0 and extents(messages)[2] == PHONE_WIDTH,
+             'the message list to come back')
+
 
 @ui_test('/ui/mailbox/delete-can-be-undone')
 def test_delete_undo(context):
