@@ -1133,6 +1133,54 @@ def test_conversations_toggle(context):
     wait_for(lambda: len(message_rows(tern)) == 4, 'four rows again')
 
 
+@ui_test('/ui/mailbox/move-to-a-folder-can-be-undone')
+def test_move(context):
+    data_dir, _ = filled_profile(context, 'move')
+    # A second folder on this computer to move to.
+    mbox = os.path.join(context.session.root, 'move-archive.mbox')
+    with open(mbox, 'w', encoding='utf-8') as f:
+        f.write('From old@example.org Mon Jan  5 09:00:00 2026\nFrom: old@example.org\n'
+                'Subject: Old news\nDate: Mon, 5 Jan 2026 09:00:00 +0000\n\nOld.\n')
+    result = subprocess.run([context.args.tern_cli, '--data-dir', data_dir, 'import',
+                             '--mbox', mbox, '--folder', 'Archive'],
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                            timeout=60)
+    check(result.returncode == 0, f'tern-cli import failed: {result.stdout}')
+
+    tern = context.start_tern(data_dir=data_dir)
+    open_folder(tern)
+    subject = 'Quarterly report'
+    message_row(tern, subject)
+    before = len(message_rows(tern))
+    open_message(tern, subject)
+
+    more = find(tern.window, lambda a: (has_role(a, pyatspi.ROLE_PUSH_BUTTON,
+                                                 pyatspi.ROLE_TOGGLE_BUTTON)
+                                        and called(a, 'More Actions')
+                                        and action_index(a, 'click') is not None),
+                'the “More Actions” button')
+    click(more, 'the “More Actions” button')
+    move_to = find(tern.window, lambda a: (has_role(a, pyatspi.ROLE_MENU_ITEM)
+                                           and a.name == 'Move To'
+                                           and is_on_screen(a, tern.window)),
+                   'the “Move To” menu item')
+    click(move_to, 'the “Move To” menu item')
+    archive = find(tern.window, lambda a: (has_role(a, pyatspi.ROLE_MENU_ITEM)
+                                           and a.name == 'Archive'
+                                           and is_on_screen(a, tern.window)),
+                   'the folder “Archive” in the menu')
+    click(archive, 'the folder “Archive”')
+    wait_for(lambda: len(message_rows(tern)) == before - 1, 'the message to leave the folder')
+    undo = find(tern.window, lambda a: (has_role(a, pyatspi.ROLE_PUSH_BUTTON)
+                                        and (a.name or '').split(' ')[0] == 'Undo'
+                                        and is_on_screen(a, tern.window)),
+                'the “Undo” button of the “Moved” toast')
+    context.screenshot('mailbox-moved')
+    click(undo, 'the “Undo” button')
+    wait_for(lambda: len(message_rows(tern)) == before, 'the message to come back')
+    message_row(tern, subject)
+
+
 # The runner
 
 def missing_requirements():
