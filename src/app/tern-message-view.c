@@ -457,14 +457,15 @@ open_clicked_cb (GtkButton *button,
       return;
     }
 
-  dir = g_build_filename (g_get_user_cache_dir (), "tern-attachments", NULL);
+  /* In the profile's cache, private to the user (0700). */
+  dir = g_build_filename (tern_web_get_cache_dir (), "attachments", NULL);
   if (g_mkdir_with_parents (dir, 0700) != 0)
     {
       toast (self, _("Could not open the attachment"));
       return;
     }
   g_free (dir);
-  dir = g_build_filename (g_get_user_cache_dir (), "tern-attachments", "XXXXXX", NULL);
+  dir = g_build_filename (tern_web_get_cache_dir (), "attachments", "XXXXXX", NULL);
   if (g_mkdtemp_full (dir, 0700) == NULL)
     {
       toast (self, _("Could not open the attachment"));

@@ -27,6 +27,7 @@ static WebKitUserContentFilter *filter;
 static gboolean filter_failed;
 static GPtrArray *waiting;   /* GTask */
 static WebKitSettings *settings;
+static char *profile_cache_dir;
 
 static void
 cid_scheme_cb (WebKitURISchemeRequest *request,
@@ -99,6 +100,7 @@ tern_web_init (const char *cache_dir)
   if (settings != NULL)
     return;
 
+  profile_cache_dir = g_strdup (cache_dir);
   webkit_web_context_register_uri_scheme (context, "cid", cid_scheme_cb, NULL, NULL);
   webkit_web_context_set_cache_model (context, WEBKIT_CACHE_MODEL_DOCUMENT_VIEWER);
 
@@ -128,6 +130,18 @@ tern_web_init (const char *cache_dir)
   waiting = g_ptr_array_new_with_free_func (g_object_unref);
   store = webkit_user_content_filter_store_new (filter_dir);
   webkit_user_content_filter_store_save (store, FILTER_ID, rules, NULL, filter_saved_cb, NULL);
+}
+
+/**
+ * tern_web_get_cache_dir:
+ *
+ * Returns: the profile's cache folder, where opened attachments are
+ *   written, as tern_web_init() was given it.
+ */
+const char *
+tern_web_get_cache_dir (void)
+{
+  return profile_cache_dir != NULL ? profile_cache_dir : g_get_user_cache_dir ();
 }
 
 /**

@@ -9,6 +9,7 @@
 G_BEGIN_DECLS
 
 void           tern_web_init               (const char          *cache_dir);
+const char    *tern_web_get_cache_dir      (void);
 void           tern_web_when_ready_async   (GCancellable        *cancellable,
                                             GAsyncReadyCallback  callback,
                                             gpointer             user_data);

@@ -955,6 +955,26 @@ def test_reader(context):
     find(reader, lambda a: has_role(a, pyatspi.ROLE_PUSH_BUTTON) and a.name == 'Save chart.png',
          'the “Save” button of the attachment')
     context.screenshot('mailbox-attachment')
+
+    # Opening it writes the decoded file, private, into the profile's cache
+    # for the app that shows it.
+    open_button = find(reader, lambda a: (has_role(a, pyatspi.ROLE_PUSH_BUTTON)
+                                          and a.name == 'Open chart.png'),
+                       'the “Open” button of the attachment')
+    click(open_button, 'the “Open” button of the attachment')
+    import base64
+    import glob
+    expected = base64.b64decode(sample_png().replace('\n', ''))
+
+    def opened():
+        for path in glob.glob(os.path.join(data_dir, 'cache', 'attachments', '*', 'chart.png')):
+            with open(path, 'rb') as f:
+                if f.read() == expected:
+                    return path
+        return None
+    path = wait_for(opened, 'chart.png to be written for opening')
+    mode = stat.S_IMODE(os.stat(path).st_mode)
+    check(mode == 0o600, f'{path} has mode {mode:04o}, not 0600')
     check(counter.connections == 0,
           f'the reader made {counter.connections} requests to the remote host')
 
