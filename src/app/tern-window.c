@@ -4,27 +4,21 @@
 
 #include <glib/gi18n.h>
 
-#include "tern-window.h"
+#include "tern-message-list-model.h"
+#include "tern-web.h"
+#include "tern-window-private.h"
 
 /*
  * The main window: the accounts and folders sidebar, the message list and
  * the reader, side by side on a wide screen and one at a time on a narrow
- * one.
+ * one.  This file wires the three together; the actions on messages live
+ * in tern-window-actions.c.
  */
 
-struct _TernWindow
-{
-  AdwApplicationWindow parent_instance;
-
-  /* Template children */
-  AdwToastOverlay *toast_overlay;
-  AdwLeaflet      *leaflet;
-  GtkWidget       *sidebar_pane;
-  GtkWidget       *list_pane;
-  GtkWidget       *reader_pane;
-};
-
 G_DEFINE_FINAL_TYPE (TernWindow, tern_window, ADW_TYPE_APPLICATION_WINDOW)
+
+static void restore_state (TernWindow *self);
+static void open_store (TernWindow *self);
 
 /**
  * tern_window_new:
@@ -32,8 +26,6 @@ G_DEFINE_FINAL_TYPE (TernWindow, tern_window, ADW_TYPE_APPLICATION_WINDOW)
  *
  * Returns: (transfer none): a new main window, owned by @application.
  */
-static void restore_state (TernWindow *self);
-
 TernWindow *
 tern_window_new (TernApplication *application)
 {
@@ -41,9 +33,10 @@ tern_window_new (TernApplication *application)
                                    "application", application,
                                    NULL);
 
-  /* The window knows its application, and so its settings, only once
-   * constructed. */
+  /* The window knows its application, and so its settings and folders,
+   * only once constructed. */
   restore_state (self);
+  open_store (self);
 
   return self;
 }
@@ -65,8 +58,8 @@ tern_window_show_toast (TernWindow *self,
   adw_toast_overlay_add_toast (self->toast_overlay, adw_toast_new (message));
 }
 
-static GSettings *
-get_settings (TernWindow *self)
+GSettings *
+tern_window_get_settings (TernWindow *self)
 {
   GtkApplication *application = gtk_window_get_application (GTK_WINDOW (self));
 
@@ -75,6 +68,277 @@ get_settings (TernWindow *self)
 
   return tern_application_get_settings (TERN_APPLICATION (application));
 }
+
+static gboolean
+conversations_enabled (TernWindow *self)
+{
+  GSettings *settings = tern_window_get_settings (self);
+
+  return settings == NULL || g_settings_get_boolean (settings, "conversations");
+}
+
+/* The message list */
+
+static void
+model_loaded_cb (GObject      *source,
+                 GAsyncResult *result,
+                 gpointer      user_data)
+{
+  g_autoptr(GError) error = NULL;
+
+  if (!tern_message_list_model_load_finish (TERN_MESSAGE_LIST_MODEL (source), result, &error) &&
+      !g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+    {
+      TernWindow *self = user_data;
+      g_autofree char *text = g_strdup_printf (_("Could not read the messages: %s"),
+                                               error->message);
+
+      tern_window_show_toast (self, text);
+    }
+}
+
+static void
+show_model (TernWindow           *self,
+            TernMessageListModel *model,
+            const char           *title,
+            const char           *empty_title,
+            const char           *empty_description,
+            const char           *empty_icon)
+{
+  g_cancellable_cancel (self->cancellable);
+  g_clear_object (&self->cancellable);
+  self->cancellable = g_cancellable_new ();
+
+  g_clear_pointer (&self->pending_deletes, g_hash_table_unref);
+  tern_message_list_set_model (self->message_list, model, empty_title, empty_description,
+                               empty_icon);
+  adw_window_title_set_title (self->list_title, title);
+  gtk_stack_set_visible_child_name (self->list_stack, "list");
+
+  tern_message_list_model_load_async (model, self->cancellable, model_loaded_cb, self);
+  tern_window_update_actions (self);
+}
+
+static void
+show_source (TernWindow *self)
+{
+  g_autoptr(TernMessageListModel) model = NULL;
+  gboolean threaded = conversations_enabled (self);
+
+  if (self->store == NULL || !self->have_source)
+    return;
+
+  if (self->folder_id > 0)
+    model = tern_message_list_model_new_for_folder (self->store, self->folder_id, threaded);
+  else
+    model = tern_message_list_model_new_for_role (self->store, self->role, threaded);
+
+  show_model (self, model, self->folder_title, _("No Messages"),
+              _("This folder is empty"), tern_folder_role_icon_name (self->role));
+}
+
+static void
+folder_activated_cb (TernSidebar *sidebar,
+                     gint64       folder_id,
+                     int          role,
+                     const char  *title,
+                     TernWindow  *self)
+{
+  self->folder_id = folder_id;
+  self->role = role;
+  self->have_source = TRUE;
+  g_free (self->folder_title);
+  self->folder_title = g_strdup (title);
+
+  /* Choosing a folder ends a search. */
+  if (gtk_search_bar_get_search_mode (self->search_bar))
+    {
+      g_signal_handlers_block_matched (self->search_entry, G_SIGNAL_MATCH_DATA, 0, 0, NULL, NULL,
+                                       self);
+      gtk_editable_set_text (GTK_EDITABLE (self->search_entry), "");
+      g_signal_handlers_unblock_matched (self->search_entry, G_SIGNAL_MATCH_DATA, 0, 0, NULL,
+                                         NULL, self);
+      gtk_search_bar_set_search_mode (self->search_bar, FALSE);
+    }
+
+  show_source (self);
+
+  if (adw_leaflet_get_folded (self->leaflet))
+    adw_leaflet_set_visible_child (self->leaflet, self->list_pane);
+}
+
+static void
+search_changed_cb (GtkSearchEntry *entry,
+                   TernWindow     *self)
+{
+  const char *text = gtk_editable_get_text (GTK_EDITABLE (entry));
+  g_autoptr(TernMessageListModel) model = NULL;
+  g_autofree char *stripped = g_strstrip (g_strdup (text));
+
+  if (self->store == NULL)
+    return;
+
+  if (*stripped == '\0')
+    {
+      show_source (self);
+      return;
+    }
+
+  model = tern_message_list_model_new_for_search (self->store, stripped, 0);
+  show_model (self, model, _("Search Results"), _("No Results Found"),
+              _("Try other words, or fewer"), "system-search-symbolic");
+}
+
+static void
+search_mode_cb (GtkSearchBar *bar,
+                GParamSpec   *pspec,
+                TernWindow   *self)
+{
+  if (!gtk_search_bar_get_search_mode (bar) &&
+      *gtk_editable_get_text (GTK_EDITABLE (self->search_entry)) != '\0')
+    {
+      gtk_editable_set_text (GTK_EDITABLE (self->search_entry), "");
+      show_source (self);
+    }
+}
+
+static void
+selection_changed_cb (TernMessageList *list,
+                      TernWindow      *self)
+{
+  g_autoptr(GPtrArray) rows = tern_message_list_get_selected (list);
+
+  if (rows->len == 1 && tern_message_row_get_id (rows->pdata[0]) == self->shown_row_id)
+    {
+      /* The same row, changed or moved: the reader already shows it. */
+    }
+  else if (rows->len == 1)
+    {
+      /* On a phone, choosing a message is opening it. */
+      if (adw_leaflet_get_folded (self->leaflet) &&
+          adw_leaflet_get_visible_child (self->leaflet) == self->list_pane)
+        adw_leaflet_set_visible_child (self->leaflet, self->reader_pane);
+
+      self->shown_row_id = tern_message_row_get_id (rows->pdata[0]);
+      tern_reader_show_row (self->reader, self->store, rows->pdata[0],
+                            tern_window_get_settings (self));
+      gtk_stack_set_visible_child_name (self->reader_stack, "reader");
+      adw_window_title_set_title (self->reader_title, "");
+    }
+  else
+    {
+      self->shown_row_id = 0;
+      tern_reader_clear (self->reader);
+      if (rows->len == 0)
+        {
+          adw_status_page_set_title (self->reader_status, _("No Message Selected"));
+          adw_status_page_set_description (self->reader_status,
+                                           _("Choose a message to read it here"));
+        }
+      else
+        {
+          g_autofree char *title = g_strdup_printf (g_dngettext (NULL, "%u Message Selected",
+                                                                 "%u Messages Selected",
+                                                                 rows->len),
+                                                    rows->len);
+
+          adw_status_page_set_title (self->reader_status, title);
+          adw_status_page_set_description (self->reader_status,
+                                           _("Actions apply to all of them"));
+        }
+      gtk_stack_set_visible_child_name (self->reader_stack, "status");
+    }
+
+  tern_window_update_actions (self);
+}
+
+static void
+list_activated_cb (TernMessageList *list,
+                   TernWindow      *self)
+{
+  if (adw_leaflet_get_folded (self->leaflet))
+    adw_leaflet_set_visible_child (self->leaflet, self->reader_pane);
+}
+
+static void
+reader_shown_cb (TernReader *reader,
+                 TernWindow *self)
+{
+  tern_window_mark_shown_read (self);
+  tern_window_update_actions (self);
+}
+
+static void
+reader_toast_cb (TernReader *reader,
+                 const char *text,
+                 TernWindow *self)
+{
+  tern_window_show_toast (self, text);
+}
+
+static void
+store_changed_cb (TernStore  *store,
+                  int         kind,
+                  GArray     *folder_ids,
+                  GArray     *message_ids,
+                  TernWindow *self)
+{
+  tern_window_update_actions (self);
+}
+
+static void
+folders_changed_cb (TernSidebar *sidebar,
+                    TernWindow  *self)
+{
+  tern_window_update_move_menu (self);
+  tern_window_update_actions (self);
+}
+
+/* The store */
+
+static void
+store_opened_cb (GObject      *source,
+                 GAsyncResult *result,
+                 gpointer      user_data)
+{
+  g_autoptr(TernWindow) self = user_data;
+  g_autoptr(GError) error = NULL;
+  TernStore *store;
+
+  store = tern_store_open_finish (result, &error);
+  if (store == NULL)
+    {
+      g_autofree char *text = g_strdup_printf (_("Could not open the mail store: %s"),
+                                               error->message);
+
+      g_warning ("%s", text);
+      tern_window_show_toast (self, text);
+      return;
+    }
+
+  self->store = store;
+  g_signal_connect_object (store, "changed", G_CALLBACK (store_changed_cb), self, 0);
+  /* The sidebar selects the unified Inbox, where a day with mail starts,
+   * once it has read the folders. */
+  tern_sidebar_set_store (self->sidebar, store);
+}
+
+static void
+open_store (TernWindow *self)
+{
+  GtkApplication *application = gtk_window_get_application (GTK_WINDOW (self));
+  TernPaths *paths;
+
+  if (application == NULL)
+    return;
+
+  paths = tern_application_get_paths (TERN_APPLICATION (application));
+  tern_web_init (tern_paths_get_cache_dir (paths));
+  tern_store_open_async (tern_paths_get_data_dir (paths), NULL, store_opened_cb,
+                         g_object_ref (self));
+}
+
+/* State */
 
 static void
 tern_window_navigate_back_action (GtkWidget  *widget,
@@ -90,7 +354,9 @@ static gboolean
 tern_window_close_request (GtkWindow *window)
 {
   TernWindow *self = TERN_WINDOW (window);
-  GSettings *settings = get_settings (self);
+  GSettings *settings = tern_window_get_settings (self);
+
+  tern_window_flush_deletes (self);
 
   if (settings != NULL)
     {
@@ -115,9 +381,19 @@ tern_window_close_request (GtkWindow *window)
 }
 
 static void
+conversations_changed_cb (GSettings  *settings,
+                          const char *key,
+                          TernWindow *self)
+{
+  if (*gtk_editable_get_text (GTK_EDITABLE (self->search_entry)) == '\0')
+    show_source (self);
+}
+
+static void
 restore_state (TernWindow *self)
 {
-  GSettings *settings = get_settings (self);
+  GSettings *settings = tern_window_get_settings (self);
+  g_autoptr(GAction) conversations = NULL;
 
   if (settings != NULL)
     {
@@ -126,16 +402,62 @@ restore_state (TernWindow *self)
                                    g_settings_get_int (settings, "window-height"));
       if (g_settings_get_boolean (settings, "window-maximized"))
         gtk_window_maximize (GTK_WINDOW (self));
+
+      conversations = g_settings_create_action (settings, "conversations");
+      g_action_map_add_action (G_ACTION_MAP (self), conversations);
+      g_signal_connect_object (settings, "changed::conversations",
+                               G_CALLBACK (conversations_changed_cb), self, 0);
     }
+}
+
+static void
+tern_window_dispose (GObject *object)
+{
+  TernWindow *self = TERN_WINDOW (object);
+
+  /* The panes go one by one: none may reach another that is gone. */
+  if (self->message_list != NULL)
+    g_signal_handlers_disconnect_by_data (self->message_list, self);
+  if (self->sidebar != NULL)
+    g_signal_handlers_disconnect_by_data (self->sidebar, self);
+  if (self->reader != NULL)
+    g_signal_handlers_disconnect_by_data (self->reader, self);
+  if (self->store != NULL)
+    g_signal_handlers_disconnect_by_data (self->store, self);
+
+  g_cancellable_cancel (self->cancellable);
+  g_clear_object (&self->cancellable);
+  g_clear_pointer (&self->pending_deletes, g_hash_table_unref);
+  g_clear_pointer (&self->delete_undos, g_ptr_array_unref);
+  g_clear_pointer (&self->folder_title, g_free);
+
+  G_OBJECT_CLASS (tern_window_parent_class)->dispose (object);
+}
+
+static void
+tern_window_finalize (GObject *object)
+{
+  TernWindow *self = TERN_WINDOW (object);
+
+  g_clear_object (&self->store);
+
+  G_OBJECT_CLASS (tern_window_parent_class)->finalize (object);
 }
 
 static void
 tern_window_class_init (TernWindowClass *klass)
 {
+  GObjectClass *object_class = G_OBJECT_CLASS (klass);
   GtkWidgetClass *widget_class = GTK_WIDGET_CLASS (klass);
   GtkWindowClass *window_class = GTK_WINDOW_CLASS (klass);
 
+  object_class->dispose = tern_window_dispose;
+  object_class->finalize = tern_window_finalize;
   window_class->close_request = tern_window_close_request;
+
+  g_type_ensure (TERN_TYPE_SIDEBAR);
+  g_type_ensure (TERN_TYPE_MESSAGE_LIST);
+  g_type_ensure (TERN_TYPE_READER);
 
   gtk_widget_class_set_template_from_resource (widget_class,
                                                RESOURCE_BASE_PATH "/tern-window.ui");
@@ -144,17 +466,34 @@ tern_window_class_init (TernWindowClass *klass)
   gtk_widget_class_bind_template_child (widget_class, TernWindow, sidebar_pane);
   gtk_widget_class_bind_template_child (widget_class, TernWindow, list_pane);
   gtk_widget_class_bind_template_child (widget_class, TernWindow, reader_pane);
+  gtk_widget_class_bind_template_child (widget_class, TernWindow, sidebar);
+  gtk_widget_class_bind_template_child (widget_class, TernWindow, list_title);
+  gtk_widget_class_bind_template_child (widget_class, TernWindow, search_button);
+  gtk_widget_class_bind_template_child (widget_class, TernWindow, conversations_button);
+  gtk_widget_class_bind_template_child (widget_class, TernWindow, search_bar);
+  gtk_widget_class_bind_template_child (widget_class, TernWindow, search_entry);
+  gtk_widget_class_bind_template_child (widget_class, TernWindow, list_stack);
+  gtk_widget_class_bind_template_child (widget_class, TernWindow, message_list);
+  gtk_widget_class_bind_template_child (widget_class, TernWindow, reader_title);
+  gtk_widget_class_bind_template_child (widget_class, TernWindow, move_button);
+  gtk_widget_class_bind_template_child (widget_class, TernWindow, read_button);
+  gtk_widget_class_bind_template_child (widget_class, TernWindow, reader_stack);
+  gtk_widget_class_bind_template_child (widget_class, TernWindow, reader_status);
+  gtk_widget_class_bind_template_child (widget_class, TernWindow, reader);
 
   gtk_widget_class_install_action (widget_class, "win.navigate-back", NULL,
                                    tern_window_navigate_back_action);
   gtk_widget_class_add_binding_action (widget_class, GDK_KEY_Left, GDK_ALT_MASK,
                                        "win.navigate-back", NULL);
+
+  tern_window_install_actions (widget_class);
 }
 
 static void
 tern_window_init (TernWindow *self)
 {
   gtk_widget_init_template (GTK_WIDGET (self));
+  self->menu_offers_flag = TRUE;
 
   gtk_window_set_title (GTK_WINDOW (self), _("Tern"));
 
@@ -162,4 +501,22 @@ tern_window_init (TernWindow *self)
    * Tern that holds the user's mail. */
   if (g_str_equal (PROFILE, "development"))
     gtk_widget_add_css_class (GTK_WIDGET (self), "devel");
+
+  g_object_bind_property (self->search_button, "active", self->search_bar, "search-mode-enabled",
+                          G_BINDING_BIDIRECTIONAL | G_BINDING_SYNC_CREATE);
+  gtk_search_bar_connect_entry (self->search_bar, GTK_EDITABLE (self->search_entry));
+  gtk_search_bar_set_key_capture_widget (self->search_bar, GTK_WIDGET (self->message_list));
+
+  g_signal_connect (self->sidebar, "folder-activated", G_CALLBACK (folder_activated_cb), self);
+  g_signal_connect (self->search_entry, "search-changed", G_CALLBACK (search_changed_cb), self);
+  g_signal_connect (self->search_bar, "notify::search-mode-enabled",
+                    G_CALLBACK (search_mode_cb), self);
+  g_signal_connect (self->message_list, "selection-changed",
+                    G_CALLBACK (selection_changed_cb), self);
+  g_signal_connect (self->message_list, "activated", G_CALLBACK (list_activated_cb), self);
+  g_signal_connect (self->reader, "shown", G_CALLBACK (reader_shown_cb), self);
+  g_signal_connect (self->sidebar, "folders-changed", G_CALLBACK (folders_changed_cb), self);
+  g_signal_connect (self->reader, "toast", G_CALLBACK (reader_toast_cb), self);
+
+  tern_window_update_actions (self);
 }

@@ -45,8 +45,8 @@ PHONE_WIDTH = 360
 # The panes of the main window, left to right, with the title of the empty
 # state each shows in a new profile.
 PANES = (
-    ('Accounts and Folders', 'No Accounts'),
-    ('Messages', 'No Folder Selected'),
+    ('Accounts and Folders', 'On This Computer'),
+    ('Messages', 'No Messages'),
     ('Reader', 'No Message Selected'),
 )
 
@@ -230,7 +230,7 @@ def describe(acc):
 class Tern:
     """One running tern, with its accessible application and main window."""
 
-    def __init__(self, context, name, data_dir=None):
+    def __init__(self, context, name, data_dir=None, extra_env=None):
         self.context = context
         self.name = name
         self.data_dir = data_dir or os.path.join(context.session.root, 'profiles', name)
@@ -243,6 +243,7 @@ class Tern:
         }
         if context.args.schemas_dir:
             env['GSETTINGS_SCHEMA_DIR'] = context.args.schemas_dir
+        env.update(extra_env or {})
         self.process = context.session.spawn(
             [context.args.tern, '--data-dir', self.data_dir], 'tern-' + name, env)
         self.app = wait_for(self._find_app, f'tern (PID {self.process.pid}) on the AT-SPI desktop',
@@ -318,10 +319,11 @@ class Context:
         self.apps = []
         self.test_slug = ''
         self.display = x11.Display(session.display)
+        self.counters = []
 
-    def start_tern(self, data_dir=None):
+    def start_tern(self, data_dir=None, extra_env=None):
         """Starts tern on a new profile, or on the profile in data_dir."""
-        tern = Tern(self, f'{self.test_slug}-{len(self.apps)}', data_dir)
+        tern = Tern(self, f'{self.test_slug}-{len(self.apps)}', data_dir, extra_env)
         self.apps.append(tern)
         return tern
 
@@ -362,6 +364,8 @@ class Context:
         self.apps = []
 
     def close(self):
+        for counter in self.counters:
+            counter.close()
         self.display.close()
 
 
@@ -521,7 +525,8 @@ def test_about_window(context):
 def test_shortcuts_window(context):
     tern = context.start_tern()
     # Tern's own shortcuts, as the window lists them.
-    expected = ['Shortcuts', 'Show Shortcuts', 'Close Window', 'Quit', 'Go Back']
+    expected = ['Shortcuts', 'Show Shortcuts', 'Close Window', 'Quit', 'Go Back', 'Search',
+                'Mark as Read', 'Mark as Unread', 'Delete']
 
     open_main_menu_item(tern, 'Keyboard Shortcuts')
     shortcuts = new_window(tern, expected, 'the Shortcuts window, from the menu')
@@ -646,6 +651,556 @@ def test_shortcuts_window_name(context):
           f'the Shortcuts window is called “{shortcuts.name}”, not “Shortcuts”')
 
 
+
+
+# A profile with mail
+
+class RequestCounter:
+    """A loopback HTTP listener that counts the connections made to it.
+
+    The HTML message names an image and a link on it: a connection means
+    that the reader let a remote load through.
+    """
+
+    def __init__(self):
+        import socket
+        import threading
+        self.connections = 0
+        self.socket = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self.socket.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self.socket.bind(('127.0.0.1', 0))
+        self.socket.listen(16)
+        self.port = self.socket.getsockname()[1]
+        self.thread = threading.Thread(target=self._serve, daemon=True)
+        self.thread.start()
+
+    def _serve(self):
+        while True:
+            try:
+                connection, _ = self.socket.accept()
+            except OSError:
+                return
+            self.connections += 1
+            try:
+                connection.recv(4096)
+                connection.sendall(b'HTTP/1.0 404 Not Found\r\nContent-Length: 0\r\n\r\n')
+            except OSError:
+                pass
+            connection.close()
+
+    def close(self):
+        self.socket.close()
+
+
+def sample_png():
+    """A small bar chart as a PNG, base64-encoded in lines, as mail carries it."""
+    import base64
+    import struct
+    import zlib
+    width, height = 48, 32
+    rows = []
+    for y in range(height):
+        row = bytearray([0])
+        for x in range(width):
+            bar = (x // 12) * 8 + 4
+            row += bytes((53, 132, 228) if y >= height - bar and x % 12 < 9 else (255, 255, 255))
+        rows.append(bytes(row))
+
+    def chunk(kind, data):
+        body = kind + data
+        return struct.pack('>I', len(data)) + body + struct.pack('>I', zlib.crc32(body))
+    png = (b'\x89PNG\r\n\x1a\n'
+           + chunk(b'IHDR', struct.pack('>IIBBBBB', width, height, 8, 2, 0, 0, 0))
+           + chunk(b'IDAT', zlib.compress(b''.join(rows)))
+           + chunk(b'IEND', b''))
+    encoded = base64.b64encode(png).decode()
+    return '\n'.join(encoded[i:i + 76] for i in range(0, len(encoded), 76))
+
+
+def sample_mbox(port):
+    """An mbox with a thread, HTML mail with a remote image and a deceptive
+    link, an attachment, and encoded non-ASCII headers."""
+    now = time.time()
+
+    def date(hours_ago):
+        return time.strftime('%a, %d %b %Y %H:%M:%S +0000', time.gmtime(now - hours_ago * 3600))
+
+    def envelope(sender, hours_ago):
+        when = time.strftime('%a %b %d %H:%M:%S %Y', time.gmtime(now - hours_ago * 3600))
+        return f'From {sender} {when}'
+
+    messages = [
+        f"""{envelope('alice@example.org', 5)}
+From: Alice Martin <alice@example.org>
+To: Sam <sam@example.net>
+Subject: Lunch plans
+Date: {date(5)}
+Message-ID: <lunch-1@example.org>
+Status: RO
+Content-Type: text/plain; charset=utf-8
+
+Shall we meet at noon? The menu is at https://food.example.org/menu.
+""",
+        f"""{envelope('bob@example.org', 4)}
+From: Bob Stone <bob@example.org>
+To: Alice Martin <alice@example.org>
+Cc: Sam <sam@example.net>
+Subject: Re: Lunch plans
+Date: {date(4)}
+Message-ID: <lunch-2@example.org>
+In-Reply-To: <lunch-1@example.org>
+References: <lunch-1@example.org>
+Content-Type: text/plain; charset=utf-8
+
+Noon works for me.
+""",
+        f"""{envelope('news@bank.example', 3)}
+From: Your Bank <news@bank.example>
+To: sam@example.net
+Subject: Your account statement
+Date: {date(3)}
+Message-ID: <statement@bank.example>
+MIME-Version: 1.0
+Content-Type: text/html; charset=utf-8
+
+<html><body><p>Dear customer, your statement is ready.</p>
+<p><img src="http://127.0.0.1:{port}/pixel.png" alt="tracker" width="40" height="40"></p>
+<p><a href="http://127.0.0.1:{port}/phish">https://bank.example.com/login</a></p>
+</body></html>
+""",
+        f"""{envelope('carol@example.org', 2)}
+From: Carol White <carol@example.org>
+To: sam@example.net
+Subject: Quarterly report
+Date: {date(2)}
+Message-ID: <report@example.org>
+MIME-Version: 1.0
+Content-Type: multipart/mixed; boundary="b1"
+
+--b1
+Content-Type: text/plain; charset=utf-8
+
+The figures are attached.
+--b1
+Content-Type: image/png; name="chart.png"
+Content-Disposition: attachment; filename="chart.png"
+Content-Transfer-Encoding: base64
+
+{sample_png()}
+--b1--
+""",
+        f"""{envelope('zoe@example.org', 1)}
+From: =?UTF-8?Q?Zo=C3=AB_M=C3=BCller?= <zoe@example.org>
+To: sam@example.net
+Subject: =?UTF-8?Q?R=C3=A9union_=C3=A0_Z=C3=BCrich?=
+Date: {date(1)}
+Message-ID: <zurich@example.org>
+Content-Type: text/plain; charset=utf-8
+Content-Transfer-Encoding: 8bit
+
+On se voit à la gare de Zürich.
+""",
+    ]
+    return '\n'.join(messages)
+
+
+FOLDER = 'Imported'
+# All but the first message arrive unread.
+UNREAD = 4
+
+
+def filled_profile(context, name):
+    """A profile whose local folder FOLDER holds the sample mailbox."""
+    if not context.args.tern_cli:
+        raise Skip('no tern-cli was given (--tern-cli)')
+    counter = RequestCounter()
+    context.counters.append(counter)
+    data_dir = os.path.join(context.session.root, 'profiles', name)
+    os.makedirs(data_dir, exist_ok=True)
+    mbox = os.path.join(context.session.root, name + '.mbox')
+    with open(mbox, 'w', encoding='utf-8') as f:
+        f.write(sample_mbox(counter.port))
+    result = subprocess.run([context.args.tern_cli, '--data-dir', data_dir, 'import',
+                             '--mbox', mbox, '--folder', FOLDER],
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                            timeout=60)
+    check(result.returncode == 0, f'tern-cli import failed: {result.stdout}')
+    return data_dir, counter
+
+
+def folder_row(tern):
+    return find(tern.window,
+                lambda a: has_role(a, pyatspi.ROLE_LIST_ITEM) and a.name == FOLDER,
+                f'the folder “{FOLDER}” in the sidebar')
+
+
+def unread_count_of(row):
+    match = re.match(r'(\d+) unread', row.description or '')
+    return int(match.group(1)) if match else 0
+
+
+def select_child(child, what):
+    """Selects child alone in its list through AT-SPI, as a screen reader
+    user does (selecting adds to the selection of a multiple-choice list)."""
+    index = child.getIndexInParent()
+    selection = child.parent.querySelection()
+    selection.clearSelection()
+    check(selection.selectChild(index), f'{what} could not be selected')
+
+
+def open_folder(tern):
+    row = folder_row(tern)
+    select_child(row, f'the folder “{FOLDER}”')
+    messages = pane(tern, 'Messages')
+    find(messages, lambda a: has_role(a, pyatspi.ROLE_LABEL) and a.name == FOLDER,
+         f'the message list to show “{FOLDER}”')
+    return messages
+
+
+def message_rows(tern):
+    return find_all(pane(tern, 'Messages'), lambda a: has_role(a, pyatspi.ROLE_LIST_ITEM))
+
+
+def row_says(row, text):
+    return any(text in (node.name or '') for node in descendants(row))
+
+
+def message_row(tern, subject):
+    return find(pane(tern, 'Messages'),
+                lambda a: has_role(a, pyatspi.ROLE_LIST_ITEM) and row_says(a, subject),
+                f'the message “{subject}” in the list')
+
+
+def open_message(tern, subject):
+    row = message_row(tern, subject)
+    select_child(row, f'the message “{subject}”')
+    reader = pane(tern, 'Reader')
+    find(reader, lambda a: has_role(a, pyatspi.ROLE_LABEL) and a.name == subject,
+         f'the subject “{subject}” in the reader')
+    return reader
+
+
+def label_in(root, text, what):
+    return find(root, lambda a: has_role(a, pyatspi.ROLE_LABEL) and a.name == text, what)
+
+
+@ui_test('/ui/mailbox/sidebar-lists-folders-with-counts')
+def test_sidebar_counts(context):
+    data_dir, _ = filled_profile(context, 'sidebar')
+    tern = context.start_tern(data_dir=data_dir)
+    sidebar = pane(tern, 'Accounts and Folders')
+
+    for label in ('Inbox', 'Sent', 'Drafts', 'On This Computer'):
+        find(sidebar, lambda a: a.name == label, f'“{label}” in the sidebar')
+    row = folder_row(tern)
+    wait_for(lambda: unread_count_of(row) == UNREAD,
+             f'“{FOLDER}” to say {UNREAD} unread messages')
+    count = label_in(row, str(UNREAD), f'the count {UNREAD} beside “{FOLDER}”')
+    check(is_on_screen(count, tern.window), 'the unread count is not on screen')
+    context.screenshot('mailbox-sidebar')
+
+
+@ui_test('/ui/mailbox/reader-shows-headers-and-blocks-remote-content')
+def test_reader(context):
+    data_dir, counter = filled_profile(context, 'reader')
+    tern = context.start_tern(data_dir=data_dir)
+    open_folder(tern)
+
+    # Plain text, with non-ASCII headers.
+    reader = open_message(tern, 'Réunion à Zürich')
+    label_in(reader, 'Zoë Müller', 'the sender “Zoë Müller” in the reader')
+    label_in(reader, 'Zoë Müller <zoe@example.org>', 'the From header in the reader')
+    find(reader, lambda a: has_role(a, pyatspi.ROLE_LABEL) and 'sam@example.net' in a.name,
+         'the To header in the reader')
+    context.screenshot('mailbox-plain-message')
+
+    # HTML with a remote image and a link that shows another address.
+    reader = open_message(tern, 'Your account statement')
+    banner = find(reader, lambda a: (has_role(a, pyatspi.ROLE_LABEL)
+                                     and (a.name or '').startswith('Remote content from')
+                                     and (a.name or '').endswith('was blocked')),
+                  'the note that remote content was blocked')
+    wait_for(lambda: is_on_screen(banner, tern.window), 'the note on remote content to show')
+    check('127.0.0.1' in banner.name, f'the note does not name the host: “{banner.name}”')
+    find(reader, lambda a: has_role(a, pyatspi.ROLE_PUSH_BUTTON) and a.name == 'Show',
+         'the “Show” button for remote content')
+    # The web view has the time to load what it would load.
+    time.sleep(2)
+    context.screenshot('mailbox-html-message')
+    check(counter.connections == 0,
+          f'the reader made {counter.connections} requests to the remote host')
+
+    # The link shows the bank's address but goes elsewhere: following it
+    # shows the real target first, and Cancel leaves it unopened.
+    # The link is the body's third paragraph (the web content is not in
+    # the accessibility tree here): a click where it is drawn.
+    body = find(reader, lambda a: a.name == 'Message Body', 'the message body')
+    box = body.queryComponent().getExtents(pyatspi.DESKTOP_COORDS)
+    pyatspi.Registry.generateMouseEvent(box.x + 60, box.y + 107, 'b1c')
+    label_in(tern.app, 'Open This Link?', 'the dialog that shows the real target')
+    target = f'http://127.0.0.1:{counter.port}/phish'
+    find(tern.app, lambda a: has_role(a, pyatspi.ROLE_LABEL) and target in (a.name or ''),
+         f'the real target {target} in the dialog')
+    context.screenshot('mailbox-deceptive-link')
+    cancel = find(tern.app, lambda a: (has_role(a, pyatspi.ROLE_PUSH_BUTTON)
+                                       and (a.name or '').replace('_', '').startswith('Cancel')),
+                  'the “Cancel” button of the dialog')
+    click(cancel, 'the “Cancel” button')
+    time.sleep(1)
+    check(counter.connections == 0, 'the link was followed after Cancel')
+
+    # An attachment, listed with its size, and previewed.
+    reader = open_message(tern, 'Quarterly report')
+    label_in(reader, 'chart.png', 'the attachment “chart.png”')
+    find(reader, lambda a: has_role(a, pyatspi.ROLE_PUSH_BUTTON) and a.name == 'Save chart.png',
+         'the “Save” button of the attachment')
+    context.screenshot('mailbox-attachment')
+
+    # Opening it writes the decoded file, private, into the profile's cache
+    # for the app that shows it.
+    open_button = find(reader, lambda a: (has_role(a, pyatspi.ROLE_PUSH_BUTTON)
+                                          and a.name == 'Open chart.png'),
+                       'the “Open” button of the attachment')
+    click(open_button, 'the “Open” button of the attachment')
+    import base64
+    import glob
+    expected = base64.b64decode(sample_png().replace('\n', ''))
+
+    def opened():
+        for path in glob.glob(os.path.join(data_dir, 'cache', 'attachments', '*', 'chart.png')):
+            with open(path, 'rb') as f:
+                if f.read() == expected:
+                    return path
+        return None
+    path = wait_for(opened, 'chart.png to be written for opening')
+    mode = stat.S_IMODE(os.stat(path).st_mode)
+    check(mode == 0o600, f'{path} has mode {mode:04o}, not 0600')
+    check(counter.connections == 0,
+          f'the reader made {counter.connections} requests to the remote host')
+
+    # A conversation, one message after the other: the first closed to its
+    # header, the newest open.
+    reader = open_message(tern, 'Re: Lunch plans')
+    for sender in ('Alice Martin', 'Bob Stone'):
+        label_in(reader, sender, f'the message from {sender} in the conversation')
+    label_in(reader, 'Bob Stone <bob@example.org>', 'the From header of the newest message')
+    find(reader, lambda a: has_role(a, pyatspi.ROLE_LABEL) and 'Alice Martin' in a.name
+         and 'alice@example.org' in a.name, 'the Cc and To headers of the newest message')
+    context.screenshot('mailbox-conversation')
+
+
+@ui_test('/ui/mailbox/dark-style-keeps-blocking-remote-content')
+def test_reader_dark(context):
+    data_dir, counter = filled_profile(context, 'dark')
+    tern = context.start_tern(data_dir=data_dir,
+                              extra_env={'ADW_DEBUG_COLOR_SCHEME': 'prefer-dark'})
+    open_folder(tern)
+    reader = open_message(tern, 'Réunion à Zürich')
+    label_in(reader, 'Zoë Müller <zoe@example.org>', 'the From header in the reader')
+    time.sleep(1)
+    context.screenshot('mailbox-dark-plain-message')
+
+    reader = open_message(tern, 'Your account statement')
+    find(reader, lambda a: has_role(a, pyatspi.ROLE_PUSH_BUTTON) and a.name == 'Show',
+         'the “Show” button for remote content')
+    time.sleep(2)
+    context.screenshot('mailbox-dark-html-message')
+    check(counter.connections == 0,
+          f'the reader made {counter.connections} requests to the remote host')
+
+
+@ui_test('/ui/mailbox/mark-read-and-unread-changes-the-count')
+def test_read_unread(context):
+    data_dir, _ = filled_profile(context, 'read')
+    tern = context.start_tern(data_dir=data_dir)
+    open_folder(tern)
+    row = folder_row(tern)
+    wait_for(lambda: unread_count_of(row) == UNREAD, f'{UNREAD} unread messages')
+
+    # Opening a message reads it.
+    open_message(tern, 'Quarterly report')
+    wait_for(lambda: unread_count_of(row) == UNREAD - 1,
+             f'the count to go down to {UNREAD - 1} once the message is open')
+
+    tern.wait_for_keyboard_focus()
+    context.press('Control_L', 'u')
+    wait_for(lambda: unread_count_of(row) == UNREAD,
+             f'Ctrl+U to bring the count back to {UNREAD}')
+    context.screenshot('mailbox-marked-unread')
+
+    button = find(tern.window, lambda a: (has_role(a, pyatspi.ROLE_PUSH_BUTTON)
+                                          and a.name == 'Mark as Read'),
+                  'the “Mark as Read” button')
+    click(button, 'the “Mark as Read” button')
+    wait_for(lambda: unread_count_of(row) == UNREAD - 1,
+             f'“Mark as Read” to bring the count to {UNREAD - 1}')
+
+    # Flagging shows in the row, and undoing it takes it away.
+    message = message_row(tern, 'Quarterly report')
+    check(not row_says(message, 'flagged'), 'the message is flagged before Ctrl+D')
+    context.press('Control_L', 'd')
+    wait_for(lambda: row_says(message_row(tern, 'Quarterly report'), 'flagged'),
+             'Ctrl+D to flag the message')
+    undo = find(tern.window, lambda a: (has_role(a, pyatspi.ROLE_PUSH_BUTTON)
+                                        and (a.name or '').split(' ')[0] == 'Undo'
+                                        and is_on_screen(a, tern.window)),
+                'the “Undo” button of the “Flagged” toast')
+    click(undo, 'the “Undo” button')
+    wait_for(lambda: not row_says(message_row(tern, 'Quarterly report'), 'flagged'),
+             '“Undo” to take the flag away')
+
+
+@ui_test('/ui/mailbox/phone-width-shows-one-pane-at-a-time')
+def test_phone(context):
+    data_dir, _ = filled_profile(context, 'phone')
+    tern = context.start_tern(data_dir=data_dir)
+    resize_main_window(context, tern, PHONE_WIDTH)
+    sidebar = pane(tern, 'Accounts and Folders')
+    wait_for(lambda: extents(sidebar)[2] == PHONE_WIDTH, 'the sidebar to fill the window')
+
+    open_folder(tern)
+    messages = pane(tern, 'Messages')
+    wait_for(lambda: is_on_screen(messages, tern.window) and extents(messages)[2] == PHONE_WIDTH,
+             'the message list to fill the window once a folder is chosen')
+    reader = open_message(tern, 'Quarterly report')
+    wait_for(lambda: is_on_screen(reader, tern.window) and extents(reader)[2] == PHONE_WIDTH,
+             'the reader to fill the window once a message is chosen')
+    label_in(reader, 'chart.png', 'the attachment in the narrow reader')
+    context.screenshot('mailbox-phone-reader')
+
+    back = wait_for(lambda: next(iter(b for b in back_buttons(reader)
+                                      if is_on_screen(b, tern.window)), None),
+                    'the reader’s “Back” button')
+    click(back, 'the reader’s “Back” button')
+    wait_for(lambda: extents(messages)[0] == 0 and extents(messages)[2] == PHONE_WIDTH,
+             'the message list to come back')
+
+
+@ui_test('/ui/mailbox/delete-can-be-undone')
+def test_delete_undo(context):
+    data_dir, _ = filled_profile(context, 'delete')
+    tern = context.start_tern(data_dir=data_dir)
+    open_folder(tern)
+    subject = 'Your account statement'
+    message_row(tern, subject)
+    before = len(message_rows(tern))
+
+    open_message(tern, subject)
+    button = find(tern.window, lambda a: (has_role(a, pyatspi.ROLE_PUSH_BUTTON)
+                                          and a.name == 'Delete'), 'the “Delete” button')
+    click(button, 'the “Delete” button')
+    wait_for(lambda: len(message_rows(tern)) == before - 1, 'the message to leave the list')
+    # GTK 4.8 names the toast's button after its label twice (“Undo Undo”).
+    undo = find(tern.window, lambda a: (has_role(a, pyatspi.ROLE_PUSH_BUTTON)
+                                        and (a.name or '').split(' ')[0] == 'Undo'),
+                'the “Undo” button of the toast')
+    context.screenshot('mailbox-deleted')
+    click(undo, 'the “Undo” button')
+    wait_for(lambda: len(message_rows(tern)) == before, 'the message to come back')
+    message_row(tern, subject)
+
+    # Deleted for good once its toast goes without an undo.
+    open_message(tern, subject)
+    tern.wait_for_keyboard_focus()
+    context.press('Delete')
+    wait_for(lambda: len(message_rows(tern)) == before - 1, 'Delete to take the message away')
+
+    def gone():
+        result = subprocess.run([context.args.tern_cli, '--data-dir', data_dir, 'list', FOLDER],
+                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                                timeout=30)
+        return result.returncode == 0 and subject not in result.stdout and 'Lunch' in result.stdout
+    wait_for(gone, 'the message to be deleted from the store after its toast', timeout=30)
+
+
+@ui_test('/ui/mailbox/search-finds-a-message')
+def test_search(context):
+    data_dir, _ = filled_profile(context, 'search')
+    tern = context.start_tern(data_dir=data_dir)
+    open_folder(tern)
+    message_row(tern, 'Lunch plans')
+
+    tern.wait_for_keyboard_focus()
+    context.press('Control_L', 'f')
+    find(tern.window, lambda a: a.name == 'Search Mail' and is_on_screen(a, tern.window),
+         'the search entry')
+    for key in 'figures':
+        context.press(key)
+    messages = pane(tern, 'Messages')
+    label_in(messages, 'Search Results', 'the title “Search Results”')
+    wait_for(lambda: len(message_rows(tern)) == 1, 'one message to match “figures”')
+    message_row(tern, 'Quarterly report')
+    context.screenshot('mailbox-search')
+
+
+@ui_test('/ui/mailbox/conversations-can-be-shown-as-messages')
+def test_conversations_toggle(context):
+    data_dir, _ = filled_profile(context, 'conversations')
+    tern = context.start_tern(data_dir=data_dir)
+    open_folder(tern)
+    # Five messages, two of them one conversation.
+    wait_for(lambda: len(message_rows(tern)) == 4, 'four rows, one a conversation of two')
+    toggle = find(tern.window, lambda a: (has_role(a, pyatspi.ROLE_TOGGLE_BUTTON,
+                                                   pyatspi.ROLE_PUSH_BUTTON)
+                                          and called(a, 'Group by Conversation')
+                                          and action_index(a, 'click') is not None),
+                  'the “Group by Conversation” button')
+    click(toggle, 'the “Group by Conversation” button')
+    wait_for(lambda: len(message_rows(tern)) == 5, 'five rows, one a message')
+    message_row(tern, 'Lunch plans')
+    context.screenshot('mailbox-messages')
+    click(toggle, 'the “Group by Conversation” button')
+    wait_for(lambda: len(message_rows(tern)) == 4, 'four rows again')
+
+
+@ui_test('/ui/mailbox/move-to-a-folder-can-be-undone')
+def test_move(context):
+    data_dir, _ = filled_profile(context, 'move')
+    # A second folder on this computer to move to.
+    mbox = os.path.join(context.session.root, 'move-archive.mbox')
+    with open(mbox, 'w', encoding='utf-8') as f:
+        f.write('From old@example.org Mon Jan  5 09:00:00 2026\nFrom: old@example.org\n'
+                'Subject: Old news\nDate: Mon, 5 Jan 2026 09:00:00 +0000\n\nOld.\n')
+    result = subprocess.run([context.args.tern_cli, '--data-dir', data_dir, 'import',
+                             '--mbox', mbox, '--folder', 'Archive'],
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                            timeout=60)
+    check(result.returncode == 0, f'tern-cli import failed: {result.stdout}')
+
+    tern = context.start_tern(data_dir=data_dir)
+    open_folder(tern)
+    subject = 'Quarterly report'
+    message_row(tern, subject)
+    before = len(message_rows(tern))
+    open_message(tern, subject)
+
+    more = find(tern.window, lambda a: (has_role(a, pyatspi.ROLE_PUSH_BUTTON,
+                                                 pyatspi.ROLE_TOGGLE_BUTTON)
+                                        and called(a, 'More Actions')
+                                        and action_index(a, 'click') is not None),
+                'the “More Actions” button')
+    click(more, 'the “More Actions” button')
+    move_to = find(tern.window, lambda a: (has_role(a, pyatspi.ROLE_MENU_ITEM)
+                                           and a.name == 'Move To'
+                                           and is_on_screen(a, tern.window)),
+                   'the “Move To” menu item')
+    click(move_to, 'the “Move To” menu item')
+    archive = find(tern.window, lambda a: (has_role(a, pyatspi.ROLE_MENU_ITEM)
+                                           and a.name == 'Archive'
+                                           and is_on_screen(a, tern.window)),
+                   'the folder “Archive” in the menu')
+    click(archive, 'the folder “Archive”')
+    wait_for(lambda: len(message_rows(tern)) == before - 1, 'the message to leave the folder')
+    undo = find(tern.window, lambda a: (has_role(a, pyatspi.ROLE_PUSH_BUTTON)
+                                        and (a.name or '').split(' ')[0] == 'Undo'
+                                        and is_on_screen(a, tern.window)),
+                'the “Undo” button of the “Moved” toast')
+    context.screenshot('mailbox-moved')
+    click(undo, 'the “Undo” button')
+    wait_for(lambda: len(message_rows(tern)) == before, 'the message to come back')
+    message_row(tern, subject)
+
+
 # The runner
 
 def missing_requirements():
@@ -705,6 +1260,7 @@ def main():
     parser.add_argument('--artifacts', required=True, help='the folder for screenshots and logs')
     parser.add_argument('--version', required=True, help='the version the About window shows')
     parser.add_argument('--schemas-dir', help='the folder of the compiled settings schema')
+    parser.add_argument('--tern-cli', help='the tern-cli program, to fill profiles with mail')
     parser.add_argument('--only', default='', help='run the tests whose path starts with this')
     parser.add_argument('--keep', action='store_true',
                         help='keep the session folder, with the logs of every process')

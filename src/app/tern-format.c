@@ -1,0 +1,112 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+
+#include "config.h"
+
+#include <glib/gi18n.h>
+
+#include "tern-format.h"
+
+/*
+ * How dates and sizes read in the message list and the reader, in the way
+ * of other GNOME apps: the time for today, the weekday within the last week,
+ * the day and month this year, a full date before.
+ */
+
+static gboolean
+use_24h_clock (void)
+{
+  /* GNOME's own setting, when the desktop has its schema; the locale's
+   * habit otherwise. */
+  GSettingsSchemaSource *source = g_settings_schema_source_get_default ();
+  g_autoptr(GSettingsSchema) schema = NULL;
+  g_autoptr(GSettings) settings = NULL;
+  g_autofree char *format = NULL;
+
+  if (source != NULL)
+    schema = g_settings_schema_source_lookup (source, "org.gnome.desktop.interface", TRUE);
+  if (schema == NULL || !g_settings_schema_has_key (schema, "clock-format"))
+    return TRUE;
+
+  settings = g_settings_new_full (schema, NULL, NULL);
+  format = g_settings_get_string (settings, "clock-format");
+
+  return g_strcmp0 (format, "12h") != 0;
+}
+
+/**
+ * tern_format_list_date:
+ * @unix_time: a time in seconds since 1970
+ * @now: (nullable): the present, or %NULL for the clock's
+ *
+ * Returns: (transfer full): the date as a message list shows it.
+ */
+char *
+tern_format_list_date (gint64     unix_time,
+                       GDateTime *now)
+{
+  g_autoptr(GDateTime) date = NULL;
+  g_autoptr(GDateTime) today = NULL;
+  g_autoptr(GDateTime) local_now = NULL;
+  GTimeSpan since_midnight;
+
+  if (unix_time <= 0)
+    return g_strdup ("");
+
+  date = g_date_time_new_from_unix_local (unix_time);
+  local_now = now != NULL ? g_date_time_to_local (now) : g_date_time_new_now_local ();
+  if (date == NULL || local_now == NULL)
+    return g_strdup ("");
+
+  today = g_date_time_new_local (g_date_time_get_year (local_now),
+                                 g_date_time_get_month (local_now),
+                                 g_date_time_get_day_of_month (local_now), 0, 0, 0);
+  since_midnight = g_date_time_difference (date, today);
+
+  if (since_midnight >= 0 && since_midnight < G_TIME_SPAN_DAY)
+    /* Translators: a time today, see the GDateTime docs */
+    return g_date_time_format (date, use_24h_clock () ? _("%H:%M") : _("%-I:%M %p"));
+  if (since_midnight < 0 && since_midnight >= -6 * G_TIME_SPAN_DAY)
+    /* Translators: a day of the last week */
+    return g_date_time_format (date, _("%A"));
+  if (g_date_time_get_year (date) == g_date_time_get_year (local_now))
+    /* Translators: a day of this year */
+    return g_date_time_format (date, _("%-d %B"));
+
+  /* Translators: a day of another year */
+  return g_date_time_format (date, _("%-d %B %Y"));
+}
+
+/**
+ * tern_format_full_date:
+ *
+ * Returns: (transfer full): the date and time in full, as the reader shows.
+ */
+char *
+tern_format_full_date (gint64 unix_time)
+{
+  g_autoptr(GDateTime) date = NULL;
+  g_autofree char *text = NULL;
+
+  if (unix_time <= 0)
+    return g_strdup ("");
+
+  date = g_date_time_new_from_unix_local (unix_time);
+  if (date == NULL)
+    return g_strdup ("");
+
+  /* Translators: a full date and time, see the GDateTime docs */
+  text = g_date_time_format (date, use_24h_clock () ? _("%A %-d %B %Y, %H:%M")
+                                                    : _("%A %-d %B %Y, %-I:%M %p"));
+  return g_strdup (g_strstrip (text));
+}
+
+/**
+ * tern_format_size:
+ *
+ * Returns: (transfer full): a file size for people ("12.3 kB").
+ */
+char *
+tern_format_size (gint64 bytes)
+{
+  return g_format_size (MAX (bytes, 0));
+}

@@ -1,0 +1,25 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+
+#pragma once
+
+#include <adwaita.h>
+
+#include "tern-store.h"
+
+G_BEGIN_DECLS
+
+#define TERN_TYPE_SIDEBAR (tern_sidebar_get_type ())
+
+G_DECLARE_FINAL_TYPE (TernSidebar, tern_sidebar, TERN, SIDEBAR, GtkWidget)
+
+void        tern_sidebar_set_store        (TernSidebar *self,
+                                           TernStore   *store);
+GPtrArray  *tern_sidebar_get_folders      (TernSidebar *self);
+TernFolder *tern_sidebar_find_folder      (TernSidebar *self,
+                                           gint64       folder_id);
+TernFolder *tern_sidebar_find_role_folder (TernSidebar *self,
+                                           const char  *account,
+                                           TernFolderRole role);
+const char *tern_folder_role_icon_name    (TernFolderRole role);
+
+G_END_DECLS

@@ -1,0 +1,64 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+
+#pragma once
+
+#include "tern-message-list.h"
+#include "tern-reader.h"
+#include "tern-sidebar.h"
+#include "tern-window.h"
+
+G_BEGIN_DECLS
+
+struct _TernWindow
+{
+  AdwApplicationWindow parent_instance;
+
+  /* Template children */
+  AdwToastOverlay *toast_overlay;
+  AdwLeaflet      *leaflet;
+  GtkWidget       *sidebar_pane;
+  GtkWidget       *list_pane;
+  GtkWidget       *reader_pane;
+  TernSidebar     *sidebar;
+  AdwWindowTitle  *list_title;
+  GtkWidget       *search_button;
+  GtkWidget       *conversations_button;
+  GtkSearchBar    *search_bar;
+  GtkWidget       *search_entry;
+  GtkStack        *list_stack;
+  TernMessageList *message_list;
+  AdwWindowTitle  *reader_title;
+  GtkWidget       *move_button;
+  GtkWidget       *read_button;
+  GtkStack        *reader_stack;
+  AdwStatusPage   *reader_status;
+  TernReader      *reader;
+
+  TernStore       *store;
+  GCancellable    *cancellable;
+
+  /* What the list shows when no search runs. */
+  gint64           folder_id;
+  TernFolderRole   role;
+  char            *folder_title;
+  gboolean         have_source;
+
+  /* The row the reader shows. */
+  gint64           shown_row_id;
+
+  /* Whether the More Actions menu offers to flag (or to remove a flag). */
+  gboolean         menu_offers_flag;
+
+  /* Messages deleted for good once their toast goes, unless undone. */
+  GHashTable      *pending_deletes;
+  GPtrArray       *delete_undos;
+};
+
+GSettings *tern_window_get_settings        (TernWindow *self);
+void       tern_window_install_actions     (GtkWidgetClass *widget_class);
+void       tern_window_update_actions      (TernWindow *self);
+void       tern_window_update_move_menu    (TernWindow *self);
+void       tern_window_flush_deletes       (TernWindow *self);
+void       tern_window_mark_shown_read     (TernWindow *self);
+
+G_END_DECLS
