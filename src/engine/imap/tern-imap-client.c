@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "tern-engine.h"
 #include "tern-imap-client.h"
 #include "tern-imap-utf7.h"
 #include "tern-sasl.h"
@@ -427,6 +428,26 @@ builder_add_string (Builder    *builder,
   }
 }
 
+/* Adds an astring: a bare atom when it is one, else as a string. */
+static void
+builder_add_astring (Builder    *builder,
+                     const char *text)
+{
+  gboolean atom = *text != '\0';
+
+  for (const char *p = text; atom && *p != '\0'; p++)
+    {
+      guchar c = *p;
+
+      if (c <= 0x20 || c >= 0x7f || strchr ("(){%*\"\\", c) != NULL)
+        atom = FALSE;
+    }
+  if (atom)
+    builder_append (builder, text);
+  else
+    builder_add_string (builder, text);
+}
+
 static gboolean
 builder_add_mailbox (Builder     *builder,
                      const char  *name,
@@ -447,13 +468,13 @@ builder_add_mailbox (Builder     *builder,
     }
   if (builder->client->utf8_enabled)
     {
-      builder_add_string (builder, name);
+      builder_add_astring (builder, name);
       return TRUE;
     }
   encoded = tern_imap_utf7_encode (name, error);
   if (encoded == NULL)
     return FALSE;
-  builder_add_string (builder, encoded);
+  builder_add_astring (builder, encoded);
   return TRUE;
 }
 
@@ -1716,6 +1737,9 @@ tern_imap_client_class_init (TernImapClientClass *klass)
   object_class->dispose = tern_imap_client_dispose;
   object_class->finalize = tern_imap_client_finalize;
 
+  /* ENVELOPE and BODYSTRUCTURE decoding uses GMime. */
+  tern_engine_init ();
+
   signals[SIGNAL_EXISTS] = g_signal_new ("exists", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST,
                                          0, NULL, NULL, NULL, G_TYPE_NONE, 1, G_TYPE_UINT);
   signals[SIGNAL_EXPUNGE] = g_signal_new ("expunge", G_TYPE_FROM_CLASS (klass),
@@ -2471,9 +2495,9 @@ start_login (TernImapClient      *self,
       /* LOGIN, with the strings quoted or as literals. */
       data->mechanism = g_strdup ("LOGIN-COMMAND");
       builder_init (&builder, self, command, "LOGIN ");
-      builder_add_string (&builder, username);
+      builder_add_astring (&builder, username);
       builder_append (&builder, " ");
-      builder_add_string (&builder, secret);
+      builder_add_astring (&builder, secret);
       builder_finish (&builder);
       submit (self, command);
       return;
@@ -2656,8 +2680,10 @@ logout_fail (Command      *command,
 {
   TernImapClient *self = command->client;
 
-  /* The server may close the connection right after its BYE. */
-  if (self->bye_text != NULL)
+  /* The server may close the connection right after its BYE, or even
+   * without it: either way the session is over, as asked. */
+  if (self->bye_text != NULL
+      || g_error_matches (error, TERN_CONNECTION_ERROR, TERN_CONNECTION_ERROR_CLOSED))
     command_return_boolean (command);
   else
     command_return_error (command, g_error_copy (error));
