@@ -622,6 +622,47 @@ test_literal_reads (void)
 }
 
 static void
+test_buffered_reads (void)
+{
+  FakeServer *server = fake_server_start (literal_script);
+  g_autoptr(TernConnection) connection = connect_to (server, TERN_CONNECTION_SECURITY_NONE);
+  g_autoptr(GError) error = NULL;
+  g_autofree char *line = NULL;
+  g_autofree char *rest = NULL;
+  g_autofree char *next = NULL;
+  g_autofree char *none = NULL;
+  g_autoptr(GBytes) first = NULL;
+  g_autoptr(GBytes) second = NULL;
+  gsize length = 0;
+
+  /* Nothing buffered before the first read. */
+  g_assert_null (tern_connection_read_buffered_line (connection, MAX_LINE, NULL, &error));
+  g_assert_no_error (error);
+  g_assert_null (tern_connection_read_buffered_bytes (connection, 10));
+
+  line = read_line (connection, MAX_LINE, NULL, &error);
+  g_assert_cmpstr (line, ==, "* 1 FETCH (BODY[] {12}");
+
+  /* The rest arrived in the same write: it is handed out without waiting. */
+  first = tern_connection_read_buffered_bytes (connection, 5);
+  g_assert_cmpmem (g_bytes_get_data (first, NULL), g_bytes_get_size (first), "ab\r\n\0", 5);
+  second = tern_connection_read_buffered_bytes (connection, 7);
+  g_assert_cmpmem (g_bytes_get_data (second, NULL), g_bytes_get_size (second), "cd\r\nefg", 7);
+  rest = tern_connection_read_buffered_line (connection, MAX_LINE, &length, &error);
+  g_assert_no_error (error);
+  g_assert_cmpstr (rest, ==, ")");
+  g_assert_cmpuint (length, ==, 1);
+  next = tern_connection_read_buffered_line (connection, MAX_LINE, NULL, &error);
+  g_assert_cmpstr (next, ==, "next");
+  none = tern_connection_read_buffered_line (connection, MAX_LINE, NULL, &error);
+  g_assert_null (none);
+  g_assert_no_error (error);
+
+  tern_connection_close (connection);
+  fake_server_stop (server);
+}
+
+static void
 short_literal_script (GSocketConnection *client)
 {
   send_text (client, "abc");
@@ -822,6 +863,8 @@ main (int   argc,
   g_test_add_func ("/connection/fake/malformed-pins-are-refused", test_bad_pins_are_refused);
   g_test_add_func ("/connection/fake/literal/reads-exact-bytes-then-lines", test_literal_reads);
   g_test_add_func ("/connection/fake/literal/close-inside-is-an-error", test_literal_cut_short);
+  g_test_add_func ("/connection/fake/buffered/lines-and-bytes-without-waiting",
+                   test_buffered_reads);
   g_test_add_func ("/connection/fake/compress/deflate-both-ways", test_compression_round_trip);
   g_test_add_func ("/connection/fake/compress/garbage-is-an-error", test_compression_garbage);
 

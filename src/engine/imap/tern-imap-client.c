@@ -59,6 +59,7 @@ struct _TernImapClient
   GQueue out;
   gboolean writing;
   gboolean reading;
+  gboolean in_reader;
   guint tag_counter;
   char *bye_text;
   GCancellable *io_cancellable;
@@ -1023,8 +1024,6 @@ dispatch (TernImapClient   *self,
     }
 }
 
-static void read_done (TernImapClient *self);
-
 static gboolean
 feed (TernImapClient  *self,
       const guint8    *data,
@@ -1041,6 +1040,30 @@ feed (TernImapClient  *self,
                ? TERN_IMAP_CLIENT_ERROR_TOO_BIG : TERN_IMAP_CLIENT_ERROR_BAD_RESPONSE,
                "The server's reply cannot be read: %s", local_error->message);
   return FALSE;
+}
+
+static gboolean
+feed_line (TernImapClient  *self,
+           const char      *line,
+           gsize            length,
+           GError         **error)
+{
+  /* The connection takes the line end off; the parser wants it back. */
+  return feed (self, (const guint8 *) line, length, error)
+         && feed (self, (const guint8 *) "\r\n", 2, error);
+}
+
+static void
+dispatch_parsed (TernImapClient *self)
+{
+  TernImapResponse *response;
+
+  while (self->state != TERN_IMAP_CLIENT_STATE_CLOSED
+         && (response = tern_imap_parser_pop (self->parser)) != NULL)
+    {
+      dispatch (self, response);
+      tern_imap_response_unref (response);
+    }
 }
 
 static void
@@ -1062,13 +1085,13 @@ read_line_cb (GObject      *source,
     }
   if (self->state == TERN_IMAP_CLIENT_STATE_CLOSED)
     return;
-  if (!feed (self, (const guint8 *) line, length, &error)
-      || !feed (self, (const guint8 *) "\r\n", 2, &error))
+  if (!feed_line (self, line, length, &error))
     {
       fatal (self, g_steal_pointer (&error));
       return;
     }
-  read_done (self);
+  dispatch_parsed (self);
+  pump (self);
 }
 
 static void
@@ -1094,42 +1117,95 @@ read_bytes_cb (GObject      *source,
       fatal (self, g_steal_pointer (&error));
       return;
     }
-  read_done (self);
-}
-
-static void
-read_done (TernImapClient *self)
-{
-  TernImapResponse *response;
-
-  while (self->state != TERN_IMAP_CLIENT_STATE_CLOSED
-         && (response = tern_imap_parser_pop (self->parser)) != NULL)
-    {
-      dispatch (self, response);
-      tern_imap_response_unref (response);
-    }
+  dispatch_parsed (self);
   pump (self);
 }
 
+/* Whether a reply waits for its command's write to finish: nothing more is
+ * read until then, since that command may be STARTTLS or COMPRESS, after
+ * which the bytes that follow are no longer IMAP in the clear. */
+static gboolean
+has_stashed_reply (TernImapClient *self)
+{
+  for (GList *l = self->inflight.head; l != NULL; l = l->next)
+    if (((Command *) l->data)->stashed != NULL)
+      return TRUE;
+  return FALSE;
+}
+
+static gboolean
+reader_wanted (TernImapClient *self)
+{
+  return self->state != TERN_IMAP_CLIENT_STATE_CLOSED && !g_queue_is_empty (&self->inflight)
+         && !has_stashed_reply (self);
+}
+
+/* Reads while replies are expected: first what the connection holds
+ * already, line by line without going through the main loop, then one
+ * async read for more. */
 static void
 reader_pump (TernImapClient *self)
 {
+  g_autoptr(GError) error = NULL;
   guint64 left;
 
-  if (self->reading || self->state == TERN_IMAP_CLIENT_STATE_CLOSED
-      || g_queue_is_empty (&self->inflight))
+  if (self->reading || self->in_reader)
     return;
 
-  /* Waiting in IDLE may last as long as the server lets it. */
-  tern_connection_set_io_timeout (self->connection, self->idling ? 0 : self->io_timeout_msec);
-  self->reading = TRUE;
-  left = tern_imap_parser_get_literal_left (self->parser);
-  if (left > 0)
-    tern_connection_read_bytes_async (self->connection, (gsize) MIN (left, LITERAL_PIECE),
-                                      self->io_cancellable, read_bytes_cb, g_object_ref (self));
-  else
-    tern_connection_read_line_async (self->connection, TERN_IMAP_MAX_LINE_BYTES,
-                                     self->io_cancellable, read_line_cb, g_object_ref (self));
+  self->in_reader = TRUE;
+  g_object_ref (self);
+  while (reader_wanted (self))
+    {
+      gboolean fed;
+
+      left = tern_imap_parser_get_literal_left (self->parser);
+      if (left > 0)
+        {
+          g_autoptr(GBytes) bytes =
+            tern_connection_read_buffered_bytes (self->connection,
+                                                 (gsize) MIN (left, LITERAL_PIECE));
+
+          if (bytes == NULL)
+            break;
+          fed = feed (self, g_bytes_get_data (bytes, NULL), g_bytes_get_size (bytes), &error);
+        }
+      else
+        {
+          gsize length = 0;
+          g_autofree char *line =
+            tern_connection_read_buffered_line (self->connection, TERN_IMAP_MAX_LINE_BYTES,
+                                                &length, &error);
+
+          if (line == NULL && error == NULL)
+            break;
+          fed = line != NULL && feed_line (self, line, length, &error);
+        }
+      if (!fed)
+        {
+          fatal (self, g_steal_pointer (&error));
+          break;
+        }
+      dispatch_parsed (self);
+    }
+  self->in_reader = FALSE;
+
+  if (reader_wanted (self) && !self->reading)
+    {
+      /* Waiting in IDLE may last as long as the server lets it. */
+      tern_connection_set_io_timeout (self->connection,
+                                      self->idling ? 0 : self->io_timeout_msec);
+      self->reading = TRUE;
+      left = tern_imap_parser_get_literal_left (self->parser);
+      if (left > 0)
+        tern_connection_read_bytes_async (self->connection, (gsize) MIN (left, LITERAL_PIECE),
+                                          self->io_cancellable, read_bytes_cb,
+                                          g_object_ref (self));
+      else
+        tern_connection_read_line_async (self->connection, TERN_IMAP_MAX_LINE_BYTES,
+                                         self->io_cancellable, read_line_cb,
+                                         g_object_ref (self));
+    }
+  g_object_unref (self);
 }
 
 /* UID sets */
@@ -5416,6 +5492,7 @@ idle_continuation (Command          *command,
 static void
 idle_finished (TernImapClient *self)
 {
+  tern_connection_set_io_timeout (self->connection, self->io_timeout_msec);
   self->idle_command = NULL;
   self->idling = FALSE;
   self->idle_done_sent = FALSE;

@@ -1190,6 +1190,104 @@ tern_connection_read_bytes_finish (TernConnection  *self,
 }
 
 /**
+ * tern_connection_read_buffered_line:
+ * @max_length: the longest line accepted, without its line end
+ * @out_length: (out) (optional): the length of the line
+ *
+ * Returns a line at once when the buffer holds a whole one, without
+ * waiting and without the cost of an async call: an engine reading many
+ * short lines tries this first and calls tern_connection_read_line_async()
+ * only when it returns %NULL without an error.  Not while a read is
+ * pending.
+ *
+ * Returns: (transfer full) (nullable): the line without its line end, or
+ *   %NULL: with @error set (%TERN_CONNECTION_ERROR_LINE_TOO_LONG, and the
+ *   connection closed) when the buffered bytes already make too long a
+ *   line, without it when no whole line is buffered yet
+ */
+char *
+tern_connection_read_buffered_line (TernConnection  *self,
+                                    gsize            max_length,
+                                    gsize           *out_length,
+                                    GError         **error)
+{
+  gsize window;
+  gsize scan;
+  const guint8 *newline;
+  gsize consumed;
+  gsize length;
+  char *line;
+
+  g_return_val_if_fail (TERN_IS_CONNECTION (self), NULL);
+  g_return_val_if_fail (max_length > 0, NULL);
+
+  if (out_length != NULL)
+    *out_length = 0;
+  if (self->reading || self->buffer->len == 0)
+    return NULL;
+
+  window = max_length > G_MAXSIZE - 2 ? G_MAXSIZE : max_length + 2;
+  scan = MIN (self->buffer->len, window);
+  newline = memchr (self->buffer->data, '\n', scan);
+  if (newline == NULL)
+    {
+      if (self->buffer->len < window)
+        return NULL;
+      goto too_long;
+    }
+
+  consumed = (gsize) (newline - self->buffer->data) + 1;
+  length = consumed - 1;
+  if (length > 0 && self->buffer->data[length - 1] == '\r')
+    length--;
+  if (length > max_length)
+    goto too_long;
+
+  line = g_malloc (length + 1);
+  memcpy (line, self->buffer->data, length);
+  line[length] = '\0';
+  g_byte_array_remove_range (self->buffer, 0, (guint) consumed);
+  if (out_length != NULL)
+    *out_length = length;
+  return line;
+
+too_long:
+  g_byte_array_set_size (self->buffer, 0);
+  tern_connection_close (self);
+  g_set_error (error, TERN_CONNECTION_ERROR, TERN_CONNECTION_ERROR_LINE_TOO_LONG,
+               "%s:%u sent a line longer than %" G_GSIZE_FORMAT " bytes",
+               self->host, self->port, max_length);
+  return NULL;
+}
+
+/**
+ * tern_connection_read_buffered_bytes:
+ * @max_count: the most bytes to return
+ *
+ * Like tern_connection_read_buffered_line() for a literal's bytes: returns
+ * at once up to @max_count of the bytes already buffered.
+ *
+ * Returns: (transfer full) (nullable): the bytes, or %NULL when nothing is
+ *   buffered (or a read is pending)
+ */
+GBytes *
+tern_connection_read_buffered_bytes (TernConnection *self,
+                                     gsize           max_count)
+{
+  gsize take;
+  GBytes *bytes;
+
+  g_return_val_if_fail (TERN_IS_CONNECTION (self), NULL);
+
+  if (self->reading || self->buffer->len == 0 || max_count == 0)
+    return NULL;
+  take = MIN (max_count, (gsize) self->buffer->len);
+  bytes = g_bytes_new (self->buffer->data, take);
+  g_byte_array_remove_range (self->buffer, 0, (guint) take);
+  return bytes;
+}
+
+/**
  * tern_connection_get_buffered_size:
  *
  * Returns: how many bytes the server sent that were read from the socket
