@@ -10,7 +10,7 @@
 
 /* How much one read asks the socket for.  A line may span many reads; the
  * buffer never holds more than the caller's line limit plus one chunk. */
-#define READ_CHUNK_SIZE 4096
+#define READ_CHUNK_SIZE (32 * 1024)
 
 #define SHA256_LENGTH 32
 
