@@ -39,7 +39,8 @@ struct _TernConnection
 
   /* Bytes read from the server and not yet returned as a line. */
   GByteArray *buffer;
-  guint8 chunk[READ_CHUNK_SIZE];
+  /* READ_CHUNK_SIZE bytes, on the heap: too large for a GObject instance. */
+  guint8 *chunk;
   gboolean reading;
   gboolean writing;
 
@@ -267,6 +268,7 @@ tern_connection_finalize (GObject *object)
   g_free (self->host);
   g_free (self->local_address);
   g_byte_array_unref (self->buffer);
+  g_free (self->chunk);
 
   G_OBJECT_CLASS (tern_connection_parent_class)->finalize (object);
 }
@@ -284,6 +286,7 @@ static void
 tern_connection_init (TernConnection *self)
 {
   self->buffer = g_byte_array_new ();
+  self->chunk = g_malloc (READ_CHUNK_SIZE);
   self->connect_timeout_msec = TERN_CONNECTION_DEFAULT_TIMEOUT_MSEC;
   self->io_timeout_msec = TERN_CONNECTION_DEFAULT_TIMEOUT_MSEC;
 }
@@ -876,7 +879,7 @@ read_more (GTask *task)
     {
       gsize missing = data->max_length - data->target->len;
 
-      if (missing > sizeof self->chunk)
+      if (missing > READ_CHUNK_SIZE)
         {
           guint old_length = data->target->len;
 
@@ -890,7 +893,7 @@ read_more (GTask *task)
         }
     }
 
-  g_input_stream_read_async (input, self->chunk, sizeof self->chunk, G_PRIORITY_DEFAULT,
+  g_input_stream_read_async (input, self->chunk, READ_CHUNK_SIZE, G_PRIORITY_DEFAULT,
                              data->cancellable, read_cb, task);
 }
 
