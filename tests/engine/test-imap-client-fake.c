@@ -1497,6 +1497,48 @@ test_select_qresync (void)
   fake_server_stop (server);
 }
 
+/* UTF8=ACCEPT: names go and come in UTF-8 rather than modified UTF-7. */
+
+static void
+test_utf8_accept (void)
+{
+  static const Step steps[] = {
+    { "ENABLE UTF8=ACCEPT", "* ENABLED UTF8=ACCEPT\r\n$T OK enabled\r\n", STEP_REPLY },
+    { "CREATE \"Bl\xc3\xa4h\"", "$T OK created\r\n", STEP_REPLY },
+    { "LIST \"\" \"*\"",
+      "* LIST () \"/\" \"Bl\xc3\xa4h\"\r\n* LIST () \"/\" \"&AOQ-\"\r\n$T OK done\r\n",
+      STEP_REPLY },
+    { "LSUB", "$T OK done\r\n", STEP_REPLY },
+    { "LOGOUT", "* BYE bye\r\n$T OK done\r\n", STEP_REPLY },
+  };
+  FakeServer *server = fake_server_start (PREAUTH ("ENABLE UTF8=ACCEPT"), steps);
+  g_autoptr(TernImapClient) client = preauth_session (server);
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GAsyncResult) enabled = NULL;
+  g_autoptr(GAsyncResult) created = NULL;
+  g_autoptr(GPtrArray) mailboxes = NULL;
+  static const char * const extensions[] = { "UTF8=ACCEPT", NULL };
+
+  tern_imap_client_enable_async (client, extensions, NULL, tern_test_got_result_cb, &enabled);
+  g_assert_true (tern_imap_client_simple_finish (client, tern_test_wait_for (&enabled),
+                                                 &error));
+  g_assert_true (tern_imap_client_is_enabled (client, "UTF8=ACCEPT"));
+  tern_imap_client_create_async (client, "Bl\xc3\xa4h", NULL, tern_test_got_result_cb,
+                                 &created);
+  g_assert_true (tern_imap_client_simple_finish (client, tern_test_wait_for (&created),
+                                                 &error));
+  g_assert_no_error (error);
+  mailboxes = client_list (client, 0, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (mailboxes->len, ==, 2);
+  g_assert_nonnull (find_mailbox (mailboxes, "Bl\xc3\xa4h"));
+  /* Taken as it is: no modified UTF-7 decoding once UTF-8 is on. */
+  g_assert_nonnull (find_mailbox (mailboxes, "&AOQ-"));
+  client_logout (client);
+  g_assert_cmpuint (server->mismatches, ==, 0);
+  fake_server_stop (server);
+}
+
 /* UID sets */
 
 static void
@@ -1573,6 +1615,7 @@ main (int   argc,
   g_test_add_func ("/imap/fake/list/extended-with-special-use-and-status", test_list_extended);
   g_test_add_func ("/imap/fake/list/fallback-list-lsub-status", test_list_fallback);
   g_test_add_func ("/imap/fake/select/qresync", test_select_qresync);
+  g_test_add_func ("/imap/fake/utf8-accept-names", test_utf8_accept);
   g_test_add_func ("/imap/fake/uid-sets", test_uid_sets);
 
   return g_test_run ();

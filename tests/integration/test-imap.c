@@ -322,6 +322,19 @@ test_imaps_login (void)
                    TERN_IMAP_CLIENT_STATE_AUTHENTICATED);
   g_assert_true (tern_imap_client_has_capability (client, "IDLE"));
   g_assert_true (tern_imap_client_has_capability (client, "QRESYNC"));
+
+  /* ID: Tern says who it is, Dovecot answers with its name. */
+  {
+    g_autoptr(GAsyncResult) result = NULL;
+    g_autoptr(GHashTable) fields = NULL;
+    g_autoptr(GError) error = NULL;
+    static const char * const ours[] = { "name", "Tern", "version", "test", NULL };
+
+    tern_imap_client_id_async (client, ours, NULL, got_result_cb, &result);
+    fields = tern_imap_client_id_finish (client, wait_for (&result), &error);
+    g_assert_no_error (error);
+    g_assert_cmpstr (g_hash_table_lookup (fields, "name"), ==, "Dovecot");
+  }
   logout (client);
 }
 
@@ -735,11 +748,35 @@ test_extensions_off (void)
 
   if (servers == NULL)
     return;
-  g_assert_true (tern_test_servers_set_imap_capability (servers, "IMAP4rev1 SASL-IR IDLE",
+  g_assert_true (tern_test_servers_set_imap_capability (servers, "IMAP4rev1 SASL-IR ENABLE",
                                                         &error));
   g_assert_no_error (error);
 
   client = open_session (servers, 3);
+  /* Not offered, so not enabled, and the commands that have no fallback
+   * say so instead of sending what the server did not announce. */
+  enable (client, "QRESYNC");
+  g_assert_false (tern_imap_client_is_enabled (client, "QRESYNC"));
+  {
+    g_autoptr(GAsyncResult) idle = NULL;
+    g_autoptr(GAsyncResult) compress = NULL;
+    g_autoptr(GAsyncResult) id = NULL;
+    g_autoptr(GHashTable) fields = NULL;
+
+    tern_imap_client_idle_async (client, NULL, got_result_cb, &idle);
+    g_assert_false (tern_imap_client_simple_finish (client, wait_for (&idle), &error));
+    g_assert_error (error, TERN_IMAP_CLIENT_ERROR, TERN_IMAP_CLIENT_ERROR_UNSUPPORTED);
+    g_clear_error (&error);
+    tern_imap_client_compress_async (client, NULL, got_result_cb, &compress);
+    g_assert_false (tern_imap_client_simple_finish (client, wait_for (&compress), &error));
+    g_assert_error (error, TERN_IMAP_CLIENT_ERROR, TERN_IMAP_CLIENT_ERROR_UNSUPPORTED);
+    g_clear_error (&error);
+    tern_imap_client_id_async (client, NULL, NULL, got_result_cb, &id);
+    fields = tern_imap_client_id_finish (client, wait_for (&id), &error);
+    g_assert_null (fields);
+    g_assert_error (error, TERN_IMAP_CLIENT_ERROR, TERN_IMAP_CLIENT_ERROR_UNSUPPORTED);
+    g_clear_error (&error);
+  }
   g_assert_false (tern_imap_client_has_capability (client, "MOVE"));
   g_assert_false (tern_imap_client_has_capability (client, "UIDPLUS"));
   g_assert_false (tern_imap_client_has_capability (client, "LITERAL+"));
