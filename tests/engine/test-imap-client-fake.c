@@ -1497,6 +1497,85 @@ test_select_qresync (void)
   fake_server_stop (server);
 }
 
+/* A server that stops answering: the read times out. */
+
+static void
+test_silent_server_times_out (void)
+{
+  static const Step steps[] = {
+    { "NOOP", NULL, STEP_QUIET },
+  };
+  FakeServer *server = fake_server_start (PREAUTH (""), steps);
+  g_autoptr(TernConnection) connection = tern_connection_new ();
+  g_autoptr(TernImapClient) client = NULL;
+  g_autoptr(GError) error = NULL;
+  gint64 start;
+
+  tern_connection_set_io_timeout (connection, 300);
+  client = tern_imap_client_new (connection);
+  g_assert_true (client_connect (client, server, TERN_CONNECTION_SECURITY_NONE, &error));
+  start = g_get_monotonic_time ();
+  g_assert_false (client_noop (client, &error));
+  g_assert_error (error, TERN_CONNECTION_ERROR, TERN_CONNECTION_ERROR_TIMED_OUT);
+  g_assert_cmpint (g_get_monotonic_time () - start, <, 5 * G_USEC_PER_SEC);
+  g_assert_cmpint (tern_imap_client_get_state (client), ==, TERN_IMAP_CLIENT_STATE_CLOSED);
+  g_clear_object (&client);
+  fake_server_stop (server);
+}
+
+/* Cancelling a command returns at once; its reply is still read and
+ * dropped, and the session goes on. */
+
+static void
+cancel_soon_cb (const TernImapFetch *fetch,
+                gpointer             user_data)
+{
+  GPtrArray *seen = user_data;
+
+  g_ptr_array_add (seen, g_strdup_printf ("%u", fetch->uid));
+}
+
+static void
+test_cancelled_fetch (void)
+{
+  static const Step steps[] = {
+    { "SELECT INBOX", SELECT_REPLY, STEP_REPLY },
+    { "UID FETCH 1:* (UID FLAGS)", NULL, STEP_QUIET },
+    { "NOOP", "* 1 FETCH (UID 4 FLAGS ())\r\nT2 OK fetch done\r\n$T OK noop done\r\n",
+      STEP_REPLY },
+    { "LOGOUT", "* BYE bye\r\n$T OK done\r\n", STEP_REPLY },
+  };
+  FakeServer *server = fake_server_start (PREAUTH (""), steps);
+  g_autoptr(TernImapClient) client = preauth_session (server);
+  g_autoptr(GError) error = NULL;
+  g_autoptr(TernImapSelected) selected = NULL;
+  g_autoptr(GCancellable) cancellable = g_cancellable_new ();
+  g_autoptr(GAsyncResult) fetched = NULL;
+  g_autoptr(GPtrArray) seen = g_ptr_array_new_with_free_func (g_free);
+  Events events = { g_string_new (NULL) };
+
+  connect_events (client, &events);
+  selected = client_select (client, "INBOX", &error);
+  tern_imap_client_uid_fetch_async (client, "1:*", "(UID FLAGS)", 0, FALSE, cancel_soon_cb, seen,
+                                    cancellable, tern_test_got_result_cb, &fetched);
+  g_cancellable_cancel (cancellable);
+  g_assert_false (tern_imap_client_uid_fetch_finish (client, tern_test_wait_for (&fetched), NULL,
+                                                     &error));
+  g_assert_error (error, G_IO_ERROR, G_IO_ERROR_CANCELLED);
+  g_clear_error (&error);
+
+  g_assert_true (client_noop (client, &error));
+  g_assert_no_error (error);
+  /* The late FETCH went nowhere: not to the cancelled caller, not to the
+   * signals as a change made elsewhere. */
+  g_assert_cmpuint (seen->len, ==, 0);
+  g_assert_cmpstr (events.log->str, ==, "");
+  client_logout (client);
+  g_assert_cmpuint (server->mismatches, ==, 0);
+  g_string_free (events.log, TRUE);
+  fake_server_stop (server);
+}
+
 /* UTF8=ACCEPT: names go and come in UTF-8 rather than modified UTF-7. */
 
 static void
@@ -1616,6 +1695,8 @@ main (int   argc,
   g_test_add_func ("/imap/fake/list/fallback-list-lsub-status", test_list_fallback);
   g_test_add_func ("/imap/fake/select/qresync", test_select_qresync);
   g_test_add_func ("/imap/fake/utf8-accept-names", test_utf8_accept);
+  g_test_add_func ("/imap/fake/silent-server-times-out", test_silent_server_times_out);
+  g_test_add_func ("/imap/fake/cancelled-fetch-returns-at-once", test_cancelled_fetch);
   g_test_add_func ("/imap/fake/uid-sets", test_uid_sets);
 
   return g_test_run ();
