@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "tern-imap-client.h"
+#include "tern-sasl.h"
 #include "tern-test-util.h"
 
 /* One step of a script: the client's next line must start with @command
@@ -624,6 +625,30 @@ test_login_failure_not_retried (void)
   g_assert_error (error, TERN_IMAP_CLIENT_ERROR, TERN_IMAP_CLIENT_ERROR_INVALID_STATE);
 
   g_clear_object (&client);
+  fake_server_stop (server);
+}
+
+static void
+test_login_oauth_expired (void)
+{
+  static const Step steps[] = {
+    { "AUTHENTICATE XOAUTH2 ", "+ eyJzdGF0dXMiOiI0MDEiLCJzY2hlbWVzIjoiYmVhcmVyIiwic2NvcGUiOiJodHRwczovL21haWwuZ29vZ2xlLmNvbS8ifQ==\r\n", STEP_REPLY },
+    { "", "T1 NO [AUTHENTICATIONFAILED] Invalid credentials\r\n", STEP_REPLY },
+  };
+  FakeServer *server = fake_server_start ("* OK [CAPABILITY IMAP4rev1 AUTH=XOAUTH2 SASL-IR] "
+                                          "ready\r\n", steps);
+  g_autoptr(TernImapClient) client = new_client ();
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GAsyncResult) result = NULL;
+
+  g_assert_true (client_connect (client, server, TERN_CONNECTION_SECURITY_NONE, &error));
+  tern_imap_client_login_oauth_async (client, "alice@example.com", "ya29.old", NULL,
+                                      tern_test_got_result_cb, &result);
+  g_assert_false (tern_imap_client_login_finish (client, tern_test_wait_for (&result), &error));
+  g_assert_error (error, TERN_SASL_ERROR, TERN_SASL_ERROR_TOKEN_INVALID);
+  g_assert_cmpstr (tern_imap_client_get_auth_mechanism (client), ==, NULL);
+  g_clear_object (&client);
+  g_assert_cmpuint (server->mismatches, ==, 0);
   fake_server_stop (server);
 }
 
@@ -1669,6 +1694,7 @@ main (int   argc,
   g_test_add_func ("/imap/fake/login/failure-reported-once-not-retried",
                    test_login_failure_not_retried);
   g_test_add_func ("/imap/fake/login/login-command-with-literal", test_login_command_literal);
+  g_test_add_func ("/imap/fake/login/oauth-token-expired", test_login_oauth_expired);
   g_test_add_func ("/imap/fake/login/logindisabled-means-no-mechanism", test_login_disabled);
   g_test_add_func ("/imap/fake/response/one-byte-at-a-time", test_one_byte_at_a_time);
   g_test_add_func ("/imap/fake/pipeline/answered-in-order", test_pipelined_in_order);

@@ -127,6 +127,9 @@ check_atom_text (const char  *text,
  *
  * Fetches messages by UID, streaming: each response is decoded, handed to
  * @func and freed, so memory does not grow with the number of messages.
+ * A FETCH with a UID that the server sends meanwhile on its own (a flag
+ * changed by another client, with CONDSTORE) reaches @func too; one
+ * without a UID goes to the "fetch" signal.
  * Finish with tern_imap_client_uid_fetch_finish(), which gives the
  * vanished UIDs.
  */

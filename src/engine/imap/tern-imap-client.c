@@ -1781,6 +1781,14 @@ login_done (Command          *command,
     {
       if (data->sasl_error != NULL)
         error = g_error_copy (data->sasl_error);
+      else if (tagged->status == TERN_IMAP_STATUS_NO && data->sasl != NULL
+               && g_error_matches (tern_sasl_get_server_error (data->sasl), TERN_SASL_ERROR,
+                                   TERN_SASL_ERROR_TOKEN_INVALID))
+        {
+          /* An expired OAuth token is not a wrong password: the account
+           * layer refreshes it and tries again. */
+          error = g_error_copy (tern_sasl_get_server_error (data->sasl));
+        }
       else if (tagged->status == TERN_IMAP_STATUS_NO)
         {
           const GError *server_error = data->sasl != NULL

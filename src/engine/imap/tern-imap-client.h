@@ -508,6 +508,10 @@ void                 tern_imap_client_login_mechanism_async (TernImapClient     
                                                              GCancellable         *cancellable,
                                                              GAsyncReadyCallback   callback,
                                                              gpointer              user_data);
+/* tern_imap_client_login_finish(): a refused login is
+ * %TERN_IMAP_CLIENT_ERROR_AUTHENTICATION_FAILED, except an OAuth token the
+ * server says is invalid or expired, which is %TERN_SASL_ERROR_TOKEN_INVALID
+ * (refresh it and log in again on a new client). */
 gboolean             tern_imap_client_login_finish          (TernImapClient       *self,
                                                              GAsyncResult         *result,
                                                              GError              **error);
