@@ -38,12 +38,14 @@ G_BEGIN_DECLS
  *
  * Errors are in %TERN_IMAP_CLIENT_ERROR, except those of the connection
  * itself (%TERN_CONNECTION_ERROR, kept as they are), of SASL
- * (%TERN_SASL_ERROR) and cancellation (%G_IO_ERROR_CANCELLED).  After any
- * error other than %TERN_IMAP_CLIENT_ERROR_NO, %TERN_IMAP_CLIENT_ERROR_BAD,
- * %TERN_IMAP_CLIENT_ERROR_UNSUPPORTED, %TERN_IMAP_CLIENT_ERROR_TOO_BIG
- * (when found before sending) and %TERN_IMAP_CLIENT_ERROR_INVALID_STATE,
- * the session is over: its connection is closed, every pending command
- * fails with the same error, and a new client must be made.
+ * (%TERN_SASL_ERROR) and cancellation (%G_IO_ERROR_CANCELLED).  A NO or
+ * BAD to one command, and errors found before anything was sent
+ * (UNSUPPORTED, INVALID_STATE, APPENDLIMIT's TOO_BIG, a login refused
+ * locally), leave the session usable.  Any other error ends it: the
+ * connection is closed, every pending command fails with the same error,
+ * tern_imap_client_get_state() says %TERN_IMAP_CLIENT_STATE_CLOSED, and a
+ * new client must be made.  A cancelled command returns at once; its reply
+ * is still read and dropped, and the session goes on.
  */
 
 #define TERN_IMAP_CLIENT_ERROR (tern_imap_client_error_quark ())
