@@ -1601,6 +1601,47 @@ test_cancelled_fetch (void)
   fake_server_stop (server);
 }
 
+/* A SELECT cancelled while it waits behind another command is never sent,
+ * and leaves no mailbox selected. */
+
+static void
+test_cancelled_select_not_sent (void)
+{
+  static const Step steps[] = {
+    { "LIST", NULL, STEP_QUIET },
+    { "NOOP", "T1 OK list done\r\n$T OK noop done\r\n", STEP_REPLY },
+    { "LOGOUT", "* BYE bye\r\n$T OK done\r\n", STEP_REPLY },
+  };
+  FakeServer *server = fake_server_start (PREAUTH ("LIST-EXTENDED"), steps);
+  g_autoptr(TernImapClient) client = preauth_session (server);
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GCancellable) cancellable = g_cancellable_new ();
+  g_autoptr(GAsyncResult) listed = NULL;
+  g_autoptr(GAsyncResult) selected = NULL;
+  g_autoptr(GPtrArray) mailboxes = NULL;
+  g_autoptr(TernImapSelected) none = NULL;
+  g_autoptr(GPtrArray) fetched = g_ptr_array_new_with_free_func (g_free);
+
+  tern_imap_client_list_async (client, "", "*", 0, NULL, tern_test_got_result_cb, &listed);
+  tern_imap_client_select_async (client, "INBOX", TERN_IMAP_SELECT_NONE, 0, 0, NULL,
+                                 cancellable, tern_test_got_result_cb, &selected);
+  g_cancellable_cancel (cancellable);
+  none = tern_imap_client_select_finish (client, tern_test_wait_for (&selected), &error);
+  g_assert_null (none);
+  g_assert_error (error, G_IO_ERROR, G_IO_ERROR_CANCELLED);
+  g_clear_error (&error);
+
+  g_assert_true (client_noop (client, &error));
+  mailboxes = tern_imap_client_list_finish (client, tern_test_wait_for (&listed), &error);
+  g_assert_no_error (error);
+  g_assert_false (client_fetch (client, "1:*", "(UID)", fetched, &error));
+  g_assert_error (error, TERN_IMAP_CLIENT_ERROR, TERN_IMAP_CLIENT_ERROR_INVALID_STATE);
+  client_logout (client);
+  g_assert_cmpuint (count_received (server, "SELECT"), ==, 0);
+  g_assert_cmpuint (server->mismatches, ==, 0);
+  fake_server_stop (server);
+}
+
 /* UTF8=ACCEPT: names go and come in UTF-8 rather than modified UTF-7. */
 
 static void
@@ -1723,6 +1764,7 @@ main (int   argc,
   g_test_add_func ("/imap/fake/utf8-accept-names", test_utf8_accept);
   g_test_add_func ("/imap/fake/silent-server-times-out", test_silent_server_times_out);
   g_test_add_func ("/imap/fake/cancelled-fetch-returns-at-once", test_cancelled_fetch);
+  g_test_add_func ("/imap/fake/cancelled-select-is-never-sent", test_cancelled_select_not_sent);
   g_test_add_func ("/imap/fake/uid-sets", test_uid_sets);
 
   return g_test_run ();

@@ -163,9 +163,16 @@ command_cancelled_cb (GCancellable *cancellable,
 
   imap_command_return_error (command, g_error_new (G_IO_ERROR, G_IO_ERROR_CANCELLED,
                                               "The operation was cancelled"));
-  /* A command not sent yet never will be. */
+  /* A command not sent yet never will be; its fail handler undoes what
+   * queueing it counted (a SELECT pending). */
   if (g_queue_remove (&self->queue, command))
-    imap_command_unref (command);
+    {
+      g_autoptr(GError) cancelled = g_error_new (G_IO_ERROR, G_IO_ERROR_CANCELLED,
+                                                 "The operation was cancelled");
+
+      command->fail (command, cancelled);
+      imap_command_unref (command);
+    }
   return G_SOURCE_REMOVE;
 }
 
