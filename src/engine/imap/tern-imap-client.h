@@ -26,8 +26,11 @@ G_BEGIN_DECLS
  * pipelined where RFC 9051 allows it, and their replies are told apart by
  * tag.  Commands that change the selected mailbox (SELECT, EXAMINE, CLOSE,
  * UNSELECT), IDLE, ENABLE, COMPRESS and LOGOUT wait for every earlier
- * command and hold back every later one.  Callbacks run in the thread-default
- * main context of the call.
+ * command and hold back every later one.  Callbacks and signals run in the
+ * thread-default main context of the calls; a client is used from one
+ * thread only.  The connection's setters (TLS database, pinned
+ * certificate, local address, timeouts) apply; the I/O timeout bounds each
+ * read and write, except reads while IDLE waits.
  *
  * Mailbox names are UTF-8 in and out; the client encodes them as modified
  * UTF-7, or sends them as UTF-8 once UTF8=ACCEPT is enabled.
