@@ -1019,6 +1019,75 @@ test_literal_too_big (void)
   fake_server_stop (server);
 }
 
+/* A body streamed to a GOutputStream: larger than the literal limit and
+ * than one piece, and then one arriving a byte at a time. */
+
+static void
+test_body_to_stream (void)
+{
+  g_autofree char *big = NULL;
+  g_autofree char *reply = NULL;
+  Step steps[] = {
+    { "SELECT INBOX", SELECT_REPLY, STEP_REPLY },
+    { "UID FETCH 4 (UID BODY.PEEK[])", NULL, STEP_REPLY },
+    { "UID FETCH 5 (UID BODY.PEEK[1])",
+      "* 2 FETCH (UID 5 BODY[1] {10}\r\nhello\r\nbye FLAGS (\\Seen))\r\n$T OK done\r\n",
+      STEP_SLOW },
+    { "NOOP", "$T OK fine\r\n", STEP_REPLY },
+    { "LOGOUT", "* BYE bye\r\n$T OK done\r\n", STEP_REPLY },
+  };
+  FakeServer *server;
+  g_autoptr(TernImapClient) client = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(TernImapSelected) selected = NULL;
+  g_autoptr(GOutputStream) first = g_memory_output_stream_new_resizable ();
+  g_autoptr(GOutputStream) second = g_memory_output_stream_new_resizable ();
+  g_autoptr(GAsyncResult) result = NULL;
+  g_autoptr(GAsyncResult) result2 = NULL;
+  guint64 size = 0;
+  GString *body = g_string_new (NULL);
+
+  /* 300 kB of lines, with a "}" and CRLF inside. */
+  while (body->len < 300 * 1000)
+    g_string_append_printf (body, "line %" G_GSIZE_FORMAT " {brace}\r\n", body->len);
+  big = g_string_free (body, FALSE);
+  reply = g_strdup_printf ("* 1 FETCH (UID 4 BODY[] {%" G_GSIZE_FORMAT "}\r\n%s)\r\n"
+                           "$T OK done\r\n", strlen (big), big);
+  steps[1].reply = reply;
+  server = fake_server_start (PREAUTH (""), steps);
+  client = preauth_session (server);
+  tern_imap_client_set_max_literal (client, 1000);
+  selected = client_select (client, "INBOX", &error);
+  g_assert_no_error (error);
+
+  tern_imap_client_fetch_body_to_stream_async (client, 4, NULL, first, NULL,
+                                               tern_test_got_result_cb, &result);
+  g_assert_true (tern_imap_client_fetch_body_to_stream_finish (client,
+                                                               tern_test_wait_for (&result),
+                                                               &size, &error));
+  g_assert_no_error (error);
+  g_assert_cmpuint (size, ==, strlen (big));
+  g_assert_cmpmem (g_memory_output_stream_get_data (G_MEMORY_OUTPUT_STREAM (first)),
+                   g_memory_output_stream_get_data_size (G_MEMORY_OUTPUT_STREAM (first)),
+                   big, strlen (big));
+
+  tern_imap_client_fetch_body_to_stream_async (client, 5, "1", second, NULL,
+                                               tern_test_got_result_cb, &result2);
+  g_assert_true (tern_imap_client_fetch_body_to_stream_finish (client,
+                                                               tern_test_wait_for (&result2),
+                                                               &size, &error));
+  g_assert_no_error (error);
+  g_assert_cmpuint (size, ==, 10);
+  g_assert_cmpmem (g_memory_output_stream_get_data (G_MEMORY_OUTPUT_STREAM (second)), 10,
+                   "hello\r\nbye", 10);
+
+  /* The session goes on after the streamed literals. */
+  g_assert_true (client_noop (client, &error));
+  client_logout (client);
+  g_assert_cmpuint (server->mismatches, ==, 0);
+  fake_server_stop (server);
+}
+
 /* A drop at every step of login, select and fetch */
 
 static const Step session_steps[] = {
@@ -1747,6 +1816,7 @@ main (int   argc,
   g_test_add_func ("/imap/fake/drop/at-every-step-of-login-select-fetch",
                    test_drop_at_every_step);
   g_test_add_func ("/imap/fake/drop/inside-a-literal", test_drop_inside_literal);
+  g_test_add_func ("/imap/fake/body-to-stream", test_body_to_stream);
   g_test_add_func ("/imap/fake/move/with-move", test_move_with_move);
   g_test_add_func ("/imap/fake/move/fallback-copy-store-uid-expunge",
                    test_move_fallback_uidplus);

@@ -521,6 +521,22 @@ test_select_fetch_store_resync (void)
   g_assert_nonnull (g_strstr_len (g_bytes_get_data (body, NULL), g_bytes_get_size (body),
                                   "X-Tern-Load: seed=1 index="));
 
+  /* The same body streamed is the same bytes. */
+  {
+    g_autoptr(GOutputStream) output = g_memory_output_stream_new_resizable ();
+    g_autoptr(GAsyncResult) streamed = NULL;
+    guint64 size = 0;
+
+    tern_imap_client_fetch_body_to_stream_async (client, 7, NULL, output, NULL, got_result_cb,
+                                                 &streamed);
+    g_assert_true (tern_imap_client_fetch_body_to_stream_finish (client, wait_for (&streamed),
+                                                                 &size, &error));
+    g_assert_no_error (error);
+    g_assert_cmpuint (size, ==, g_bytes_get_size (body));
+    g_assert_cmpmem (g_memory_output_stream_get_data (G_MEMORY_OUTPUT_STREAM (output)), size,
+                     g_bytes_get_data (body, NULL), g_bytes_get_size (body));
+  }
+
   /* A second client changes flags and expunges; the first resyncs with
    * QRESYNC from the modseq it knew. */
   other = open_session (servers, 0);

@@ -311,6 +311,116 @@ tern_imap_client_fetch_body_finish (TernImapClient  *self,
   return g_task_propagate_pointer (G_TASK (result), error);
 }
 
+/* The body, streamed */
+
+static void
+body_stream_done (Command          *command,
+                  TernImapResponse *tagged)
+{
+  FetchData *data = command->data;
+  guint64 *size;
+
+  if (tagged->status != TERN_IMAP_STATUS_OK)
+    {
+      imap_command_return_error (command, imap_status_error (tagged, "UID FETCH"));
+      return;
+    }
+  if (data->body == NULL)
+    {
+      imap_command_return_error (command, g_error_new (TERN_IMAP_CLIENT_ERROR,
+                                                       TERN_IMAP_CLIENT_ERROR_NO,
+                                                       "The message with UID %u is no longer "
+                                                       "on the server", data->uid));
+      return;
+    }
+  size = g_new (guint64, 1);
+  *size = command->diverted;
+  imap_command_return_pointer (command, size, g_free);
+}
+
+/**
+ * tern_imap_client_fetch_body_to_stream_async:
+ * @uid: the message's UID in the selected mailbox
+ * @section: (nullable): the section, or %NULL for the whole message
+ * @output: where the bytes go, as they arrive
+ *
+ * Like tern_imap_client_fetch_body_async(), but the body is written to
+ * @output piece by piece (at most 256 KiB in memory at a time), whatever
+ * its size; the client's literal limit does not apply.  @output is not
+ * closed.  A write error ends the session, since the rest of the body
+ * could no longer be told from the replies after it.  Finish with
+ * tern_imap_client_fetch_body_to_stream_finish().
+ */
+void
+tern_imap_client_fetch_body_to_stream_async (TernImapClient      *self,
+                                             guint32              uid,
+                                             const char          *section,
+                                             GOutputStream       *output,
+                                             GCancellable        *cancellable,
+                                             GAsyncReadyCallback  callback,
+                                             gpointer             user_data)
+{
+  Command *command;
+  FetchData *data;
+  GError *error = NULL;
+  Builder builder;
+
+  g_return_if_fail (TERN_IS_IMAP_CLIENT (self));
+  g_return_if_fail (uid > 0);
+  g_return_if_fail (G_IS_OUTPUT_STREAM (output));
+
+  command = imap_command_new (self, "UID FETCH", tern_imap_client_fetch_body_to_stream_async,
+                              cancellable, callback, user_data);
+  data = g_new0 (FetchData, 1);
+  data->uid = uid;
+  data->section = g_ascii_strup (section != NULL ? section : "", -1);
+  data->func = body_fetch_func;
+  data->func_data = data;
+  data->vanished = g_array_new (FALSE, FALSE, sizeof (TernImapUidRange));
+  command->data = data;
+  command->data_free = (GDestroyNotify) fetch_data_free;
+  command->untagged = uid_fetch_untagged;
+  command->done = body_stream_done;
+  /* Alone in flight, so that the body literal that comes is this one's. */
+  command->barrier = TRUE;
+  command->divert_output = g_object_ref (output);
+  if (!imap_command_check_state (command, TERN_IMAP_CLIENT_STATE_SELECTED))
+    return;
+  if (!check_atom_text (data->section, "section", &error) || strchr (data->section, ']') != NULL)
+    {
+      if (error == NULL)
+        error = g_error_new (TERN_IMAP_CLIENT_ERROR, TERN_IMAP_CLIENT_ERROR_INVALID_STATE,
+                             "The section holds a “]”");
+      imap_command_fail_now (command, error);
+      return;
+    }
+  imap_builder_init (&builder, self, command, "UID FETCH ");
+  imap_builder_printf (&builder, "%u (UID BODY.PEEK[%s])", uid, data->section);
+  imap_builder_finish (&builder);
+  imap_submit (self, command);
+}
+
+/**
+ * tern_imap_client_fetch_body_to_stream_finish:
+ * @out_size: (out) (optional): how many bytes were written
+ */
+gboolean
+tern_imap_client_fetch_body_to_stream_finish (TernImapClient  *self,
+                                              GAsyncResult    *result,
+                                              guint64         *out_size,
+                                              GError         **error)
+{
+  g_autofree guint64 *size = NULL;
+
+  g_return_val_if_fail (g_task_is_valid (result, self), FALSE);
+  size = g_task_propagate_pointer (G_TASK (result), error);
+  if (size == NULL)
+    return FALSE;
+  if (out_size != NULL)
+    *out_size = *size;
+  return TRUE;
+}
+
 /* UID SEARCH */
 
 typedef struct

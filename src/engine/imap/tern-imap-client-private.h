@@ -52,6 +52,10 @@ struct _Command
   GDestroyNotify data_free;
 
   GSource *cancel_source;
+
+  /* A fetch whose body literal goes to a stream instead of memory. */
+  GOutputStream *divert_output;
+  guint64 diverted;
 };
 
 /* How many commands may wait for their reply at once. */
@@ -113,6 +117,11 @@ struct _TernImapClient
   gboolean idling;
   gboolean idle_done_sent;
   gboolean idle_done_requested;
+
+  /* Bytes of a literal still to go to a stream, and the piece being
+   * written there. */
+  guint64 divert_left;
+  GBytes *divert_piece;
 };
 
 typedef struct

@@ -27,6 +27,11 @@ typedef struct
 
 static void pump (TernImapClient *self);
 static void writer_pump (TernImapClient *self);
+static void divert_write (TernImapClient *self,
+                          GBytes         *bytes);
+static void divert_literal (TernImapClient  *self,
+                            char           **line,
+                            gsize           *length);
 static void handle_fetch_signal (TernImapClient   *self,
                                  TernImapResponse *response);
 
@@ -50,6 +55,7 @@ imap_command_unref (Command *command)
   if (command->data_free != NULL && command->data != NULL)
     command->data_free (command->data);
   g_clear_pointer (&command->stashed, tern_imap_response_unref);
+  g_clear_object (&command->divert_output);
   g_ptr_array_unref (command->chunks);
   g_array_unref (command->sync);
   g_clear_object (&command->task);
@@ -971,6 +977,7 @@ read_line_cb (GObject      *source,
     }
   if (self->state == TERN_IMAP_CLIENT_STATE_CLOSED)
     return;
+  divert_literal (self, &line, &length);
   if (!feed_line (self, line, length, &error))
     {
       imap_fatal (self, g_steal_pointer (&error));
@@ -998,6 +1005,11 @@ read_bytes_cb (GObject      *source,
     }
   if (self->state == TERN_IMAP_CLIENT_STATE_CLOSED)
     return;
+  if (self->divert_left > 0)
+    {
+      divert_write (self, g_steal_pointer (&bytes));
+      return;
+    }
   if (!feed (self, g_bytes_get_data (bytes, NULL), g_bytes_get_size (bytes), &error))
     {
       imap_fatal (self, g_steal_pointer (&error));
@@ -1005,6 +1017,100 @@ read_bytes_cb (GObject      *source,
     }
   dispatch_parsed (self);
   pump (self);
+}
+
+/* Streaming a body: when the command that waits first asked for its
+ * body to go to a stream, the literal of a FETCH body section is written
+ * there piece by piece instead of being kept, and the parser is told the
+ * literal was empty. */
+
+static void
+divert_written_cb (GObject      *source,
+                   GAsyncResult *result,
+                   gpointer      user_data)
+{
+  g_autoptr(TernImapClient) self = user_data;
+  g_autoptr(GError) error = NULL;
+
+  self->reading = FALSE;
+  g_clear_pointer (&self->divert_piece, g_bytes_unref);
+  if (!g_output_stream_write_all_finish (G_OUTPUT_STREAM (source), result, NULL, &error))
+    {
+      g_prefix_error (&error, "The message could not be saved: ");
+      imap_fatal (self, g_steal_pointer (&error));
+      return;
+    }
+  if (self->state == TERN_IMAP_CLIENT_STATE_CLOSED)
+    return;
+  pump (self);
+}
+
+/* Writes @bytes (taken) to the stream; reading waits until it is written,
+ * so memory holds one piece at a time. */
+static void
+divert_write (TernImapClient *self,
+              GBytes         *bytes)
+{
+  Command *command = g_queue_peek_head (&self->inflight);
+  gsize size = g_bytes_get_size (bytes);
+
+  self->divert_left -= size;
+  if (command == NULL || command->divert_output == NULL)
+    {
+      /* The command is gone (the session is closing): drop the bytes. */
+      g_bytes_unref (bytes);
+      pump (self);
+      return;
+    }
+  command->diverted += size;
+  self->divert_piece = bytes;
+  self->reading = TRUE;
+  g_output_stream_write_all_async (command->divert_output, g_bytes_get_data (bytes, NULL), size,
+                                   G_PRIORITY_DEFAULT, self->io_cancellable, divert_written_cb,
+                                   g_object_ref (self));
+}
+
+/* Looks at a line before the parser does: "* 3 FETCH (UID 8 BODY[] {1234}"
+ * becomes "... BODY[] {0}", and the 1234 bytes go to the stream. */
+static void
+divert_literal (TernImapClient  *self,
+                char           **line,
+                gsize           *length)
+{
+  Command *command = g_queue_peek_head (&self->inflight);
+  const char *text = *line;
+  gsize len = *length;
+  gsize open;
+  guint64 size = 0;
+
+  if (command == NULL || command->divert_output == NULL
+      || tern_imap_parser_get_literal_left (self->parser) > 0
+      || len < 4 || text[len - 1] != '}' || !g_str_has_prefix (text, "* "))
+    return;
+  open = len - 1;
+  while (open > 0 && g_ascii_isdigit (text[open - 1]))
+    open--;
+  if (open == 0 || open == len - 1 || len - 1 - open > 19 || text[open - 1] != '{')
+    return;
+  open--;
+  /* Only a body section's literal: "BODY[...] {N}" or "BODY[...]<0> {N}". */
+  if (open < 2 || text[open - 1] != ' ' || (text[open - 2] != ']' && text[open - 2] != '>'))
+    return;
+  {
+    g_autofree char *digits = g_strndup (text + open + 1, len - 2 - open);
+
+    if (!g_ascii_string_to_unsigned (digits, 10, 0, G_MAXUINT64, &size, NULL))
+      return;
+  }
+
+  {
+    char *rewritten = g_strdup_printf ("%.*s{0}", (int) open, text);
+
+    g_free (*line);
+    *line = rewritten;
+    *length = open + 3;
+  }
+  self->divert_left = size;
 }
 
 /* Whether a reply waits for its command's write to finish: nothing more is
@@ -1040,9 +1146,21 @@ imap_reader_pump (TernImapClient *self)
 
   self->in_reader = TRUE;
   g_object_ref (self);
-  while (reader_wanted (self))
+  while (reader_wanted (self) && !self->reading)
     {
       gboolean fed;
+
+      if (self->divert_left > 0)
+        {
+          GBytes *bytes = tern_connection_read_buffered_bytes (self->connection,
+                                                               (gsize) MIN (self->divert_left,
+                                                                            LITERAL_PIECE));
+
+          if (bytes == NULL)
+            break;
+          divert_write (self, bytes);
+          continue;
+        }
 
       left = tern_imap_parser_get_literal_left (self->parser);
       if (left > 0)
@@ -1064,6 +1182,8 @@ imap_reader_pump (TernImapClient *self)
 
           if (line == NULL && error == NULL)
             break;
+          if (line != NULL)
+            divert_literal (self, &line, &length);
           fed = line != NULL && feed_line (self, line, length, &error);
         }
       if (!fed)
@@ -1081,7 +1201,8 @@ imap_reader_pump (TernImapClient *self)
       tern_connection_set_io_timeout (self->connection,
                                       self->idling ? 0 : self->io_timeout_msec);
       self->reading = TRUE;
-      left = tern_imap_parser_get_literal_left (self->parser);
+      left = self->divert_left > 0 ? self->divert_left
+                                   : tern_imap_parser_get_literal_left (self->parser);
       if (left > 0)
         tern_connection_read_bytes_async (self->connection, (gsize) MIN (left, LITERAL_PIECE),
                                           self->io_cancellable, read_bytes_cb,

@@ -655,6 +655,18 @@ GBytes              *tern_imap_client_fetch_body_finish     (TernImapClient     
                                                              GAsyncResult         *result,
                                                              GError              **error);
 
+void                 tern_imap_client_fetch_body_to_stream_async  (TernImapClient *self,
+                                                                   guint32         uid,
+                                                                   const char     *section,
+                                                                   GOutputStream  *output,
+                                                                   GCancellable   *cancellable,
+                                                                   GAsyncReadyCallback callback,
+                                                                   gpointer        user_data);
+gboolean             tern_imap_client_fetch_body_to_stream_finish (TernImapClient *self,
+                                                                   GAsyncResult   *result,
+                                                                   guint64        *out_size,
+                                                                   GError        **error);
+
 void                 tern_imap_client_uid_search_async      (TernImapClient       *self,
                                                              const char           *criteria,
                                                              GCancellable         *cancellable,
