@@ -424,6 +424,12 @@ test_greeting_capability_command (void)
   g_assert_no_error (error);
   g_assert_true (tern_imap_client_has_capability (client, "IDLE"));
   g_assert_cmpstr (received_line (server, 0), ==, "T1 CAPABILITY");
+  {
+    g_auto(GStrv) caps = tern_imap_client_dup_capabilities (client);
+    g_autofree char *joined = g_strjoinv (" ", caps);
+
+    g_assert_cmpstr (joined, ==, "AUTH=PLAIN IDLE IMAP4REV1");
+  }
   client_logout (client);
   g_assert_cmpuint (server->mismatches, ==, 0);
   fake_server_stop (server);

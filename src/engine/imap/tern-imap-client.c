@@ -1401,6 +1401,13 @@ tern_imap_client_has_capability (TernImapClient *self,
  *
  * Returns: (transfer full): the capabilities in upper case, sorted
  */
+static int
+compare_names (const void *a,
+               const void *b)
+{
+  return strcmp (*(char * const *) a, *(char * const *) b);
+}
+
 char **
 tern_imap_client_dup_capabilities (TernImapClient *self)
 {
@@ -1413,7 +1420,7 @@ tern_imap_client_dup_capabilities (TernImapClient *self)
   out = g_new0 (char *, n + 1);
   for (guint i = 0; i < n; i++)
     out[i] = g_strdup (keys[i]);
-  qsort (out, n, sizeof (char *), (int (*) (const void *, const void *)) g_strcmp0);
+  qsort (out, n, sizeof (char *), compare_names);
   return out;
 }
 
