@@ -252,11 +252,8 @@ static void
 builder_flush_text (Builder  *builder,
                     gboolean  sync)
 {
-  gsize length = builder->text->len;
-
   builder_push (builder, g_string_free_to_bytes (builder->text), sync);
   builder->text = g_string_new (NULL);
-  (void) length;
 }
 
 /* Adds a literal: its announcement ends the current piece, and its bytes
@@ -276,9 +273,9 @@ imap_builder_add_literal (Builder  *builder,
   g_string_append_printf (builder->text, "%s{%" G_GSIZE_FORMAT "%s}\r\n",
                           binary ? "~" : "", size, non_sync ? "+" : "");
   builder_flush_text (builder, FALSE);
-  builder_push (builder, g_bytes_ref (bytes), !non_sync);
   /* What follows the literal goes on in a piece of its own, sent right
    * after the literal's bytes. */
+  builder_push (builder, g_bytes_ref (bytes), !non_sync);
 }
 
 /* Adds a string as a quoted string when it can be one, else as a literal. */
