@@ -42,6 +42,8 @@ struct _Command
   gboolean sent;
   gboolean barrier;
   gboolean returned;
+  /* Its pieces are wiped from memory once freed (a login). */
+  gboolean secret;
   TernImapResponse *stashed;
 
   UntaggedFunc untagged;

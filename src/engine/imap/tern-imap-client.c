@@ -35,6 +35,34 @@ static void divert_literal (TernImapClient  *self,
 static void handle_fetch_signal (TernImapClient   *self,
                                  TernImapResponse *response);
 
+typedef struct
+{
+  char *text;
+  gsize length;
+} SecretText;
+
+static void
+secret_text_free (gpointer user_data)
+{
+  SecretText *secret = user_data;
+
+  explicit_bzero (secret->text, secret->length);
+  g_free (secret->text);
+  g_free (secret);
+}
+
+/* Takes @text (@length bytes) into bytes that are wiped when freed. */
+static GBytes *
+secret_bytes_take (char  *text,
+                   gsize  length)
+{
+  SecretText *secret = g_new0 (SecretText, 1);
+
+  secret->text = text;
+  secret->length = length;
+  return g_bytes_new_with_free_func (text, length, secret_text_free, secret);
+}
+
 Command *
 imap_command_ref (Command *command)
 {
@@ -252,7 +280,13 @@ static void
 builder_flush_text (Builder  *builder,
                     gboolean  sync)
 {
-  builder_push (builder, g_string_free_to_bytes (builder->text), sync);
+  gsize length = builder->text->len;
+
+  if (builder->command->secret)
+    builder_push (builder, secret_bytes_take (g_string_free (builder->text, FALSE), length),
+                  sync);
+  else
+    builder_push (builder, g_string_free_to_bytes (builder->text), sync);
   builder->text = g_string_new (NULL);
 }
 
@@ -312,7 +346,9 @@ imap_builder_add_string (Builder    *builder,
     }
 
   {
-    g_autoptr(GBytes) bytes = g_bytes_new (text, length);
+    g_autoptr(GBytes) bytes = builder->command->secret
+                              ? secret_bytes_take (g_strndup (text, length), length)
+                              : g_bytes_new (text, length);
 
     imap_builder_add_literal (builder, bytes, FALSE);
   }
@@ -381,7 +417,10 @@ void
 imap_builder_clear (Builder *builder)
 {
   if (builder->text != NULL)
-    g_string_free (builder->text, TRUE);
+    {
+      explicit_bzero (builder->text->str, builder->text->len);
+      g_string_free (builder->text, TRUE);
+    }
   builder->text = NULL;
 }
 
@@ -515,8 +554,9 @@ pump (TernImapClient *self)
       first = g_ptr_array_index (next->chunks, 0);
       data = g_bytes_get_data (first, &size);
       line = g_strdup_printf ("%s %.*s", next->tag, (int) size, data);
-      g_ptr_array_index (next->chunks, 0) = g_bytes_new_take (g_steal_pointer (&line),
-                                                             strlen (next->tag) + 1 + size);
+      g_ptr_array_index (next->chunks, 0) =
+        next->secret ? secret_bytes_take (g_steal_pointer (&line), strlen (next->tag) + 1 + size)
+                     : g_bytes_new_take (g_steal_pointer (&line), strlen (next->tag) + 1 + size);
       g_bytes_unref (first);
 
       g_queue_push_tail (&self->inflight, next);
@@ -1831,33 +1871,16 @@ login_data_free (LoginData *data)
   g_free (data);
 }
 
-typedef struct
-{
-  char *text;
-  gsize length;
-} SecretText;
-
-static void
-secret_text_free (gpointer user_data)
-{
-  SecretText *secret = user_data;
-
-  explicit_bzero (secret->text, secret->length);
-  g_free (secret->text);
-  g_free (secret);
-}
-
 /* A line of the login, wiped from memory once written. */
 static GBytes *
 secret_line (const char *text)
 {
-  SecretText *secret = g_new0 (SecretText, 1);
+  gsize length = strlen (text) + 2;
+  char *copy = g_malloc (length);
 
-  secret->length = strlen (text) + 2;
-  secret->text = g_malloc (secret->length);
-  memcpy (secret->text, text, secret->length - 2);
-  memcpy (secret->text + secret->length - 2, "\r\n", 2);
-  return g_bytes_new_with_free_func (secret->text, secret->length, secret_text_free, secret);
+  memcpy (copy, text, length - 2);
+  memcpy (copy + length - 2, "\r\n", 2);
+  return secret_bytes_take (copy, length);
 }
 
 static void
@@ -2006,6 +2029,8 @@ start_login (TernImapClient      *self,
   command->done = login_done;
   command->continuation = login_continuation;
   command->barrier = TRUE;
+  /* Its lines hold the password or a response made from it. */
+  command->secret = TRUE;
 
   if (self->state != TERN_IMAP_CLIENT_STATE_NOT_AUTHENTICATED || self->idle_command != NULL)
     {
