@@ -14,10 +14,10 @@
  * The index (message_fts) folds case and diacritics with FTS5's unicode61
  * tokenizer and keeps, for each word, only the columns of each message it
  * is in (detail = column): neither how often a word comes nor where.  A
- * body of 10 KB holds some 1,300 words but only a few hundred different
- * ones, and the writer thread, the one thread that can fill the index,
- * spent most of its time splitting, folding and hashing the same words
- * again.
+ * body of 10 KB holds some 1,500 words, fewer than half of them different,
+ * and the writer thread, the one thread that can fill the index, spent
+ * most of its time splitting, folding and hashing words, the same ones
+ * again and again.
  *
  * So each column's text is turned here, on any thread, into its distinct
  * words, folded by the very same tokenizer (called outside SQL, through the
