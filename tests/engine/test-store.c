@@ -787,6 +787,28 @@ test_open_migrates_from_every_earlier_version (void)
     }
 }
 
+/* The search index is filled with the settings the writer was measured
+ * with, kept in the index itself (every connection reads them). */
+static void
+test_open_tunes_search_index (void)
+{
+  g_autoptr(GError) error = NULL;
+  g_autofree char *dir = g_dir_make_tmp ("tern-store-XXXXXX", &error);
+  g_autofree char *index = g_build_filename (dir, "store.sqlite", NULL);
+  g_autoptr(TernStore) store = NULL;
+
+  g_assert_no_error (error);
+  store = tern_test_open_store (dir);
+  tern_test_close_store (&store);
+
+  g_assert_cmpint (file_query_int (index, "SELECT v FROM message_fts_config "
+                                          "WHERE k = 'automerge'"), ==, 8);
+  g_assert_cmpint (file_query_int (index, "SELECT v FROM message_fts_config "
+                                          "WHERE k = 'hashsize'"), ==, 4 * 1024 * 1024);
+
+  tern_test_remove_tree (dir);
+}
+
 static void
 test_open_migrates_empty_file (void)
 {
@@ -2206,6 +2228,7 @@ main (int   argc,
   g_test_add_func ("/store/open/refuses-newer-index-untouched",
                    test_open_refuses_newer_index_untouched);
   g_test_add_func ("/store/open/migrates-empty-file", test_open_migrates_empty_file);
+  g_test_add_func ("/store/open/tunes-search-index", test_open_tunes_search_index);
   g_test_add_func ("/store/open/migrates-from-every-earlier-version",
                    test_open_migrates_from_every_earlier_version);
 

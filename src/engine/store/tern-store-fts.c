@@ -359,6 +359,13 @@ tern_store_fts_words (const char *text,
  * cache.  Measured: 2 to 4 MB fill fastest. */
 #define FTS_HASH_SIZE (4 * 1024 * 1024)
 
+/* How many segments of one size FTS5 lets gather before it merges them
+ * into one of the next size (4 by default).  Every merge writes the words
+ * again; with 8, a word of 100,000 messages is written about a third
+ * fewer times, and searches, which read every segment, were as fast
+ * (measured on 100,000 messages; with 16 they took three times longer). */
+#define FTS_AUTOMERGE 8
+
 /* The writer's page cache: merging segments reads again what the last
  * batches wrote. */
 #define WRITER_CACHE_KB (32 * 1024)
@@ -374,28 +381,39 @@ gboolean
 tern_store_fts_tune (sqlite3  *index,
                      GError  **error)
 {
+  static const struct {
+    const char *key;
+    int value;
+  } settings[] = {
+    { "hashsize", FTS_HASH_SIZE },
+    { "automerge", FTS_AUTOMERGE },
+  };
   g_autofree char *cache = g_strdup_printf ("PRAGMA cache_size = -%d", WRITER_CACHE_KB);
-  g_autoptr(sqlite3_stmt) stmt = NULL;
-  gint64 hash_size = 0;
 
   if (!tern_store_exec (index, cache, error))
     return FALSE;
 
-  stmt = tern_store_prepare (index, "SELECT v FROM message_fts_config WHERE k = 'hashsize'", error);
-  if (stmt == NULL)
-    return FALSE;
-  if (sqlite3_step (stmt) == SQLITE_ROW)
-    hash_size = sqlite3_column_int64 (stmt, 0);
-  g_clear_pointer (&stmt, sqlite3_finalize);
-
-  if (hash_size != FTS_HASH_SIZE)
+  for (guint i = 0; i < G_N_ELEMENTS (settings); i++)
     {
-      g_autofree char *set = NULL;
+      g_autoptr(sqlite3_stmt) stmt = NULL;
+      gint64 value = -1;
 
-      set = g_strdup_printf ("INSERT INTO message_fts (message_fts, rank) VALUES ('hashsize', %d)",
-                             FTS_HASH_SIZE);
-      if (!tern_store_exec (index, set, error))
+      stmt = tern_store_prepare (index, "SELECT v FROM message_fts_config WHERE k = ?", error);
+      if (stmt == NULL)
         return FALSE;
+      sqlite3_bind_text (stmt, 1, settings[i].key, -1, SQLITE_STATIC);
+      if (sqlite3_step (stmt) == SQLITE_ROW)
+        value = sqlite3_column_int64 (stmt, 0);
+
+      if (value != settings[i].value)
+        {
+          g_autofree char *set = NULL;
+
+          set = g_strdup_printf ("INSERT INTO message_fts (message_fts, rank) VALUES ('%s', %d)",
+                                 settings[i].key, settings[i].value);
+          if (!tern_store_exec (index, set, error))
+            return FALSE;
+        }
     }
 
   return TRUE;
