@@ -328,6 +328,31 @@ rss_mb (void)
   return resident * (double) sysconf (_SC_PAGESIZE) / (1024.0 * 1024.0);
 }
 
+/* The processor time of the whole process, every thread, in seconds. */
+static double
+cpu_seconds (void)
+{
+  struct rusage usage;
+
+  if (getrusage (RUSAGE_SELF, &usage) != 0)
+    return 0;
+
+  return usage.ru_utime.tv_sec + usage.ru_utime.tv_usec / 1e6 +
+         usage.ru_stime.tv_sec + usage.ru_stime.tv_usec / 1e6;
+}
+
+/* The machine's load over the last minute: other work slows the figures. */
+static double
+load_average (void)
+{
+  double load[1] = { 0 };
+
+  if (getloadavg (load, 1) != 1)
+    return -1;
+
+  return load[0];
+}
+
 static double
 peak_rss_mb (void)
 {
@@ -406,6 +431,7 @@ bench_store (guint    n_messages,
   g_autoptr(GFile) source = NULL;
   double search_ms[G_N_ELEMENTS (queries)];
   double import_s, first_rows_ms, middle_rows_ms, search_median_ms, model_rss;
+  double import_cpu_s, load;
   double rss_before;
   gint64 bytes;
   gint64 start;
@@ -435,12 +461,15 @@ bench_store (guint    n_messages,
 
   /* Import, with indexing and search indexing. */
   source = g_file_new_for_path (mbox);
+  load = load_average ();
+  import_cpu_s = cpu_seconds ();
   start = g_get_monotonic_time ();
   tern_store_import_async (store, tern_folder_get_id (folder), source, TERN_MAIL_FILE_MBOX,
                            NULL, NULL, NULL, tern_cli_got_result, &result);
   imported = tern_store_import_finish (store, tern_cli_wait (&result), &error);
   g_clear_object (&result);
   import_s = (g_get_monotonic_time () - start) / (double) G_USEC_PER_SEC;
+  import_cpu_s = cpu_seconds () - import_cpu_s;
   if (imported == NULL)
     goto failed;
   if (imported->imported != n_messages)
@@ -509,6 +538,10 @@ bench_store (guint    n_messages,
       json_builder_add_int_value (builder, n_messages);
       json_builder_set_member_name (builder, "import_msgs_per_s");
       json_builder_add_double_value (builder, n_messages / import_s);
+      json_builder_set_member_name (builder, "import_cpu_us_per_msg");
+      json_builder_add_double_value (builder, import_cpu_s * G_USEC_PER_SEC / n_messages);
+      json_builder_set_member_name (builder, "load_average");
+      json_builder_add_double_value (builder, load);
       json_builder_set_member_name (builder, "first_rows_ms");
       json_builder_add_double_value (builder, first_rows_ms);
       json_builder_set_member_name (builder, "middle_rows_ms");
@@ -533,6 +566,9 @@ bench_store (guint    n_messages,
       g_print ("Store benchmark, %u messages (median body about 10 KB)\n", n_messages);
       g_print ("  import:              %8.0f messages/s (%.1f s, target >= 5000)\n",
                n_messages / import_s, import_s);
+      g_print ("  import, processor:   %8.0f µs/message, every thread (%u processors, "
+               "load %.2f at the start)\n",
+               import_cpu_s * G_USEC_PER_SEC / n_messages, g_get_num_processors (), load);
       g_print ("  first 50 rows:       %8.1f ms (target <= 50)\n", first_rows_ms);
       g_print ("  50 rows in middle:   %8.1f ms\n", middle_rows_ms);
       g_print ("  search, median of %u: %7.1f ms (target <= 30; slowest %.1f ms)\n",

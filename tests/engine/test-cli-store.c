@@ -578,7 +578,7 @@ test_bench_store_json_has_every_figure (Fixture       *fixture,
 {
   static const char *keys[] = {
     "import_msgs_per_s", "first_rows_ms", "middle_rows_ms", "search_median_ms",
-    "bytes_per_message", "model_rss_mb", "peak_rss_mb",
+    "bytes_per_message", "model_rss_mb", "peak_rss_mb", "import_cpu_us_per_msg",
   };
   g_auto(CliResult) result = { 0 };
   g_autoptr(JsonParser) parser = json_parser_new ();
@@ -601,6 +601,10 @@ test_bench_store_json_has_every_figure (Fixture       *fixture,
       g_assert_true (json_object_has_member (figures, keys[i]));
       g_assert_cmpfloat (json_object_get_double_member (figures, keys[i]), >, 0.0);
     }
+
+  /* How busy the machine was, which the figures depend on. */
+  g_assert_true (json_object_has_member (figures, "load_average"));
+  g_assert_cmpfloat (json_object_get_double_member (figures, "load_average"), >=, 0.0);
 }
 
 int

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "tern-message-flags.h"
+#include "tern-mime-message.h"
 #include "tern-search-query.h"
 #include "tern-store-import.h"
 #include "tern-store-private.h"
@@ -792,6 +793,28 @@ test_open_migrates_from_every_earlier_version (void)
 
       tern_test_remove_tree (dir);
     }
+}
+
+/* The search index is filled with the settings the writer was measured
+ * with, kept in the index itself (every connection reads them). */
+static void
+test_open_tunes_search_index (void)
+{
+  g_autoptr(GError) error = NULL;
+  g_autofree char *dir = g_dir_make_tmp ("tern-store-XXXXXX", &error);
+  g_autofree char *index = g_build_filename (dir, "store.sqlite", NULL);
+  g_autoptr(TernStore) store = NULL;
+
+  g_assert_no_error (error);
+  store = tern_test_open_store (dir);
+  tern_test_close_store (&store);
+
+  g_assert_cmpint (file_query_int (index, "SELECT v FROM message_fts_config "
+                                          "WHERE k = 'automerge'"), ==, 8);
+  g_assert_cmpint (file_query_int (index, "SELECT v FROM message_fts_config "
+                                          "WHERE k = 'hashsize'"), ==, 4 * 1024 * 1024);
+
+  tern_test_remove_tree (dir);
 }
 
 static void
@@ -1597,6 +1620,111 @@ test_search_finds_words_and_prefixes (Fixture       *fixture,
   assert_ids (search_ids (fixture->store, "nothingmatches"), g_strdup (""));
 }
 
+/* Before Tern gave the search index a message's distinct words, it gave it
+ * the whole text of each column.  An index written so must keep working:
+ * its messages are found, and deleting one takes every word of it out. */
+static void
+index_whole_text (sqlite3    *db,
+                  gint64      id,
+                  const char *raw)
+{
+  g_autoptr(TernMimeMessage) mime = tern_mime_message_parse ((const guint8 *) raw, strlen (raw));
+  g_autoptr(GString) sender = g_string_new (NULL);
+  GPtrArray *from = tern_mime_message_get_from (mime);
+  GPtrArray *to = tern_mime_message_get_to (mime);
+  g_autoptr(GString) recipients = g_string_new (NULL);
+  sqlite3_stmt *stmt = NULL;
+
+  for (guint i = 0; i < from->len; i++)
+    {
+      const TernAddress *address = g_ptr_array_index (from, i);
+
+      g_string_append_printf (sender, "%s %s ", address->name != NULL ? address->name : "",
+                              address->address);
+    }
+  for (guint i = 0; i < to->len; i++)
+    {
+      const TernAddress *address = g_ptr_array_index (to, i);
+
+      g_string_append_printf (recipients, "%s ", address->address);
+    }
+
+  g_assert_cmpint (sqlite3_prepare_v2 (db,
+                                       "INSERT INTO message_fts (rowid, subject, sender, "
+                                       "recipients, body, attachments) VALUES (?, ?, ?, ?, ?, '')",
+                                       -1, &stmt, NULL), ==, SQLITE_OK);
+  sqlite3_bind_int64 (stmt, 1, id);
+  sqlite3_bind_text (stmt, 2, tern_mime_message_get_subject (mime), -1, SQLITE_STATIC);
+  sqlite3_bind_text (stmt, 3, sender->str, -1, SQLITE_STATIC);
+  sqlite3_bind_text (stmt, 4, recipients->str, -1, SQLITE_STATIC);
+  sqlite3_bind_text (stmt, 5, tern_mime_message_get_body_text (mime), -1, SQLITE_STATIC);
+  g_assert_cmpint (sqlite3_step (stmt), ==, SQLITE_DONE);
+  sqlite3_finalize (stmt);
+}
+
+static void
+test_search_index_of_whole_texts_still_works (void)
+{
+  g_autoptr(GError) error = NULL;
+  g_autofree char *dir = g_dir_make_tmp ("tern-store-XXXXXX", &error);
+  g_autofree char *index = g_build_filename (dir, "store.sqlite", NULL);
+  g_autoptr(TernStore) store = NULL;
+  g_autoptr(GArray) gone = g_array_new (FALSE, FALSE, sizeof (gint64));
+  g_autofree char *first = make_mail ("first@x", "Quarterly Zyxwvut review",
+                                      "Émile Dubois <emile@example.org>", "alice@example.org",
+                                      JAN_01_2024, NULL, NULL,
+                                      "Zyxwvut ZYXWVUT zyxwvut, the café and the Café: qwertzu "
+                                      "report report REPORT");
+  g_autofree char *second = make_mail ("second@x", "Blorptastic news", "bob@example.org",
+                                       "alice@example.org", JAN_01_2024 + 60, NULL, NULL,
+                                       "Nothing to see here but blorptastic things.");
+  gint64 folder_id;
+  gint64 a, b;
+  sqlite3 *db;
+
+  g_assert_no_error (error);
+  store = tern_test_open_store (dir);
+  folder_id = new_folder (store, TERN_LOCAL_ACCOUNT, "Mail", TERN_FOLDER_ROLE_NONE);
+  a = add_text (store, folder_id, first, 0);
+  b = add_text (store, folder_id, second, 0);
+  tern_test_close_store (&store);
+
+  /* The index made again as the earlier Tern made it. */
+  db = open_sqlite (index);
+  tern_test_exec_sql (db, "INSERT INTO message_fts (message_fts) VALUES ('delete-all')");
+  index_whole_text (db, a, first);
+  index_whole_text (db, b, second);
+  sqlite3_close (db);
+
+  store = tern_test_open_store (dir);
+  g_assert_false (tern_store_was_rebuilt (store));
+  assert_ids (search_ids (store, "zyxwvut"), join_ids (a, END));
+  assert_ids (search_ids (store, "CAFE"), join_ids (a, END));
+  assert_ids (search_ids (store, "from:emile"), join_ids (a, END));
+  assert_ids (search_ids (store, "blorpt"), join_ids (b, END));
+
+  g_array_append_val (gone, a);
+  tern_test_delete_messages (store, gone);
+  assert_ids (search_ids (store, "zyxwvut"), g_strdup (""));
+  assert_ids (search_ids (store, "report"), g_strdup (""));
+  assert_ids (search_ids (store, "blorptastic"), join_ids (b, END));
+  tern_test_close_store (&store);
+
+  /* No word of the deleted message is left in the index. */
+  db = open_sqlite (index);
+  tern_test_exec_sql (db, "CREATE VIRTUAL TABLE temp.terms USING fts5vocab (main, message_fts, "
+                          "'row')");
+  g_assert_cmpint (tern_test_query_int (db, "SELECT count (*) FROM temp.terms WHERE doc > 0 AND "
+                                            "term IN ('zyxwvut', 'qwertzu', 'quarterly', "
+                                            "'review', 'emile', 'dubois', 'cafe', 'report')"),
+                   ==, 0);
+  g_assert_cmpint (tern_test_query_int (db, "SELECT doc FROM temp.terms WHERE "
+                                            "term = 'blorptastic'"), ==, 1);
+  sqlite3_close (db);
+
+  tern_test_remove_tree (dir);
+}
+
 static void
 test_search_folds_diacritics (Fixture       *fixture,
                               gconstpointer  user_data)
@@ -2108,6 +2236,7 @@ main (int   argc,
   g_test_add_func ("/store/open/refuses-newer-index-untouched",
                    test_open_refuses_newer_index_untouched);
   g_test_add_func ("/store/open/migrates-empty-file", test_open_migrates_empty_file);
+  g_test_add_func ("/store/open/tunes-search-index", test_open_tunes_search_index);
   g_test_add_func ("/store/open/migrates-from-every-earlier-version",
                    test_open_migrates_from_every_earlier_version);
 
@@ -2144,6 +2273,8 @@ main (int   argc,
 
   ADD ("/store/search/words-and-prefixes", test_search_finds_words_and_prefixes);
   ADD ("/store/search/diacritics-folded", test_search_folds_diacritics);
+  g_test_add_func ("/store/search/index-of-whole-texts-still-works",
+                   test_search_index_of_whole_texts_still_works);
   ADD ("/store/search/fields-and-states", test_search_fields_and_states);
   ADD ("/store/search/before-and-after", test_search_dates);
   ADD ("/store/search/bad-date-is-an-error", test_search_bad_date_is_an_error);

@@ -365,6 +365,14 @@ tern_store_migrate_bodies (sqlite3  *db,
 
 /* Bodies */
 
+static void
+free_compress_context (gpointer context)
+{
+  ZSTD_freeCCtx (context);
+}
+
+static GPrivate compress_context = G_PRIVATE_INIT (free_compress_context);
+
 /**
  * tern_store_body_encode:
  * @encoding: (out): how the result is encoded
@@ -387,7 +395,17 @@ tern_store_body_encode (GBytes *raw,
     {
       gsize bound = ZSTD_compressBound (size);
       g_autofree guint8 *compressed = g_malloc (bound);
-      gsize written = ZSTD_compress (compressed, bound, data, size, 1);
+      ZSTD_CCtx *context = g_private_get (&compress_context);
+      gsize written;
+
+      /* A context per thread, kept: making one for each message costs more
+       * than compressing it. */
+      if (context == NULL)
+        {
+          context = ZSTD_createCCtx ();
+          g_private_set (&compress_context, context);
+        }
+      written = ZSTD_compressCCtx (context, compressed, bound, data, size, 1);
 
       if (!ZSTD_isError (written) && written < size)
         {

@@ -131,6 +131,76 @@ finish_batch (ImportData     *data,
   return TRUE;
 }
 
+/*
+ * Preparing (parsing, compressing, finding the search words) costs about as
+ * much as writing, and messages are prepared apart from one another: they
+ * go to a pool of threads, one per processor, while this thread reads on
+ * and the writer stores the batch before.  A batch goes to the writer once
+ * every message of it is prepared.
+ */
+typedef struct
+{
+  GMutex lock;
+  GCond done;
+  guint pending;
+} Preparing;
+
+typedef struct
+{
+  TernNewMessage *message;
+  Preparing *preparing;
+} PrepareJob;
+
+static void
+prepare_func (gpointer data,
+              gpointer user_data)
+{
+  PrepareJob *job = data;
+  Preparing *preparing = job->preparing;
+
+  tern_new_message_prepare (job->message);
+  g_free (job);
+
+  g_mutex_lock (&preparing->lock);
+  if (--preparing->pending == 0)
+    g_cond_signal (&preparing->done);
+  g_mutex_unlock (&preparing->lock);
+}
+
+static void
+prepare_in_pool (GThreadPool    *pool,
+                 Preparing      *preparing,
+                 TernNewMessage *message)
+{
+  PrepareJob *job;
+
+  if (pool == NULL)
+    {
+      tern_new_message_prepare (message);
+      return;
+    }
+
+  job = g_new0 (PrepareJob, 1);
+  job->message = message;
+  job->preparing = preparing;
+
+  g_mutex_lock (&preparing->lock);
+  preparing->pending++;
+  g_mutex_unlock (&preparing->lock);
+
+  g_thread_pool_push (pool, job, NULL);
+}
+
+/* Waits until every message handed to the pool is prepared. */
+static void
+wait_prepared (Preparing *preparing)
+{
+  g_mutex_lock (&preparing->lock);
+  while (preparing->pending > 0)
+    g_cond_wait (&preparing->done, &preparing->lock);
+  g_mutex_unlock (&preparing->lock);
+}
+
 static void
 import_thread (GTask        *task,
                gpointer      source_object,
@@ -144,6 +214,8 @@ import_thread (GTask        *task,
   g_autoptr(GPtrArray) batch = NULL;
   g_autoptr(TernImportResult) result = g_new0 (TernImportResult, 1);
   g_autoptr(GAsyncResult) in_flight = NULL;
+  Preparing preparing = { 0 };
+  GThreadPool *pool;
   gboolean pending = FALSE;
   GError *error = NULL;
 
@@ -162,6 +234,11 @@ import_thread (GTask        *task,
 
   g_main_context_push_thread_default (context);
   batch = g_ptr_array_new_with_free_func ((GDestroyNotify) tern_new_message_free);
+
+  g_mutex_init (&preparing.lock);
+  g_cond_init (&preparing.done);
+  /* Without a pool, this thread prepares the messages itself. */
+  pool = g_thread_pool_new (prepare_func, NULL, MAX (g_get_num_processors (), 1), TRUE, NULL);
 
   for (;;)
     {
@@ -198,9 +275,7 @@ import_thread (GTask        *task,
 
           message = tern_new_message_new (raw, flags,
                                           date != NULL ? g_date_time_to_unix (date) : 0);
-          /* Parsed and compressed here, while the writer stores the batch
-           * before: the two go on side by side. */
-          tern_new_message_prepare (message);
+          prepare_in_pool (pool, &preparing, message);
           g_ptr_array_add (batch, message);
         }
 
@@ -208,6 +283,7 @@ import_thread (GTask        *task,
         {
           /* One batch in flight at a time: its result comes before the next
            * is handed over, so an error stops the import where it is. */
+          wait_prepared (&preparing);
           if (!finish_batch (data, context, &in_flight, &pending, &result->imported, &error))
             break;
 
@@ -228,6 +304,13 @@ import_thread (GTask        *task,
       if (raw == NULL)
         break;
     }
+
+  /* Messages read but never handed over are freed with the batch. */
+  wait_prepared (&preparing);
+  if (pool != NULL)
+    g_thread_pool_free (pool, FALSE, TRUE);
+  g_mutex_clear (&preparing.lock);
+  g_cond_clear (&preparing.done);
 
   /* The last batch, or the one in flight when reading failed. */
   if (error == NULL)

@@ -19,9 +19,6 @@
  * same subject only when that conversation was active within this time. */
 #define SUBJECT_WINDOW (30 * G_TIME_SPAN_DAY / G_TIME_SPAN_SECOND)
 
-/* How much of a body the full-text index keeps. */
-#define FTS_BODY_MAX (64 * 1024)
-
 #define STEP_DONE(db, stmt, what, error) \
   G_STMT_START { \
     int rc_ = sqlite3_step (stmt); \
@@ -58,28 +55,6 @@ format_addresses (GPtrArray *addresses)
     append_address (text, g_ptr_array_index (addresses, i));
 
   return g_string_free (text, FALSE);
-}
-
-/* Names and addresses as words for the full-text index. */
-static void
-append_search_words (GString   *text,
-                     GPtrArray *addresses)
-{
-  for (guint i = 0; addresses != NULL && i < addresses->len; i++)
-    {
-      const TernAddress *address = g_ptr_array_index (addresses, i);
-
-      if (address->name != NULL && *address->name != '\0')
-        {
-          g_string_append (text, address->name);
-          g_string_append_c (text, ' ');
-        }
-      if (address->address != NULL)
-        {
-          g_string_append (text, address->address);
-          g_string_append_c (text, ' ');
-        }
-    }
 }
 
 static gint64
@@ -371,73 +346,10 @@ collect_addresses (TernStoreDb  *db,
   return TRUE;
 }
 
-typedef struct
-{
-  GString *sender;
-  GString *recipients;
-  GString *attachments;
-  const char *subject;
-  const char *body;
-  gsize body_length;
-} FtsValues;
-
-static void
-fts_values_clear (FtsValues *values)
-{
-  if (values->sender != NULL)
-    g_string_free (values->sender, TRUE);
-  if (values->recipients != NULL)
-    g_string_free (values->recipients, TRUE);
-  if (values->attachments != NULL)
-    g_string_free (values->attachments, TRUE);
-}
-
-G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC (FtsValues, fts_values_clear)
-
-/* The text a message gives the search index.  The same message always
- * gives the same text: removing its words from the index depends on it. */
-static void
-fts_values_init (FtsValues       *values,
-                 TernMimeMessage *mime)
-{
-  GPtrArray *attachments = tern_mime_message_get_attachments (mime);
-
-  values->sender = g_string_new (NULL);
-  values->recipients = g_string_new (NULL);
-  values->attachments = g_string_new (NULL);
-
-  append_search_words (values->sender, tern_mime_message_get_from (mime));
-  append_search_words (values->recipients, tern_mime_message_get_to (mime));
-  append_search_words (values->recipients, tern_mime_message_get_cc (mime));
-  append_search_words (values->recipients, tern_mime_message_get_bcc (mime));
-
-  for (guint i = 0; attachments != NULL && i < attachments->len; i++)
-    {
-      const TernAttachmentInfo *attachment = g_ptr_array_index (attachments, i);
-
-      if (attachment->filename != NULL && *attachment->filename != '\0')
-        {
-          g_string_append (values->attachments, attachment->filename);
-          g_string_append_c (values->attachments, ' ');
-        }
-    }
-
-  values->subject = tern_mime_message_get_subject (mime);
-  values->body = tern_mime_message_get_body_text (mime);
-  if (values->body == NULL)
-    values->body = "";
-  values->body_length = strlen (values->body);
-
-  /* Cut on a character boundary. */
-  if (values->body_length > FTS_BODY_MAX)
-    values->body_length = g_utf8_find_prev_char (values->body, values->body + FTS_BODY_MAX + 1) -
-                          values->body;
-}
-
 static gboolean
 fts_write (TernStoreDb  *db,
            gint64        id,
-           FtsValues    *values,
+           TernFtsText  *fts,
            gboolean      remove,
            GError      **error)
 {
@@ -458,11 +370,8 @@ fts_write (TernStoreDb  *db,
     return FALSE;
 
   sqlite3_bind_int64 (stmt, 1, id);
-  sqlite3_bind_text (stmt, 2, values->subject, -1, SQLITE_STATIC);
-  sqlite3_bind_text (stmt, 3, values->sender->str, values->sender->len, SQLITE_STATIC);
-  sqlite3_bind_text (stmt, 4, values->recipients->str, values->recipients->len, SQLITE_STATIC);
-  sqlite3_bind_text (stmt, 5, values->body, values->body_length, SQLITE_STATIC);
-  sqlite3_bind_text (stmt, 6, values->attachments->str, values->attachments->len, SQLITE_STATIC);
+  for (int i = 0; i < TERN_FTS_N_COLUMNS; i++)
+    sqlite3_bind_text (stmt, 2 + i, fts->columns[i], -1, SQLITE_STATIC);
   STEP_DONE (db->index, stmt, "Could not update the search index", error);
 
   return TRUE;
@@ -483,40 +392,32 @@ tern_store_unindex (TernStoreDb  *db,
                     GError      **error)
 {
   g_autoptr(TernMimeMessage) mime = NULL;
-  g_auto(FtsValues) values = { 0 };
+  g_autoptr(TernFtsText) fts = NULL;
 
   if (raw == NULL)
     return TRUE;
 
   mime = tern_mime_message_parse (g_bytes_get_data (raw, NULL), g_bytes_get_size (raw));
-  fts_values_init (&values, mime);
+  fts = tern_store_fts_text_new (mime);
 
-  return fts_write (db, id, &values, TRUE, error);
+  return fts_write (db, id, fts, TRUE, error);
 }
 
-/**
- * tern_store_ingest:
- * @folder: the folder the message goes into
- * @body_id: the id of its stored body, which becomes the message's id
- * @raw: the raw message
- * @prepared_mime: (nullable): @raw parsed already, or %NULL
- *
- * Parses @raw and writes its rows, in the caller's transaction on the
- * writer connection.  Malformed mail is indexed as well as it can be;
- * only a database failure is an error.
- */
-gboolean
-tern_store_ingest (TernStore    *self,
-                   TernStoreDb  *db,
-                   TernFolder   *folder,
-                   gint64        body_id,
-                   GBytes       *raw,
-                   TernMimeMessage *prepared_mime,
-                   guint         flags,
-                   gint64        uid,
-                   gint64        internal_date,
-                   const char   *keywords,
-                   GError      **error)
+/* tern_store_ingest(), with the search words made already when
+ * @prepared_fts is given. */
+static gboolean
+ingest (TernStore        *self,
+        TernStoreDb      *db,
+        TernFolder       *folder,
+        gint64            body_id,
+        GBytes           *raw,
+        TernMimeMessage  *prepared_mime,
+        TernFtsText      *prepared_fts,
+        guint             flags,
+        gint64            uid,
+        gint64            internal_date,
+        const char       *keywords,
+        GError          **error)
 {
   g_autoptr(TernMimeMessage) mime = NULL;
   g_autofree char *from_list = NULL;
@@ -526,7 +427,7 @@ tern_store_ingest (TernStore    *self,
   g_autofree char *reply_to = NULL;
   g_autofree char *delivered_to = NULL;
   g_autofree char *refs = NULL;
-  g_auto(FtsValues) fts = { 0 };
+  g_autoptr(TernFtsText) own_fts = NULL;
   const TernAddress *from = NULL;
   const char * const *references;
   GPtrArray *from_addresses;
@@ -650,8 +551,9 @@ tern_store_ingest (TernStore    *self,
         }
     }
 
-  fts_values_init (&fts, mime);
-  if (!fts_write (db, body_id, &fts, FALSE, error))
+  if (prepared_fts == NULL)
+    prepared_fts = own_fts = tern_store_fts_text_new (mime);
+  if (!fts_write (db, body_id, prepared_fts, FALSE, error))
     return FALSE;
 
   /* Whom the user writes to matters most for completion; who writes to
@@ -668,4 +570,53 @@ tern_store_ingest (TernStore    *self,
     }
 
   return TRUE;
+}
+
+/**
+ * tern_store_ingest:
+ * @folder: the folder the message goes into
+ * @body_id: the id of its stored body, which becomes the message's id
+ * @raw: the raw message
+ * @prepared_mime: (nullable): @raw parsed already, or %NULL
+ *
+ * Parses @raw and writes its rows, in the caller's transaction on the
+ * writer connection.  Malformed mail is indexed as well as it can be;
+ * only a database failure is an error.
+ */
+gboolean
+tern_store_ingest (TernStore       *self,
+                   TernStoreDb     *db,
+                   TernFolder      *folder,
+                   gint64           body_id,
+                   GBytes          *raw,
+                   TernMimeMessage *prepared_mime,
+                   guint            flags,
+                   gint64           uid,
+                   gint64           internal_date,
+                   const char      *keywords,
+                   GError         **error)
+{
+  return ingest (self, db, folder, body_id, raw, prepared_mime, NULL, flags, uid, internal_date,
+                 keywords, error);
+}
+
+/**
+ * tern_store_ingest_new_message:
+ * @body_id: the id of its stored body, which becomes the message's id
+ *
+ * As tern_store_ingest(), with what tern_new_message_prepare() made of
+ * @message.
+ */
+gboolean
+tern_store_ingest_new_message (TernStore       *self,
+                               TernStoreDb     *db,
+                               TernFolder      *folder,
+                               gint64           body_id,
+                               TernNewMessage  *message,
+                               GError         **error)
+{
+  TernPreparedMessage *prepared = tern_new_message_get_prepared (message);
+
+  return ingest (self, db, folder, body_id, message->raw, prepared->mime, prepared->fts,
+                 message->flags, message->uid, message->internal_date, message->keywords, error);
 }

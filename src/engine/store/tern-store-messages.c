@@ -125,10 +125,8 @@ add_batch (TernStore            *self,
       if ((message->flags & (TERN_MESSAGE_FLAG_SEEN | TERN_MESSAGE_FLAG_DELETED)) == 0)
         unread++;
 
-      if (!tern_store_ingest (self, db, folder, g_array_index (batch_ids, gint64, i),
-                              message->raw, tern_new_message_get_prepared (message)->mime,
-                              message->flags, message->uid,
-                              message->internal_date, message->keywords, error))
+      if (!tern_store_ingest_new_message (self, db, folder, g_array_index (batch_ids, gint64, i),
+                                          message, error))
         {
           tern_store_rollback (db->index);
           forget_bodies (db, batch_ids);

@@ -100,13 +100,42 @@ int       tern_store_index_version      (void);
 /* Bodies */
 typedef struct _TernMimeMessage TernMimeMessage;
 
+/* Search words: the columns of message_fts, in order. */
+enum {
+  TERN_FTS_SUBJECT,
+  TERN_FTS_SENDER,
+  TERN_FTS_RECIPIENTS,
+  TERN_FTS_BODY,
+  TERN_FTS_ATTACHMENTS,
+  TERN_FTS_N_COLUMNS
+};
+
+/* How much of a body the full-text index keeps. */
+#define TERN_STORE_FTS_BODY_MAX (64 * 1024)
+
+typedef struct
+{
+  char *columns[TERN_FTS_N_COLUMNS];
+} TernFtsText;
+
+char        *tern_store_fts_words       (const char        *text,
+                                         gssize             length);
+TernFtsText *tern_store_fts_text_new    (TernMimeMessage   *mime);
+gboolean     tern_store_fts_tune        (sqlite3           *index,
+                                         GError           **error);
+void         tern_store_fts_text_free   (TernFtsText       *fts);
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (TernFtsText, tern_store_fts_text_free)
+
 /* What can be done for a new message before the writer thread takes it:
- * parsing and compressing, the costly part of adding mail. */
+ * parsing, compressing and finding its search words, the costly part of
+ * adding mail. */
 typedef struct
 {
   TernMimeMessage *mime;
   GBytes *stored;
   int encoding;
+  TernFtsText *fts;
 } TernPreparedMessage;
 
 TernPreparedMessage *tern_new_message_get_prepared (TernNewMessage *message);
@@ -151,6 +180,12 @@ gboolean  tern_store_ingest             (TernStore         *self,
                                          gint64             uid,
                                          gint64             internal_date,
                                          const char        *keywords,
+                                         GError           **error);
+gboolean  tern_store_ingest_new_message (TernStore       *self,
+                                         TernStoreDb       *db,
+                                         TernFolder        *folder,
+                                         gint64             body_id,
+                                         TernNewMessage    *message,
                                          GError           **error);
 void      tern_store_save_folder_meta   (TernStoreDb       *db,
                                          const char        *account);

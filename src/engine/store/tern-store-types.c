@@ -151,8 +151,8 @@ tern_new_message_new (GBytes *raw,
 /**
  * tern_new_message_prepare:
  *
- * Parses and compresses the message now, on the calling thread, so that
- * the store's writer thread only writes it.  Optional: the store prepares
+ * Parses and compresses the message and finds its search words now, on
+ * the calling thread, so that the store's writer thread only writes it.  Optional: the store prepares
  * what it is given unprepared.  Callable from any thread, once.
  */
 void
@@ -171,6 +171,7 @@ tern_new_message_prepare (TernNewMessage *message)
   prepared = g_new0 (TernPreparedMessage, 1);
   prepared->mime = tern_mime_message_parse (data, size);
   prepared->stored = tern_store_body_encode (message->raw, &prepared->encoding);
+  prepared->fts = tern_store_fts_text_new (prepared->mime);
   message->prepared = prepared;
 }
 
@@ -194,6 +195,7 @@ tern_new_message_free (TernNewMessage *message)
     {
       g_clear_pointer (&prepared->mime, tern_mime_message_unref);
       g_clear_pointer (&prepared->stored, g_bytes_unref);
+      g_clear_pointer (&prepared->fts, tern_store_fts_text_free);
       g_free (prepared);
     }
 

@@ -596,6 +596,9 @@ tern_store_open_in_thread (TernStore     *self,
   if (!open_index (self, error))
     return FALSE;
 
+  if (!tern_store_fts_tune (db->index, error))
+    return FALSE;
+
   /* Bodies written just before a crash, and every body after a rebuild,
    * go (back) into the index. */
   if (!tern_store_recover_bodies (self, db, self->rebuilt, error))
