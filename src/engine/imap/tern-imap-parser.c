@@ -1281,6 +1281,22 @@ tern_imap_parser_has_failed (TernImapParser *parser)
 }
 
 /**
+ * tern_imap_parser_get_literal_left:
+ * @parser: a parser
+ *
+ * Lets a reader that takes lines from the socket read a literal's bytes
+ * exactly, without reading past the response.
+ *
+ * Returns: how many bytes of the literal being read are still to come; 0
+ *   outside a literal
+ */
+guint64
+tern_imap_parser_get_literal_left (TernImapParser *parser)
+{
+  return parser->in_literal ? parser->literal_left : 0;
+}
+
+/**
  * tern_imap_parser_pop:
  * @parser: a parser
  *

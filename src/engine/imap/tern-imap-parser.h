@@ -226,6 +226,7 @@ gboolean           tern_imap_parser_end               (TernImapParser *parser,
                                                        GError        **error);
 TernImapResponse  *tern_imap_parser_pop               (TernImapParser *parser);
 gboolean           tern_imap_parser_has_failed        (TernImapParser *parser);
+guint64            tern_imap_parser_get_literal_left  (TernImapParser *parser);
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (TernImapParser, tern_imap_parser_free)
 

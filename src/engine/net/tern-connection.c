@@ -43,6 +43,10 @@ struct _TernConnection
   gboolean reading;
   gboolean writing;
 
+  /* COMPRESS=DEFLATE: raw deflate on both directions, inside TLS. */
+  GConverter *compressor;
+  GConverter *decompressor;
+
   /* What the last handshake saw of the server's certificate. */
   GTlsCertificate *peer_certificate;
   GTlsCertificateFlags peer_errors;
@@ -71,6 +75,11 @@ typedef struct
   gsize max_length;
   GBytes *bytes;
   GTlsConnection *tls;
+
+  /* tern_connection_read_bytes_async(): the bytes read so far. */
+  GByteArray *target;
+  gboolean any_amount;
+  gboolean direct;
 } OpData;
 
 static void
@@ -117,6 +126,7 @@ op_data_free (OpData *data)
   g_clear_object (&data->cancellable);
   g_clear_pointer (&data->bytes, g_bytes_unref);
   g_clear_object (&data->tls);
+  g_clear_pointer (&data->target, g_byte_array_unref);
   g_free (data);
 }
 
@@ -243,6 +253,8 @@ tern_connection_dispose (GObject *object)
   g_clear_object (&self->socket_connection);
   g_clear_object (&self->database);
   g_clear_object (&self->peer_certificate);
+  g_clear_object (&self->compressor);
+  g_clear_object (&self->decompressor);
 
   G_OBJECT_CLASS (tern_connection_parent_class)->dispose (object);
 }
@@ -437,6 +449,19 @@ tern_connection_set_io_timeout (TernConnection *self,
   g_return_if_fail (TERN_IS_CONNECTION (self));
 
   self->io_timeout_msec = msec;
+}
+
+/**
+ * tern_connection_get_io_timeout:
+ *
+ * Returns: the I/O timeout in milliseconds, 0 for none
+ */
+guint
+tern_connection_get_io_timeout (TernConnection *self)
+{
+  g_return_val_if_fail (TERN_IS_CONNECTION (self), 0);
+
+  return self->io_timeout_msec;
 }
 
 /**
@@ -723,7 +748,57 @@ tern_connection_connect_finish (TernConnection  *self,
   return g_task_propagate_boolean (G_TASK (result), error);
 }
 
-static void read_line_step (GTask *task);
+static void read_step (GTask *task);
+
+/* Runs @length bytes through the decompressor into the read buffer. */
+static gboolean
+decompress_into_buffer (TernConnection  *self,
+                        const guint8    *input,
+                        gsize            length,
+                        GError         **error)
+{
+  guint8 out[16384];
+
+  for (;;)
+    {
+      gsize bytes_read = 0;
+      gsize bytes_written = 0;
+      g_autoptr(GError) local_error = NULL;
+      GConverterResult res;
+
+      res = g_converter_convert (self->decompressor, input, length, out, sizeof out,
+                                 G_CONVERTER_NO_FLAGS, &bytes_read, &bytes_written,
+                                 &local_error);
+      if (res == G_CONVERTER_ERROR)
+        {
+          /* No progress is possible without more input. */
+          if (g_error_matches (local_error, G_IO_ERROR, G_IO_ERROR_PARTIAL_INPUT))
+            return TRUE;
+          g_set_error (error, TERN_CONNECTION_ERROR, TERN_CONNECTION_ERROR_IO,
+                       "%s:%u sent data that does not decompress: %s",
+                       self->host, self->port, local_error->message);
+          return FALSE;
+        }
+      g_byte_array_append (self->buffer, out, (guint) bytes_written);
+      input += bytes_read;
+      length -= bytes_read;
+      if (res == G_CONVERTER_FINISHED)
+        {
+          if (length > 0)
+            {
+              g_set_error (error, TERN_CONNECTION_ERROR, TERN_CONNECTION_ERROR_IO,
+                           "%s:%u sent data after the end of its compressed stream",
+                           self->host, self->port);
+              return FALSE;
+            }
+          return TRUE;
+        }
+      /* Done when the input is used up and zlib had room to spare, so
+       * nothing is left inside it. */
+      if (length == 0 && bytes_written < sizeof out)
+        return TRUE;
+    }
+}
 
 static void
 read_cb (GObject      *source,
@@ -732,6 +807,7 @@ read_cb (GObject      *source,
 {
   GTask *task = user_data;
   TernConnection *self = g_task_get_source_object (task);
+  OpData *data = g_task_get_task_data (task);
   g_autoptr(GError) error = NULL;
   gssize count;
 
@@ -745,21 +821,91 @@ read_cb (GObject      *source,
     }
   if (count == 0)
     {
+      gboolean partial = self->buffer->len > 0
+                         || (data->target != NULL && data->target->len > 0);
+
       self->reading = FALSE;
-      op_data_stop (g_task_get_task_data (task));
-      if (self->buffer->len == 0)
+      op_data_stop (data);
+      if (!partial)
         g_task_return_new_error (task, TERN_CONNECTION_ERROR, TERN_CONNECTION_ERROR_CLOSED,
                                  "%s:%u closed the connection", self->host, self->port);
       else
         g_task_return_new_error (task, TERN_CONNECTION_ERROR, TERN_CONNECTION_ERROR_CLOSED,
-                                 "%s:%u closed the connection in the middle of a line",
-                                 self->host, self->port);
+                                 "%s:%u closed the connection in the middle of %s",
+                                 self->host, self->port,
+                                 data->target != NULL ? "a literal" : "a line");
       g_object_unref (task);
       return;
     }
 
-  g_byte_array_append (self->buffer, self->chunk, (guint) count);
-  read_line_step (task);
+  if (data->direct)
+    {
+      /* The bytes went straight into the caller's buffer. */
+      data->direct = FALSE;
+      g_byte_array_set_size (data->target, data->target->len + (guint) count);
+    }
+  else if (self->decompressor != NULL)
+    {
+      if (!decompress_into_buffer (self, self->chunk, (gsize) count, &error))
+        {
+          self->reading = FALSE;
+          tern_connection_close (self);
+          op_return_error (task, TERN_CONNECTION_ERROR_IO, g_steal_pointer (&error));
+          g_object_unref (task);
+          return;
+        }
+    }
+  else
+    {
+      g_byte_array_append (self->buffer, self->chunk, (guint) count);
+    }
+  read_step (task);
+}
+
+/* Reads one more piece from the stream; read_cb() goes on with it. */
+static void
+read_more (GTask *task)
+{
+  TernConnection *self = g_task_get_source_object (task);
+  OpData *data = g_task_get_task_data (task);
+  GInputStream *input = g_io_stream_get_input_stream (current_stream (self));
+
+  /* A large literal on an uncompressed stream is read straight into its
+   * buffer instead of going through the chunk. */
+  if (data->target != NULL && self->decompressor == NULL && self->buffer->len == 0)
+    {
+      gsize missing = data->max_length - data->target->len;
+
+      if (missing > sizeof self->chunk)
+        {
+          guint old_length = data->target->len;
+
+          missing = MIN (missing, 1024 * 1024);
+          g_byte_array_set_size (data->target, old_length + (guint) missing);
+          g_byte_array_set_size (data->target, old_length);
+          data->direct = TRUE;
+          g_input_stream_read_async (input, data->target->data + old_length, missing,
+                                     G_PRIORITY_DEFAULT, data->cancellable, read_cb, task);
+          return;
+        }
+    }
+
+  g_input_stream_read_async (input, self->chunk, sizeof self->chunk, G_PRIORITY_DEFAULT,
+                             data->cancellable, read_cb, task);
+}
+
+static void read_line_step (GTask *task);
+static void read_bytes_step (GTask *task);
+
+static void
+read_step (GTask *task)
+{
+  OpData *data = g_task_get_task_data (task);
+
+  if (data->target != NULL)
+    read_bytes_step (task);
+  else
+    read_line_step (task);
 }
 
 /* Returns a line when the buffer holds one, reads more when it may still
@@ -803,9 +949,7 @@ read_line_step (GTask *task)
   if (self->buffer->len >= window)
     goto too_long;
 
-  g_input_stream_read_async (g_io_stream_get_input_stream (current_stream (self)),
-                             self->chunk, sizeof self->chunk, G_PRIORITY_DEFAULT,
-                             data->cancellable, read_cb, task);
+  read_more (task);
   return;
 
 too_long:
@@ -900,6 +1044,255 @@ tern_connection_read_line_finish (TernConnection  *self,
   return text;
 }
 
+/* Moves what the buffer holds into the target, and finishes once the
+ * target is full (or, for tern_connection_read_async(), not empty).  Owns
+ * @task. */
+static void
+read_bytes_step (GTask *task)
+{
+  TernConnection *self = g_task_get_source_object (task);
+  OpData *data = g_task_get_task_data (task);
+  gsize missing = data->max_length - data->target->len;
+  gsize take = MIN (missing, (gsize) self->buffer->len);
+
+  if (take > 0)
+    {
+      g_byte_array_append (data->target, self->buffer->data, (guint) take);
+      g_byte_array_remove_range (self->buffer, 0, (guint) take);
+    }
+
+  if (data->target->len == data->max_length || (data->any_amount && data->target->len > 0))
+    {
+      self->reading = FALSE;
+      op_data_stop (data);
+      g_task_return_pointer (task, g_byte_array_free_to_bytes (g_steal_pointer (&data->target)),
+                             (GDestroyNotify) g_bytes_unref);
+      g_object_unref (task);
+      return;
+    }
+
+  read_more (task);
+}
+
+static void
+start_read_bytes (TernConnection      *self,
+                  gsize                count,
+                  gboolean             any_amount,
+                  gpointer             source_tag,
+                  GCancellable        *cancellable,
+                  GAsyncReadyCallback  callback,
+                  gpointer             user_data)
+{
+  GTask *task;
+  OpData *data;
+  GError *error = NULL;
+
+  task = op_task_new (self, source_tag, "reading", self->io_timeout_msec, cancellable,
+                      callback, user_data);
+  data = g_task_get_task_data (task);
+  data->max_length = count;
+  data->any_amount = any_amount;
+
+  if (!check_open (self, &error))
+    {
+      op_return_error (task, TERN_CONNECTION_ERROR_INVALID_STATE, error);
+      g_object_unref (task);
+      return;
+    }
+  if (self->reading)
+    {
+      op_return_error (task, TERN_CONNECTION_ERROR_INVALID_STATE,
+                       g_error_new (TERN_CONNECTION_ERROR, TERN_CONNECTION_ERROR_INVALID_STATE,
+                                    "Another read is pending"));
+      g_object_unref (task);
+      return;
+    }
+  if (count == 0)
+    {
+      op_data_stop (data);
+      g_task_return_pointer (task, g_bytes_new (NULL, 0), (GDestroyNotify) g_bytes_unref);
+      g_object_unref (task);
+      return;
+    }
+
+  /* The whole literal is allocated once: the caller bounds @count. */
+  data->target = g_byte_array_sized_new (any_amount ? MIN (count, READ_CHUNK_SIZE)
+                                                    : (guint) count);
+  self->reading = TRUE;
+  read_bytes_step (task);
+}
+
+/**
+ * tern_connection_read_bytes_async:
+ * @count: how many bytes to read, exactly; the caller bounds it (an IMAP
+ *   literal is checked against the engine's limit first), as the buffer
+ *   for all of them is allocated at once
+ * @cancellable: (nullable): cancels the call
+ *
+ * Reads exactly @count bytes, whatever they hold (an IMAP literal), within
+ * the I/O timeout for each piece.  Bytes already buffered by an earlier
+ * line read come first.  One read at a time.
+ */
+void
+tern_connection_read_bytes_async (TernConnection      *self,
+                                  gsize                count,
+                                  GCancellable        *cancellable,
+                                  GAsyncReadyCallback  callback,
+                                  gpointer             user_data)
+{
+  g_return_if_fail (TERN_IS_CONNECTION (self));
+  g_return_if_fail (count <= G_MAXUINT);
+  g_return_if_fail (cancellable == NULL || G_IS_CANCELLABLE (cancellable));
+
+  start_read_bytes (self, count, FALSE, tern_connection_read_bytes_async, cancellable,
+                    callback, user_data);
+}
+
+/**
+ * tern_connection_read_async:
+ * @max_count: the most bytes to return, at least 1
+ * @cancellable: (nullable): cancels the call
+ *
+ * Returns what is buffered already, or else waits for the next piece the
+ * server sends, up to @max_count bytes.  One read at a time.
+ */
+void
+tern_connection_read_async (TernConnection      *self,
+                            gsize                max_count,
+                            GCancellable        *cancellable,
+                            GAsyncReadyCallback  callback,
+                            gpointer             user_data)
+{
+  g_return_if_fail (TERN_IS_CONNECTION (self));
+  g_return_if_fail (max_count > 0 && max_count <= G_MAXUINT);
+  g_return_if_fail (cancellable == NULL || G_IS_CANCELLABLE (cancellable));
+
+  start_read_bytes (self, max_count, TRUE, tern_connection_read_async, cancellable,
+                    callback, user_data);
+}
+
+/**
+ * tern_connection_read_bytes_finish:
+ *
+ * Finishes tern_connection_read_bytes_async() and
+ * tern_connection_read_async().
+ *
+ * Returns: (transfer full): the bytes read
+ */
+GBytes *
+tern_connection_read_bytes_finish (TernConnection  *self,
+                                   GAsyncResult    *result,
+                                   GError         **error)
+{
+  g_return_val_if_fail (g_task_is_valid (result, self), NULL);
+
+  return g_task_propagate_pointer (G_TASK (result), error);
+}
+
+/**
+ * tern_connection_get_buffered_size:
+ *
+ * Returns: how many bytes the server sent that were read from the socket
+ *   (and decompressed) but not yet returned by a read call
+ */
+gsize
+tern_connection_get_buffered_size (TernConnection *self)
+{
+  g_return_val_if_fail (TERN_IS_CONNECTION (self), 0);
+
+  return self->buffer->len;
+}
+
+/**
+ * tern_connection_start_compression:
+ *
+ * Turns on raw DEFLATE (RFC 1951, as IMAP COMPRESS=DEFLATE and RFC 4978
+ * use it) in both directions, inside TLS when there is TLS.  The engine
+ * calls it right after the server's positive reply to its COMPRESS
+ * command, with no read or write pending; bytes already buffered after
+ * that reply are taken as compressed.  Every write is then flushed with a
+ * sync flush, so that each command reaches the server whole.
+ *
+ * Returns: %FALSE with %TERN_CONNECTION_ERROR_INVALID_STATE when compression
+ *   is on already, the connection is not open or a call is pending, or with
+ *   %TERN_CONNECTION_ERROR_IO when the buffered bytes do not decompress
+ */
+gboolean
+tern_connection_start_compression (TernConnection  *self,
+                                   GError         **error)
+{
+  g_autoptr(GByteArray) pending = NULL;
+
+  g_return_val_if_fail (TERN_IS_CONNECTION (self), FALSE);
+  g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
+
+  if (!check_open (self, error))
+    return FALSE;
+  if (self->compressor != NULL || self->reading || self->writing)
+    {
+      g_set_error (error, TERN_CONNECTION_ERROR, TERN_CONNECTION_ERROR_INVALID_STATE,
+                   "Compression can start only once, with no read or write pending");
+      return FALSE;
+    }
+
+  self->compressor = G_CONVERTER (g_zlib_compressor_new (G_ZLIB_COMPRESSOR_FORMAT_RAW, -1));
+  self->decompressor = G_CONVERTER (g_zlib_decompressor_new (G_ZLIB_COMPRESSOR_FORMAT_RAW));
+
+  pending = g_byte_array_new ();
+  g_byte_array_append (pending, self->buffer->data, self->buffer->len);
+  g_byte_array_set_size (self->buffer, 0);
+  if (pending->len > 0 && !decompress_into_buffer (self, pending->data, pending->len, error))
+    {
+      tern_connection_close (self);
+      return FALSE;
+    }
+  return TRUE;
+}
+
+/**
+ * tern_connection_is_compressed:
+ *
+ * Returns: whether tern_connection_start_compression() turned on DEFLATE
+ */
+gboolean
+tern_connection_is_compressed (TernConnection *self)
+{
+  g_return_val_if_fail (TERN_IS_CONNECTION (self), FALSE);
+
+  return self->compressor != NULL;
+}
+
+/* Compresses all of @input with a sync flush, so the server can decompress
+ * everything written so far. */
+static GBytes *
+compress_bytes (TernConnection *self,
+                GBytes         *input)
+{
+  gsize length = 0;
+  const guint8 *in = g_bytes_get_data (input, &length);
+  GByteArray *out = g_byte_array_sized_new ((guint) MIN (length + 64, G_MAXUINT));
+  guint8 chunk[16384];
+
+  for (;;)
+    {
+      gsize bytes_read = 0;
+      gsize bytes_written = 0;
+      GConverterResult res;
+
+      res = g_converter_convert (self->compressor, in, length, chunk, sizeof chunk,
+                                 G_CONVERTER_FLUSH, &bytes_read, &bytes_written, NULL);
+      if (res == G_CONVERTER_ERROR)
+        break;
+      g_byte_array_append (out, chunk, (guint) bytes_written);
+      in += bytes_read;
+      length -= bytes_read;
+      if (length == 0 && bytes_written < sizeof chunk)
+        break;
+    }
+
+  return g_byte_array_free_to_bytes (out);
+}
+
 static void
 write_cb (GObject      *source,
           GAsyncResult *result,
@@ -964,6 +1357,13 @@ tern_connection_write_async (TernConnection      *self,
     }
 
   self->writing = TRUE;
+  if (self->compressor != NULL)
+    {
+      GBytes *compressed = compress_bytes (self, data->bytes);
+
+      g_bytes_unref (data->bytes);
+      data->bytes = compressed;
+    }
   buffer = g_bytes_get_data (data->bytes, &size);
   g_output_stream_write_all_async (g_io_stream_get_output_stream (current_stream (self)),
                                    buffer, size, G_PRIORITY_DEFAULT, data->cancellable,

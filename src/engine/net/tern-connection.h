@@ -18,13 +18,18 @@ G_BEGIN_DECLS
  *   1. tern_connection_new(), then the optional setters (TLS database,
  *      pinned certificate, timeouts, local address);
  *   2. tern_connection_connect_async() once;
- *   3. any number of tern_connection_read_line_async() and
- *      tern_connection_write_async(), one of each at a time, so that a
- *      protocol may pipeline: commands go out while replies come in;
+ *   3. any number of reads (tern_connection_read_line_async(), and for
+ *      IMAP literals tern_connection_read_bytes_async() or
+ *      tern_connection_read_async()) and tern_connection_write_async(),
+ *      one read and one write at a time, so that a protocol may pipeline:
+ *      commands go out while replies come in;
  *   4. for %TERN_CONNECTION_SECURITY_STARTTLS, the engine sends its STARTTLS
  *      (or STLS) command, reads the positive reply, and only then calls
  *      tern_connection_starttls_async().  Everything learned before it is
- *      the engine's to forget.
+ *      the engine's to forget;
+ *   5. for IMAP COMPRESS=DEFLATE, the engine calls
+ *      tern_connection_start_compression() right after the server's
+ *      positive reply, before any other read.
  *
  * A certificate that does not validate is refused with
  * %TERN_CONNECTION_ERROR_CERTIFICATE; tern_connection_get_peer_certificate()
@@ -112,6 +117,7 @@ void                   tern_connection_set_connect_timeout    (TernConnection   
                                                                guint                    msec);
 void                   tern_connection_set_io_timeout         (TernConnection          *self,
                                                                guint                    msec);
+guint                  tern_connection_get_io_timeout         (TernConnection          *self);
 void                   tern_connection_set_local_address      (TernConnection          *self,
                                                                const char              *address);
 
@@ -136,6 +142,21 @@ char                  *tern_connection_read_line_finish       (TernConnection   
                                                                gsize                   *out_length,
                                                                GError                 **error);
 
+void                   tern_connection_read_bytes_async       (TernConnection          *self,
+                                                               gsize                    count,
+                                                               GCancellable            *cancellable,
+                                                               GAsyncReadyCallback      callback,
+                                                               gpointer                 user_data);
+void                   tern_connection_read_async             (TernConnection          *self,
+                                                               gsize                    max_count,
+                                                               GCancellable            *cancellable,
+                                                               GAsyncReadyCallback      callback,
+                                                               gpointer                 user_data);
+GBytes                *tern_connection_read_bytes_finish      (TernConnection          *self,
+                                                               GAsyncResult            *result,
+                                                               GError                 **error);
+gsize                  tern_connection_get_buffered_size      (TernConnection          *self);
+
 void                   tern_connection_write_async            (TernConnection          *self,
                                                                GBytes                  *bytes,
                                                                GCancellable            *cancellable,
@@ -152,6 +173,10 @@ void                   tern_connection_starttls_async         (TernConnection   
 gboolean               tern_connection_starttls_finish        (TernConnection          *self,
                                                                GAsyncResult            *result,
                                                                GError                 **error);
+
+gboolean               tern_connection_start_compression      (TernConnection          *self,
+                                                               GError                 **error);
+gboolean               tern_connection_is_compressed          (TernConnection          *self);
 
 void                   tern_connection_close                  (TernConnection          *self);
 
