@@ -382,7 +382,7 @@ apply_changes (TernStore *store,
   tern_store_apply_server_changes_async (store, folder, updates, gone, highestmodseq, NULL,
                                          tern_test_got_result_cb, &result);
   g_assert_true (tern_store_apply_server_changes_finish (store, tern_test_wait_for (&result),
-                                                         &error));
+                                                         NULL, &error));
   g_assert_no_error (error);
 }
 

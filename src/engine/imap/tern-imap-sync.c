@@ -887,14 +887,15 @@ store_changes (TernImapSync  *self,
                gint64         folder_id,
                GPtrArray     *updates,
                GArray        *gone,
-               gint64         highestmodseq,
+               guint         *out_changed,
                GError       **error)
 {
   g_autoptr(GAsyncResult) result = NULL;
 
-  tern_store_apply_server_changes_async (self->store, folder_id, updates, gone, highestmodseq,
-                                         NULL, got_result_cb, &result);
-  return tern_store_apply_server_changes_finish (self->store, wait_for (self, &result), error);
+  tern_store_apply_server_changes_async (self->store, folder_id, updates, gone, 0, NULL,
+                                         got_result_cb, &result);
+  return tern_store_apply_server_changes_finish (self->store, wait_for (self, &result),
+                                                 out_changed, error);
 }
 
 /* Fetches the headers of @uids (sorted) newest first, in batches, writing
@@ -912,6 +913,7 @@ fetch_new_headers (TernImapSync       *self,
   g_autoptr(GPtrArray) writing = NULL;
   guint end_index = uids->len;
   guint batch = self->first_batch;
+  gboolean in_flight = FALSE;
 
   while (end_index > 0)
     {
@@ -925,7 +927,7 @@ fetch_new_headers (TernImapSync       *self,
                       cancellable, error))
         return FALSE;
 
-      if (pending != NULL)
+      if (in_flight)
         {
           g_autoptr(GArray) ids = NULL;
 
@@ -936,6 +938,7 @@ fetch_new_headers (TernImapSync       *self,
             g_array_append_vals (new_ids, ids->data, ids->len);
           g_clear_object (&pending);
           g_clear_pointer (&writing, g_ptr_array_unref);
+          in_flight = FALSE;
         }
 
       for (guint i = 0; i < collected.headers->len; i++)
@@ -944,12 +947,13 @@ fetch_new_headers (TernImapSync       *self,
       writing = g_ptr_array_ref (collected.headers);
       tern_store_add_headers_async (self->store, folder->id, writing, NULL, got_result_cb,
                                     &pending);
+      in_flight = TRUE;
 
       end_index = start;
       batch = BATCH;
     }
 
-  if (pending != NULL)
+  if (in_flight)
     {
       g_autoptr(GArray) ids = NULL;
 
@@ -1238,9 +1242,11 @@ sync_one_folder (TernImapSync       *self,
 
   if (updates->len > 0 || gone->len > 0)
     {
-      if (!store_changes (self, folder->id, updates, gone, 0, error))
+      guint changed = 0;
+
+      if (!store_changes (self, folder->id, updates, gone, &changed, error))
         return FALSE;
-      stats->flag_changes += updates->len;
+      stats->flag_changes += changed;
       stats->expunged += gone->len;
     }
 
@@ -1978,7 +1984,7 @@ tern_imap_sync_archive (TernImapSync  *self,
       if (!tern_imap_client_simple_finish (self->client, wait_for (self, &expunged), error))
         goto out;
 
-      if (!store_changes (self, folder->id, NULL, done, 0, error))
+      if (!store_changes (self, folder->id, NULL, done, NULL, error))
         goto out;
       moved += done->len;
     }

@@ -2181,7 +2181,7 @@ apply_server_changes_job (TernStore   *self,
     tern_store_emit_changed (self, TERN_STORE_CHANGE_MESSAGES_UPDATED, folders, updated);
   if (removed->len > 0)
     tern_store_emit_changed (self, TERN_STORE_CHANGE_MESSAGES_REMOVED, folders, removed);
-  g_task_return_boolean (task, TRUE);
+  g_task_return_int (task, updated->len);
   return;
 
 failed:
@@ -2224,14 +2224,30 @@ tern_store_apply_server_changes_async (TernStore           *self,
   tern_store_queue_write (self, task, apply_server_changes_job);
 }
 
+/**
+ * tern_store_apply_server_changes_finish:
+ * @out_changed: (out) (optional): how many messages' flags changed
+ */
 gboolean
 tern_store_apply_server_changes_finish (TernStore     *self,
                                         GAsyncResult  *result,
+                                        guint         *out_changed,
                                         GError       **error)
 {
+  GError *local_error = NULL;
+  gssize changed;
+
   g_return_val_if_fail (g_task_is_valid (result, self), FALSE);
 
-  return g_task_propagate_boolean (G_TASK (result), error);
+  changed = g_task_propagate_int (G_TASK (result), &local_error);
+  if (local_error != NULL)
+    {
+      g_propagate_error (error, local_error);
+      return FALSE;
+    }
+  if (out_changed != NULL)
+    *out_changed = (guint) changed;
+  return TRUE;
 }
 
 /* The offline action queue */

@@ -304,6 +304,7 @@ void        tern_store_apply_server_changes_async   (TernStore            *self,
                                                      gpointer              user_data);
 gboolean    tern_store_apply_server_changes_finish  (TernStore            *self,
                                                      GAsyncResult         *result,
+                                                     guint                *out_changed,
                                                      GError              **error);
 
 /* The offline action queue */
