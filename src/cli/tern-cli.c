@@ -22,6 +22,16 @@ static const TernCliCommand commands[] = {
   { "search", N_("Search all mail"), tern_cli_command_search },
   { "import", N_("Import an mbox file or a Maildir into a local folder"), tern_cli_command_import },
   { "export", N_("Export a folder to an mbox file"), tern_cli_command_export },
+  { "sync", N_("Bring IMAP accounts up to date"), tern_cli_command_sync },
+  { "watch", N_("Print new mail of an IMAP account as it arrives"), tern_cli_command_watch },
+  { "flag", N_("Flag messages"), tern_cli_command_flag },
+  { "unflag", N_("Remove the flag of messages"), tern_cli_command_unflag },
+  { "read", N_("Mark messages as read"), tern_cli_command_read },
+  { "unread", N_("Mark messages as unread"), tern_cli_command_unread },
+  { "move", N_("Move messages to another folder of their account"), tern_cli_command_move },
+  { "delete", N_("Delete messages (to the Trash first)"), tern_cli_command_delete },
+  { "quota", N_("Show how full an IMAP account is"), tern_cli_command_quota },
+  { "archive", N_("Move old mail from a server to this computer"), tern_cli_command_archive },
   { "bench", N_("Measure the speed of Tern’s parts"), tern_cli_command_bench },
 };
 

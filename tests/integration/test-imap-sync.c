@@ -9,6 +9,7 @@
 #include <glib/gstdio.h>
 #include <sqlite3.h>
 #include <string.h>
+#include <sys/wait.h>
 
 #include "tern-imap-sync.h"
 #include "tern-message-flags.h"
@@ -766,6 +767,119 @@ test_idle_push (void)
   remove_tree (dir);
 }
 
+/* tern-cli */
+
+static char *
+run_cli (const char  *root,
+         int         *out_status,
+         const char  *first,
+         ...)
+{
+  g_autoptr(GPtrArray) args = g_ptr_array_new ();
+  g_autoptr(GError) error = NULL;
+  g_autofree char *err = NULL;
+  char *out = NULL;
+  const char *arg;
+  va_list ap;
+  int status = -1;
+
+  g_ptr_array_add (args, (char *) TERN_CLI_PATH);
+  g_ptr_array_add (args, (char *) "--data-dir");
+  g_ptr_array_add (args, (char *) root);
+  va_start (ap, first);
+  for (arg = first; arg != NULL; arg = va_arg (ap, const char *))
+    g_ptr_array_add (args, (char *) arg);
+  va_end (ap);
+  g_ptr_array_add (args, NULL);
+
+  g_spawn_sync (NULL, (char **) args->pdata, NULL, G_SPAWN_DEFAULT, NULL, NULL, &out, &err,
+                &status, &error);
+  g_assert_no_error (error);
+  if (err != NULL && *err != '\0')
+    g_test_message ("tern-cli: %s", err);
+  *out_status = WIFEXITED (status) ? WEXITSTATUS (status) : -1;
+  return out;
+}
+
+static void
+test_cli (void)
+{
+  g_autoptr(TernTestServers) servers = tern_test_servers_get_or_skip ();
+  g_autoptr(TernTestWire) wire = NULL;
+  g_autoptr(GString) untagged = g_string_new (NULL);
+  g_autoptr(GError) error = NULL;
+  const TernTestUser *user;
+  g_autofree char *root = NULL;
+  g_autofree char *accounts = NULL;
+  g_autofree char *ini = NULL;
+  g_autofree char *ini_path = NULL;
+  g_autofree char *data = NULL;
+  g_autofree char *out = NULL;
+  g_autofree char *id = NULL;
+  g_autofree char *status_text = NULL;
+  int status;
+
+  if (servers == NULL)
+    return;
+  user = tern_test_servers_get_user (servers, 1);
+  load (servers, 1, "CliBox", 5);
+
+  root = make_dir ();
+  accounts = g_build_filename (root, "config", "accounts", NULL);
+  g_assert_cmpint (g_mkdir_with_parents (accounts, 0700), ==, 0);
+  /* Dovecot lets its own address log in without TLS; the account says
+   * "none" in so many words. */
+  ini = g_strdup_printf ("[Account]\nName=Cli\nOfflineDays=30\n"
+                         "[Receiving]\nProtocol=imap\nHost=%s\nPort=%u\nSecurity=none\n"
+                         "Username=%s\nPasswordCommand=printf '%%s\\n' '%s'\n"
+                         "[Sending]\nHost=%s\nPort=587\n"
+                         "[Identity 1]\nAddress=%s\n",
+                         servers->host, servers->imap_port, user->login, user->password,
+                         servers->host, user->login);
+  ini_path = g_build_filename (accounts, "cli.ini", NULL);
+  g_assert_true (g_file_set_contents (ini_path, ini, -1, &error));
+  g_assert_no_error (error);
+  data = g_build_filename (root, "data", NULL);
+
+  out = run_cli (root, &status, "sync", "cli", "--folder", "CliBox", NULL);
+  g_assert_cmpint (status, ==, 0);
+  g_assert_nonnull (strstr (out, "5 new"));
+  g_assert_cmpint (folder_count (data, "CliBox"), ==, 5);
+
+  /* Flagged here and at once on the server. */
+  id = g_strdup_printf ("%" G_GINT64_FORMAT, message_id_of (data, "CliBox", 4));
+  g_free (out);
+  out = run_cli (root, &status, "flag", id, NULL);
+  g_assert_cmpint (status, ==, 0);
+  wire = other_client (servers, 1);
+  command_ok (wire, "SELECT CliBox");
+  status_text = command (wire, "UID FETCH 4 (FLAGS)", untagged);
+  g_assert_nonnull (strstr (untagged->str, "\\Flagged"));
+
+  /* Deleted offline: gone here, on the server after the next sync. */
+  g_free (out);
+  out = run_cli (root, &status, "delete", "--offline", id, NULL);
+  g_assert_cmpint (status, ==, 0);
+  g_assert_cmpint (folder_count (data, "CliBox"), ==, 4);
+  g_assert_cmpint (index_int (data, "SELECT count (*) FROM pending_actions"), ==, 1);
+  g_free (out);
+  out = run_cli (root, &status, "sync", "cli", "--folder", "CliBox", NULL);
+  g_assert_cmpint (status, ==, 0);
+  g_assert_nonnull (strstr (out, "1 actions replayed"));
+  g_string_truncate (untagged, 0);
+  g_free (status_text);
+  command_ok (wire, "NOOP");
+  status_text = command (wire, "UID SEARCH ALL", untagged);
+  g_assert_nonnull (strstr (untagged->str, "SEARCH 1 2 3 5"));
+
+  /* An unknown account is a clear error. */
+  g_free (out);
+  out = run_cli (root, &status, "quota", "nobody", NULL);
+  g_assert_cmpint (status, ==, 1);
+
+  remove_tree (root);
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -789,6 +903,7 @@ main (int   argc,
   g_test_add_func ("/imap-sync/uidvalidity-change-resets-the-folder", test_uidvalidity_change);
   g_test_add_func ("/imap-sync/bodies-and-archive-to-this-computer", test_bodies_and_archive);
   g_test_add_func ("/imap-sync/idle-push", test_idle_push);
+  g_test_add_func ("/imap-sync/cli/sync-flag-and-offline-delete", test_cli);
 
   return g_test_run ();
 }

@@ -1587,6 +1587,41 @@ tern_imap_sync_run (TernImapSync       *self,
   return ok;
 }
 
+/**
+ * tern_imap_sync_replay:
+ * @stats: (out caller-allocates) (optional): what was replayed
+ *
+ * Replays the queued actions of the account now, without syncing the
+ * folders: what tern-cli does after a flag or a move.
+ */
+gboolean
+tern_imap_sync_replay (TernImapSync       *self,
+                       TernImapSyncStats  *stats,
+                       GCancellable       *cancellable,
+                       GError            **error)
+{
+  g_autoptr(GPtrArray) folders = NULL;
+  TernImapSyncStats local_stats = { 0 };
+  gboolean began;
+  gboolean ok = FALSE;
+
+  g_return_val_if_fail (TERN_IS_IMAP_SYNC (self), FALSE);
+
+  began = begin (self);
+  if (ensure_client (self, cancellable, error))
+    {
+      folders = store_list_folders (self, error);
+      ok = folders != NULL && replay_actions (self, folders, &local_stats, cancellable, error);
+    }
+  if (!ok)
+    tern_imap_sync_disconnect (self);
+  end (self, began);
+
+  if (stats != NULL)
+    *stats = local_stats;
+  return ok;
+}
+
 typedef struct
 {
   char *folder_path;

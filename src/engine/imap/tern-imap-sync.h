@@ -105,6 +105,10 @@ gboolean      tern_imap_sync_run_finish          (TernImapSync           *self,
                                                   GAsyncResult           *result,
                                                   TernImapSyncStats      *stats,
                                                   GError                **error);
+gboolean      tern_imap_sync_replay              (TernImapSync           *self,
+                                                  TernImapSyncStats      *stats,
+                                                  GCancellable           *cancellable,
+                                                  GError                **error);
 gboolean      tern_imap_sync_fetch_body          (TernImapSync           *self,
                                                   gint64                  message_id,
                                                   GCancellable           *cancellable,
