@@ -89,5 +89,6 @@ int  tern_cli_command_move (TernCliContext *context, int argc, char **argv);
 int  tern_cli_command_delete (TernCliContext *context, int argc, char **argv);
 int  tern_cli_command_quota (TernCliContext *context, int argc, char **argv);
 int  tern_cli_command_archive (TernCliContext *context, int argc, char **argv);
+int  tern_cli_bench_imap (TernCliContext *context, int argc, char **argv);
 
 G_END_DECLS

@@ -132,6 +132,25 @@ index_int (Fixture    *fixture,
   return value;
 }
 
+/* FTS5 checks its index against itself: a search entry taken out with
+ * other words than it was made with fails this. */
+static void
+assert_search_index_sound (Fixture *fixture)
+{
+  g_autofree char *path = g_build_filename (fixture->dir, "store.sqlite", NULL);
+  sqlite3 *db = NULL;
+  char *message = NULL;
+  int rc;
+
+  g_assert_cmpint (sqlite3_open (path, &db), ==, SQLITE_OK);
+  sqlite3_busy_timeout (db, 5000);
+  rc = sqlite3_exec (db, "INSERT INTO message_fts (message_fts, rank) VALUES ('integrity-check', 1)",
+                     NULL, NULL, &message);
+  if (rc != SQLITE_OK)
+    g_error ("The search index is damaged: %s", message);
+  sqlite3_close (db);
+}
+
 /* Store calls, waited for */
 
 static GPtrArray *
@@ -730,10 +749,43 @@ test_attach_body_fills_the_row (Fixture       *fixture,
   g_assert_cmpuint (search_count (fixture->store, "zanzibar"), ==, 1);
   g_assert_true (heard (fixture, TERN_STORE_CHANGE_MESSAGES_UPDATED, id));
 
+  assert_search_index_sound (fixture);
+
+  /* The words of the headers alone leave the search index exactly: a
+   * body whose headers differ (as no server would send) leaves none of
+   * them findable. */
+  {
+    g_autoptr(GPtrArray) others = g_ptr_array_new_with_free_func ((GDestroyNotify) tern_header_message_free);
+    g_autoptr(GArray) other_ids = NULL;
+    g_autoptr(GBytes) other_raw = NULL;
+    TernHeaderMessage *other;
+    const char *text;
+
+    other = header_message (4, "Quokka census", "Fenna Quist <fenna@example.org>",
+                            "q@example.org", NULL, JAN_01_2024);
+    g_ptr_array_add (others, other);
+    other_ids = add_headers (fixture->store, inbox, others);
+    g_assert_cmpuint (search_count (fixture->store, "quokka"), ==, 1);
+    g_assert_cmpuint (search_count (fixture->store, "quist"), ==, 1);
+    g_assert_cmpuint (search_count (fixture->store, "to:team"), ==, 2);
+
+    text = "From: Gus <gus@example.net>\r\nTo: nobody@example.net\r\n"
+           "Subject: Wombat count\r\nMessage-ID: <q@example.org>\r\n\r\n"
+           "Nothing else.\r\n";
+
+    other_raw = g_bytes_new_static (text, strlen (text));
+    attach (fixture->store, g_array_index (other_ids, gint64, 0), other_raw, 1);
+    g_assert_cmpuint (search_count (fixture->store, "quokka"), ==, 0);
+    g_assert_cmpuint (search_count (fixture->store, "quist"), ==, 0);
+    g_assert_cmpuint (search_count (fixture->store, "fenna"), ==, 0);
+    g_assert_cmpuint (search_count (fixture->store, "to:team"), ==, 1);
+    g_assert_cmpuint (search_count (fixture->store, "wombat"), ==, 1);
+  }
+
   /* The body survives a reopen. */
   fixture_reopen (fixture);
   g_assert_cmpuint (search_count (fixture->store, "zanzibar"), ==, 1);
-  g_assert_cmpint (index_int (fixture, "SELECT count (*) FROM messages"), ==, 1);
+  g_assert_cmpint (index_int (fixture, "SELECT count (*) FROM messages"), ==, 2);
 }
 
 static void
@@ -783,6 +835,7 @@ test_server_flags_and_expunges (Fixture       *fixture,
   g_assert_cmpuint (search_count (fixture->store, "walrus"), ==, 0);
   g_assert_cmpuint (search_count (fixture->store, "subject:message"), ==, 3);
   g_assert_cmpint (index_int (fixture, "SELECT count (*) FROM messages WHERE uid = 4"), ==, 0);
+  assert_search_index_sound (fixture);
 
   g_assert_true (heard (fixture, TERN_STORE_CHANGE_MESSAGES_UPDATED, g_array_index (ids, gint64, 0)));
   g_assert_false (heard (fixture, TERN_STORE_CHANGE_MESSAGES_UPDATED, g_array_index (ids, gint64, 2)));

@@ -898,8 +898,136 @@ store_changes (TernImapSync  *self,
                                                  out_changed, error);
 }
 
-/* Fetches the headers of @uids (sorted) newest first, in batches, writing
- * one batch while fetching the next. */
+/*
+ * Fetching new headers: batches newest first, the first one small.  Up to
+ * FETCHES_IN_FLIGHT UID FETCH commands are pipelined; each batch goes to
+ * the store as it arrives, one write at a time, in order, while the next
+ * batches are on the wire.
+ */
+
+#define FETCHES_IN_FLIGHT 3
+
+typedef struct
+{
+  TernImapSync *self;
+  gint64 folder_id;
+  GArray *uids;
+  GArray *new_ids;
+  TernImapSyncStats *stats;
+  GCancellable *cancellable;
+
+  /* Batches [start, end) of @uids, from the end. */
+  GArray *bounds;
+  guint next_batch;
+  guint fetching;
+  gboolean writing;
+  GQueue ready;
+  GError *error;
+} Pipeline;
+
+typedef struct
+{
+  Pipeline *pipeline;
+  Collected collected;
+} BatchFetch;
+
+static void pipeline_pump (Pipeline *pipeline);
+
+static void
+pipeline_wrote_cb (GObject      *source,
+                   GAsyncResult *result,
+                   gpointer      user_data)
+{
+  Pipeline *pipeline = user_data;
+  g_autoptr(GArray) ids = NULL;
+  GError *error = NULL;
+
+  ids = tern_store_add_headers_finish (TERN_STORE (source), result, &error);
+  if (ids == NULL)
+    {
+      if (pipeline->error == NULL)
+        pipeline->error = error;
+      else
+        g_error_free (error);
+    }
+  else if (pipeline->new_ids != NULL)
+    {
+      g_array_append_vals (pipeline->new_ids, ids->data, ids->len);
+    }
+
+  pipeline->writing = FALSE;
+  pipeline_pump (pipeline);
+}
+
+static void
+pipeline_fetched_cb (GObject      *source,
+                     GAsyncResult *result,
+                     gpointer      user_data)
+{
+  BatchFetch *batch = user_data;
+  Pipeline *pipeline = batch->pipeline;
+  GError *error = NULL;
+
+  pipeline->fetching--;
+  if (!tern_imap_client_uid_fetch_finish (TERN_IMAP_CLIENT (source), result, NULL, &error))
+    {
+      if (pipeline->error == NULL)
+        pipeline->error = error;
+      else
+        g_error_free (error);
+    }
+  else
+    {
+      for (guint i = 0; i < batch->collected.headers->len; i++)
+        tern_header_message_prepare (g_ptr_array_index (batch->collected.headers, i));
+      pipeline->stats->new_messages += batch->collected.headers->len;
+      g_queue_push_tail (&pipeline->ready, g_ptr_array_ref (batch->collected.headers));
+    }
+
+  collected_clear (&batch->collected);
+  g_free (batch);
+  pipeline_pump (pipeline);
+}
+
+static void
+pipeline_pump (Pipeline *pipeline)
+{
+  TernImapSync *self = pipeline->self;
+
+  if (pipeline->error != NULL)
+    return;
+
+  /* Batches go to the store in the order they were asked for: the
+   * replies of pipelined commands come in that order. */
+  if (!pipeline->writing && !g_queue_is_empty (&pipeline->ready))
+    {
+      g_autoptr(GPtrArray) headers = g_queue_pop_head (&pipeline->ready);
+
+      pipeline->writing = TRUE;
+      tern_store_add_headers_async (self->store, pipeline->folder_id, headers, NULL,
+                                    pipeline_wrote_cb, pipeline);
+    }
+
+  while (pipeline->fetching < FETCHES_IN_FLIGHT && pipeline->next_batch < pipeline->bounds->len)
+    {
+      TernImapUidRange *bound = &g_array_index (pipeline->bounds, TernImapUidRange,
+                                                pipeline->next_batch++);
+      g_autofree char *set = NULL;
+      g_autofree char *items = NULL;
+      BatchFetch *batch = g_new0 (BatchFetch, 1);
+
+      set = tern_imap_uid_set_from_uids (&g_array_index (pipeline->uids, guint32, bound->first),
+                                         bound->last - bound->first);
+      items = g_strdup_printf ("(%s%s)", SUMMARY_ITEMS, self->condstore ? " MODSEQ" : "");
+      batch->pipeline = pipeline;
+      collected_init (&batch->collected);
+      pipeline->fetching++;
+      tern_imap_client_uid_fetch_async (self->client, set, items, 0, FALSE, collect_headers_cb,
+                                        &batch->collected, pipeline->cancellable,
+                                        pipeline_fetched_cb, batch);
+    }
+}
+
 static gboolean
 fetch_new_headers (TernImapSync       *self,
                    TernSyncFolder     *folder,
@@ -909,59 +1037,45 @@ fetch_new_headers (TernImapSync       *self,
                    GCancellable       *cancellable,
                    GError            **error)
 {
-  g_autoptr(GAsyncResult) pending = NULL;
-  g_autoptr(GPtrArray) writing = NULL;
+  Pipeline pipeline = { 0 };
   guint end_index = uids->len;
   guint batch = self->first_batch;
-  gboolean in_flight = FALSE;
 
+  pipeline.self = self;
+  pipeline.folder_id = folder->id;
+  pipeline.uids = uids;
+  pipeline.new_ids = new_ids;
+  pipeline.stats = stats;
+  pipeline.cancellable = cancellable;
+  pipeline.bounds = g_array_new (FALSE, FALSE, sizeof (TernImapUidRange));
+  g_queue_init (&pipeline.ready);
+
+  /* Index ranges into @uids, newest first ("first" and "last" here are
+   * the start and end of the slice). */
   while (end_index > 0)
     {
-      g_auto(Collected) collected = { 0 };
-      guint start = end_index > batch ? end_index - batch : 0;
-      g_autofree char *set = tern_imap_uid_set_from_uids (&g_array_index (uids, guint32, start),
-                                                          end_index - start);
+      TernImapUidRange bound;
 
-      collected_init (&collected);
-      if (!uid_fetch (self, set, SUMMARY_ITEMS, 0, collect_headers_cb, &collected, NULL,
-                      cancellable, error))
-        return FALSE;
-
-      if (in_flight)
-        {
-          g_autoptr(GArray) ids = NULL;
-
-          ids = tern_store_add_headers_finish (self->store, wait_for (self, &pending), error);
-          if (ids == NULL)
-            return FALSE;
-          if (new_ids != NULL)
-            g_array_append_vals (new_ids, ids->data, ids->len);
-          g_clear_object (&pending);
-          g_clear_pointer (&writing, g_ptr_array_unref);
-          in_flight = FALSE;
-        }
-
-      for (guint i = 0; i < collected.headers->len; i++)
-        tern_header_message_prepare (g_ptr_array_index (collected.headers, i));
-      stats->new_messages += collected.headers->len;
-      writing = g_ptr_array_ref (collected.headers);
-      tern_store_add_headers_async (self->store, folder->id, writing, NULL, got_result_cb,
-                                    &pending);
-      in_flight = TRUE;
-
-      end_index = start;
+      bound.first = end_index > batch ? end_index - batch : 0;
+      bound.last = end_index;
+      g_array_append_val (pipeline.bounds, bound);
+      end_index = bound.first;
       batch = BATCH;
     }
 
-  if (in_flight)
-    {
-      g_autoptr(GArray) ids = NULL;
+  pipeline_pump (&pipeline);
+  while (pipeline.fetching > 0 || pipeline.writing ||
+         (pipeline.error == NULL && (!g_queue_is_empty (&pipeline.ready) ||
+                                     pipeline.next_batch < pipeline.bounds->len)))
+    g_main_context_iteration (self->context, TRUE);
 
-      ids = tern_store_add_headers_finish (self->store, wait_for (self, &pending), error);
-      if (ids == NULL)
-        return FALSE;
-      if (new_ids != NULL)
-        g_array_append_vals (new_ids, ids->data, ids->len);
+  g_queue_clear_full (&pipeline.ready, (GDestroyNotify) g_ptr_array_unref);
+  g_array_unref (pipeline.bounds);
+
+  if (pipeline.error != NULL)
+    {
+      g_propagate_error (error, pipeline.error);
+      return FALSE;
     }
 
   return TRUE;

@@ -432,11 +432,13 @@ header_fts_write (TernStoreDb   *db,
   g_autofree char *recipients = NULL;
   sqlite3_stmt *stmt;
 
-  /* row: subject, from_name, from_address, to_list, cc_list */
+  /* row: subject, from_name, from_address, to_list, cc_list, body_state,
+   * bcc_list.  The lists are "Name <address>, …": the same words, in the
+   * same order, as the names and addresses ingestion indexes. */
   sender = g_strconcat (tern_store_column_text (row, 1), " ", tern_store_column_text (row, 2),
                         NULL);
   recipients = g_strconcat (tern_store_column_text (row, 3), " ", tern_store_column_text (row, 4),
-                            NULL);
+                            " ", tern_store_column_text (row, 6), NULL);
 
   if (remove)
     stmt = tern_store_db_statement (db, db->index,
@@ -469,7 +471,7 @@ header_row (TernStoreDb  *db,
 
   stmt = tern_store_prepare (db->index,
                              "SELECT subject, from_name, from_address, to_list, cc_list, "
-                             "body_state FROM messages WHERE id = ?",
+                             "body_state, bcc_list FROM messages WHERE id = ?",
                              error);
   if (stmt == NULL)
     return NULL;
@@ -1603,7 +1605,7 @@ add_headers_job (TernStore   *self,
         {
           TernHeaderMessage *message = g_ptr_array_index (data->messages, first + i);
           gint64 id = g_array_index (existing, gint64, i);
-          g_autoptr(sqlite3_stmt) row = NULL;
+          GPtrArray *from;
 
           if (id != 0)
             {
@@ -1614,12 +1616,14 @@ add_headers_job (TernStore   *self,
           id = g_array_index (fresh, gint64, next++);
           tern_header_message_prepare (message);
 
-          /* The row is made as for any message, from the header section;
-           * its search entry is then made again from the row. */
+          /* The row is made as for any message, from the header section.
+           * Its search entry then holds only words its row keeps (one
+           * sender, the recipients, the subject), so that it can be taken
+           * out again from the row alone; a message with several senders
+           * gets its entry made again from the row. */
           if (!tern_store_ingest (self, db, folder, id, message->header, message->parsed,
                                   message->flags, message->uid, message->internal_date,
-                                  message->keywords, &error) ||
-              !tern_store_unindex (db, id, message->header, &error))
+                                  message->keywords, &error))
             goto rollback;
 
           sqlite3_bind_int64 (update, 1, id);
@@ -1629,9 +1633,17 @@ add_headers_job (TernStore   *self,
           if (!step_done (db->index, update, "Could not add a message", &error))
             goto rollback;
 
-          row = header_row (db, id, &error);
-          if (row == NULL || !header_fts_write (db, id, row, FALSE, &error))
-            goto rollback;
+          from = tern_mime_message_get_from (message->parsed);
+          if (from != NULL && from->len > 1)
+            {
+              g_autoptr(sqlite3_stmt) row = NULL;
+
+              if (!tern_store_unindex (db, id, message->header, &error))
+                goto rollback;
+              row = header_row (db, id, &error);
+              if (row == NULL || !header_fts_write (db, id, row, FALSE, &error))
+                goto rollback;
+            }
 
           if ((message->flags & (TERN_MESSAGE_FLAG_SEEN | TERN_MESSAGE_FLAG_DELETED)) == 0)
             unread++;
