@@ -546,6 +546,300 @@ test_bad_pins_are_refused (void)
   g_assert_no_error (error);
 }
 
+/* Literals: exact reads, buffered reads */
+
+static void
+literal_script (GSocketConnection *client)
+{
+  /* A line announcing a literal, the literal (with CRLF and NUL inside)
+   * and the rest of the line, all in one write. */
+  GOutputStream *out = g_io_stream_get_output_stream (G_IO_STREAM (client));
+  static const char data[] = "* 1 FETCH (BODY[] {12}\r\nab\r\n\0cd\r\nefg)\r\nnext\r\n";
+
+  g_output_stream_write_all (out, data, sizeof data - 1, NULL, NULL, NULL);
+  g_usleep (50 * 1000);
+  send_text (client, "late");
+  wait_for_client_to_close (client);
+}
+
+static GBytes *
+read_bytes (TernConnection  *connection,
+            gsize            count,
+            gboolean         exact,
+            GError         **error)
+{
+  g_autoptr(GAsyncResult) result = NULL;
+
+  if (exact)
+    tern_connection_read_bytes_async (connection, count, NULL, tern_test_got_result_cb,
+                                      &result);
+  else
+    tern_connection_read_async (connection, count, NULL, tern_test_got_result_cb, &result);
+  return tern_connection_read_bytes_finish (connection, tern_test_wait_for (&result), error);
+}
+
+static void
+test_literal_reads (void)
+{
+  FakeServer *server = fake_server_start (literal_script);
+  g_autoptr(TernConnection) connection = connect_to (server, TERN_CONNECTION_SECURITY_NONE);
+  g_autoptr(GError) error = NULL;
+  g_autofree char *line = NULL;
+  g_autofree char *rest = NULL;
+  g_autofree char *next = NULL;
+  g_autoptr(GBytes) literal = NULL;
+  g_autoptr(GBytes) late = NULL;
+  g_autoptr(GBytes) empty = NULL;
+
+  line = read_line (connection, MAX_LINE, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_cmpstr (line, ==, "* 1 FETCH (BODY[] {12}");
+
+  /* Exactly the literal's bytes, although more is buffered. */
+  literal = read_bytes (connection, 12, TRUE, &error);
+  g_assert_no_error (error);
+  g_assert_cmpmem (g_bytes_get_data (literal, NULL), g_bytes_get_size (literal),
+                   "ab\r\n\0cd\r\nefg", 12);
+  rest = read_line (connection, MAX_LINE, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_cmpstr (rest, ==, ")");
+  next = read_line (connection, MAX_LINE, NULL, &error);
+  g_assert_cmpstr (next, ==, "next");
+
+  empty = read_bytes (connection, 0, TRUE, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (g_bytes_get_size (empty), ==, 0);
+
+  /* Nothing buffered: the read waits for what comes next, and returns it
+   * although it is shorter than asked for. */
+  g_assert_cmpuint (tern_connection_get_buffered_size (connection), ==, 0);
+  late = read_bytes (connection, 100, FALSE, &error);
+  g_assert_no_error (error);
+  g_assert_cmpmem (g_bytes_get_data (late, NULL), g_bytes_get_size (late), "late", 4);
+
+  tern_connection_close (connection);
+  fake_server_stop (server);
+}
+
+static void
+test_buffered_reads (void)
+{
+  FakeServer *server = fake_server_start (literal_script);
+  g_autoptr(TernConnection) connection = connect_to (server, TERN_CONNECTION_SECURITY_NONE);
+  g_autoptr(GError) error = NULL;
+  g_autofree char *line = NULL;
+  g_autofree char *rest = NULL;
+  g_autofree char *next = NULL;
+  g_autofree char *none = NULL;
+  g_autoptr(GBytes) first = NULL;
+  g_autoptr(GBytes) second = NULL;
+  gsize length = 0;
+
+  /* Nothing buffered before the first read. */
+  g_assert_null (tern_connection_read_buffered_line (connection, MAX_LINE, NULL, &error));
+  g_assert_no_error (error);
+  g_assert_null (tern_connection_read_buffered_bytes (connection, 10));
+
+  line = read_line (connection, MAX_LINE, NULL, &error);
+  g_assert_cmpstr (line, ==, "* 1 FETCH (BODY[] {12}");
+
+  /* The rest arrived in the same write: it is handed out without waiting. */
+  first = tern_connection_read_buffered_bytes (connection, 5);
+  g_assert_cmpmem (g_bytes_get_data (first, NULL), g_bytes_get_size (first), "ab\r\n\0", 5);
+  second = tern_connection_read_buffered_bytes (connection, 7);
+  g_assert_cmpmem (g_bytes_get_data (second, NULL), g_bytes_get_size (second), "cd\r\nefg", 7);
+  rest = tern_connection_read_buffered_line (connection, MAX_LINE, &length, &error);
+  g_assert_no_error (error);
+  g_assert_cmpstr (rest, ==, ")");
+  g_assert_cmpuint (length, ==, 1);
+  next = tern_connection_read_buffered_line (connection, MAX_LINE, NULL, &error);
+  g_assert_cmpstr (next, ==, "next");
+  none = tern_connection_read_buffered_line (connection, MAX_LINE, NULL, &error);
+  g_assert_null (none);
+  g_assert_no_error (error);
+
+  tern_connection_close (connection);
+  fake_server_stop (server);
+}
+
+static void
+short_literal_script (GSocketConnection *client)
+{
+  send_text (client, "abc");
+  /* Closes with the literal unfinished. */
+}
+
+static void
+test_literal_cut_short (void)
+{
+  FakeServer *server = fake_server_start (short_literal_script);
+  g_autoptr(TernConnection) connection = connect_to (server, TERN_CONNECTION_SECURITY_NONE);
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GBytes) bytes = NULL;
+
+  bytes = read_bytes (connection, 10, TRUE, &error);
+  g_assert_null (bytes);
+  g_assert_error (error, TERN_CONNECTION_ERROR, TERN_CONNECTION_ERROR_CLOSED);
+  g_assert_nonnull (strstr (error->message, "literal"));
+
+  g_clear_object (&connection);
+  fake_server_stop (server);
+}
+
+/* COMPRESS=DEFLATE: the server side compresses with zlib's raw deflate and
+ * a sync flush, as RFC 4978 asks. */
+
+static GBytes *
+deflate_piece (GConverter *compressor,
+               const char *text)
+{
+  GByteArray *out = g_byte_array_new ();
+  gsize length = strlen (text);
+  const char *in = text;
+  guint8 chunk[4096];
+
+  for (;;)
+    {
+      gsize bytes_read = 0;
+      gsize bytes_written = 0;
+      GConverterResult res;
+
+      res = g_converter_convert (compressor, in, length, chunk, sizeof chunk, G_CONVERTER_FLUSH,
+                                 &bytes_read, &bytes_written, NULL);
+      if (res == G_CONVERTER_ERROR)
+        break;
+      g_byte_array_append (out, chunk, bytes_written);
+      in += bytes_read;
+      length -= bytes_read;
+      if (length == 0 && bytes_written < sizeof chunk)
+        break;
+    }
+  return g_byte_array_free_to_bytes (out);
+}
+
+static void
+compress_script (GSocketConnection *client)
+{
+  g_autoptr(GConverter) compressor =
+    G_CONVERTER (g_zlib_compressor_new (G_ZLIB_COMPRESSOR_FORMAT_RAW, -1));
+  g_autoptr(GConverter) decompressor =
+    G_CONVERTER (g_zlib_decompressor_new (G_ZLIB_COMPRESSOR_FORMAT_RAW));
+  GInputStream *in = g_io_stream_get_input_stream (G_IO_STREAM (client));
+  GOutputStream *out = g_io_stream_get_output_stream (G_IO_STREAM (client));
+  g_autofree char *command = receive_line (client);
+  g_autoptr(GBytes) first = NULL;
+  g_autoptr(GBytes) second = NULL;
+  g_autoptr(GString) plain = g_string_new (NULL);
+  g_autofree char *big = NULL;
+  guint8 buffer[4096];
+  char text[8192];
+
+  if (g_strcmp0 (command, "a COMPRESS DEFLATE") != 0)
+    return;
+  /* The reply, and compressed bytes in the same write. */
+  first = deflate_piece (compressor, "* OK compressed hello\r\n");
+  g_output_stream_write_all (out, "a OK DEFLATE active\r\n", 21, NULL, NULL, NULL);
+  g_output_stream_write_all (out, g_bytes_get_data (first, NULL), g_bytes_get_size (first),
+                             NULL, NULL, NULL);
+
+  /* What the client sends is compressed too: decompress until a line. */
+  while (strchr (plain->str, '\n') == NULL)
+    {
+      gssize count = g_input_stream_read (in, buffer, sizeof buffer, NULL, NULL);
+      gsize bytes_read = 0;
+      gsize bytes_written = 0;
+
+      if (count <= 0)
+        return;
+      g_converter_convert (decompressor, buffer, count, text, sizeof text - 1,
+                           G_CONVERTER_NO_FLAGS, &bytes_read, &bytes_written, NULL);
+      g_string_append_len (plain, text, bytes_written);
+    }
+  /* A long reply, larger than the client's decompression chunk. */
+  big = g_strnfill (100000, 'x');
+  {
+    g_autofree char *reply = g_strdup_printf ("echo %.*s %s\r\n",
+                                              (int) strcspn (plain->str, "\r\n"), plain->str,
+                                              big);
+
+    second = deflate_piece (compressor, reply);
+  }
+  g_output_stream_write_all (out, g_bytes_get_data (second, NULL), g_bytes_get_size (second),
+                             NULL, NULL, NULL);
+  wait_for_client_to_close (client);
+}
+
+static void
+test_compression_round_trip (void)
+{
+  FakeServer *server = fake_server_start (compress_script);
+  g_autoptr(TernConnection) connection = connect_to (server, TERN_CONNECTION_SECURITY_NONE);
+  g_autoptr(GError) error = NULL;
+  g_autofree char *reply = NULL;
+  g_autofree char *hello = NULL;
+  g_autofree char *echo = NULL;
+  g_autofree char *expected = NULL;
+  g_autofree char *big = g_strnfill (100000, 'x');
+
+  g_assert_true (write_text (connection, "a COMPRESS DEFLATE\r\n", &error));
+  g_assert_no_error (error);
+  reply = read_line (connection, MAX_LINE, NULL, &error);
+  g_assert_cmpstr (reply, ==, "a OK DEFLATE active");
+  g_assert_false (tern_connection_is_compressed (connection));
+  g_assert_true (tern_connection_start_compression (connection, &error));
+  g_assert_no_error (error);
+  g_assert_true (tern_connection_is_compressed (connection));
+  g_assert_false (tern_connection_start_compression (connection, &error));
+  g_assert_error (error, TERN_CONNECTION_ERROR, TERN_CONNECTION_ERROR_INVALID_STATE);
+  g_clear_error (&error);
+
+  /* Compressed bytes that arrived with the reply were kept and inflated. */
+  hello = read_line (connection, MAX_LINE, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_cmpstr (hello, ==, "* OK compressed hello");
+
+  g_assert_true (write_text (connection, "b NOOP\r\n", &error));
+  g_assert_no_error (error);
+  echo = read_line (connection, 200000, NULL, &error);
+  g_assert_no_error (error);
+  expected = g_strdup_printf ("echo b NOOP %s", big);
+  g_assert_cmpstr (echo, ==, expected);
+
+  tern_connection_close (connection);
+  fake_server_stop (server);
+}
+
+static void
+garbage_compress_script (GSocketConnection *client)
+{
+  send_text (client, "a OK DEFLATE active\r\n");
+  g_usleep (50 * 1000);
+  /* Not a deflate stream: a stored block with a wrong length check. */
+  g_output_stream_write_all (g_io_stream_get_output_stream (G_IO_STREAM (client)),
+                             "\x00\x05\x00\x05\x00hello", 10, NULL, NULL, NULL);
+  wait_for_client_to_close (client);
+}
+
+static void
+test_compression_garbage (void)
+{
+  FakeServer *server = fake_server_start (garbage_compress_script);
+  g_autoptr(TernConnection) connection = connect_to (server, TERN_CONNECTION_SECURITY_NONE);
+  g_autoptr(GError) error = NULL;
+  g_autofree char *reply = NULL;
+  g_autofree char *line = NULL;
+
+  reply = read_line (connection, MAX_LINE, NULL, &error);
+  g_assert_cmpstr (reply, ==, "a OK DEFLATE active");
+  g_assert_true (tern_connection_start_compression (connection, &error));
+  line = read_line (connection, MAX_LINE, NULL, &error);
+  g_assert_null (line);
+  g_assert_error (error, TERN_CONNECTION_ERROR, TERN_CONNECTION_ERROR_IO);
+
+  g_clear_object (&connection);
+  fake_server_stop (server);
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -567,6 +861,12 @@ main (int   argc,
   g_test_add_func ("/connection/fake/cancel-is-not-a-timeout", test_cancel_is_not_a_timeout);
   g_test_add_func ("/connection/fake/connect-refused", test_connect_refused);
   g_test_add_func ("/connection/fake/malformed-pins-are-refused", test_bad_pins_are_refused);
+  g_test_add_func ("/connection/fake/literal/reads-exact-bytes-then-lines", test_literal_reads);
+  g_test_add_func ("/connection/fake/literal/close-inside-is-an-error", test_literal_cut_short);
+  g_test_add_func ("/connection/fake/buffered/lines-and-bytes-without-waiting",
+                   test_buffered_reads);
+  g_test_add_func ("/connection/fake/compress/deflate-both-ways", test_compression_round_trip);
+  g_test_add_func ("/connection/fake/compress/garbage-is-an-error", test_compression_garbage);
 
   return g_test_run ();
 }

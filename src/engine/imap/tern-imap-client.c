@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "tern-engine.h"
 #include "tern-imap-client.h"
 #include "tern-imap-utf7.h"
 #include "tern-sasl.h"
@@ -58,6 +59,7 @@ struct _TernImapClient
   GQueue out;
   gboolean writing;
   gboolean reading;
+  gboolean in_reader;
   guint tag_counter;
   char *bye_text;
   GCancellable *io_cancellable;
@@ -427,6 +429,26 @@ builder_add_string (Builder    *builder,
   }
 }
 
+/* Adds an astring: a bare atom when it is one, else as a string. */
+static void
+builder_add_astring (Builder    *builder,
+                     const char *text)
+{
+  gboolean atom = *text != '\0';
+
+  for (const char *p = text; atom && *p != '\0'; p++)
+    {
+      guchar c = *p;
+
+      if (c <= 0x20 || c >= 0x7f || strchr ("(){%*\"\\", c) != NULL)
+        atom = FALSE;
+    }
+  if (atom)
+    builder_append (builder, text);
+  else
+    builder_add_string (builder, text);
+}
+
 static gboolean
 builder_add_mailbox (Builder     *builder,
                      const char  *name,
@@ -447,13 +469,13 @@ builder_add_mailbox (Builder     *builder,
     }
   if (builder->client->utf8_enabled)
     {
-      builder_add_string (builder, name);
+      builder_add_astring (builder, name);
       return TRUE;
     }
   encoded = tern_imap_utf7_encode (name, error);
   if (encoded == NULL)
     return FALSE;
-  builder_add_string (builder, encoded);
+  builder_add_astring (builder, encoded);
   return TRUE;
 }
 
@@ -1002,8 +1024,6 @@ dispatch (TernImapClient   *self,
     }
 }
 
-static void read_done (TernImapClient *self);
-
 static gboolean
 feed (TernImapClient  *self,
       const guint8    *data,
@@ -1020,6 +1040,30 @@ feed (TernImapClient  *self,
                ? TERN_IMAP_CLIENT_ERROR_TOO_BIG : TERN_IMAP_CLIENT_ERROR_BAD_RESPONSE,
                "The server's reply cannot be read: %s", local_error->message);
   return FALSE;
+}
+
+static gboolean
+feed_line (TernImapClient  *self,
+           const char      *line,
+           gsize            length,
+           GError         **error)
+{
+  /* The connection takes the line end off; the parser wants it back. */
+  return feed (self, (const guint8 *) line, length, error)
+         && feed (self, (const guint8 *) "\r\n", 2, error);
+}
+
+static void
+dispatch_parsed (TernImapClient *self)
+{
+  TernImapResponse *response;
+
+  while (self->state != TERN_IMAP_CLIENT_STATE_CLOSED
+         && (response = tern_imap_parser_pop (self->parser)) != NULL)
+    {
+      dispatch (self, response);
+      tern_imap_response_unref (response);
+    }
 }
 
 static void
@@ -1041,13 +1085,13 @@ read_line_cb (GObject      *source,
     }
   if (self->state == TERN_IMAP_CLIENT_STATE_CLOSED)
     return;
-  if (!feed (self, (const guint8 *) line, length, &error)
-      || !feed (self, (const guint8 *) "\r\n", 2, &error))
+  if (!feed_line (self, line, length, &error))
     {
       fatal (self, g_steal_pointer (&error));
       return;
     }
-  read_done (self);
+  dispatch_parsed (self);
+  pump (self);
 }
 
 static void
@@ -1073,42 +1117,95 @@ read_bytes_cb (GObject      *source,
       fatal (self, g_steal_pointer (&error));
       return;
     }
-  read_done (self);
-}
-
-static void
-read_done (TernImapClient *self)
-{
-  TernImapResponse *response;
-
-  while (self->state != TERN_IMAP_CLIENT_STATE_CLOSED
-         && (response = tern_imap_parser_pop (self->parser)) != NULL)
-    {
-      dispatch (self, response);
-      tern_imap_response_unref (response);
-    }
+  dispatch_parsed (self);
   pump (self);
 }
 
+/* Whether a reply waits for its command's write to finish: nothing more is
+ * read until then, since that command may be STARTTLS or COMPRESS, after
+ * which the bytes that follow are no longer IMAP in the clear. */
+static gboolean
+has_stashed_reply (TernImapClient *self)
+{
+  for (GList *l = self->inflight.head; l != NULL; l = l->next)
+    if (((Command *) l->data)->stashed != NULL)
+      return TRUE;
+  return FALSE;
+}
+
+static gboolean
+reader_wanted (TernImapClient *self)
+{
+  return self->state != TERN_IMAP_CLIENT_STATE_CLOSED && !g_queue_is_empty (&self->inflight)
+         && !has_stashed_reply (self);
+}
+
+/* Reads while replies are expected: first what the connection holds
+ * already, line by line without going through the main loop, then one
+ * async read for more. */
 static void
 reader_pump (TernImapClient *self)
 {
+  g_autoptr(GError) error = NULL;
   guint64 left;
 
-  if (self->reading || self->state == TERN_IMAP_CLIENT_STATE_CLOSED
-      || g_queue_is_empty (&self->inflight))
+  if (self->reading || self->in_reader)
     return;
 
-  /* Waiting in IDLE may last as long as the server lets it. */
-  tern_connection_set_io_timeout (self->connection, self->idling ? 0 : self->io_timeout_msec);
-  self->reading = TRUE;
-  left = tern_imap_parser_get_literal_left (self->parser);
-  if (left > 0)
-    tern_connection_read_bytes_async (self->connection, (gsize) MIN (left, LITERAL_PIECE),
-                                      self->io_cancellable, read_bytes_cb, g_object_ref (self));
-  else
-    tern_connection_read_line_async (self->connection, TERN_IMAP_MAX_LINE_BYTES,
-                                     self->io_cancellable, read_line_cb, g_object_ref (self));
+  self->in_reader = TRUE;
+  g_object_ref (self);
+  while (reader_wanted (self))
+    {
+      gboolean fed;
+
+      left = tern_imap_parser_get_literal_left (self->parser);
+      if (left > 0)
+        {
+          g_autoptr(GBytes) bytes =
+            tern_connection_read_buffered_bytes (self->connection,
+                                                 (gsize) MIN (left, LITERAL_PIECE));
+
+          if (bytes == NULL)
+            break;
+          fed = feed (self, g_bytes_get_data (bytes, NULL), g_bytes_get_size (bytes), &error);
+        }
+      else
+        {
+          gsize length = 0;
+          g_autofree char *line =
+            tern_connection_read_buffered_line (self->connection, TERN_IMAP_MAX_LINE_BYTES,
+                                                &length, &error);
+
+          if (line == NULL && error == NULL)
+            break;
+          fed = line != NULL && feed_line (self, line, length, &error);
+        }
+      if (!fed)
+        {
+          fatal (self, g_steal_pointer (&error));
+          break;
+        }
+      dispatch_parsed (self);
+    }
+  self->in_reader = FALSE;
+
+  if (reader_wanted (self) && !self->reading)
+    {
+      /* Waiting in IDLE may last as long as the server lets it. */
+      tern_connection_set_io_timeout (self->connection,
+                                      self->idling ? 0 : self->io_timeout_msec);
+      self->reading = TRUE;
+      left = tern_imap_parser_get_literal_left (self->parser);
+      if (left > 0)
+        tern_connection_read_bytes_async (self->connection, (gsize) MIN (left, LITERAL_PIECE),
+                                          self->io_cancellable, read_bytes_cb,
+                                          g_object_ref (self));
+      else
+        tern_connection_read_line_async (self->connection, TERN_IMAP_MAX_LINE_BYTES,
+                                         self->io_cancellable, read_line_cb,
+                                         g_object_ref (self));
+    }
+  g_object_unref (self);
 }
 
 /* UID sets */
@@ -1715,6 +1812,9 @@ tern_imap_client_class_init (TernImapClientClass *klass)
 
   object_class->dispose = tern_imap_client_dispose;
   object_class->finalize = tern_imap_client_finalize;
+
+  /* ENVELOPE and BODYSTRUCTURE decoding uses GMime. */
+  tern_engine_init ();
 
   signals[SIGNAL_EXISTS] = g_signal_new ("exists", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST,
                                          0, NULL, NULL, NULL, G_TYPE_NONE, 1, G_TYPE_UINT);
@@ -2471,9 +2571,9 @@ start_login (TernImapClient      *self,
       /* LOGIN, with the strings quoted or as literals. */
       data->mechanism = g_strdup ("LOGIN-COMMAND");
       builder_init (&builder, self, command, "LOGIN ");
-      builder_add_string (&builder, username);
+      builder_add_astring (&builder, username);
       builder_append (&builder, " ");
-      builder_add_string (&builder, secret);
+      builder_add_astring (&builder, secret);
       builder_finish (&builder);
       submit (self, command);
       return;
@@ -2656,8 +2756,10 @@ logout_fail (Command      *command,
 {
   TernImapClient *self = command->client;
 
-  /* The server may close the connection right after its BYE. */
-  if (self->bye_text != NULL)
+  /* The server may close the connection right after its BYE, or even
+   * without it: either way the session is over, as asked. */
+  if (self->bye_text != NULL
+      || g_error_matches (error, TERN_CONNECTION_ERROR, TERN_CONNECTION_ERROR_CLOSED))
     command_return_boolean (command);
   else
     command_return_error (command, g_error_copy (error));
@@ -5390,6 +5492,7 @@ idle_continuation (Command          *command,
 static void
 idle_finished (TernImapClient *self)
 {
+  tern_connection_set_io_timeout (self->connection, self->io_timeout_msec);
   self->idle_command = NULL;
   self->idling = FALSE;
   self->idle_done_sent = FALSE;

@@ -10,7 +10,7 @@
 
 /* How much one read asks the socket for.  A line may span many reads; the
  * buffer never holds more than the caller's line limit plus one chunk. */
-#define READ_CHUNK_SIZE 4096
+#define READ_CHUNK_SIZE (32 * 1024)
 
 #define SHA256_LENGTH 32
 
@@ -39,7 +39,8 @@ struct _TernConnection
 
   /* Bytes read from the server and not yet returned as a line. */
   GByteArray *buffer;
-  guint8 chunk[READ_CHUNK_SIZE];
+  /* READ_CHUNK_SIZE bytes, on the heap: too large for a GObject instance. */
+  guint8 *chunk;
   gboolean reading;
   gboolean writing;
 
@@ -267,6 +268,7 @@ tern_connection_finalize (GObject *object)
   g_free (self->host);
   g_free (self->local_address);
   g_byte_array_unref (self->buffer);
+  g_free (self->chunk);
 
   G_OBJECT_CLASS (tern_connection_parent_class)->finalize (object);
 }
@@ -284,6 +286,7 @@ static void
 tern_connection_init (TernConnection *self)
 {
   self->buffer = g_byte_array_new ();
+  self->chunk = g_malloc (READ_CHUNK_SIZE);
   self->connect_timeout_msec = TERN_CONNECTION_DEFAULT_TIMEOUT_MSEC;
   self->io_timeout_msec = TERN_CONNECTION_DEFAULT_TIMEOUT_MSEC;
 }
@@ -876,7 +879,7 @@ read_more (GTask *task)
     {
       gsize missing = data->max_length - data->target->len;
 
-      if (missing > sizeof self->chunk)
+      if (missing > READ_CHUNK_SIZE)
         {
           guint old_length = data->target->len;
 
@@ -890,7 +893,7 @@ read_more (GTask *task)
         }
     }
 
-  g_input_stream_read_async (input, self->chunk, sizeof self->chunk, G_PRIORITY_DEFAULT,
+  g_input_stream_read_async (input, self->chunk, READ_CHUNK_SIZE, G_PRIORITY_DEFAULT,
                              data->cancellable, read_cb, task);
 }
 
@@ -1187,6 +1190,104 @@ tern_connection_read_bytes_finish (TernConnection  *self,
   g_return_val_if_fail (g_task_is_valid (result, self), NULL);
 
   return g_task_propagate_pointer (G_TASK (result), error);
+}
+
+/**
+ * tern_connection_read_buffered_line:
+ * @max_length: the longest line accepted, without its line end
+ * @out_length: (out) (optional): the length of the line
+ *
+ * Returns a line at once when the buffer holds a whole one, without
+ * waiting and without the cost of an async call: an engine reading many
+ * short lines tries this first and calls tern_connection_read_line_async()
+ * only when it returns %NULL without an error.  Not while a read is
+ * pending.
+ *
+ * Returns: (transfer full) (nullable): the line without its line end, or
+ *   %NULL: with @error set (%TERN_CONNECTION_ERROR_LINE_TOO_LONG, and the
+ *   connection closed) when the buffered bytes already make too long a
+ *   line, without it when no whole line is buffered yet
+ */
+char *
+tern_connection_read_buffered_line (TernConnection  *self,
+                                    gsize            max_length,
+                                    gsize           *out_length,
+                                    GError         **error)
+{
+  gsize window;
+  gsize scan;
+  const guint8 *newline;
+  gsize consumed;
+  gsize length;
+  char *line;
+
+  g_return_val_if_fail (TERN_IS_CONNECTION (self), NULL);
+  g_return_val_if_fail (max_length > 0, NULL);
+
+  if (out_length != NULL)
+    *out_length = 0;
+  if (self->reading || self->buffer->len == 0)
+    return NULL;
+
+  window = max_length > G_MAXSIZE - 2 ? G_MAXSIZE : max_length + 2;
+  scan = MIN (self->buffer->len, window);
+  newline = memchr (self->buffer->data, '\n', scan);
+  if (newline == NULL)
+    {
+      if (self->buffer->len < window)
+        return NULL;
+      goto too_long;
+    }
+
+  consumed = (gsize) (newline - self->buffer->data) + 1;
+  length = consumed - 1;
+  if (length > 0 && self->buffer->data[length - 1] == '\r')
+    length--;
+  if (length > max_length)
+    goto too_long;
+
+  line = g_malloc (length + 1);
+  memcpy (line, self->buffer->data, length);
+  line[length] = '\0';
+  g_byte_array_remove_range (self->buffer, 0, (guint) consumed);
+  if (out_length != NULL)
+    *out_length = length;
+  return line;
+
+too_long:
+  g_byte_array_set_size (self->buffer, 0);
+  tern_connection_close (self);
+  g_set_error (error, TERN_CONNECTION_ERROR, TERN_CONNECTION_ERROR_LINE_TOO_LONG,
+               "%s:%u sent a line longer than %" G_GSIZE_FORMAT " bytes",
+               self->host, self->port, max_length);
+  return NULL;
+}
+
+/**
+ * tern_connection_read_buffered_bytes:
+ * @max_count: the most bytes to return
+ *
+ * Like tern_connection_read_buffered_line() for a literal's bytes: returns
+ * at once up to @max_count of the bytes already buffered.
+ *
+ * Returns: (transfer full) (nullable): the bytes, or %NULL when nothing is
+ *   buffered (or a read is pending)
+ */
+GBytes *
+tern_connection_read_buffered_bytes (TernConnection *self,
+                                     gsize           max_count)
+{
+  gsize take;
+  GBytes *bytes;
+
+  g_return_val_if_fail (TERN_IS_CONNECTION (self), NULL);
+
+  if (self->reading || self->buffer->len == 0 || max_count == 0)
+    return NULL;
+  take = MIN (max_count, (gsize) self->buffer->len);
+  bytes = g_bytes_new (self->buffer->data, take);
+  g_byte_array_remove_range (self->buffer, 0, (guint) take);
+  return bytes;
 }
 
 /**

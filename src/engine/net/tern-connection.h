@@ -156,6 +156,12 @@ GBytes                *tern_connection_read_bytes_finish      (TernConnection   
                                                                GAsyncResult            *result,
                                                                GError                 **error);
 gsize                  tern_connection_get_buffered_size      (TernConnection          *self);
+char                  *tern_connection_read_buffered_line     (TernConnection          *self,
+                                                               gsize                    max_length,
+                                                               gsize                   *out_length,
+                                                               GError                 **error);
+GBytes                *tern_connection_read_buffered_bytes    (TernConnection          *self,
+                                                               gsize                    max_count);
 
 void                   tern_connection_write_async            (TernConnection          *self,
                                                                GBytes                  *bytes,
