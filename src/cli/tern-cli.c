@@ -32,6 +32,10 @@ static const TernCliCommand commands[] = {
   { "delete", N_("Delete messages (to the Trash first)"), tern_cli_command_delete },
   { "quota", N_("Show how full an IMAP account is"), tern_cli_command_quota },
   { "archive", N_("Move old mail from a server to this computer"), tern_cli_command_archive },
+  { "account", N_("Add, list, show, change and remove accounts"), tern_cli_command_account },
+  { "identity", N_("Add, list and remove an account’s addresses"), tern_cli_command_identity },
+  { "autoconfig", N_("Find an address’s mail servers"), tern_cli_command_autoconfig },
+  { "trust", N_("Show and trust a server’s certificate"), tern_cli_command_trust },
   { "bench", N_("Measure the speed of Tern’s parts"), tern_cli_command_bench },
 };
 

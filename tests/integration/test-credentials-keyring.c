@@ -2,6 +2,7 @@
 
 #include "config.h"
 
+#include <glib/gstdio.h>
 #include <string.h>
 
 #include "tern-credentials.h"
@@ -181,6 +182,96 @@ test_store_lookup_delete (void)
   g_assert_no_error (error);
 }
 
+static int
+run_cli (const char  *root,
+         const char  *input,
+         char       **out,
+         const char  *first_arg,
+         ...)
+{
+  g_autoptr(GPtrArray) argv = g_ptr_array_new ();
+  g_autoptr(GSubprocess) process = NULL;
+  g_autoptr(GError) error = NULL;
+  va_list args;
+
+  g_ptr_array_add (argv, (gpointer) TERN_CLI_PATH);
+  g_ptr_array_add (argv, (gpointer) "--data-dir");
+  g_ptr_array_add (argv, (gpointer) root);
+  va_start (args, first_arg);
+  for (const char *arg = first_arg; arg != NULL; arg = va_arg (args, const char *))
+    g_ptr_array_add (argv, (gpointer) arg);
+  va_end (args);
+  g_ptr_array_add (argv, NULL);
+
+  process = g_subprocess_newv ((const char * const *) argv->pdata,
+                               G_SUBPROCESS_FLAGS_STDIN_PIPE | G_SUBPROCESS_FLAGS_STDOUT_PIPE |
+                               G_SUBPROCESS_FLAGS_STDERR_MERGE, &error);
+  g_assert_no_error (error);
+  g_subprocess_communicate_utf8 (process, input, NULL, out, NULL, &error);
+  g_assert_no_error (error);
+  return g_subprocess_get_exit_status (process);
+}
+
+static void
+test_cli_password_goes_to_keyring (void)
+{
+  g_autoptr(GError) error = NULL;
+  g_autofree char *root = g_dir_make_tmp ("tern-cli-keyring-XXXXXX", &error);
+  g_autofree char *added = NULL;
+  g_autofree char *changed = NULL;
+  g_autofree char *removed = NULL;
+  g_autofree char *receiving = NULL;
+  g_autofree char *sending = NULL;
+  g_autofree char *file = NULL;
+  g_autofree char *path = NULL;
+  g_autofree char *after_edit = NULL;
+  g_autofree char *after_remove = NULL;
+  const char *password = "p4ss with spaces";
+
+  g_assert_no_error (error);
+  g_assert_cmpint (run_cli (root, "p4ss with spaces\n", &added, "account", "add", "--email",
+                            "eve@example.org", "--imap", "imap.example.org", "--smtp",
+                            "smtp.example.org", "--password-stdin", NULL), ==, 0);
+  g_assert_nonnull (strstr (added, "The password is in the keyring"));
+  g_assert_null (strstr (added, password));
+
+  receiving = secret_tool_lookup ("eve-example-org", "receiving-password");
+  sending = secret_tool_lookup ("eve-example-org", "sending-password");
+  g_assert_cmpstr (receiving, ==, password);
+  g_assert_cmpstr (sending, ==, password);
+
+  path = g_build_filename (root, "config", "accounts", "eve-example-org.ini", NULL);
+  g_assert_true (g_file_get_contents (path, &file, NULL, NULL));
+  g_assert_null (strstr (file, "p4ss"));
+
+  g_assert_cmpint (run_cli (root, "n3w\n", &changed, "account", "edit", "eve-example-org",
+                            "--password-stdin", NULL), ==, 0);
+  after_edit = secret_tool_lookup ("eve-example-org", "receiving-password");
+  g_assert_cmpstr (after_edit, ==, "n3w");
+
+  /* Removing the account removes its passwords. */
+  g_assert_cmpint (run_cli (root, "", &removed, "account", "remove", "eve-example-org", "--yes",
+                            NULL), ==, 0);
+  after_remove = secret_tool_lookup ("eve-example-org", "receiving-password");
+  g_assert_null (after_remove);
+  g_clear_pointer (&after_remove, g_free);
+  after_remove = secret_tool_lookup ("eve-example-org", "sending-password");
+  g_assert_null (after_remove);
+
+  {
+    g_autofree char *config = g_build_filename (root, "config", NULL);
+    g_autofree char *accounts = g_build_filename (config, "accounts", NULL);
+    g_autofree char *data = g_build_filename (root, "data", NULL);
+    g_autofree char *cache = g_build_filename (root, "cache", NULL);
+
+    g_rmdir (accounts);
+    g_rmdir (config);
+    g_rmdir (data);
+    g_rmdir (cache);
+    g_rmdir (root);
+  }
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -197,6 +288,8 @@ main (int   argc,
 
   g_test_add_func ("/credentials/keyring/store-lookup-delete-through-secret-service",
                    test_store_lookup_delete);
+  g_test_add_func ("/credentials/keyring/cli-password-stdin-goes-to-the-keyring",
+                   test_cli_password_goes_to_keyring);
 
   return g_test_run ();
 }

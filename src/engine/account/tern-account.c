@@ -890,6 +890,7 @@ void
 tern_account_remove_identity (TernAccount  *self,
                               TernIdentity *identity)
 {
+  g_autoptr(TernIdentity) held = NULL;
   guint position;
 
   g_return_if_fail (TERN_IS_ACCOUNT (self));
@@ -898,6 +899,9 @@ tern_account_remove_identity (TernAccount  *self,
   if (!g_list_store_find (self->identities, identity, &position))
     return;
 
+  /* The list may hold the only reference (tern_account_find_identity()
+   * gives none): keep the identity alive until it is fully removed. */
+  held = g_object_ref (identity);
   g_list_store_remove (self->identities, position);
 
   if (tern_identity_get_is_default (identity))
