@@ -572,6 +572,73 @@ test_gone_message_drops_actions (void)
 }
 
 static void
+cancel_on_first_batch_cb (TernStore           *store,
+                          TernStoreChangeKind  kind,
+                          GArray              *folders,
+                          GArray              *messages,
+                          gpointer             user_data)
+{
+  if (kind == TERN_STORE_CHANGE_MESSAGES_ADDED)
+    g_cancellable_cancel (user_data);
+}
+
+static void
+test_cut_short_sync_recovers (gconstpointer data)
+{
+  Mode mode = GPOINTER_TO_INT (data);
+  g_autoptr(TernTestServers) servers = tern_test_servers_get_or_skip ();
+  g_autoptr(GCancellable) cancellable = g_cancellable_new ();
+  g_autoptr(GError) error = NULL;
+  g_autofree char *dir = NULL;
+  g_autofree char *folder = NULL;
+  g_autoptr(TernStore) store = NULL;
+  g_autoptr(TernImapSync) sync = NULL;
+  TernImapSyncStats stats = { 0 };
+  gulong handler;
+  gint64 kept;
+
+  if (servers == NULL)
+    return;
+  folder = g_strdup_printf ("Cut-%s", mode_names[mode]);
+  load (servers, 0, folder, 5000);
+
+  dir = make_dir ();
+  store = open_store (dir);
+  sync = new_sync (servers, store, 0, mode);
+  tern_imap_sync_set_first_batch (sync, 20);
+
+  /* The first sync stops once the newest messages are in. */
+  handler = g_signal_connect (store, "changed", G_CALLBACK (cancel_on_first_batch_cb),
+                              cancellable);
+  g_assert_false (tern_imap_sync_run (sync, folder, &stats, cancellable, &error));
+  g_assert_error (error, G_IO_ERROR, G_IO_ERROR_CANCELLED);
+  g_clear_error (&error);
+  g_signal_handler_disconnect (store, handler);
+  kept = folder_count (dir, folder);
+  g_test_message ("kept %" G_GINT64_FORMAT " of 5000 before the cut", kept);
+  g_assert_cmpint (kept, >=, 20);
+  g_assert_cmpint (kept, <, 5000);
+  /* The newest came first. */
+  {
+    g_autofree char *sql = g_strdup_printf ("SELECT max (uid) FROM messages WHERE folder_id = "
+                                            "(SELECT id FROM folders WHERE path = '%s')", folder);
+
+    g_assert_cmpint (index_int (dir, sql), ==, 5000);
+  }
+
+  /* The next sync fetches what the first left. */
+  stats = run_sync (sync, folder);
+  g_assert_cmpuint (stats.new_messages, ==, 5000 - kept);
+  g_assert_cmpint (folder_count (dir, folder), ==, 5000);
+  stats = run_sync (sync, folder);
+  g_assert_cmpuint (stats.new_messages, ==, 0);
+
+  g_clear_object (&sync);
+  close_store (&store);
+  remove_tree (dir);
+}
+
+static void
 test_uidvalidity_change (void)
 {
   g_autoptr(TernTestServers) servers = tern_test_servers_get_or_skip ();
@@ -898,6 +965,9 @@ main (int   argc,
       g_test_add_data_func (first, GINT_TO_POINTER (mode), test_first_sync_and_resync);
       g_test_add_data_func (second, GINT_TO_POINTER (mode), test_second_client_changes);
       g_test_add_data_func (offline, GINT_TO_POINTER (mode), test_offline_actions_replayed);
+      g_free (first);
+      first = g_strdup_printf ("/imap-sync/%s/sync-cut-short-recovers", mode_names[mode]);
+      g_test_add_data_func (first, GINT_TO_POINTER (mode), test_cut_short_sync_recovers);
     }
   g_test_add_func ("/imap-sync/gone-message-drops-its-actions", test_gone_message_drops_actions);
   g_test_add_func ("/imap-sync/uidvalidity-change-resets-the-folder", test_uidvalidity_change);

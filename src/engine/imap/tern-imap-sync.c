@@ -994,6 +994,8 @@ pipeline_pump (Pipeline *pipeline)
 {
   TernImapSync *self = pipeline->self;
 
+  if (pipeline->error == NULL)
+    g_cancellable_set_error_if_cancelled (pipeline->cancellable, &pipeline->error);
   if (pipeline->error != NULL)
     return;
 
@@ -1189,6 +1191,25 @@ fetch_missing_bodies (TernImapSync       *self,
   return TRUE;
 }
 
+/* UIDs the server has, below @max_uid, that the store has neither as a
+ * message nor as one a queued action took away: a sync cut short fetched
+ * the newest first and left these. */
+static void
+add_missing (GArray     *server,
+             TernUidMap *map,
+             guint32     max_uid,
+             GArray     *fresh)
+{
+  for (guint i = 0; i < server->len; i++)
+    {
+      guint32 uid = g_array_index (server, guint32, i);
+
+      if (uid <= max_uid && tern_uid_map_lookup (map, uid) == NULL &&
+          !uid_in (map->pending_uids, uid))
+        g_array_append_val (fresh, uid);
+    }
+}
+
 /*
  * One folder: SELECT (with QRESYNC when it can), a new UIDVALIDITY resets
  * it, known messages get their flags and expunges (VANISHED, CHANGEDSINCE,
@@ -1211,6 +1232,7 @@ sync_one_folder (TernImapSync       *self,
   gboolean known = folder->uidvalidity != 0;
   gboolean qresync = self->qresync && known && folder->highestmodseq > 0;
   gboolean need_full_diff = TRUE;
+  gboolean have_server_list = FALSE;
   guint32 max_uid = 0;
   guint known_on_server;
 
@@ -1231,6 +1253,20 @@ sync_one_folder (TernImapSync       *self,
       known = FALSE;
       qresync = FALSE;
       folder->highestmodseq = 0;
+    }
+
+  /* The messages about to come belong to this UIDVALIDITY, even when the
+   * sync is cut short; UIDNEXT and HIGHESTMODSEQ wait until it is done, so
+   * that the next sync compares every UID. */
+  if (!known)
+    {
+      g_autoptr(GAsyncResult) saved = NULL;
+
+      tern_store_set_folder_state_async (self->store, folder->id, selected->uidvalidity, 0, 0,
+                                         NULL, got_result_cb, &saved);
+      if (!tern_store_set_folder_state_finish (self->store, wait_for (self, &saved), error))
+        return FALSE;
+      folder->uidvalidity = selected->uidvalidity;
     }
 
   tern_store_get_uid_map_async (self->store, folder->id, 0, 0, NULL, got_result_cb, &result);
@@ -1299,8 +1335,10 @@ sync_one_folder (TernImapSync       *self,
           if (!uid_in (server, uid))
             g_array_append_val (gone, uid);
         }
+      add_missing (server, map, max_uid, fresh);
       g_ptr_array_extend_and_steal (updates, g_steal_pointer (&collected.updates));
       need_full_diff = FALSE;
+      have_server_list = TRUE;
     }
 
   /* New mail: what lies above the highest UID known here. */
@@ -1320,12 +1358,14 @@ sync_one_folder (TernImapSync       *self,
           if (uid > max_uid)
             g_array_append_val (fresh, uid);
         }
-      g_array_sort (fresh, compare_uids);
     }
 
-  /* Expunges the server did not report: the count tells. */
+  g_array_sort (fresh, compare_uids);
+
+  /* Expunges the server did not report, or messages a sync cut short did
+   * not fetch: the count tells. */
   known_on_server = map->entries->len + map->pending_uids->len - gone->len + fresh->len;
-  if (need_full_diff || (known && selected->exists != known_on_server && gone->len == 0))
+  if (!have_server_list && (need_full_diff || selected->exists != known_on_server))
     {
       g_autoptr(GArray) server = NULL;
 
@@ -1351,6 +1391,8 @@ sync_one_folder (TernImapSync       *self,
               if (!uid_in (server, uid))
                 g_array_append_val (gone, uid);
             }
+          add_missing (server, map, max_uid, fresh);
+          g_array_sort (fresh, compare_uids);
         }
     }
 
