@@ -14,6 +14,7 @@
 #include "tern-imap-sync.h"
 #include "tern-message-flags.h"
 #include "tern-store-sync.h"
+#include "tern-trust.h"
 
 /*
  * The IMAP commands: sync, watch, flag, unflag, read, unread, move,
@@ -125,6 +126,20 @@ new_sync (TernCliContext  *context,
                              tern_account_get_receiving_port (account),
                              connection_security (tern_account_get_receiving_security (account)));
   tern_imap_sync_set_login (sync, tern_account_get_receiving_username (account), password);
+
+  /* A certificate the user accepted with "tern-cli trust". */
+  {
+    g_autoptr(TernTrustStore) trust = tern_trust_store_new (tern_paths_get_config_dir (context->paths));
+    g_autoptr(GError) trust_error = NULL;
+
+    if (tern_trust_store_load (trust, &trust_error))
+      tern_imap_sync_set_pinned_certificate (sync,
+                                             tern_trust_store_lookup (trust,
+                                                                      tern_account_get_receiving_host (account),
+                                                                      tern_account_get_receiving_port (account)));
+    else
+      g_printerr ("tern-cli: %s\n", trust_error->message);
+  }
   /* OfflineDays=0 in an account file means all of the mail. */
   tern_imap_sync_set_offline_days (sync, tern_account_get_offline_days (account));
   tern_imap_sync_set_all_bodies (sync, tern_account_get_offline_days (account) == 0);

@@ -939,6 +939,33 @@ test_cli (void)
   status_text = command (wire, "UID SEARCH ALL", untagged);
   g_assert_nonnull (strstr (untagged->str, "SEARCH 1 2 3 5"));
 
+  /* Over IMAPS, with the harness's own CA unknown to the system: refused
+   * until the user trusts the certificate, then pinned. */
+  {
+    g_autofree char *tls_ini = g_strdup_printf ("[Account]\nName=Tls\nOfflineDays=30\n"
+                                                "[Receiving]\nProtocol=imap\nHost=%s\nPort=%u\n"
+                                                "Security=tls\nUsername=%s\n"
+                                                "PasswordCommand=printf '%%s\\n' '%s'\n"
+                                                "[Sending]\nHost=%s\nPort=587\n"
+                                                "[Identity 1]\nAddress=%s\n",
+                                                servers->host, servers->imaps_port, user->login,
+                                                user->password, servers->host, user->login);
+    g_autofree char *tls_path = g_build_filename (accounts, "tls.ini", NULL);
+    g_autofree char *server = g_strdup_printf ("%s:%u", servers->host, servers->imaps_port);
+
+    g_assert_true (g_file_set_contents (tls_path, tls_ini, -1, &error));
+    g_free (out);
+    out = run_cli (root, &status, "sync", "tls", "--folder", "CliBox", NULL);
+    g_assert_cmpint (status, ==, 1);
+    g_free (out);
+    out = run_cli (root, &status, "trust", server, "--starttls", "none", "--yes", NULL);
+    g_assert_cmpint (status, ==, 0);
+    g_free (out);
+    out = run_cli (root, &status, "sync", "tls", "--folder", "CliBox", NULL);
+    g_assert_cmpint (status, ==, 0);
+    g_assert_nonnull (strstr (out, "tls: 1 folders"));
+  }
+
   /* An unknown account is a clear error. */
   g_free (out);
   out = run_cli (root, &status, "quota", "nobody", NULL);

@@ -50,6 +50,7 @@ struct _TernImapSync
   char *password;
   GTlsDatabase *tls_database;
   char *local_address;
+  char *pinned_certificate;
   guint offline_days;
   gboolean all_bodies;
   GStrv disabled;
@@ -83,6 +84,7 @@ tern_imap_sync_finalize (GObject *object)
   g_free (self->username);
   g_free (self->password);
   g_free (self->local_address);
+  g_free (self->pinned_certificate);
   g_strfreev (self->disabled);
 
   G_OBJECT_CLASS (tern_imap_sync_parent_class)->finalize (object);
@@ -168,6 +170,21 @@ tern_imap_sync_set_local_address (TernImapSync *self,
 
   g_free (self->local_address);
   self->local_address = g_strdup (address);
+}
+
+/**
+ * tern_imap_sync_set_pinned_certificate:
+ * @pin: (nullable): the certificate fingerprint the user accepted for this
+ *   server, as tern_connection_set_pinned_certificate() takes it
+ */
+void
+tern_imap_sync_set_pinned_certificate (TernImapSync *self,
+                                       const char   *pin)
+{
+  g_return_if_fail (TERN_IS_IMAP_SYNC (self));
+
+  g_free (self->pinned_certificate);
+  self->pinned_certificate = g_strdup (pin);
 }
 
 /**
@@ -427,6 +444,9 @@ ensure_client (TernImapSync  *self,
     tern_connection_set_tls_database (connection, self->tls_database);
   if (self->local_address != NULL)
     tern_connection_set_local_address (connection, self->local_address);
+  if (self->pinned_certificate != NULL &&
+      !tern_connection_set_pinned_certificate (connection, self->pinned_certificate, error))
+    return FALSE;
   client = tern_imap_client_new (connection);
 
   tern_imap_client_connect_async (client, self->host, self->port, self->security, cancellable,

@@ -82,6 +82,8 @@ void          tern_imap_sync_set_tls_database    (TernImapSync           *self,
                                                   GTlsDatabase           *database);
 void          tern_imap_sync_set_local_address   (TernImapSync           *self,
                                                   const char             *address);
+void          tern_imap_sync_set_pinned_certificate (TernImapSync       *self,
+                                                  const char             *pin);
 void          tern_imap_sync_set_offline_days    (TernImapSync           *self,
                                                   guint                   days);
 void          tern_imap_sync_set_all_bodies      (TernImapSync           *self,
