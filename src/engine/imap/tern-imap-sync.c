@@ -940,10 +940,27 @@ typedef struct
   GArray *bounds;
   guint next_batch;
   guint fetching;
+  guint preparing;
   gboolean writing;
+  /* Ready: Batch, in the order asked for. */
   GQueue ready;
   GError *error;
 } Pipeline;
+
+/* One batch of fetched headers, parsed in a worker thread before the
+ * store takes it. */
+typedef struct
+{
+  GPtrArray *headers;
+  gboolean prepared;
+} Batch;
+
+static void
+batch_free (Batch *batch)
+{
+  g_ptr_array_unref (batch->headers);
+  g_free (batch);
+}
 
 typedef struct
 {
@@ -979,6 +996,33 @@ pipeline_wrote_cb (GObject      *source,
   pipeline_pump (pipeline);
 }
 
+/* Parsing the headers, off the thread that reads the server. */
+static void
+prepare_thread (GTask        *task,
+                gpointer      source_object,
+                gpointer      task_data,
+                GCancellable *cancellable)
+{
+  Batch *batch = task_data;
+
+  for (guint i = 0; i < batch->headers->len; i++)
+    tern_header_message_prepare (g_ptr_array_index (batch->headers, i));
+  g_task_return_boolean (task, TRUE);
+}
+
+static void
+pipeline_prepared_cb (GObject      *source,
+                      GAsyncResult *result,
+                      gpointer      user_data)
+{
+  Pipeline *pipeline = user_data;
+  Batch *batch = g_task_get_task_data (G_TASK (result));
+
+  batch->prepared = TRUE;
+  pipeline->preparing--;
+  pipeline_pump (pipeline);
+}
+
 static void
 pipeline_fetched_cb (GObject      *source,
                      GAsyncResult *result,
@@ -998,10 +1042,15 @@ pipeline_fetched_cb (GObject      *source,
     }
   else
     {
-      for (guint i = 0; i < batch->collected.headers->len; i++)
-        tern_header_message_prepare (g_ptr_array_index (batch->collected.headers, i));
-      pipeline->stats->new_messages += batch->collected.headers->len;
-      g_queue_push_tail (&pipeline->ready, g_ptr_array_ref (batch->collected.headers));
+      g_autoptr(GTask) task = g_task_new (NULL, NULL, pipeline_prepared_cb, pipeline);
+      Batch *ready = g_new0 (Batch, 1);
+
+      ready->headers = g_ptr_array_ref (batch->collected.headers);
+      pipeline->stats->new_messages += ready->headers->len;
+      g_queue_push_tail (&pipeline->ready, ready);
+      pipeline->preparing++;
+      g_task_set_task_data (task, ready, NULL);
+      g_task_run_in_thread (task, prepare_thread);
     }
 
   collected_clear (&batch->collected);
@@ -1021,13 +1070,15 @@ pipeline_pump (Pipeline *pipeline)
 
   /* Batches go to the store in the order they were asked for: the
    * replies of pipelined commands come in that order. */
-  if (!pipeline->writing && !g_queue_is_empty (&pipeline->ready))
+  if (!pipeline->writing && !g_queue_is_empty (&pipeline->ready) &&
+      ((Batch *) g_queue_peek_head (&pipeline->ready))->prepared)
     {
-      g_autoptr(GPtrArray) headers = g_queue_pop_head (&pipeline->ready);
+      Batch *batch = g_queue_pop_head (&pipeline->ready);
 
       pipeline->writing = TRUE;
-      tern_store_add_headers_async (self->store, pipeline->folder_id, headers, NULL,
+      tern_store_add_headers_async (self->store, pipeline->folder_id, batch->headers, NULL,
                                     pipeline_wrote_cb, pipeline);
+      batch_free (batch);
     }
 
   while (pipeline->fetching < FETCHES_IN_FLIGHT && pipeline->next_batch < pipeline->bounds->len)
@@ -1086,12 +1137,12 @@ fetch_new_headers (TernImapSync       *self,
     }
 
   pipeline_pump (&pipeline);
-  while (pipeline.fetching > 0 || pipeline.writing ||
+  while (pipeline.fetching > 0 || pipeline.writing || pipeline.preparing > 0 ||
          (pipeline.error == NULL && (!g_queue_is_empty (&pipeline.ready) ||
                                      pipeline.next_batch < pipeline.bounds->len)))
     g_main_context_iteration (self->context, TRUE);
 
-  g_queue_clear_full (&pipeline.ready, (GDestroyNotify) g_ptr_array_unref);
+  g_queue_clear_full (&pipeline.ready, (GDestroyNotify) batch_free);
   g_array_unref (pipeline.bounds);
 
   if (pipeline.error != NULL)
