@@ -747,6 +747,68 @@ test_bodies_and_archive (void)
   remove_tree (dir);
 }
 
+static void
+test_append_and_quota (void)
+{
+  g_autoptr(TernTestServers) servers = tern_test_servers_get_or_skip ();
+  g_autoptr(TernTestWire) wire = NULL;
+  g_autoptr(GBytes) draft = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *dir = NULL;
+  g_autoptr(TernStore) store = NULL;
+  g_autoptr(TernImapSync) sync = NULL;
+  const char *text = "From: dave@tern.test\r\nTo: erin@tern.test\r\nSubject: Unfinished-draft\r\n"
+                     "Message-ID: <draft-1@tern.test>\r\n\r\nTo be continued.\r\n";
+  guint64 used = 0;
+  guint64 limit = 0;
+  guint32 uid = 0;
+
+  if (servers == NULL)
+    return;
+
+  /* The quota plugin, for new connections, with room for every test. */
+  g_assert_true (tern_test_servers_dovecot_set (servers, "mail_plugins", "$mail_plugins quota",
+                                                &error));
+  g_assert_true (tern_test_servers_dovecot_set (servers, "protocol imap/mail_plugins",
+                                                "$mail_plugins imap_quota", &error));
+  g_assert_true (tern_test_servers_dovecot_set (servers, "plugin/quota", "maildir:User quota",
+                                                &error));
+  g_assert_true (tern_test_servers_dovecot_set (servers, "plugin/quota_rule", "*:storage=1G",
+                                                &error));
+  g_assert_no_error (error);
+
+  wire = other_client (servers, 3);
+  command_ok (wire, "CREATE Drafts");
+
+  dir = make_dir ();
+  store = open_store (dir);
+  sync = new_sync (servers, store, 3, MODE_QRESYNC);
+  draft = g_bytes_new_static (text, strlen (text));
+  g_assert_true (tern_imap_sync_append (sync, "Drafts", draft,
+                                        TERN_MESSAGE_FLAG_DRAFT | TERN_MESSAGE_FLAG_SEEN, &uid, NULL,
+                                        &error));
+  g_assert_no_error (error);
+  g_assert_cmpuint (uid, >, 0);
+  {
+    g_autofree char *sql = g_strdup_printf ("SELECT flags & 17 FROM messages WHERE uid = %u AND "
+                                            "subject = 'Unfinished-draft' AND folder_id = "
+                                            "(SELECT id FROM folders WHERE path = 'Drafts')", uid);
+
+    g_assert_cmpint (index_int (dir, sql), ==, 17);
+  }
+  g_assert_cmpint (index_int (dir, "SELECT role FROM folders WHERE path = 'Drafts'"), ==,
+                   TERN_FOLDER_ROLE_DRAFTS);
+
+  g_assert_true (tern_imap_sync_get_quota (sync, &used, &limit, NULL, &error));
+  g_assert_no_error (error);
+  g_assert_cmpuint (limit, ==, 1024 * 1024);
+  g_assert_cmpuint (used, >, 0);
+
+  g_clear_object (&sync);
+  close_store (&store);
+  remove_tree (dir);
+}
+
 typedef struct
 {
   TernImapSync *sync;
@@ -1000,6 +1062,7 @@ main (int   argc,
   g_test_add_func ("/imap-sync/uidvalidity-change-resets-the-folder", test_uidvalidity_change);
   g_test_add_func ("/imap-sync/bodies-and-archive-to-this-computer", test_bodies_and_archive);
   g_test_add_func ("/imap-sync/idle-push", test_idle_push);
+  g_test_add_func ("/imap-sync/append-a-draft-and-read-the-quota", test_append_and_quota);
   g_test_add_func ("/imap-sync/cli/sync-flag-and-offline-delete", test_cli);
 
   return g_test_run ();

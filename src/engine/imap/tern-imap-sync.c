@@ -2051,7 +2051,7 @@ tern_imap_sync_append (TernImapSync  *self,
 
   if (!ensure_client (self, cancellable, error))
     goto out;
-  folders = store_list_folders (self, error);
+  folders = sync_folder_list (self, cancellable, error);
   if (folders == NULL)
     goto out;
   folder = find_folder (folders, folder_path, 0);
