@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "tern-message-flags.h"
+#include "tern-message-list-model.h"
 #include "tern-store-sync.h"
 #include "tern-store.h"
 #include "tern-test-util.h"
@@ -1145,6 +1146,65 @@ test_queued_flags_win_until_replayed (Fixture       *fixture,
                    TERN_MESSAGE_FLAG_SEEN);
 }
 
+/* Runs the main context until @model holds @n items. */
+static void
+wait_for_items (GListModel *model,
+                guint       n)
+{
+  gint64 deadline = g_get_monotonic_time () + TERN_TEST_WAIT_SECONDS * G_USEC_PER_SEC;
+
+  while (g_list_model_get_n_items (model) != n && g_get_monotonic_time () < deadline)
+    g_main_context_iteration (NULL, FALSE);
+  g_assert_cmpuint (g_list_model_get_n_items (model), ==, n);
+}
+
+static void
+test_list_models_follow_sync (Fixture       *fixture,
+                              gconstpointer  user_data)
+{
+  gint64 inbox = server_inbox (fixture->store);
+  gint64 archive = folder_id (fixture->store, "Archive");
+  g_autoptr(TernMessageListModel) inbox_model = tern_message_list_model_new_for_folder (fixture->store,
+                                                                                       inbox, FALSE);
+  g_autoptr(TernMessageListModel) archive_model = tern_message_list_model_new_for_folder (fixture->store,
+                                                                                         archive, FALSE);
+  g_autoptr(GAsyncResult) loaded = NULL;
+  g_autoptr(GAsyncResult) archive_loaded = NULL;
+  g_autoptr(GArray) ids = NULL;
+  g_autoptr(GArray) gone = g_array_new (FALSE, FALSE, sizeof (guint32));
+  g_autoptr(GError) error = NULL;
+  guint32 uid = 3;
+
+  tern_message_list_model_load_async (inbox_model, NULL, tern_test_got_result_cb, &loaded);
+  g_assert_true (tern_message_list_model_load_finish (inbox_model, tern_test_wait_for (&loaded),
+                                                      &error));
+  tern_message_list_model_load_async (archive_model, NULL, tern_test_got_result_cb,
+                                      &archive_loaded);
+  g_assert_true (tern_message_list_model_load_finish (archive_model,
+                                                      tern_test_wait_for (&archive_loaded), &error));
+  g_assert_cmpuint (g_list_model_get_n_items (G_LIST_MODEL (inbox_model)), ==, 0);
+
+  /* Headers arrive; newest first in the list. */
+  ids = add_numbered (fixture->store, inbox, 3);
+  wait_for_items (G_LIST_MODEL (inbox_model), 3);
+  g_assert_cmpint (tern_message_list_model_get_message_id (inbox_model, 0), ==,
+                   g_array_index (ids, gint64, 2));
+
+  /* A queued move shows in both lists at once. */
+  queue_action (fixture->store, TERN_ACTION_MOVE, g_array_index (ids, gint64, 0), archive, 0, 0,
+                &error);
+  g_assert_no_error (error);
+  wait_for_items (G_LIST_MODEL (inbox_model), 2);
+  wait_for_items (G_LIST_MODEL (archive_model), 1);
+
+  /* The server expunged the newest. */
+  g_array_append_val (gone, uid);
+  apply_changes (fixture->store, inbox, NULL, gone, 0);
+  wait_for_items (G_LIST_MODEL (inbox_model), 1);
+  g_assert_cmpint (tern_message_list_model_get_message_id (inbox_model, 0), ==,
+                   g_array_index (ids, gint64, 1));
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -1169,6 +1229,7 @@ main (int   argc,
        test_queue_applies_and_survives_restart);
   ADD ("/store/sync/queue/local-only-is-not-queued", test_queue_local_only_is_not_queued);
   ADD ("/store/sync/queue/gone-messages-drop-their-actions", test_gone_messages_drop_their_actions);
+  ADD ("/store/sync/list-models-follow-sync", test_list_models_follow_sync);
 
   return g_test_run ();
 }
