@@ -1065,11 +1065,10 @@ pipeline_pump (Pipeline *pipeline)
 
   if (pipeline->error == NULL)
     g_cancellable_set_error_if_cancelled (pipeline->cancellable, &pipeline->error);
-  if (pipeline->error != NULL)
-    return;
 
   /* Batches go to the store in the order they were asked for: the
-   * replies of pipelined commands come in that order. */
+   * replies of pipelined commands come in that order.  What arrived
+   * whole before an error is kept all the same. */
   if (!pipeline->writing && !g_queue_is_empty (&pipeline->ready) &&
       ((Batch *) g_queue_peek_head (&pipeline->ready))->prepared)
     {
@@ -1080,6 +1079,9 @@ pipeline_pump (Pipeline *pipeline)
                                     pipeline_wrote_cb, pipeline);
       batch_free (batch);
     }
+
+  if (pipeline->error != NULL)
+    return;
 
   while (pipeline->fetching < FETCHES_IN_FLIGHT && pipeline->next_batch < pipeline->bounds->len)
     {
@@ -1138,8 +1140,8 @@ fetch_new_headers (TernImapSync       *self,
 
   pipeline_pump (&pipeline);
   while (pipeline.fetching > 0 || pipeline.writing || pipeline.preparing > 0 ||
-         (pipeline.error == NULL && (!g_queue_is_empty (&pipeline.ready) ||
-                                     pipeline.next_batch < pipeline.bounds->len)))
+         !g_queue_is_empty (&pipeline.ready) ||
+         (pipeline.error == NULL && pipeline.next_batch < pipeline.bounds->len))
     g_main_context_iteration (self->context, TRUE);
 
   g_queue_clear_full (&pipeline.ready, (GDestroyNotify) batch_free);
