@@ -123,7 +123,7 @@ index_int (const char *dir,
   gint64 value = -1;
 
   g_assert_cmpint (sqlite3_open_v2 (path, &db, SQLITE_OPEN_READONLY, NULL), ==, SQLITE_OK);
-  sqlite3_busy_timeout (db, 5000);
+  sqlite3_busy_timeout (db, 12000);
   g_assert_cmpint (sqlite3_prepare_v2 (db, sql, -1, &stmt, NULL), ==, SQLITE_OK);
   if (sqlite3_step (stmt) == SQLITE_ROW)
     value = sqlite3_column_int64 (stmt, 0);
@@ -600,7 +600,7 @@ test_cut_short_sync_recovers (gconstpointer data)
   if (servers == NULL)
     return;
   folder = g_strdup_printf ("Cut-%s", mode_names[mode]);
-  load (servers, 0, folder, 5000);
+  load (servers, 0, folder, 12000);
 
   dir = make_dir ();
   store = open_store (dir);
@@ -615,21 +615,21 @@ test_cut_short_sync_recovers (gconstpointer data)
   g_clear_error (&error);
   g_signal_handler_disconnect (store, handler);
   kept = folder_count (dir, folder);
-  g_test_message ("kept %" G_GINT64_FORMAT " of 5000 before the cut", kept);
+  g_test_message ("kept %" G_GINT64_FORMAT " of 12000 before the cut", kept);
   g_assert_cmpint (kept, >=, 20);
-  g_assert_cmpint (kept, <, 5000);
+  g_assert_cmpint (kept, <, 12000);
   /* The newest came first. */
   {
     g_autofree char *sql = g_strdup_printf ("SELECT max (uid) FROM messages WHERE folder_id = "
                                             "(SELECT id FROM folders WHERE path = '%s')", folder);
 
-    g_assert_cmpint (index_int (dir, sql), ==, 5000);
+    g_assert_cmpint (index_int (dir, sql), ==, 12000);
   }
 
   /* The next sync fetches what the first left. */
   stats = run_sync (sync, folder);
-  g_assert_cmpuint (stats.new_messages, ==, 5000 - kept);
-  g_assert_cmpint (folder_count (dir, folder), ==, 5000);
+  g_assert_cmpuint (stats.new_messages, ==, 12000 - kept);
+  g_assert_cmpint (folder_count (dir, folder), ==, 12000);
   stats = run_sync (sync, folder);
   g_assert_cmpuint (stats.new_messages, ==, 0);
 
