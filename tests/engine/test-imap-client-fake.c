@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "tern-imap-client.h"
+#include "tern-sasl.h"
 #include "tern-test-util.h"
 
 /* One step of a script: the client's next line must start with @command
@@ -423,6 +424,12 @@ test_greeting_capability_command (void)
   g_assert_no_error (error);
   g_assert_true (tern_imap_client_has_capability (client, "IDLE"));
   g_assert_cmpstr (received_line (server, 0), ==, "T1 CAPABILITY");
+  {
+    g_auto(GStrv) caps = tern_imap_client_dup_capabilities (client);
+    g_autofree char *joined = g_strjoinv (" ", caps);
+
+    g_assert_cmpstr (joined, ==, "AUTH=PLAIN IDLE IMAP4REV1");
+  }
   client_logout (client);
   g_assert_cmpuint (server->mismatches, ==, 0);
   fake_server_stop (server);
@@ -624,6 +631,30 @@ test_login_failure_not_retried (void)
   g_assert_error (error, TERN_IMAP_CLIENT_ERROR, TERN_IMAP_CLIENT_ERROR_INVALID_STATE);
 
   g_clear_object (&client);
+  fake_server_stop (server);
+}
+
+static void
+test_login_oauth_expired (void)
+{
+  static const Step steps[] = {
+    { "AUTHENTICATE XOAUTH2 ", "+ eyJzdGF0dXMiOiI0MDEiLCJzY2hlbWVzIjoiYmVhcmVyIiwic2NvcGUiOiJodHRwczovL21haWwuZ29vZ2xlLmNvbS8ifQ==\r\n", STEP_REPLY },
+    { "", "T1 NO [AUTHENTICATIONFAILED] Invalid credentials\r\n", STEP_REPLY },
+  };
+  FakeServer *server = fake_server_start ("* OK [CAPABILITY IMAP4rev1 AUTH=XOAUTH2 SASL-IR] "
+                                          "ready\r\n", steps);
+  g_autoptr(TernImapClient) client = new_client ();
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GAsyncResult) result = NULL;
+
+  g_assert_true (client_connect (client, server, TERN_CONNECTION_SECURITY_NONE, &error));
+  tern_imap_client_login_oauth_async (client, "alice@example.com", "ya29.old", NULL,
+                                      tern_test_got_result_cb, &result);
+  g_assert_false (tern_imap_client_login_finish (client, tern_test_wait_for (&result), &error));
+  g_assert_error (error, TERN_SASL_ERROR, TERN_SASL_ERROR_TOKEN_INVALID);
+  g_assert_cmpstr (tern_imap_client_get_auth_mechanism (client), ==, NULL);
+  g_clear_object (&client);
+  g_assert_cmpuint (server->mismatches, ==, 0);
   fake_server_stop (server);
 }
 
@@ -991,6 +1022,75 @@ test_literal_too_big (void)
   g_assert_null (body);
   g_assert_error (error, TERN_IMAP_CLIENT_ERROR, TERN_IMAP_CLIENT_ERROR_TOO_BIG);
   g_clear_object (&client);
+  fake_server_stop (server);
+}
+
+/* A body streamed to a GOutputStream: larger than the literal limit and
+ * than one piece, and then one arriving a byte at a time. */
+
+static void
+test_body_to_stream (void)
+{
+  g_autofree char *big = NULL;
+  g_autofree char *reply = NULL;
+  Step steps[] = {
+    { "SELECT INBOX", SELECT_REPLY, STEP_REPLY },
+    { "UID FETCH 4 (UID BODY.PEEK[])", NULL, STEP_REPLY },
+    { "UID FETCH 5 (UID BODY.PEEK[1])",
+      "* 2 FETCH (UID 5 BODY[1] {10}\r\nhello\r\nbye FLAGS (\\Seen))\r\n$T OK done\r\n",
+      STEP_SLOW },
+    { "NOOP", "$T OK fine\r\n", STEP_REPLY },
+    { "LOGOUT", "* BYE bye\r\n$T OK done\r\n", STEP_REPLY },
+  };
+  FakeServer *server;
+  g_autoptr(TernImapClient) client = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(TernImapSelected) selected = NULL;
+  g_autoptr(GOutputStream) first = g_memory_output_stream_new_resizable ();
+  g_autoptr(GOutputStream) second = g_memory_output_stream_new_resizable ();
+  g_autoptr(GAsyncResult) result = NULL;
+  g_autoptr(GAsyncResult) result2 = NULL;
+  guint64 size = 0;
+  GString *body = g_string_new (NULL);
+
+  /* 300 kB of lines, with a "}" and CRLF inside. */
+  while (body->len < 300 * 1000)
+    g_string_append_printf (body, "line %" G_GSIZE_FORMAT " {brace}\r\n", body->len);
+  big = g_string_free (body, FALSE);
+  reply = g_strdup_printf ("* 1 FETCH (UID 4 BODY[] {%" G_GSIZE_FORMAT "}\r\n%s)\r\n"
+                           "$T OK done\r\n", strlen (big), big);
+  steps[1].reply = reply;
+  server = fake_server_start (PREAUTH (""), steps);
+  client = preauth_session (server);
+  tern_imap_client_set_max_literal (client, 1000);
+  selected = client_select (client, "INBOX", &error);
+  g_assert_no_error (error);
+
+  tern_imap_client_fetch_body_to_stream_async (client, 4, NULL, first, NULL,
+                                               tern_test_got_result_cb, &result);
+  g_assert_true (tern_imap_client_fetch_body_to_stream_finish (client,
+                                                               tern_test_wait_for (&result),
+                                                               &size, &error));
+  g_assert_no_error (error);
+  g_assert_cmpuint (size, ==, strlen (big));
+  g_assert_cmpmem (g_memory_output_stream_get_data (G_MEMORY_OUTPUT_STREAM (first)),
+                   g_memory_output_stream_get_data_size (G_MEMORY_OUTPUT_STREAM (first)),
+                   big, strlen (big));
+
+  tern_imap_client_fetch_body_to_stream_async (client, 5, "1", second, NULL,
+                                               tern_test_got_result_cb, &result2);
+  g_assert_true (tern_imap_client_fetch_body_to_stream_finish (client,
+                                                               tern_test_wait_for (&result2),
+                                                               &size, &error));
+  g_assert_no_error (error);
+  g_assert_cmpuint (size, ==, 10);
+  g_assert_cmpmem (g_memory_output_stream_get_data (G_MEMORY_OUTPUT_STREAM (second)), 10,
+                   "hello\r\nbye", 10);
+
+  /* The session goes on after the streamed literals. */
+  g_assert_true (client_noop (client, &error));
+  client_logout (client);
+  g_assert_cmpuint (server->mismatches, ==, 0);
   fake_server_stop (server);
 }
 
@@ -1497,6 +1597,168 @@ test_select_qresync (void)
   fake_server_stop (server);
 }
 
+/* A server that stops answering: the read times out. */
+
+static void
+test_silent_server_times_out (void)
+{
+  static const Step steps[] = {
+    { "NOOP", NULL, STEP_QUIET },
+  };
+  FakeServer *server = fake_server_start (PREAUTH (""), steps);
+  g_autoptr(TernConnection) connection = tern_connection_new ();
+  g_autoptr(TernImapClient) client = NULL;
+  g_autoptr(GError) error = NULL;
+  gint64 start;
+
+  tern_connection_set_io_timeout (connection, 300);
+  client = tern_imap_client_new (connection);
+  g_assert_true (client_connect (client, server, TERN_CONNECTION_SECURITY_NONE, &error));
+  start = g_get_monotonic_time ();
+  g_assert_false (client_noop (client, &error));
+  g_assert_error (error, TERN_CONNECTION_ERROR, TERN_CONNECTION_ERROR_TIMED_OUT);
+  g_assert_cmpint (g_get_monotonic_time () - start, <, 5 * G_USEC_PER_SEC);
+  g_assert_cmpint (tern_imap_client_get_state (client), ==, TERN_IMAP_CLIENT_STATE_CLOSED);
+  g_clear_object (&client);
+  fake_server_stop (server);
+}
+
+/* Cancelling a command returns at once; its reply is still read and
+ * dropped, and the session goes on. */
+
+static void
+cancel_soon_cb (const TernImapFetch *fetch,
+                gpointer             user_data)
+{
+  GPtrArray *seen = user_data;
+
+  g_ptr_array_add (seen, g_strdup_printf ("%u", fetch->uid));
+}
+
+static void
+test_cancelled_fetch (void)
+{
+  static const Step steps[] = {
+    { "SELECT INBOX", SELECT_REPLY, STEP_REPLY },
+    { "UID FETCH 1:* (UID FLAGS)", NULL, STEP_QUIET },
+    { "NOOP", "* 1 FETCH (UID 4 FLAGS ())\r\nT2 OK fetch done\r\n$T OK noop done\r\n",
+      STEP_REPLY },
+    { "LOGOUT", "* BYE bye\r\n$T OK done\r\n", STEP_REPLY },
+  };
+  FakeServer *server = fake_server_start (PREAUTH (""), steps);
+  g_autoptr(TernImapClient) client = preauth_session (server);
+  g_autoptr(GError) error = NULL;
+  g_autoptr(TernImapSelected) selected = NULL;
+  g_autoptr(GCancellable) cancellable = g_cancellable_new ();
+  g_autoptr(GAsyncResult) fetched = NULL;
+  g_autoptr(GPtrArray) seen = g_ptr_array_new_with_free_func (g_free);
+  Events events = { g_string_new (NULL) };
+
+  connect_events (client, &events);
+  selected = client_select (client, "INBOX", &error);
+  tern_imap_client_uid_fetch_async (client, "1:*", "(UID FLAGS)", 0, FALSE, cancel_soon_cb, seen,
+                                    cancellable, tern_test_got_result_cb, &fetched);
+  g_cancellable_cancel (cancellable);
+  g_assert_false (tern_imap_client_uid_fetch_finish (client, tern_test_wait_for (&fetched), NULL,
+                                                     &error));
+  g_assert_error (error, G_IO_ERROR, G_IO_ERROR_CANCELLED);
+  g_clear_error (&error);
+
+  g_assert_true (client_noop (client, &error));
+  g_assert_no_error (error);
+  /* The late FETCH went nowhere: not to the cancelled caller, not to the
+   * signals as a change made elsewhere. */
+  g_assert_cmpuint (seen->len, ==, 0);
+  g_assert_cmpstr (events.log->str, ==, "");
+  client_logout (client);
+  g_assert_cmpuint (server->mismatches, ==, 0);
+  g_string_free (events.log, TRUE);
+  fake_server_stop (server);
+}
+
+/* A SELECT cancelled while it waits behind another command is never sent,
+ * and leaves no mailbox selected. */
+
+static void
+test_cancelled_select_not_sent (void)
+{
+  static const Step steps[] = {
+    { "LIST", NULL, STEP_QUIET },
+    { "NOOP", "T1 OK list done\r\n$T OK noop done\r\n", STEP_REPLY },
+    { "LOGOUT", "* BYE bye\r\n$T OK done\r\n", STEP_REPLY },
+  };
+  FakeServer *server = fake_server_start (PREAUTH ("LIST-EXTENDED"), steps);
+  g_autoptr(TernImapClient) client = preauth_session (server);
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GCancellable) cancellable = g_cancellable_new ();
+  g_autoptr(GAsyncResult) listed = NULL;
+  g_autoptr(GAsyncResult) selected = NULL;
+  g_autoptr(GPtrArray) mailboxes = NULL;
+  g_autoptr(TernImapSelected) none = NULL;
+  g_autoptr(GPtrArray) fetched = g_ptr_array_new_with_free_func (g_free);
+
+  tern_imap_client_list_async (client, "", "*", 0, NULL, tern_test_got_result_cb, &listed);
+  tern_imap_client_select_async (client, "INBOX", TERN_IMAP_SELECT_NONE, 0, 0, NULL,
+                                 cancellable, tern_test_got_result_cb, &selected);
+  g_cancellable_cancel (cancellable);
+  none = tern_imap_client_select_finish (client, tern_test_wait_for (&selected), &error);
+  g_assert_null (none);
+  g_assert_error (error, G_IO_ERROR, G_IO_ERROR_CANCELLED);
+  g_clear_error (&error);
+
+  g_assert_true (client_noop (client, &error));
+  mailboxes = tern_imap_client_list_finish (client, tern_test_wait_for (&listed), &error);
+  g_assert_no_error (error);
+  g_assert_false (client_fetch (client, "1:*", "(UID)", fetched, &error));
+  g_assert_error (error, TERN_IMAP_CLIENT_ERROR, TERN_IMAP_CLIENT_ERROR_INVALID_STATE);
+  client_logout (client);
+  g_assert_cmpuint (count_received (server, "SELECT"), ==, 0);
+  g_assert_cmpuint (server->mismatches, ==, 0);
+  fake_server_stop (server);
+}
+
+/* UTF8=ACCEPT: names go and come in UTF-8 rather than modified UTF-7. */
+
+static void
+test_utf8_accept (void)
+{
+  static const Step steps[] = {
+    { "ENABLE UTF8=ACCEPT", "* ENABLED UTF8=ACCEPT\r\n$T OK enabled\r\n", STEP_REPLY },
+    { "CREATE \"Bl\xc3\xa4h\"", "$T OK created\r\n", STEP_REPLY },
+    { "LIST \"\" \"*\"",
+      "* LIST () \"/\" \"Bl\xc3\xa4h\"\r\n* LIST () \"/\" \"&AOQ-\"\r\n$T OK done\r\n",
+      STEP_REPLY },
+    { "LSUB", "$T OK done\r\n", STEP_REPLY },
+    { "LOGOUT", "* BYE bye\r\n$T OK done\r\n", STEP_REPLY },
+  };
+  FakeServer *server = fake_server_start (PREAUTH ("ENABLE UTF8=ACCEPT"), steps);
+  g_autoptr(TernImapClient) client = preauth_session (server);
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GAsyncResult) enabled = NULL;
+  g_autoptr(GAsyncResult) created = NULL;
+  g_autoptr(GPtrArray) mailboxes = NULL;
+  static const char * const extensions[] = { "UTF8=ACCEPT", NULL };
+
+  tern_imap_client_enable_async (client, extensions, NULL, tern_test_got_result_cb, &enabled);
+  g_assert_true (tern_imap_client_simple_finish (client, tern_test_wait_for (&enabled),
+                                                 &error));
+  g_assert_true (tern_imap_client_is_enabled (client, "UTF8=ACCEPT"));
+  tern_imap_client_create_async (client, "Bl\xc3\xa4h", NULL, tern_test_got_result_cb,
+                                 &created);
+  g_assert_true (tern_imap_client_simple_finish (client, tern_test_wait_for (&created),
+                                                 &error));
+  g_assert_no_error (error);
+  mailboxes = client_list (client, 0, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (mailboxes->len, ==, 2);
+  g_assert_nonnull (find_mailbox (mailboxes, "Bl\xc3\xa4h"));
+  /* Taken as it is: no modified UTF-7 decoding once UTF-8 is on. */
+  g_assert_nonnull (find_mailbox (mailboxes, "&AOQ-"));
+  client_logout (client);
+  g_assert_cmpuint (server->mismatches, ==, 0);
+  fake_server_stop (server);
+}
+
 /* UID sets */
 
 static void
@@ -1548,6 +1810,7 @@ main (int   argc,
   g_test_add_func ("/imap/fake/login/failure-reported-once-not-retried",
                    test_login_failure_not_retried);
   g_test_add_func ("/imap/fake/login/login-command-with-literal", test_login_command_literal);
+  g_test_add_func ("/imap/fake/login/oauth-token-expired", test_login_oauth_expired);
   g_test_add_func ("/imap/fake/login/logindisabled-means-no-mechanism", test_login_disabled);
   g_test_add_func ("/imap/fake/response/one-byte-at-a-time", test_one_byte_at_a_time);
   g_test_add_func ("/imap/fake/pipeline/answered-in-order", test_pipelined_in_order);
@@ -1559,6 +1822,7 @@ main (int   argc,
   g_test_add_func ("/imap/fake/drop/at-every-step-of-login-select-fetch",
                    test_drop_at_every_step);
   g_test_add_func ("/imap/fake/drop/inside-a-literal", test_drop_inside_literal);
+  g_test_add_func ("/imap/fake/body-to-stream", test_body_to_stream);
   g_test_add_func ("/imap/fake/move/with-move", test_move_with_move);
   g_test_add_func ("/imap/fake/move/fallback-copy-store-uid-expunge",
                    test_move_fallback_uidplus);
@@ -1573,6 +1837,10 @@ main (int   argc,
   g_test_add_func ("/imap/fake/list/extended-with-special-use-and-status", test_list_extended);
   g_test_add_func ("/imap/fake/list/fallback-list-lsub-status", test_list_fallback);
   g_test_add_func ("/imap/fake/select/qresync", test_select_qresync);
+  g_test_add_func ("/imap/fake/utf8-accept-names", test_utf8_accept);
+  g_test_add_func ("/imap/fake/silent-server-times-out", test_silent_server_times_out);
+  g_test_add_func ("/imap/fake/cancelled-fetch-returns-at-once", test_cancelled_fetch);
+  g_test_add_func ("/imap/fake/cancelled-select-is-never-sent", test_cancelled_select_not_sent);
   g_test_add_func ("/imap/fake/uid-sets", test_uid_sets);
 
   return g_test_run ();

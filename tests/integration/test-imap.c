@@ -4,7 +4,7 @@
  * STARTTLS, PLAIN and SCRAM, a wrong password, LIST with special use,
  * SELECT with CONDSTORE and QRESYNC, FETCH of a loaded mailbox, STORE,
  * MOVE, APPEND with APPENDUID, IDLE seeing a message appended by a second
- * client, QUOTA, COMPRESS=DEFLATE, and the fallbacks with the extensions
+ * client and one delivered over LMTP, QUOTA, COMPRESS=DEFLATE, and the fallbacks with the extensions
  * switched off. */
 
 #include <string.h>
@@ -322,6 +322,19 @@ test_imaps_login (void)
                    TERN_IMAP_CLIENT_STATE_AUTHENTICATED);
   g_assert_true (tern_imap_client_has_capability (client, "IDLE"));
   g_assert_true (tern_imap_client_has_capability (client, "QRESYNC"));
+
+  /* ID: Tern says who it is, Dovecot answers with its name. */
+  {
+    g_autoptr(GAsyncResult) result = NULL;
+    g_autoptr(GHashTable) fields = NULL;
+    g_autoptr(GError) error = NULL;
+    static const char * const ours[] = { "name", "Tern", "version", "test", NULL };
+
+    tern_imap_client_id_async (client, ours, NULL, got_result_cb, &result);
+    fields = tern_imap_client_id_finish (client, wait_for (&result), &error);
+    g_assert_no_error (error);
+    g_assert_cmpstr (g_hash_table_lookup (fields, "name"), ==, "Dovecot");
+  }
   logout (client);
 }
 
@@ -508,6 +521,22 @@ test_select_fetch_store_resync (void)
   g_assert_nonnull (g_strstr_len (g_bytes_get_data (body, NULL), g_bytes_get_size (body),
                                   "X-Tern-Load: seed=1 index="));
 
+  /* The same body streamed is the same bytes. */
+  {
+    g_autoptr(GOutputStream) output = g_memory_output_stream_new_resizable ();
+    g_autoptr(GAsyncResult) streamed = NULL;
+    guint64 size = 0;
+
+    tern_imap_client_fetch_body_to_stream_async (client, 7, NULL, output, NULL, got_result_cb,
+                                                 &streamed);
+    g_assert_true (tern_imap_client_fetch_body_to_stream_finish (client, wait_for (&streamed),
+                                                                 &size, &error));
+    g_assert_no_error (error);
+    g_assert_cmpuint (size, ==, g_bytes_get_size (body));
+    g_assert_cmpmem (g_memory_output_stream_get_data (G_MEMORY_OUTPUT_STREAM (output)), size,
+                     g_bytes_get_data (body, NULL), g_bytes_get_size (body));
+  }
+
   /* A second client changes flags and expunges; the first resyncs with
    * QRESYNC from the modseq it knew. */
   other = open_session (servers, 0);
@@ -607,6 +636,57 @@ count_exists_cb (TernImapClient *client,
   *last = count;
 }
 
+/* Delivers a message as Postfix would, over Dovecot's LMTP, with blocking
+ * I/O: the IMAP client's events wait in the main context meanwhile. */
+static void
+deliver_by_lmtp (TernTestServers *servers,
+                 const char      *recipient,
+                 const char      *subject)
+{
+  g_autoptr(GSocketClient) socket_client = g_socket_client_new ();
+  g_autoptr(GSocketConnection) connection = NULL;
+  g_autoptr(GDataInputStream) in = NULL;
+  g_autoptr(GError) error = NULL;
+  GOutputStream *out;
+  g_autofree char *script = NULL;
+  /* The replies: greeting, LHLO (last line), MAIL, RCPT, DATA, end of data. */
+  static const char * const expected[] = { "220", "250 ", "250", "250", "354", "250" };
+  guint step = 0;
+
+  connection = g_socket_client_connect_to_host (socket_client, servers->host,
+                                                servers->lmtp_port, NULL, &error);
+  g_assert_no_error (error);
+  in = g_data_input_stream_new (g_io_stream_get_input_stream (G_IO_STREAM (connection)));
+  out = g_io_stream_get_output_stream (G_IO_STREAM (connection));
+  script = g_strdup_printf ("LHLO tern.test\r\nMAIL FROM:<carol@tern.test>\r\n"
+                            "RCPT TO:<%s>\r\nDATA\r\n", recipient);
+  g_assert_true (g_output_stream_write_all (out, script, strlen (script), NULL, NULL, &error));
+
+  while (step < G_N_ELEMENTS (expected))
+    {
+      g_autofree char *line = g_data_input_stream_read_line (in, NULL, NULL, &error);
+
+      g_assert_no_error (error);
+      g_assert_nonnull (line);
+      if (step == 1 && !g_str_has_prefix (line, "250 "))
+        continue;
+      g_assert_true (g_str_has_prefix (line, expected[step]));
+      if (step == 4)
+        {
+          g_autofree char *message = g_strdup_printf ("From: carol@tern.test\r\n"
+                                                      "To: %s\r\nSubject: %s\r\n\r\n"
+                                                      "Delivered.\r\n.\r\n",
+                                                      recipient, subject);
+
+          g_assert_true (g_output_stream_write_all (out, message, strlen (message), NULL, NULL,
+                                                    &error));
+        }
+      step++;
+    }
+  g_output_stream_write_all (out, "QUIT\r\n", 6, NULL, NULL, NULL);
+  g_io_stream_close (G_IO_STREAM (connection), NULL, NULL);
+}
+
 static void
 test_idle_sees_append (void)
 {
@@ -638,6 +718,13 @@ test_idle_sees_append (void)
   while (exists != selected->exists + 1 && g_get_monotonic_time () < deadline)
     g_main_context_iteration (NULL, TRUE);
   g_assert_cmpuint (exists, ==, selected->exists + 1);
+
+  /* And a message delivered as mail arrives, over LMTP. */
+  deliver_by_lmtp (servers, tern_test_servers_get_user (servers, 2)->login, "delivered");
+  deadline = g_get_monotonic_time () + 20 * G_USEC_PER_SEC;
+  while (exists != selected->exists + 2 && g_get_monotonic_time () < deadline)
+    g_main_context_iteration (NULL, TRUE);
+  g_assert_cmpuint (exists, ==, selected->exists + 2);
 
   tern_imap_client_idle_done (watcher);
   g_assert_true (tern_imap_client_simple_finish (watcher, wait_for (&idle), &error));
@@ -735,11 +822,35 @@ test_extensions_off (void)
 
   if (servers == NULL)
     return;
-  g_assert_true (tern_test_servers_set_imap_capability (servers, "IMAP4rev1 SASL-IR IDLE",
+  g_assert_true (tern_test_servers_set_imap_capability (servers, "IMAP4rev1 SASL-IR ENABLE",
                                                         &error));
   g_assert_no_error (error);
 
   client = open_session (servers, 3);
+  /* Not offered, so not enabled, and the commands that have no fallback
+   * say so instead of sending what the server did not announce. */
+  enable (client, "QRESYNC");
+  g_assert_false (tern_imap_client_is_enabled (client, "QRESYNC"));
+  {
+    g_autoptr(GAsyncResult) idle = NULL;
+    g_autoptr(GAsyncResult) compress = NULL;
+    g_autoptr(GAsyncResult) id = NULL;
+    g_autoptr(GHashTable) fields = NULL;
+
+    tern_imap_client_idle_async (client, NULL, got_result_cb, &idle);
+    g_assert_false (tern_imap_client_simple_finish (client, wait_for (&idle), &error));
+    g_assert_error (error, TERN_IMAP_CLIENT_ERROR, TERN_IMAP_CLIENT_ERROR_UNSUPPORTED);
+    g_clear_error (&error);
+    tern_imap_client_compress_async (client, NULL, got_result_cb, &compress);
+    g_assert_false (tern_imap_client_simple_finish (client, wait_for (&compress), &error));
+    g_assert_error (error, TERN_IMAP_CLIENT_ERROR, TERN_IMAP_CLIENT_ERROR_UNSUPPORTED);
+    g_clear_error (&error);
+    tern_imap_client_id_async (client, NULL, NULL, got_result_cb, &id);
+    fields = tern_imap_client_id_finish (client, wait_for (&id), &error);
+    g_assert_null (fields);
+    g_assert_error (error, TERN_IMAP_CLIENT_ERROR, TERN_IMAP_CLIENT_ERROR_UNSUPPORTED);
+    g_clear_error (&error);
+  }
   g_assert_false (tern_imap_client_has_capability (client, "MOVE"));
   g_assert_false (tern_imap_client_has_capability (client, "UIDPLUS"));
   g_assert_false (tern_imap_client_has_capability (client, "LITERAL+"));
@@ -812,7 +923,7 @@ main (int   argc,
   g_test_add_func ("/imap/dovecot/list-special-use-status-namespace", test_list_special_use);
   g_test_add_func ("/imap/dovecot/select-fetch-store-qresync", test_select_fetch_store_resync);
   g_test_add_func ("/imap/dovecot/append-uid-and-move", test_append_and_move);
-  g_test_add_func ("/imap/dovecot/idle-sees-append-of-second-client", test_idle_sees_append);
+  g_test_add_func ("/imap/dovecot/idle-sees-append-and-lmtp-delivery", test_idle_sees_append);
   g_test_add_func ("/imap/dovecot/quota", test_quota);
   g_test_add_func ("/imap/dovecot/compress-deflate", test_compress);
   g_test_add_func ("/imap/dovecot/extensions-off-fallbacks", test_extensions_off);

@@ -26,8 +26,11 @@ G_BEGIN_DECLS
  * pipelined where RFC 9051 allows it, and their replies are told apart by
  * tag.  Commands that change the selected mailbox (SELECT, EXAMINE, CLOSE,
  * UNSELECT), IDLE, ENABLE, COMPRESS and LOGOUT wait for every earlier
- * command and hold back every later one.  Callbacks run in the thread-default
- * main context of the call.
+ * command and hold back every later one.  Callbacks and signals run in the
+ * thread-default main context of the calls; a client is used from one
+ * thread only.  The connection's setters (TLS database, pinned
+ * certificate, local address, timeouts) apply; the I/O timeout bounds each
+ * read and write, except reads while IDLE waits.
  *
  * Mailbox names are UTF-8 in and out; the client encodes them as modified
  * UTF-7, or sends them as UTF-8 once UTF8=ACCEPT is enabled.
@@ -38,12 +41,14 @@ G_BEGIN_DECLS
  *
  * Errors are in %TERN_IMAP_CLIENT_ERROR, except those of the connection
  * itself (%TERN_CONNECTION_ERROR, kept as they are), of SASL
- * (%TERN_SASL_ERROR) and cancellation (%G_IO_ERROR_CANCELLED).  After any
- * error other than %TERN_IMAP_CLIENT_ERROR_NO, %TERN_IMAP_CLIENT_ERROR_BAD,
- * %TERN_IMAP_CLIENT_ERROR_UNSUPPORTED, %TERN_IMAP_CLIENT_ERROR_TOO_BIG
- * (when found before sending) and %TERN_IMAP_CLIENT_ERROR_INVALID_STATE,
- * the session is over: its connection is closed, every pending command
- * fails with the same error, and a new client must be made.
+ * (%TERN_SASL_ERROR) and cancellation (%G_IO_ERROR_CANCELLED).  A NO or
+ * BAD to one command, and errors found before anything was sent
+ * (UNSUPPORTED, INVALID_STATE, APPENDLIMIT's TOO_BIG, a login refused
+ * locally), leave the session usable.  Any other error ends it: the
+ * connection is closed, every pending command fails with the same error,
+ * tern_imap_client_get_state() says %TERN_IMAP_CLIENT_STATE_CLOSED, and a
+ * new client must be made.  A cancelled command returns at once; its reply
+ * is still read and dropped, and the session goes on.
  */
 
 #define TERN_IMAP_CLIENT_ERROR (tern_imap_client_error_quark ())
@@ -508,6 +513,10 @@ void                 tern_imap_client_login_mechanism_async (TernImapClient     
                                                              GCancellable         *cancellable,
                                                              GAsyncReadyCallback   callback,
                                                              gpointer              user_data);
+/* tern_imap_client_login_finish(): a refused login is
+ * %TERN_IMAP_CLIENT_ERROR_AUTHENTICATION_FAILED, except an OAuth token the
+ * server says is invalid or expired, which is %TERN_SASL_ERROR_TOKEN_INVALID
+ * (refresh it and log in again on a new client). */
 gboolean             tern_imap_client_login_finish          (TernImapClient       *self,
                                                              GAsyncResult         *result,
                                                              GError              **error);
@@ -645,6 +654,18 @@ void                 tern_imap_client_fetch_body_async      (TernImapClient     
 GBytes              *tern_imap_client_fetch_body_finish     (TernImapClient       *self,
                                                              GAsyncResult         *result,
                                                              GError              **error);
+
+void                 tern_imap_client_fetch_body_to_stream_async  (TernImapClient *self,
+                                                                   guint32         uid,
+                                                                   const char     *section,
+                                                                   GOutputStream  *output,
+                                                                   GCancellable   *cancellable,
+                                                                   GAsyncReadyCallback callback,
+                                                                   gpointer        user_data);
+gboolean             tern_imap_client_fetch_body_to_stream_finish (TernImapClient *self,
+                                                                   GAsyncResult   *result,
+                                                                   guint64        *out_size,
+                                                                   GError        **error);
 
 void                 tern_imap_client_uid_search_async      (TernImapClient       *self,
                                                              const char           *criteria,
