@@ -204,19 +204,6 @@ store_secret (TernCredentials    *credentials,
   return tern_credentials_store_finish (credentials, tern_cli_wait (&result), error);
 }
 
-static gboolean
-delete_secret (TernCredentials    *credentials,
-               const char         *account_id,
-               TernCredentialKind  kind,
-               GError            **error)
-{
-  g_autoptr(GAsyncResult) result = NULL;
-
-  tern_credentials_delete_async (credentials, account_id, kind, NULL, tern_cli_got_result,
-                                 &result);
-  return tern_credentials_delete_finish (credentials, tern_cli_wait (&result), error);
-}
-
 /* Stores the password for both servers in the keyring. */
 static gboolean
 store_password (TernAccount  *account,
@@ -917,6 +904,7 @@ account_remove (TernCliContext  *context,
   g_autoptr(TernAccountManager) manager = NULL;
   g_autoptr(TernCredentials) keyring = NULL;
   g_autoptr(TernAccount) account = NULL;
+  g_autoptr(GAsyncResult) forgotten = NULL;
   g_autoptr(GError) error = NULL;
   g_autofree char *question = NULL;
   gboolean yes = FALSE;
@@ -958,26 +946,11 @@ account_remove (TernCliContext  *context,
     }
 
   /* Passwords kept by a command are the command's; the keyring's go. */
-  if (tern_account_get_receiving_password_command (account) == NULL ||
-      tern_account_get_sending_password_command (account) == NULL)
-    {
-      const TernCredentialKind kinds[] = {
-        TERN_CREDENTIAL_RECEIVING_PASSWORD,
-        TERN_CREDENTIAL_SENDING_PASSWORD,
-        TERN_CREDENTIAL_OAUTH2_REFRESH_TOKEN,
-      };
-
-      keyring = tern_credentials_secret_new ();
-      for (guint i = 0; i < G_N_ELEMENTS (kinds); i++)
-        {
-          if (!delete_secret (keyring, tern_account_get_id (account), kinds[i], &error))
-            {
-              g_printerr (_("tern-cli account remove: its passwords may still be in the "
-                            "keyring: %s\n"), error->message);
-              break;
-            }
-        }
-    }
+  keyring = tern_credentials_secret_new ();
+  tern_credentials_forget_account_async (keyring, account, NULL, tern_cli_got_result, &forgotten);
+  if (!tern_credentials_forget_account_finish (keyring, tern_cli_wait (&forgotten), &error))
+    g_printerr (_("tern-cli account remove: its passwords may still be in the keyring: %s\n"),
+                error->message);
 
   g_print (_("Removed the account “%s”.\n"), tern_account_get_id (account));
   return TERN_CLI_EXIT_OK;

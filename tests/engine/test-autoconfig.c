@@ -281,6 +281,8 @@ fixture_set_up (Fixture       *fixture,
   tern_autoconfig_set_port_map (fixture->autoconfig, 993, fixture->closed_port);
   tern_autoconfig_set_port_map (fixture->autoconfig, 995, fixture->closed_port);
   tern_autoconfig_set_port_map (fixture->autoconfig, 465, fixture->closed_port);
+  tern_autoconfig_set_port_map (fixture->autoconfig, 143, fixture->closed_port);
+  tern_autoconfig_set_port_map (fixture->autoconfig, 587, fixture->closed_port);
 }
 
 static void
@@ -457,6 +459,8 @@ test_discover_nothing_lists_tries (Fixture       *fixture,
   g_assert_nonnull (strstr (error->message, "MX"));
   g_assert_nonnull (strstr (error->message, "imap.example.test port 993"));
   g_assert_nonnull (strstr (error->message, "smtp.example.test port 465"));
+  g_assert_nonnull (strstr (error->message, "imap.example.test port 143"));
+  g_assert_nonnull (strstr (error->message, "mail.example.test port 587"));
 }
 
 static void

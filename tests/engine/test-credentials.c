@@ -322,6 +322,55 @@ test_for_account (void)
 }
 
 static void
+test_forget_account (void)
+{
+  g_autoptr(TernCredentials) memory = tern_credentials_memory_new ();
+  g_autoptr(TernAccount) account = make_account ();
+  g_autoptr(TernAccount) other = make_account ();
+  g_autoptr(GAsyncResult) result = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *gone = NULL;
+  g_autofree char *kept = NULL;
+  g_autofree char *left = NULL;
+  g_autofree char *dir = tern_test_make_temp_dir ("tern-credentials-XXXXXX");
+  g_autofree char *path = g_build_filename (dir, "work.ini", NULL);
+  g_autofree char *other_path = g_build_filename (dir, "home.ini", NULL);
+
+  /* Accounts get their ids from their files' names. */
+  g_assert_true (tern_account_save_to_file (account, path, &error));
+  g_assert_true (tern_account_save_to_file (other, other_path, &error));
+  g_clear_object (&account);
+  g_clear_object (&other);
+  account = tern_account_new_from_file (path, &error);
+  other = tern_account_new_from_file (other_path, &error);
+  g_assert_no_error (error);
+
+  store (memory, "work", TERN_CREDENTIAL_RECEIVING_PASSWORD, "a", &error);
+  store (memory, "work", TERN_CREDENTIAL_SENDING_PASSWORD, "b", &error);
+  store (memory, "work", TERN_CREDENTIAL_OAUTH2_REFRESH_TOKEN, "c", &error);
+  store (memory, "home", TERN_CREDENTIAL_RECEIVING_PASSWORD, "d", &error);
+  g_assert_no_error (error);
+
+  tern_credentials_forget_account_async (memory, account, NULL, tern_test_got_result_cb, &result);
+  g_assert_true (tern_credentials_forget_account_finish (memory, tern_test_wait_for (&result),
+                                                         &error));
+  g_assert_no_error (error);
+
+  gone = lookup (memory, "work", TERN_CREDENTIAL_RECEIVING_PASSWORD, NULL, &error);
+  g_assert_error (error, TERN_CREDENTIALS_ERROR, TERN_CREDENTIALS_ERROR_NOT_FOUND);
+  g_clear_error (&error);
+  left = lookup (memory, "work", TERN_CREDENTIAL_OAUTH2_REFRESH_TOKEN, NULL, &error);
+  g_assert_error (error, TERN_CREDENTIALS_ERROR, TERN_CREDENTIALS_ERROR_NOT_FOUND);
+  g_clear_error (&error);
+
+  /* Another account's secrets stay. */
+  kept = lookup (memory, "home", TERN_CREDENTIAL_RECEIVING_PASSWORD, NULL, &error);
+  g_assert_cmpstr (kept, ==, "d");
+
+  tern_test_remove_tree (dir);
+}
+
+static void
 test_account_file_keeps_command (void)
 {
   g_autofree char *dir = tern_test_make_temp_dir ("tern-credentials-XXXXXX");
@@ -371,6 +420,8 @@ main (int   argc,
   g_test_add_func ("/credentials/command/is-read-only-and-falls-back",
                    test_command_read_only_and_fallback);
   g_test_add_func ("/credentials/for-account/uses-the-command-when-set", test_for_account);
+  g_test_add_func ("/credentials/forget-account/deletes-only-that-accounts-secrets",
+                   test_forget_account);
   g_test_add_func ("/credentials/account-file/keeps-the-password-command",
                    test_account_file_keeps_command);
 

@@ -7,6 +7,7 @@
 
 #include "tern-autoconfig.h"
 #include "tern-connection.h"
+#include "tern-trust.h"
 
 /*
  * Automatic set-up (see tern-autoconfig.h for the order of sources).
@@ -1185,16 +1186,26 @@ typedef struct
   gboolean sending;
   TernReceivingProtocol protocol;
   const char *greeting;
+  /* TERN_TRUST_TLS: TLS from the first byte, then the greeting is read;
+   * otherwise the protocol's STARTTLS exchange must reach a certificate
+   * that validates. */
+  TernTrustMethod method;
 } Probe;
 
+/* Implicit TLS first (RFC 8314), then STARTTLS on the submission and
+ * IMAP ports. */
 static const Probe probes[] = {
-  { "imap.", 993, FALSE, TERN_RECEIVING_PROTOCOL_IMAP, "* OK" },
-  { "mail.", 993, FALSE, TERN_RECEIVING_PROTOCOL_IMAP, "* OK" },
-  { "pop.", 995, FALSE, TERN_RECEIVING_PROTOCOL_POP3, "+OK" },
-  { "pop3.", 995, FALSE, TERN_RECEIVING_PROTOCOL_POP3, "+OK" },
-  { "mail.", 995, FALSE, TERN_RECEIVING_PROTOCOL_POP3, "+OK" },
-  { "smtp.", 465, TRUE, 0, "220" },
-  { "mail.", 465, TRUE, 0, "220" },
+  { "imap.", 993, FALSE, TERN_RECEIVING_PROTOCOL_IMAP, "* OK", TERN_TRUST_TLS },
+  { "mail.", 993, FALSE, TERN_RECEIVING_PROTOCOL_IMAP, "* OK", TERN_TRUST_TLS },
+  { "imap.", 143, FALSE, TERN_RECEIVING_PROTOCOL_IMAP, NULL, TERN_TRUST_STARTTLS_IMAP },
+  { "mail.", 143, FALSE, TERN_RECEIVING_PROTOCOL_IMAP, NULL, TERN_TRUST_STARTTLS_IMAP },
+  { "pop.", 995, FALSE, TERN_RECEIVING_PROTOCOL_POP3, "+OK", TERN_TRUST_TLS },
+  { "pop3.", 995, FALSE, TERN_RECEIVING_PROTOCOL_POP3, "+OK", TERN_TRUST_TLS },
+  { "mail.", 995, FALSE, TERN_RECEIVING_PROTOCOL_POP3, "+OK", TERN_TRUST_TLS },
+  { "smtp.", 465, TRUE, 0, "220", TERN_TRUST_TLS },
+  { "mail.", 465, TRUE, 0, "220", TERN_TRUST_TLS },
+  { "smtp.", 587, TRUE, 0, NULL, TERN_TRUST_STARTTLS_SMTP },
+  { "mail.", 587, TRUE, 0, NULL, TERN_TRUST_STARTTLS_SMTP },
 };
 
 static void run_probe (GTask *task);
@@ -1226,6 +1237,32 @@ probe_next (GTask  *task,
 }
 
 static void
+probe_found (GTask *task)
+{
+  Discovery *discovery = g_task_get_task_data (task);
+  const Probe *probe = &probes[discovery->probe_index];
+  TernAutoconfigResult *partial = discovery->partial;
+  TernSecurity security = probe->method == TERN_TRUST_TLS ? TERN_SECURITY_TLS
+                                                          : TERN_SECURITY_STARTTLS;
+
+  if (probe->sending)
+    {
+      partial->sending_host = g_strconcat (probe->prefix, discovery->domain, NULL);
+      partial->sending_port = probe->port;
+      partial->sending_security = security;
+    }
+  else
+    {
+      partial->receiving_protocol = probe->protocol;
+      partial->receiving_host = g_strconcat (probe->prefix, discovery->domain, NULL);
+      partial->receiving_port = probe->port;
+      partial->receiving_security = security;
+    }
+
+  probe_next (task, NULL);
+}
+
+static void
 probe_greeting_cb (GObject      *source,
                    GAsyncResult *async_result,
                    gpointer      user_data)
@@ -1233,7 +1270,6 @@ probe_greeting_cb (GObject      *source,
   GTask *task = user_data;
   Discovery *discovery = g_task_get_task_data (task);
   const Probe *probe = &probes[discovery->probe_index];
-  TernAutoconfigResult *partial = discovery->partial;
   GError *error = NULL;
   g_autofree char *line = tern_connection_read_line_finish (TERN_CONNECTION (source),
                                                             async_result, NULL, &error);
@@ -1252,21 +1288,39 @@ probe_greeting_cb (GObject      *source,
       return;
     }
 
-  if (probe->sending)
+  probe_found (task);
+}
+
+/* A STARTTLS probe: the exchange reached TLS, and the certificate
+ * validated exactly when tern_trust_check_server says there is nothing to
+ * trust by hand. */
+static void
+probe_checked_cb (GObject      *source,
+                  GAsyncResult *async_result,
+                  gpointer      user_data)
+{
+  GTask *task = user_data;
+  GError *error = NULL;
+  g_autoptr(TernCertificateDetails) details = tern_trust_check_server_finish (async_result,
+                                                                              &error);
+
+  if (details != NULL)
     {
-      partial->sending_host = g_strconcat (probe->prefix, discovery->domain, NULL);
-      partial->sending_port = probe->port;
-      partial->sending_security = TERN_SECURITY_TLS;
-    }
-  else
-    {
-      partial->receiving_protocol = probe->protocol;
-      partial->receiving_host = g_strconcat (probe->prefix, discovery->domain, NULL);
-      partial->receiving_port = probe->port;
-      partial->receiving_security = TERN_SECURITY_TLS;
+      g_autofree char *reasons = tern_certificate_describe_errors (details->errors);
+
+      probe_next (task, g_error_new (TERN_AUTOCONFIG_ERROR, TERN_AUTOCONFIG_ERROR_NOT_FOUND,
+                                     "the certificate was refused: %s", reasons));
+      return;
     }
 
-  probe_next (task, NULL);
+  if (!g_error_matches (error, TERN_TRUST_ERROR, TERN_TRUST_ERROR_VALID))
+    {
+      probe_next (task, error);
+      return;
+    }
+
+  g_clear_error (&error);
+  probe_found (task);
 }
 
 static void
@@ -1323,6 +1377,14 @@ run_probe (GTask *task)
 
   probe = &probes[discovery->probe_index];
   host = g_strconcat (probe->prefix, discovery->domain, NULL);
+
+  if (probe->method != TERN_TRUST_TLS)
+    {
+      tern_trust_check_server_async (host, map_port (self, probe->port), probe->method,
+                                     self->tls_database, g_task_get_cancellable (task),
+                                     probe_checked_cb, task);
+      return;
+    }
   discovery->connection = tern_connection_new ();
   if (self->tls_database != NULL)
     tern_connection_set_tls_database (discovery->connection, self->tls_database);

@@ -22,7 +22,8 @@ G_BEGIN_DECLS
  *   4. the domain of the MX host (aspmx.l.google.com → google.com), looked up
  *      in the table and then for an autoconfig file;
  *   5. probing imap.DOMAIN, pop.DOMAIN, smtp.DOMAIN, mail.DOMAIN on the
- *      TLS ports (993, 995, 465).
+ *      TLS ports (993, 995, 465), then with STARTTLS (143, 587); only a
+ *      server whose certificate validates is taken.
  *
  * A result says where it came from and whether that source was
  * authenticated: the table, an autoconfig file over HTTPS and a probe whose

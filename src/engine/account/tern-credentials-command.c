@@ -193,6 +193,15 @@ communicate_done_cb (GObject      *source,
 
   g_subprocess_communicate_finish (run->process, result, &out, &err, &error);
 
+  /* The command has ended: nothing may signal its process group any more
+   * (its number could be reused). */
+  run->pid = 0;
+  if (run->timeout != NULL)
+    {
+      g_source_destroy (run->timeout);
+      g_clear_pointer (&run->timeout, g_source_unref);
+    }
+
   if (run->timed_out)
     {
       wipe_bytes (out);

@@ -274,6 +274,124 @@ tern_credentials_for_account (TernAccount     *account,
   return tern_credentials_command_new (receiving, sending, keyring);
 }
 
+typedef struct
+{
+  char *account_id;
+  GArray *kinds;
+  guint next;
+  GError *first_error;
+} Forget;
+
+static void
+forget_free (Forget *forget)
+{
+  g_free (forget->account_id);
+  g_array_unref (forget->kinds);
+  g_clear_error (&forget->first_error);
+  g_free (forget);
+}
+
+static void forget_next (GTask *task);
+
+static void
+forget_deleted_cb (GObject      *source,
+                   GAsyncResult *result,
+                   gpointer      user_data)
+{
+  GTask *task = user_data;
+  Forget *forget = g_task_get_task_data (task);
+  GError *error = NULL;
+
+  /* Keep going after a failure, so that as much as possible is gone; the
+   * first failure is reported. */
+  if (!tern_credentials_delete_finish (TERN_CREDENTIALS (source), result, &error))
+    {
+      if (forget->first_error == NULL)
+        forget->first_error = error;
+      else
+        g_error_free (error);
+    }
+
+  forget_next (task);
+}
+
+static void
+forget_next (GTask *task)
+{
+  Forget *forget = g_task_get_task_data (task);
+
+  if (forget->next < forget->kinds->len)
+    {
+      TernCredentialKind kind = g_array_index (forget->kinds, TernCredentialKind, forget->next++);
+
+      tern_credentials_delete_async (g_task_get_source_object (task), forget->account_id, kind,
+                                     g_task_get_cancellable (task), forget_deleted_cb, task);
+      return;
+    }
+
+  if (forget->first_error != NULL)
+    g_task_return_error (task, g_steal_pointer (&forget->first_error));
+  else
+    g_task_return_boolean (task, TRUE);
+  g_object_unref (task);
+}
+
+/**
+ * tern_credentials_forget_account_async:
+ * @keyring: the provider the account's secrets are kept in
+ * @account: an account being removed
+ *
+ * Deletes every secret @keyring keeps for @account: the passwords that no
+ * password command gives, and the OAuth2 refresh token.
+ */
+void
+tern_credentials_forget_account_async (TernCredentials     *keyring,
+                                       TernAccount         *account,
+                                       GCancellable        *cancellable,
+                                       GAsyncReadyCallback  callback,
+                                       gpointer             user_data)
+{
+  GTask *task;
+  Forget *forget;
+  TernCredentialKind kind;
+
+  g_return_if_fail (TERN_IS_CREDENTIALS (keyring));
+  g_return_if_fail (TERN_IS_ACCOUNT (account));
+
+  task = g_task_new (keyring, cancellable, callback, user_data);
+  g_task_set_source_tag (task, tern_credentials_forget_account_async);
+  forget = g_new0 (Forget, 1);
+  forget->account_id = g_strdup (tern_account_get_id (account));
+  forget->kinds = g_array_new (FALSE, FALSE, sizeof (TernCredentialKind));
+  g_task_set_task_data (task, forget, (GDestroyNotify) forget_free);
+
+  /* A password a command gives was never in the keyring. */
+  if (tern_account_get_receiving_password_command (account) == NULL)
+    {
+      kind = TERN_CREDENTIAL_RECEIVING_PASSWORD;
+      g_array_append_val (forget->kinds, kind);
+    }
+  if (tern_account_get_sending_password_command (account) == NULL)
+    {
+      kind = TERN_CREDENTIAL_SENDING_PASSWORD;
+      g_array_append_val (forget->kinds, kind);
+    }
+  kind = TERN_CREDENTIAL_OAUTH2_REFRESH_TOKEN;
+  g_array_append_val (forget->kinds, kind);
+
+  forget_next (task);
+}
+
+gboolean
+tern_credentials_forget_account_finish (TernCredentials  *keyring,
+                                        GAsyncResult     *result,
+                                        GError          **error)
+{
+  g_return_val_if_fail (g_task_is_valid (result, keyring), FALSE);
+
+  return g_task_propagate_boolean (G_TASK (result), error);
+}
+
 /**
  * tern_credentials_free_secret:
  * @secret: (nullable) (transfer full): a secret

@@ -137,6 +137,15 @@ gboolean         tern_credentials_delete_finish (TernCredentials     *self,
 TernCredentials *tern_credentials_for_account   (TernAccount         *account,
                                                  TernCredentials     *keyring);
 
+void             tern_credentials_forget_account_async  (TernCredentials     *keyring,
+                                                         TernAccount         *account,
+                                                         GCancellable        *cancellable,
+                                                         GAsyncReadyCallback  callback,
+                                                         gpointer             user_data);
+gboolean         tern_credentials_forget_account_finish (TernCredentials     *keyring,
+                                                         GAsyncResult        *result,
+                                                         GError             **error);
+
 /* Overwrites a secret's bytes and frees it; for g_autoptr-like use with
  * g_clear_pointer (&secret, tern_credentials_free_secret). */
 void             tern_credentials_free_secret   (char                *secret);
