@@ -31,7 +31,7 @@
  * larger batches. */
 #define FIRST_BATCH 50
 #define BATCH 1000
-#define BODY_BATCH 50
+#define BODY_BATCH 100
 
 #define BACKOFF_MIN_SECONDS 1
 #define BACKOFF_MAX_SECONDS 60
@@ -1083,7 +1083,10 @@ pipeline_pump (Pipeline *pipeline)
   if (pipeline->error != NULL)
     return;
 
-  while (pipeline->fetching < FETCHES_IN_FLIGHT && pipeline->next_batch < pipeline->bounds->len)
+  /* Fetched batches waiting for the store count too: memory stays bounded
+   * when the store is the slower side. */
+  while (pipeline->fetching + g_queue_get_length (&pipeline->ready) < FETCHES_IN_FLIGHT &&
+         pipeline->next_batch < pipeline->bounds->len)
     {
       TernImapUidRange *bound = &g_array_index (pipeline->bounds, TernImapUidRange,
                                                 pipeline->next_batch++);
@@ -1156,64 +1159,54 @@ fetch_new_headers (TernImapSync       *self,
   return TRUE;
 }
 
-static gboolean
-attach_collected (TernImapSync  *self,
-                  TernUidMap    *map,
-                  GArray        *wanted_ids,
-                  Collected     *collected,
-                  guint         *out_count,
-                  GError       **error)
+/* The store ids of the bodies in @collected, from @wanted (entries of
+ * the messages asked for). */
+static void
+match_bodies (GArray    *wanted,
+              Collected *collected,
+              GArray    *ids,
+              GPtrArray *raws)
 {
-  g_autoptr(GAsyncResult) result = NULL;
-  g_autoptr(GArray) ids = g_array_new (FALSE, FALSE, sizeof (gint64));
-  g_autoptr(GPtrArray) raws = g_ptr_array_new ();
-  g_autoptr(GError) local_error = NULL;
-  guint count;
-
   for (guint i = 0; i < collected->body_uids->len; i++)
     {
       guint32 uid = g_array_index (collected->body_uids, guint32, i);
-      gint64 id = 0;
 
-      for (guint j = 0; j < wanted_ids->len; j++)
+      for (guint j = 0; j < wanted->len; j++)
         {
-          TernUidEntry *entry = &g_array_index (wanted_ids, TernUidEntry, j);
+          TernUidEntry *entry = &g_array_index (wanted, TernUidEntry, j);
 
           if (entry->uid == uid)
             {
-              id = entry->id;
+              g_array_append_val (ids, entry->id);
+              g_ptr_array_add (raws, g_bytes_ref (g_ptr_array_index (collected->bodies, i)));
               break;
             }
         }
-      if (id == 0 && map != NULL)
-        {
-          TernUidEntry *entry = tern_uid_map_lookup (map, uid);
-
-          id = entry != NULL ? entry->id : 0;
-        }
-      if (id == 0)
-        continue;
-      g_array_append_val (ids, id);
-      g_ptr_array_add (raws, g_ptr_array_index (collected->bodies, i));
     }
+}
 
-  if (ids->len == 0)
-    {
-      *out_count = 0;
-      return TRUE;
-    }
+static gboolean
+finish_attach (TernImapSync       *self,
+               GAsyncResult      **pending,
+               TernImapSyncStats  *stats,
+               GError            **error)
+{
+  g_autoptr(GError) local_error = NULL;
+  guint count;
 
-  tern_store_attach_bodies_async (self->store, ids, raws, NULL, got_result_cb, &result);
-  count = tern_store_attach_bodies_finish (self->store, wait_for (self, &result), &local_error);
-  *out_count = count;
+  count = tern_store_attach_bodies_finish (self->store, wait_for (self, pending), &local_error);
+  g_clear_object (pending);
   if (local_error != NULL)
     {
       g_propagate_error (error, g_steal_pointer (&local_error));
       return FALSE;
     }
+  stats->bodies += count;
   return TRUE;
 }
 
+/* Bodies for reading offline, newest first; the store writes one batch
+ * while the next is fetched. */
 static gboolean
 fetch_missing_bodies (TernImapSync       *self,
                       TernSyncFolder     *folder,
@@ -1222,7 +1215,9 @@ fetch_missing_bodies (TernImapSync       *self,
                       GError            **error)
 {
   g_autoptr(GAsyncResult) result = NULL;
+  g_autoptr(GAsyncResult) pending = NULL;
   g_autoptr(GArray) missing = NULL;
+  gboolean in_flight = FALSE;
   gint64 since;
 
   if (!self->all_bodies && self->offline_days == 0)
@@ -1241,8 +1236,10 @@ fetch_missing_bodies (TernImapSync       *self,
       g_auto(Collected) collected = { 0 };
       g_autoptr(GArray) uids = g_array_new (FALSE, FALSE, sizeof (guint32));
       g_autoptr(GArray) wanted = g_array_new (FALSE, FALSE, sizeof (TernUidEntry));
+      g_autoptr(GArray) ids = g_array_new (FALSE, FALSE, sizeof (gint64));
+      g_autoptr(GPtrArray) raws = g_ptr_array_new_with_free_func ((GDestroyNotify) g_bytes_unref);
       g_autofree char *set = NULL;
-      guint count = 0;
+      gboolean fetched;
 
       for (guint i = first; i < MIN (first + BODY_BATCH, missing->len); i++)
         {
@@ -1253,15 +1250,28 @@ fetch_missing_bodies (TernImapSync       *self,
       set = tern_imap_uid_set_from_uids ((const guint32 *) uids->data, uids->len);
 
       collected_init (&collected);
-      if (!uid_fetch (self, set, "UID BODY.PEEK[]", 0, collect_bodies_cb, &collected, NULL,
-                      cancellable, error))
+      fetched = uid_fetch (self, set, "UID BODY.PEEK[]", 0, collect_bodies_cb, &collected, NULL,
+                           cancellable, error);
+
+      /* The batch before is written whatever became of this one. */
+      if (in_flight)
+        {
+          in_flight = FALSE;
+          if (!finish_attach (self, &pending, stats, fetched ? error : NULL) && fetched)
+            return FALSE;
+        }
+      if (!fetched)
         return FALSE;
-      if (!attach_collected (self, NULL, wanted, &collected, &count, error))
-        return FALSE;
-      stats->bodies += count;
+
+      match_bodies (wanted, &collected, ids, raws);
+      if (ids->len > 0)
+        {
+          tern_store_attach_bodies_async (self->store, ids, raws, NULL, got_result_cb, &pending);
+          in_flight = TRUE;
+        }
     }
 
-  return TRUE;
+  return !in_flight || finish_attach (self, &pending, stats, error);
 }
 
 /* UIDs the server has, below @max_uid, that the store has neither as a

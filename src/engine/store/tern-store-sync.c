@@ -1796,9 +1796,7 @@ attach_one (TernStore       *self,
   if (sqlite3_column_int (row, 5) == TERN_BODY_STATE_COMPLETE)
     return TRUE;
 
-  /* The body first, committed, then the index: as when adding mail. */
-  if (!tern_store_begin (db->bodies, error))
-    return FALSE;
+  /* In the caller's transactions: the bodies commit before the index. */
   stmt = tern_store_db_statement (db, db->bodies,
                                   "INSERT OR REPLACE INTO bodies (id, encoding, raw_size, data) "
                                   "VALUES (?, ?, ?, ?)",
@@ -1830,14 +1828,11 @@ attach_one (TernStore       *self,
   sqlite3_bind_int64 (stmt, 6, facts.internal_date);
   if (facts.keywords != NULL)
     sqlite3_bind_text (stmt, 7, facts.keywords, -1, SQLITE_STATIC);
-  if (!step_done (db->bodies, stmt, "Could not store a message body", error) ||
-      !tern_store_commit (db->bodies, error))
+  if (!step_done (db->bodies, stmt, "Could not store a message body", error))
     goto failed_bodies;
 
   /* The row is made again from the whole message, with the same id, the
    * flags it has now, and its conversation (found again by its IDs). */
-  if (!tern_store_begin (db->index, error))
-    return FALSE;
   if (!header_fts_write (db, id, row, TRUE, error))
     goto failed_index;
   g_clear_pointer (&row, sqlite3_finalize);
@@ -1866,20 +1861,13 @@ attach_one (TernStore       *self,
   if (!tern_store_count_added (db, facts.folder_id, 1,
                                (facts.flags & (TERN_MESSAGE_FLAG_SEEN |
                                                TERN_MESSAGE_FLAG_DELETED)) == 0,
-                               error) ||
-      !tern_store_commit (db->index, error))
+                               error))
     goto failed_index;
 
   return TRUE;
 
 failed_index:
-  tern_store_rollback (db->index);
-  /* The body stays: the row still says "no body", and attaching again
-   * replaces it. */
-  return FALSE;
-
 failed_bodies:
-  tern_store_rollback (db->bodies);
   return FALSE;
 }
 
@@ -1895,6 +1883,21 @@ attach_bodies_job (TernStore   *self,
   g_autoptr(GArray) folder_ids = id_array_new ();
   GError *error = NULL;
 
+  /* One transaction on each database for the batch; the bodies commit
+   * first.  Should the index then fail, the stored bodies wait, unused,
+   * for the next attach, which replaces them. */
+  if (!tern_store_begin (db->bodies, &error))
+    {
+      g_task_return_error (task, error);
+      return;
+    }
+  if (!tern_store_begin (db->index, &error))
+    {
+      tern_store_rollback (db->bodies);
+      g_task_return_error (task, error);
+      return;
+    }
+
   for (guint i = 0; i < data->ids->len; i++)
     {
       gint64 id = g_array_index (data->ids, gint64, i);
@@ -1906,6 +1909,17 @@ attach_bodies_job (TernStore   *self,
         break;
       g_array_append_val (updated, id);
       add_unique (folder_ids, folder);
+    }
+
+  if (error == NULL && !tern_store_commit (db->bodies, &error))
+    tern_store_rollback (db->bodies);
+  if (error == NULL && !tern_store_commit (db->index, &error))
+    tern_store_rollback (db->index);
+  if (error != NULL)
+    {
+      tern_store_rollback (db->bodies);
+      tern_store_rollback (db->index);
+      g_array_set_size (updated, 0);
     }
 
   if (updated->len > 0)
