@@ -584,6 +584,37 @@ role_from_name (const char *name)
 
 /* The folder list */
 
+/* Whether the store's server folders are exactly those of @remote. */
+static gboolean
+same_folders (GPtrArray *known,
+              GPtrArray *remote)
+{
+  guint from_server = 0;
+
+  for (guint i = 0; i < known->len; i++)
+    {
+      if (((TernSyncFolder *) g_ptr_array_index (known, i))->remote_name != NULL)
+        from_server++;
+    }
+  if (from_server != remote->len)
+    return FALSE;
+
+  for (guint i = 0; i < remote->len; i++)
+    {
+      TernRemoteFolder *folder = g_ptr_array_index (remote, i);
+      g_autofree char *path = tern_store_path_from_remote (folder->name, folder->delimiter);
+      TernSyncFolder *match = find_folder (known, path, 0);
+
+      if (match == NULL || g_strcmp0 (match->remote_name, folder->remote_name) != 0 ||
+          match->delimiter != folder->delimiter || match->subscribed != folder->subscribed ||
+          match->selectable != folder->selectable ||
+          (folder->role != TERN_FOLDER_ROLE_NONE && match->role != folder->role))
+        return FALSE;
+    }
+
+  return TRUE;
+}
+
 static GPtrArray *
 sync_folder_list (TernImapSync  *self,
                   GCancellable  *cancellable,
@@ -633,6 +664,16 @@ sync_folder_list (TernImapSync  *self,
                            !tern_imap_client_has_capability (self->client, "LIST-EXTENDED");
       g_ptr_array_add (remote, folder);
     }
+
+  /* Mostly nothing changed: the store is then only read. */
+  {
+    g_autoptr(GPtrArray) known = store_list_folders (self, error);
+
+    if (known == NULL)
+      return NULL;
+    if (same_folders (known, remote))
+      return g_steal_pointer (&known);
+  }
 
   tern_store_update_remote_folders_async (self->store, self->account_id, remote, NULL,
                                           got_result_cb, &updated);
@@ -1493,7 +1534,11 @@ sync_one_folder (TernImapSync       *self,
       !fetch_new_headers (self, folder, fresh, stats, new_ids, cancellable, error))
     return FALSE;
 
-  /* What the folder looked like, for the next sync. */
+  /* What the folder looked like, for the next sync (no write when that
+   * is what the store has). */
+  if (selected->uidvalidity != folder->uidvalidity || selected->uidnext != folder->uidnext ||
+      (self->condstore && !selected->nomodseq ? (gint64) selected->highestmodseq : 0) !=
+      folder->highestmodseq)
   {
     g_autoptr(GAsyncResult) saved = NULL;
 
