@@ -41,6 +41,7 @@ bench: deps-bench $(BUILDDIR)/build.ninja
 	$(MESON) compile -C $(BUILDDIR)
 	$(BUILDDIR)/src/cli/tern-cli bench store --messages 100000
 	python3 tests/servers/tern-test-servers run -- $(BUILDDIR)/src/cli/tern-cli bench mail
+	BUILDDIR=$(BUILDDIR) sh build-aux/bench-imap.sh 20000
 
 clean:
 	rm -rf $(BUILDDIR) $(ASAN_BUILDDIR)

@@ -103,5 +103,16 @@ int  tern_cli_bench_mail      (TernCliContext  *context, int argc, char **argv);
 int  tern_cli_command_bench   (TernCliContext  *context,
                                int              argc,
                                char           **argv);
+int  tern_cli_command_sync (TernCliContext *context, int argc, char **argv);
+int  tern_cli_command_watch (TernCliContext *context, int argc, char **argv);
+int  tern_cli_command_flag (TernCliContext *context, int argc, char **argv);
+int  tern_cli_command_unflag (TernCliContext *context, int argc, char **argv);
+int  tern_cli_command_read (TernCliContext *context, int argc, char **argv);
+int  tern_cli_command_unread (TernCliContext *context, int argc, char **argv);
+int  tern_cli_command_move (TernCliContext *context, int argc, char **argv);
+int  tern_cli_command_delete (TernCliContext *context, int argc, char **argv);
+int  tern_cli_command_quota (TernCliContext *context, int argc, char **argv);
+int  tern_cli_command_archive (TernCliContext *context, int argc, char **argv);
+int  tern_cli_bench_imap (TernCliContext *context, int argc, char **argv);
 
 G_END_DECLS
