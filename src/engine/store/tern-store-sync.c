@@ -428,17 +428,26 @@ header_fts_write (TernStoreDb   *db,
                   gboolean       remove,
                   GError       **error)
 {
+  g_autofree char *subject = NULL;
   g_autofree char *sender = NULL;
   g_autofree char *recipients = NULL;
+  g_autofree char *sender_text = NULL;
+  g_autofree char *recipients_text = NULL;
   sqlite3_stmt *stmt;
 
   /* row: subject, from_name, from_address, to_list, cc_list, body_state,
-   * bcc_list.  The lists are "Name <address>, …": the same words, in the
-   * same order, as the names and addresses ingestion indexes. */
-  sender = g_strconcat (tern_store_column_text (row, 1), " ", tern_store_column_text (row, 2),
-                        NULL);
-  recipients = g_strconcat (tern_store_column_text (row, 3), " ", tern_store_column_text (row, 4),
-                            " ", tern_store_column_text (row, 6), NULL);
+   * bcc_list.  The lists are "Name <address>, …": the same words as the
+   * names and addresses ingestion indexes.  Ingestion gives the index each
+   * word once (tern_store_fts_words()), so the entry made here, and the one
+   * taken out, must too. */
+  sender_text = g_strconcat (tern_store_column_text (row, 1), " ",
+                             tern_store_column_text (row, 2), NULL);
+  recipients_text = g_strconcat (tern_store_column_text (row, 3), " ",
+                                 tern_store_column_text (row, 4), " ",
+                                 tern_store_column_text (row, 6), NULL);
+  subject = tern_store_fts_words (tern_store_column_text (row, 0), -1);
+  sender = tern_store_fts_words (sender_text, -1);
+  recipients = tern_store_fts_words (recipients_text, -1);
 
   if (remove)
     stmt = tern_store_db_statement (db, db->index,
@@ -455,7 +464,7 @@ header_fts_write (TernStoreDb   *db,
     return FALSE;
 
   sqlite3_bind_int64 (stmt, 1, id);
-  sqlite3_bind_text (stmt, 2, tern_store_column_text (row, 0), -1, SQLITE_TRANSIENT);
+  sqlite3_bind_text (stmt, 2, subject, -1, SQLITE_STATIC);
   sqlite3_bind_text (stmt, 3, sender, -1, SQLITE_STATIC);
   sqlite3_bind_text (stmt, 4, recipients, -1, SQLITE_STATIC);
 
