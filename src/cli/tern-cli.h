@@ -76,6 +76,18 @@ int  tern_cli_command_export  (TernCliContext  *context,
 int  tern_cli_command_folders (TernCliContext  *context,
                                int              argc,
                                char           **argv);
+int  tern_cli_command_account    (TernCliContext  *context,
+                                  int              argc,
+                                  char           **argv);
+int  tern_cli_command_identity   (TernCliContext  *context,
+                                  int              argc,
+                                  char           **argv);
+int  tern_cli_command_autoconfig (TernCliContext  *context,
+                                  int              argc,
+                                  char           **argv);
+int  tern_cli_command_trust      (TernCliContext  *context,
+                                  int              argc,
+                                  char           **argv);
 int  tern_cli_command_bench   (TernCliContext  *context,
                                int              argc,
                                char           **argv);
