@@ -545,8 +545,10 @@ password_stored_cb (GObject      *source,
     }
   else
     {
+      g_autofree char *address = get_address (self);
+
       description = g_strdup_printf (_("%s is set up. Its password is kept in your keyring."),
-                                     tern_account_get_id (self->account));
+                                     address);
     }
 
   adw_status_page_set_description (self->done_page, description);
@@ -629,10 +631,13 @@ add_detail (GtkGrid    *grid,
   gtk_label_set_yalign (GTK_LABEL (key), 0);
   gtk_widget_add_css_class (key, "dim-label");
   gtk_label_set_xalign (GTK_LABEL (text), 0);
+  /* A grid measures a wrapping label at its narrowest: a few characters
+   * of width keep it from standing one letter a line. */
   gtk_label_set_wrap (GTK_LABEL (text), TRUE);
   gtk_label_set_wrap_mode (GTK_LABEL (text), PANGO_WRAP_WORD_CHAR);
+  gtk_label_set_width_chars (GTK_LABEL (text), 24);
+  gtk_label_set_max_width_chars (GTK_LABEL (text), 48);
   gtk_label_set_selectable (GTK_LABEL (text), TRUE);
-  gtk_label_set_max_width_chars (GTK_LABEL (text), 40);
   gtk_widget_set_hexpand (text, TRUE);
   gtk_grid_attach (grid, key, 0, row, 1, 1);
   gtk_grid_attach (grid, text, 1, row, 1, 1);
@@ -659,11 +664,11 @@ show_certificate (TernSetupAssistant           *self,
   g_auto(GStrv) pairs = g_strsplit (details->fingerprint, ":", -1);
   GString *grouped = g_string_new (NULL);
 
-  /* Sixteen pairs a line, so that the fingerprint reads like a provider's. */
+  /* Eight pairs a line: four short lines to compare, pair by pair. */
   for (guint i = 0; pairs[i] != NULL; i++)
     {
       if (i > 0)
-        g_string_append_c (grouped, i % 16 == 0 ? '\n' : ':');
+        g_string_append_c (grouped, i % 8 == 0 ? '\n' : ':');
       g_string_append (grouped, pairs[i]);
     }
   fingerprint = g_string_free (grouped, FALSE);
@@ -688,6 +693,7 @@ show_certificate (TernSetupAssistant           *self,
   add_detail (GTK_GRID (grid), 2, _("Valid from"), from);
   add_detail (GTK_GRID (grid), 3, _("Valid until"), until);
   add_detail (GTK_GRID (grid), 4, _("SHA-256"), fingerprint);
+  gtk_widget_add_css_class (gtk_grid_get_child_at (GTK_GRID (grid), 1, 4), "monospace");
   adw_message_dialog_set_extra_child (dialog, grid);
 
   adw_message_dialog_add_response (dialog, "cancel", _("_Cancel"));

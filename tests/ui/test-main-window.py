@@ -1386,8 +1386,11 @@ def trust_dialogs(context, tern, fingerprints):
             check(needed in labels, f'the certificate dialog does not show “{needed}”')
         check(any('could not be verified' in name for name in labels),
               'the dialog does not say why the certificate is refused')
+        trust = button_in(window, 'Trust')
+        # The dialog is in the tree before it is drawn.
+        time.sleep(0.5)
         context.screenshot(f'setup-certificate-{shown}')
-        click(button_in(window, 'Trust'), 'the “Trust” button')
+        click(trust, 'the “Trust” button')
         check(shown <= 2, 'more certificate dialogs than servers')
 
 
