@@ -351,8 +351,11 @@ look_for_accounts (TernWindow *self)
 {
   GtkApplication *application = gtk_window_get_application (GTK_WINDOW (self));
   g_autoptr(TernAccountManager) manager = NULL;
-  g_autoptr(GPtrArray) accounts = NULL;
+  g_autoptr(GPtrArray) problems = NULL;
+  g_autoptr(GStrvBuilder) ids = g_strv_builder_new ();
+  g_auto(GStrv) strv = NULL;
   g_autoptr(GError) error = NULL;
+  guint n_accounts;
 
   if (application == NULL)
     return;
@@ -360,17 +363,28 @@ look_for_accounts (TernWindow *self)
   /* A few small files: reading them here keeps the first frame right. */
   manager = tern_account_manager_new (tern_paths_get_config_dir (
     tern_application_get_paths (TERN_APPLICATION (application))));
-  accounts = tern_account_manager_load (manager, &error);
-  if (accounts == NULL)
+  problems = tern_account_manager_load (manager, &error);
+  if (problems == NULL || problems->len > 0)
     {
+      const GError *first = problems != NULL ? problems->pdata[0] : error;
       g_autofree char *text = g_strdup_printf (_("Could not read the accounts: %s"),
-                                               error->message);
+                                               first->message);
 
       tern_window_show_toast (self, text);
     }
 
-  /* An account that does not load is still there: no welcome for it. */
-  self->have_accounts = accounts == NULL || accounts->len > 0;
+  n_accounts = g_list_model_get_n_items (G_LIST_MODEL (manager));
+  for (guint i = 0; i < n_accounts; i++)
+    {
+      g_autoptr(TernAccount) account = g_list_model_get_item (G_LIST_MODEL (manager), i);
+
+      g_strv_builder_add (ids, tern_account_get_id (account));
+    }
+  strv = g_strv_builder_end (ids);
+  tern_sidebar_set_accounts (self->sidebar, (const char * const *) strv);
+
+  /* An account whose file does not load is still there: no welcome. */
+  self->have_accounts = n_accounts > 0 || problems == NULL || problems->len > 0;
   if (!self->have_accounts &&
       g_str_equal (gtk_stack_get_visible_child_name (self->reader_stack), "status"))
     gtk_stack_set_visible_child_name (self->reader_stack, "welcome");
@@ -381,10 +395,13 @@ account_added_cb (TernSetupAssistant *assistant,
                   TernAccount        *account,
                   TernWindow         *self)
 {
-  g_autofree char *text = g_strdup_printf (_("Added the account “%s”"),
-                                           tern_account_get_id (account));
+  TernIdentity *identity = tern_account_get_default_identity (account);
+  g_autofree char *text = g_strdup_printf (_("Added %s"),
+                                           identity != NULL
+                                           ? tern_identity_get_address (identity)
+                                           : tern_account_get_id (account));
 
-  self->have_accounts = TRUE;
+  look_for_accounts (self);
   if (g_str_equal (gtk_stack_get_visible_child_name (self->reader_stack), "welcome"))
     gtk_stack_set_visible_child_name (self->reader_stack, "status");
   tern_window_show_toast (self, text);

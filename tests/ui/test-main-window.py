@@ -1444,6 +1444,12 @@ def test_setup_verified(context):
         find(reader, lambda a: (has_role(a, pyatspi.ROLE_LABEL) and a.name == 'No Message Selected'
                                 and shown_in(a, tern.window)),
              'the reader to leave the welcome page')
+        # The new account has no folders until its first sync; the sidebar
+        # lists it all the same.
+        sidebar = pane(tern, 'Accounts and Folders')
+        find(sidebar, lambda a: (has_role(a, pyatspi.ROLE_LABEL) and a.name == account_id
+                                 and is_on_screen(a, tern.window)),
+             f'the account “{account_id}” in the sidebar')
         context.screenshot('setup-main-window')
     finally:
         stop_keyring(context)
