@@ -1338,7 +1338,29 @@ def servers_or_skip():
         raise Skip('not run under tests/servers/tern-test-servers')
 
 
-def fill_manual_settings(context, window, user, password):
+def toggle(window, label):
+    """Clicks the radio button, check box or switch called label."""
+    try:
+        widget = find(window, lambda a: (has_role(a, pyatspi.ROLE_RADIO_BUTTON,
+                                                  pyatspi.ROLE_CHECK_BOX,
+                                                  pyatspi.ROLE_TOGGLE_BUTTON)
+                                         and a.name in (label, f'{label} {label}')),
+                      f'the choice “{label}”')
+    except TimeoutError:
+        diagnose('\n'.join(line for line in dump(window) if label in line or 'radio' in line
+                           or 'check' in line or 'toggle' in line))
+        raise
+    # GTK 4.8 gives check buttons and switches no AT-SPI action: they are
+    # clicked with the mouse, where they are drawn.
+    box = widget.queryComponent().getExtents(pyatspi.DESKTOP_COORDS)
+    check(box.width > 0 and box.height > 0, f'the choice “{label}” is not drawn')
+    pyatspi.Registry.generateMouseEvent(box.x + box.width // 2, box.y + box.height // 2, 'b1c')
+    wait_for(lambda: widget.getState().contains(pyatspi.STATE_CHECKED)
+             or widget.getState().contains(pyatspi.STATE_PRESSED),
+             f'“{label}” to be chosen')
+
+
+def fill_manual_settings(context, window, user, password, pop3=False):
     env = os.environ
     fill(window, 'Name', 'Alice Example')
     fill(window, 'Email Address', user)
@@ -1347,13 +1369,18 @@ def fill_manual_settings(context, window, user, password):
     click(button_in(window, 'Set Up Manually…'), 'the “Set Up Manually…” button')
     wait_for_label(window, lambda n: n == 'Keep mail on the server and in sync on all your devices',
                    'the plain-language choice between IMAP and POP3')
+    if pop3:
+        toggle(window, 'Download mail to this computer')
+        toggle(window, 'Leave a copy on the server')
+        wait_for_label(window, lambda n: n == 'Delete it from the server after',
+                       'the number of days the server keeps a copy')
     fill(window, 'Receiving Server Name', env['TERN_TEST_HOSTNAME'])
-    fill(window, 'Receiving Port', env['TERN_TEST_IMAPS_PORT'])
+    fill(window, 'Receiving Port', env['TERN_TEST_POP3S_PORT' if pop3 else 'TERN_TEST_IMAPS_PORT'])
     fill(window, 'Receiving User Name', user)
     fill(window, 'Sending Server Name', env['TERN_TEST_HOSTNAME'])
     fill(window, 'Sending Port', env['TERN_TEST_SMTPS_PORT'])
     fill(window, 'Sending User Name', user)
-    context.screenshot('setup-manual')
+    context.screenshot('setup-manual-pop3' if pop3 else 'setup-manual')
 
 
 def accounts_in(data_dir):
@@ -1451,6 +1478,30 @@ def test_setup_verified(context):
                                  and is_on_screen(a, tern.window)),
              f'the account “{account_id}” in the sidebar')
         context.screenshot('setup-main-window')
+    finally:
+        stop_keyring(context)
+
+
+@ui_test('/ui/setup/download-to-this-computer-keeps-copies-for-days')
+def test_setup_pop3(context):
+    servers_or_skip()
+    start_keyring(context)
+    try:
+        tern = context.start_tern()
+        open_main_menu_item(tern, 'Add Account…')
+        window = assistant_window(tern)
+        user = os.environ['TERN_TEST_USER3']
+        fill_manual_settings(context, window, user, os.environ['TERN_TEST_PASSWORD3'], pop3=True)
+        click(button_in(window, 'Log In'), 'the “Log In” button')
+        trust_dialogs(context, tern, {server_fingerprint(os.environ['TERN_TEST_POP3S_PORT']),
+                                      server_fingerprint(os.environ['TERN_TEST_SMTPS_PORT'])})
+        files = accounts_in(tern.data_dir)
+        check(len(files) == 1, f'not one account file after the set-up: {files}')
+        with open(files[0]) as f:
+            text = f.read()
+        for line in ('Protocol=pop3', 'AfterDownload=keep-for-days', 'KeepDays=14'):
+            check(line in text, f'the account file lacks “{line}”:\n{text}')
+        check(os.environ['TERN_TEST_PASSWORD3'] not in text, 'the password is in the account file')
     finally:
         stop_keyring(context)
 
