@@ -72,6 +72,8 @@ struct _TernSetupAssistant
   TernAccount          *account;
   /* Servers whose certificate is looked at after a certificate error. */
   guint                 trust_step;
+  /* The secret being written to the keyring. */
+  TernCredentialKind    storing;
 };
 
 G_DEFINE_FINAL_TYPE (TernSetupAssistant, tern_setup_assistant, ADW_TYPE_WINDOW)
@@ -449,6 +451,7 @@ start_discovery (TernSetupAssistant *self)
   g_free (self->found_for);
   self->found_for = g_strdup (address);
   self->settings_page = NULL;
+  g_clear_pointer (&self->found, tern_autoconfig_result_free);
 
   description = g_strdup_printf (_("Asking for the settings of %s"), strchr (address, '@') + 1);
   show_error (self, NULL);
@@ -534,7 +537,19 @@ password_stored_cb (GObject      *source,
   g_autoptr(GError) error = NULL;
   g_autofree char *description = NULL;
 
-  if (!tern_credentials_store_finish (TERN_CREDENTIALS (source), result, &error))
+  if (tern_credentials_store_finish (TERN_CREDENTIALS (source), result, &error) &&
+      self->storing == TERN_CREDENTIAL_RECEIVING_PASSWORD)
+    {
+      /* Then the same password for sending, as most providers want. */
+      self->storing = TERN_CREDENTIAL_SENDING_PASSWORD;
+      tern_credentials_store_async (TERN_CREDENTIALS (source),
+                                    tern_account_get_id (self->account),
+                                    TERN_CREDENTIAL_SENDING_PASSWORD, get_password (self),
+                                    self->cancellable, password_stored_cb, g_object_ref (self));
+      return;
+    }
+
+  if (error != NULL)
     {
       if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
         return;
@@ -579,12 +594,10 @@ save_account (TernSetupAssistant *self)
 
   /* The password goes to the keyring, never into the account's file. */
   keyring = tern_credentials_secret_new ();
+  self->storing = TERN_CREDENTIAL_RECEIVING_PASSWORD;
   tern_credentials_store_async (keyring, tern_account_get_id (self->account),
                                 TERN_CREDENTIAL_RECEIVING_PASSWORD, get_password (self),
                                 self->cancellable, password_stored_cb, g_object_ref (self));
-  tern_credentials_store_async (keyring, tern_account_get_id (self->account),
-                                TERN_CREDENTIAL_SENDING_PASSWORD, get_password (self),
-                                NULL, NULL, NULL);
 }
 
 /* Certificates */
@@ -914,6 +927,7 @@ oauth2_signed_in_cb (GObject      *source,
     }
 
   keyring = tern_credentials_secret_new ();
+  self->storing = TERN_CREDENTIAL_OAUTH2_REFRESH_TOKEN;
   tern_credentials_store_async (keyring, tern_account_get_id (self->account),
                                 TERN_CREDENTIAL_OAUTH2_REFRESH_TOKEN, tokens->refresh_token,
                                 self->cancellable, password_stored_cb, g_object_ref (self));
@@ -964,6 +978,10 @@ log_in_with (TernSetupAssistant *self,
              const char         *page)
 {
   self->settings_page = page;
+  /* A refused password is typed again on the first page; these settings
+   * are tried with it, unless the address changes. */
+  g_free (self->found_for);
+  self->found_for = get_address (self);
   g_clear_object (&self->account);
   self->account = account_from_page (self, page);
   show_error (self, NULL);
@@ -1015,8 +1033,7 @@ back_clicked_cb (TernSetupAssistant *self)
     gtk_window_close (GTK_WINDOW (self));
   else if (g_str_equal (page, "busy"))
     show_page (self, self->settings_page != NULL ? self->settings_page : "address");
-  else if (g_str_equal (page, "manual") && self->found != NULL &&
-           g_strcmp0 (self->settings_page, "found") == 0)
+  else if (g_str_equal (page, "manual") && self->found != NULL)
     show_page (self, "found");
   else
     show_page (self, "address");

@@ -1360,12 +1360,13 @@ def toggle(window, label):
              f'“{label}” to be chosen')
 
 
-def fill_manual_settings(context, window, user, password, pop3=False):
+def fill_manual_settings(context, window, user, password, pop3=False, name=None):
     env = os.environ
     fill(window, 'Name', 'Alice Example')
     fill(window, 'Email Address', user)
     fill(window, 'Password', password)
-    context.screenshot('setup-address')
+    if name is None:
+        context.screenshot('setup-address')
     click(button_in(window, 'Set Up Manually…'), 'the “Set Up Manually…” button')
     wait_for_label(window, lambda n: n == 'Keep mail on the server and in sync on all your devices',
                    'the plain-language choice between IMAP and POP3')
@@ -1380,7 +1381,7 @@ def fill_manual_settings(context, window, user, password, pop3=False):
     fill(window, 'Sending Server Name', env['TERN_TEST_HOSTNAME'])
     fill(window, 'Sending Port', env['TERN_TEST_SMTPS_PORT'])
     fill(window, 'Sending User Name', user)
-    context.screenshot('setup-manual-pop3' if pop3 else 'setup-manual')
+    context.screenshot(name or 'setup-manual')
 
 
 def accounts_in(data_dir):
@@ -1390,7 +1391,7 @@ def accounts_in(data_dir):
     return sorted(os.path.join(folder, f) for f in os.listdir(folder))
 
 
-def trust_dialogs(context, tern, fingerprints):
+def trust_dialogs(context, tern, fingerprints, name='setup-certificate'):
     """Trusts each certificate Tern shows until none is left; returns how many."""
     shown = 0
     while True:
@@ -1416,7 +1417,7 @@ def trust_dialogs(context, tern, fingerprints):
         trust = button_in(window, 'Trust')
         # The dialog is in the tree before it is drawn.
         time.sleep(0.5)
-        context.screenshot(f'setup-certificate-{shown}')
+        context.screenshot(f'{name}-{shown}')
         click(trust, 'the “Trust” button')
         check(shown <= 2, 'more certificate dialogs than servers')
 
@@ -1491,10 +1492,12 @@ def test_setup_pop3(context):
         open_main_menu_item(tern, 'Add Account…')
         window = assistant_window(tern)
         user = os.environ['TERN_TEST_USER3']
-        fill_manual_settings(context, window, user, os.environ['TERN_TEST_PASSWORD3'], pop3=True)
+        fill_manual_settings(context, window, user, os.environ['TERN_TEST_PASSWORD3'], pop3=True,
+                             name='setup-manual-pop3')
         click(button_in(window, 'Log In'), 'the “Log In” button')
         trust_dialogs(context, tern, {server_fingerprint(os.environ['TERN_TEST_POP3S_PORT']),
-                                      server_fingerprint(os.environ['TERN_TEST_SMTPS_PORT'])})
+                                      server_fingerprint(os.environ['TERN_TEST_SMTPS_PORT'])},
+                      'setup-pop3-certificate')
         files = accounts_in(tern.data_dir)
         check(len(files) == 1, f'not one account file after the set-up: {files}')
         with open(files[0]) as f:
@@ -1514,7 +1517,8 @@ def test_setup_wrong_password(context):
         tern = context.start_tern()
         open_main_menu_item(tern, 'Add Account…')
         window = assistant_window(tern)
-        fill_manual_settings(context, window, os.environ['TERN_TEST_USER2'], 'not the password')
+        fill_manual_settings(context, window, os.environ['TERN_TEST_USER2'], 'not the password',
+                             name='setup-manual-wrong-password')
         click(button_in(window, 'Log In'), 'the “Log In” button')
 
         def error_or_dialog():
@@ -1529,6 +1533,15 @@ def test_setup_wrong_password(context):
         text_field(window, 'Password')
         context.screenshot('setup-wrong-password')
         check(accounts_in(tern.data_dir) == [], 'an account was saved with a wrong password')
+
+        # The settings typed by hand are kept: the right password is enough.
+        fill(window, 'Password', os.environ['TERN_TEST_PASSWORD2'])
+        click(button_in(window, 'Next'), 'the “Next” button')
+        trust_dialogs(context, tern, {server_fingerprint(os.environ['TERN_TEST_IMAPS_PORT']),
+                                      server_fingerprint(os.environ['TERN_TEST_SMTPS_PORT'])},
+                      'setup-retry-certificate')
+        files = accounts_in(tern.data_dir)
+        check(len(files) == 1, f'not one account file with the right password: {files}')
     finally:
         stop_keyring(context)
 
