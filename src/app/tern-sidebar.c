@@ -29,6 +29,7 @@ struct _TernSidebar
   guint reload_source;
 
   GPtrArray *folders;        /* TernFolder */
+  GStrv accounts;            /* the ids of the accounts set up */
   GPtrArray *entries;        /* Entry, one per row */
   char *selected_key;
 };
@@ -197,8 +198,28 @@ compare_folders (gconstpointer a,
   return g_utf8_collate (tern_folder_get_path (fa), tern_folder_get_path (fb));
 }
 
+/* An account set up a moment ago has no folders in the store until its
+ * first sync: it is listed by its heading all the same. */
+static void
+add_accounts_without_folders (GPtrArray          *entries,
+                              GPtrArray          *folders,
+                              const char * const *accounts)
+{
+  for (guint i = 0; accounts != NULL && accounts[i] != NULL; i++)
+    {
+      gboolean has_folders = FALSE;
+
+      for (guint j = 0; j < folders->len && !has_folders; j++)
+        has_folders = g_strcmp0 (tern_folder_get_account (folders->pdata[j]), accounts[i]) == 0;
+      if (!has_folders)
+        add_entry (entries, g_strdup_printf ("heading:%s", accounts[i]), g_strdup (accounts[i]),
+                   NULL, 0, 0, 0, TRUE);
+    }
+}
+
 static GPtrArray *
-make_entries (GPtrArray *folders)
+make_entries (GPtrArray          *folders,
+              const char * const *accounts)
 {
   static const TernFolderRole unified[] = {
     TERN_FOLDER_ROLE_INBOX, TERN_FOLDER_ROLE_SENT, TERN_FOLDER_ROLE_DRAFTS,
@@ -228,6 +249,7 @@ make_entries (GPtrArray *folders)
 
       if (local && !local_heading)
         {
+          add_accounts_without_folders (entries, folders, accounts);
           add_entry (entries, g_strdup ("heading:local"), g_strdup (_("On This Computer")),
                      NULL, 0, 0, 0, TRUE);
           local_heading = TRUE;
@@ -250,8 +272,11 @@ make_entries (GPtrArray *folders)
     }
 
   if (!local_heading)
-    add_entry (entries, g_strdup ("heading:local"), g_strdup (_("On This Computer")),
-               NULL, 0, 0, 0, TRUE);
+    {
+      add_accounts_without_folders (entries, folders, accounts);
+      add_entry (entries, g_strdup ("heading:local"), g_strdup (_("On This Computer")),
+                 NULL, 0, 0, 0, TRUE);
+    }
 
   return entries;
 }
@@ -402,7 +427,7 @@ list_folders_cb (GObject      *source,
   g_clear_pointer (&self->folders, g_ptr_array_unref);
   self->folders = g_ptr_array_ref (folders);
 
-  show_entries (self, make_entries (folders));
+  show_entries (self, make_entries (folders, (const char * const *) self->accounts));
   g_signal_emit (self, signals[SIGNAL_FOLDERS_CHANGED], 0);
 }
 
@@ -457,6 +482,23 @@ tern_sidebar_set_store (TernSidebar *self,
   if (store != NULL)
     self->changed_handler = g_signal_connect (store, "changed",
                                               G_CALLBACK (store_changed_cb), self);
+  reload (self);
+}
+
+/**
+ * tern_sidebar_set_accounts:
+ * @accounts: (nullable): the ids of the accounts set up
+ *
+ * Lists each of @accounts, also one without folders in the store yet.
+ */
+void
+tern_sidebar_set_accounts (TernSidebar        *self,
+                           const char * const *accounts)
+{
+  g_return_if_fail (TERN_IS_SIDEBAR (self));
+
+  g_strfreev (self->accounts);
+  self->accounts = g_strdupv ((char **) accounts);
   reload (self);
 }
 
@@ -549,6 +591,7 @@ tern_sidebar_dispose (GObject *object)
   g_clear_pointer (&self->entries, g_ptr_array_unref);
   g_clear_pointer (&self->folders, g_ptr_array_unref);
   g_clear_pointer (&self->selected_key, g_free);
+  g_clear_pointer (&self->accounts, g_strfreev);
 
   G_OBJECT_CLASS (tern_sidebar_parent_class)->dispose (object);
 }

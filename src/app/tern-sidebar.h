@@ -12,6 +12,8 @@ G_BEGIN_DECLS
 
 G_DECLARE_FINAL_TYPE (TernSidebar, tern_sidebar, TERN, SIDEBAR, GtkWidget)
 
+void        tern_sidebar_set_accounts     (TernSidebar        *self,
+                                           const char * const *accounts);
 void        tern_sidebar_set_store        (TernSidebar *self,
                                            TernStore   *store);
 GPtrArray  *tern_sidebar_get_folders      (TernSidebar *self);

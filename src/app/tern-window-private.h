@@ -46,6 +46,9 @@ struct _TernWindow
   /* The row the reader shows. */
   gint64           shown_row_id;
 
+  /* Whether any account is set up: without one, the reader pane welcomes. */
+  gboolean         have_accounts;
+
   /* Whether the More Actions menu offers to flag (or to remove a flag). */
   gboolean         menu_offers_flag;
 

@@ -4,7 +4,9 @@
 
 #include <glib/gi18n.h>
 
+#include "tern-account-manager.h"
 #include "tern-message-list-model.h"
+#include "tern-setup-assistant.h"
 #include "tern-web.h"
 #include "tern-window-private.h"
 
@@ -19,6 +21,7 @@ G_DEFINE_FINAL_TYPE (TernWindow, tern_window, ADW_TYPE_APPLICATION_WINDOW)
 
 static void restore_state (TernWindow *self);
 static void open_store (TernWindow *self);
+static void look_for_accounts (TernWindow *self);
 
 /**
  * tern_window_new:
@@ -37,6 +40,7 @@ tern_window_new (TernApplication *application)
    * only once constructed. */
   restore_state (self);
   open_store (self);
+  look_for_accounts (self);
 
   return self;
 }
@@ -246,7 +250,9 @@ selection_changed_cb (TernMessageList *list,
           adw_status_page_set_description (self->reader_status,
                                            _("Actions apply to all of them"));
         }
-      gtk_stack_set_visible_child_name (self->reader_stack, "status");
+      gtk_stack_set_visible_child_name (self->reader_stack,
+                                        rows->len == 0 && !self->have_accounts ? "welcome"
+                                                                                : "status");
     }
 
   tern_window_update_actions (self);
@@ -336,6 +342,88 @@ open_store (TernWindow *self)
   tern_web_init (tern_paths_get_cache_dir (paths));
   tern_store_open_async (tern_paths_get_data_dir (paths), NULL, store_opened_cb,
                          g_object_ref (self));
+}
+
+/* Accounts */
+
+static void
+look_for_accounts (TernWindow *self)
+{
+  GtkApplication *application = gtk_window_get_application (GTK_WINDOW (self));
+  g_autoptr(TernAccountManager) manager = NULL;
+  g_autoptr(GPtrArray) problems = NULL;
+  g_autoptr(GStrvBuilder) ids = g_strv_builder_new ();
+  g_auto(GStrv) strv = NULL;
+  g_autoptr(GError) error = NULL;
+  guint n_accounts;
+
+  if (application == NULL)
+    return;
+
+  /* A few small files: reading them here keeps the first frame right. */
+  manager = tern_account_manager_new (tern_paths_get_config_dir (
+    tern_application_get_paths (TERN_APPLICATION (application))));
+  problems = tern_account_manager_load (manager, &error);
+  if (problems == NULL || problems->len > 0)
+    {
+      const GError *first = problems != NULL ? problems->pdata[0] : error;
+      g_autofree char *text = g_strdup_printf (_("Could not read the accounts: %s"),
+                                               first->message);
+
+      tern_window_show_toast (self, text);
+    }
+
+  n_accounts = g_list_model_get_n_items (G_LIST_MODEL (manager));
+  for (guint i = 0; i < n_accounts; i++)
+    {
+      g_autoptr(TernAccount) account = g_list_model_get_item (G_LIST_MODEL (manager), i);
+
+      g_strv_builder_add (ids, tern_account_get_id (account));
+    }
+  strv = g_strv_builder_end (ids);
+  tern_sidebar_set_accounts (self->sidebar, (const char * const *) strv);
+
+  /* An account whose file does not load is still there: no welcome. */
+  self->have_accounts = n_accounts > 0 || problems == NULL || problems->len > 0;
+  if (!self->have_accounts &&
+      g_str_equal (gtk_stack_get_visible_child_name (self->reader_stack), "status"))
+    gtk_stack_set_visible_child_name (self->reader_stack, "welcome");
+}
+
+static void
+account_added_cb (TernSetupAssistant *assistant,
+                  TernAccount        *account,
+                  TernWindow         *self)
+{
+  TernIdentity *identity = tern_account_get_default_identity (account);
+  g_autofree char *text = g_strdup_printf (_("Added %s"),
+                                           identity != NULL
+                                           ? tern_identity_get_address (identity)
+                                           : tern_account_get_id (account));
+
+  look_for_accounts (self);
+  if (g_str_equal (gtk_stack_get_visible_child_name (self->reader_stack), "welcome"))
+    gtk_stack_set_visible_child_name (self->reader_stack, "status");
+  tern_window_show_toast (self, text);
+}
+
+static void
+tern_window_add_account_action (GtkWidget  *widget,
+                                const char *action_name,
+                                GVariant   *parameter)
+{
+  TernWindow *self = TERN_WINDOW (widget);
+  GtkApplication *application = gtk_window_get_application (GTK_WINDOW (self));
+  TernSetupAssistant *assistant;
+
+  if (application == NULL)
+    return;
+
+  assistant = tern_setup_assistant_new (GTK_WINDOW (self),
+                                        tern_application_get_paths (
+                                          TERN_APPLICATION (application)));
+  g_signal_connect_object (assistant, "account-added", G_CALLBACK (account_added_cb), self, 0);
+  gtk_window_present (GTK_WINDOW (assistant));
 }
 
 /* State */
@@ -481,6 +569,8 @@ tern_window_class_init (TernWindowClass *klass)
   gtk_widget_class_bind_template_child (widget_class, TernWindow, reader_status);
   gtk_widget_class_bind_template_child (widget_class, TernWindow, reader);
 
+  gtk_widget_class_install_action (widget_class, "win.add-account", NULL,
+                                   tern_window_add_account_action);
   gtk_widget_class_install_action (widget_class, "win.navigate-back", NULL,
                                    tern_window_navigate_back_action);
   gtk_widget_class_add_binding_action (widget_class, GDK_KEY_Left, GDK_ALT_MASK,
