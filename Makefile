@@ -40,6 +40,7 @@ check: deps-test $(BUILDDIR)/build.ninja
 bench: deps-bench $(BUILDDIR)/build.ninja
 	$(MESON) compile -C $(BUILDDIR)
 	$(BUILDDIR)/src/cli/tern-cli bench store --messages 100000
+	python3 tests/servers/tern-test-servers run -- $(BUILDDIR)/src/cli/tern-cli bench mail
 
 clean:
 	rm -rf $(BUILDDIR) $(ASAN_BUILDDIR)

@@ -580,6 +580,7 @@ tern_cli_command_bench (TernCliContext  *context,
     { NULL }
   };
 
+  if (argc >= 2 && g_str_equal (argv[1], "mail")) return tern_cli_bench_mail (context, argc, argv);
   if (!tern_cli_parse ("bench", _("store"),
                        _("Measure Tern’s parts on this machine.  “store”: import, rows, "
                          "search, disk and memory on a generated corpus."),

@@ -22,6 +22,13 @@ static const TernCliCommand commands[] = {
   { "search", N_("Search all mail"), tern_cli_command_search },
   { "import", N_("Import an mbox file or a Maildir into a local folder"), tern_cli_command_import },
   { "export", N_("Export a folder to an mbox file"), tern_cli_command_export },
+  { "account", N_("Add, list, show, change and remove accounts"), tern_cli_command_account },
+  { "identity", N_("Add, list and remove an account’s addresses"), tern_cli_command_identity },
+  { "autoconfig", N_("Find an address’s mail servers"), tern_cli_command_autoconfig },
+  { "trust", N_("Show and trust a server’s certificate"), tern_cli_command_trust },
+  { "fetch", N_("Download the new mail of a POP3 account"), tern_cli_command_fetch },
+  { "send", N_("Send a message"), tern_cli_command_send },
+  { "outbox", N_("Show the mail waiting to be sent"), tern_cli_command_outbox },
   { "bench", N_("Measure the speed of Tern’s parts"), tern_cli_command_bench },
 };
 

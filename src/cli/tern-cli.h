@@ -4,6 +4,9 @@
 
 #include "tern-engine.h"
 #include "tern-store.h"
+#include "tern-account.h"
+#include "tern-connection.h"
+#include "tern-credentials.h"
 
 G_BEGIN_DECLS
 
@@ -76,6 +79,27 @@ int  tern_cli_command_export  (TernCliContext  *context,
 int  tern_cli_command_folders (TernCliContext  *context,
                                int              argc,
                                char           **argv);
+int  tern_cli_command_account    (TernCliContext  *context,
+                                  int              argc,
+                                  char           **argv);
+int  tern_cli_command_identity   (TernCliContext  *context,
+                                  int              argc,
+                                  char           **argv);
+int  tern_cli_command_autoconfig (TernCliContext  *context,
+                                  int              argc,
+                                  char           **argv);
+int  tern_cli_command_trust      (TernCliContext  *context,
+                                  int              argc,
+                                  char           **argv);
+int  tern_cli_command_fetch   (TernCliContext  *context, int argc, char **argv);
+int  tern_cli_command_send    (TernCliContext  *context, int argc, char **argv);
+int  tern_cli_command_outbox  (TernCliContext  *context, int argc, char **argv);
+TernAccount  *tern_cli_load_account  (TernCliContext *context, const char *id, GError **error);
+char         *tern_cli_lookup_secret (TernAccount *account, TernCredentialKind kind, GError **error);
+GTlsDatabase *tern_cli_tls_database  (const char *ca_file, GError **error);
+char         *tern_cli_trusted_pin   (TernCliContext *context, const char *host, guint16 port);
+TernConnectionSecurity tern_cli_connection_security (TernSecurity security);
+int  tern_cli_bench_mail      (TernCliContext  *context, int argc, char **argv);
 int  tern_cli_command_bench   (TernCliContext  *context,
                                int              argc,
                                char           **argv);

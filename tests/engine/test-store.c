@@ -670,6 +670,14 @@ test_open_refuses_newer_index_untouched (void)
   tern_test_remove_tree (dir);
 }
 
+/* g_ptr_array_sort() hands the comparison pointers to the elements. */
+static int
+compare_names (gconstpointer a,
+               gconstpointer b)
+{
+  return g_strcmp0 (*(const char * const *) a, *(const char * const *) b);
+}
+
 /* The migrations of this build, in order, from the engine's resources. */
 static GPtrArray *
 list_migrations (void)
@@ -688,7 +696,7 @@ list_migrations (void)
       if (g_str_has_suffix (names[i], ".sql"))
         g_ptr_array_add (migrations, g_strdup (names[i]));
     }
-  g_ptr_array_sort (migrations, (GCompareFunc) g_strcmp0);
+  g_ptr_array_sort (migrations, compare_names);
   g_assert_cmpint (migrations->len, ==, tern_store_index_version ());
 
   return migrations;

@@ -28,12 +28,15 @@
  *   Port=993                   # default: from Protocol and Security
  *   Security=tls               # tls | starttls | none; default: tls
  *   Username=ada@example.com
+ *   PasswordCommand=pass show mail/work   # optional: the password comes
+ *                              # from this command's first line of output
  *
  *   [Sending]
  *   Host=smtp.example.com      # required
  *   Port=587                   # default: 465 with tls, else 587
  *   Security=starttls          # default: starttls
  *   Username=ada@example.com
+ *   PasswordCommand=pass show mail/work-smtp   # optional, as above
  *
  *   [POP3]                     # read only when Protocol=pop3
  *   AfterDownload=delete       # delete | keep | keep-for-days; default: delete
@@ -52,7 +55,8 @@
  *   SmtpSecurity=tls           #   as in [Sending]
  *
  * (The comments above explain the keys; GKeyFile comments go on lines of
- * their own.)  No key may name a password: passwords come from the
+ * their own.)  No key may name a password (PasswordCommand holds a
+ * command, not a password, and is the one exception): passwords come from the
  * credentials provider (the keyring), and a file that holds one is
  * refused with an error asking the user to remove it, so that it is never
  * read, copied or logged.  Unknown groups and keys are kept as they are
@@ -68,6 +72,7 @@
 #define SENDING_GROUP   "Sending"
 #define POP3_GROUP      "POP3"
 #define IDENTITY_PREFIX "Identity "
+#define PASSWORD_COMMAND_KEY "PasswordCommand"
 
 /* Reading a file */
 
@@ -333,6 +338,10 @@ key_names_a_password (const char *key)
 {
   g_autofree char *folded = g_ascii_strdown (key, -1);
 
+  /* The command that prints the password is not the password. */
+  if (g_str_equal (key, PASSWORD_COMMAND_KEY))
+    return FALSE;
+
   return strstr (folded, "password") != NULL || strstr (folded, "passwd") != NULL;
 }
 
@@ -545,6 +554,8 @@ read_account (TernAccount *self,
   self->receiving_protocol = protocol;
   self->receiving_security = receiving_security;
   self->receiving_username = read_string (&reader, RECEIVING_GROUP, "Username");
+  self->receiving_password_command = read_string (&reader, RECEIVING_GROUP,
+                                                  PASSWORD_COMMAND_KEY);
 
   if (!read_host (&reader, SENDING_GROUP, "Host", TRUE, &self->sending_host, error) ||
       !read_enum (&reader, SENDING_GROUP, "Security", TERN_TYPE_SECURITY, FALSE,
@@ -554,6 +565,7 @@ read_account (TernAccount *self,
     return FALSE;
   self->sending_security = sending_security;
   self->sending_username = read_string (&reader, SENDING_GROUP, "Username");
+  self->sending_password_command = read_string (&reader, SENDING_GROUP, PASSWORD_COMMAND_KEY);
 
   if (self->receiving_protocol == TERN_RECEIVING_PROTOCOL_POP3)
     {
@@ -693,12 +705,15 @@ write_key_file (TernAccount *self)
   write_string (key_file, RECEIVING_GROUP, "Security",
                 tern_security_to_string (self->receiving_security));
   write_string (key_file, RECEIVING_GROUP, "Username", self->receiving_username);
+  write_string (key_file, RECEIVING_GROUP, PASSWORD_COMMAND_KEY,
+                self->receiving_password_command);
 
   write_string (key_file, SENDING_GROUP, "Host", self->sending_host);
   g_key_file_set_integer (key_file, SENDING_GROUP, "Port", self->sending_port);
   write_string (key_file, SENDING_GROUP, "Security",
                 tern_security_to_string (self->sending_security));
   write_string (key_file, SENDING_GROUP, "Username", self->sending_username);
+  write_string (key_file, SENDING_GROUP, PASSWORD_COMMAND_KEY, self->sending_password_command);
 
   if (self->receiving_protocol == TERN_RECEIVING_PROTOCOL_POP3)
     {

@@ -33,6 +33,10 @@ struct _TernAccount
   TernSecurity sending_security;
   char *sending_username;
 
+  /* password-command, per server; never the password itself. */
+  char *receiving_password_command;
+  char *sending_password_command;
+
   guint sync_interval;
   guint offline_days;
 

@@ -32,6 +32,8 @@ enum {
   PROP_SENDING_PORT,
   PROP_SENDING_SECURITY,
   PROP_SENDING_USERNAME,
+  PROP_RECEIVING_PASSWORD_COMMAND,
+  PROP_SENDING_PASSWORD_COMMAND,
   PROP_SYNC_INTERVAL,
   PROP_OFFLINE_DAYS,
   PROP_POP3_AFTER_DOWNLOAD,
@@ -112,6 +114,8 @@ tern_account_finalize (GObject *object)
   g_clear_pointer (&self->receiving_username, g_free);
   g_clear_pointer (&self->sending_host, g_free);
   g_clear_pointer (&self->sending_username, g_free);
+  g_clear_pointer (&self->receiving_password_command, g_free);
+  g_clear_pointer (&self->sending_password_command, g_free);
   g_clear_pointer (&self->pop3_deliver_to, g_free);
   g_clear_object (&self->identities);
   g_clear_pointer (&self->source, g_key_file_unref);
@@ -167,6 +171,12 @@ tern_account_get_property (GObject    *object,
       break;
     case PROP_SENDING_USERNAME:
       g_value_set_string (value, self->sending_username);
+      break;
+    case PROP_RECEIVING_PASSWORD_COMMAND:
+      g_value_set_string (value, self->receiving_password_command);
+      break;
+    case PROP_SENDING_PASSWORD_COMMAND:
+      g_value_set_string (value, self->sending_password_command);
       break;
     case PROP_SYNC_INTERVAL:
       g_value_set_uint (value, self->sync_interval);
@@ -237,6 +247,12 @@ tern_account_set_property (GObject      *object,
     case PROP_SENDING_USERNAME:
       tern_account_set_sending_username (self, g_value_get_string (value));
       break;
+    case PROP_RECEIVING_PASSWORD_COMMAND:
+      tern_account_set_receiving_password_command (self, g_value_get_string (value));
+      break;
+    case PROP_SENDING_PASSWORD_COMMAND:
+      tern_account_set_sending_password_command (self, g_value_get_string (value));
+      break;
     case PROP_SYNC_INTERVAL:
       tern_account_set_sync_interval (self, g_value_get_uint (value));
       break;
@@ -298,6 +314,10 @@ tern_account_class_init (TernAccountClass *klass)
                        TERN_SECURITY_STARTTLS, rw);
   properties[PROP_SENDING_USERNAME] =
     g_param_spec_string ("sending-username", NULL, NULL, NULL, rw);
+  properties[PROP_RECEIVING_PASSWORD_COMMAND] =
+    g_param_spec_string ("receiving-password-command", NULL, NULL, NULL, rw);
+  properties[PROP_SENDING_PASSWORD_COMMAND] =
+    g_param_spec_string ("sending-password-command", NULL, NULL, NULL, rw);
   properties[PROP_SYNC_INTERVAL] =
     g_param_spec_uint ("sync-interval", NULL, NULL, 0, TERN_ACCOUNT_MAX_SYNC_MINUTES,
                        TERN_ACCOUNT_DEFAULT_SYNC_MINUTES, rw);
@@ -627,6 +647,61 @@ tern_account_set_sending_username (TernAccount *self,
 }
 
 /**
+ * tern_account_get_receiving_password_command:
+ *
+ * The account's `password-command` for the receiving server: a shell
+ * command whose first line of output is the password, for people who keep
+ * passwords in a tool of their own (pass, gpg, a vault).  The command is
+ * kept in the account file; its output never is.
+ *
+ * Returns: (nullable): the command, or %NULL when the password is in the
+ *   keyring.
+ */
+const char *
+tern_account_get_receiving_password_command (TernAccount *self)
+{
+  g_return_val_if_fail (TERN_IS_ACCOUNT (self), NULL);
+
+  return self->receiving_password_command;
+}
+
+void
+tern_account_set_receiving_password_command (TernAccount *self,
+                                             const char  *command)
+{
+  g_return_if_fail (TERN_IS_ACCOUNT (self));
+
+  set_string (self, &self->receiving_password_command, command,
+              PROP_RECEIVING_PASSWORD_COMMAND);
+}
+
+/**
+ * tern_account_get_sending_password_command:
+ *
+ * As tern_account_get_receiving_password_command(), for the SMTP server.
+ *
+ * Returns: (nullable): the command, or %NULL when the password is in the
+ *   keyring.
+ */
+const char *
+tern_account_get_sending_password_command (TernAccount *self)
+{
+  g_return_val_if_fail (TERN_IS_ACCOUNT (self), NULL);
+
+  return self->sending_password_command;
+}
+
+void
+tern_account_set_sending_password_command (TernAccount *self,
+                                           const char  *command)
+{
+  g_return_if_fail (TERN_IS_ACCOUNT (self));
+
+  set_string (self, &self->sending_password_command, command,
+              PROP_SENDING_PASSWORD_COMMAND);
+}
+
+/**
  * tern_account_get_sync_interval:
  *
  * Returns: the minutes between two checks for new mail; 0 when the user
@@ -815,6 +890,7 @@ void
 tern_account_remove_identity (TernAccount  *self,
                               TernIdentity *identity)
 {
+  g_autoptr(TernIdentity) held = NULL;
   guint position;
 
   g_return_if_fail (TERN_IS_ACCOUNT (self));
@@ -823,6 +899,9 @@ tern_account_remove_identity (TernAccount  *self,
   if (!g_list_store_find (self->identities, identity, &position))
     return;
 
+  /* The list may hold the only reference (tern_account_find_identity()
+   * gives none): keep the identity alive until it is fully removed. */
+  held = g_object_ref (identity);
   g_list_store_remove (self->identities, position);
 
   if (tern_identity_get_is_default (identity))

@@ -61,6 +61,14 @@ const char           *tern_account_get_sending_username      (TernAccount       
 void                  tern_account_set_sending_username      (TernAccount           *self,
                                                               const char            *username);
 
+/* Credentials: a command that prints the password, instead of the keyring */
+const char           *tern_account_get_receiving_password_command (TernAccount      *self);
+void                  tern_account_set_receiving_password_command (TernAccount      *self,
+                                                                   const char       *command);
+const char           *tern_account_get_sending_password_command   (TernAccount      *self);
+void                  tern_account_set_sending_password_command   (TernAccount      *self,
+                                                                   const char       *command);
+
 /* Schedule and offline copy */
 guint                 tern_account_get_sync_interval         (TernAccount           *self);
 void                  tern_account_set_sync_interval         (TernAccount           *self,

@@ -33,6 +33,8 @@ struct _TernPop3Client
   gboolean stls_done;
   char *apop_timestamp;
   char *auth_mechanism;
+  /* Where the body of the next reply goes, for RETR to a stream. */
+  GOutputStream *next_sink;
 };
 
 G_DEFINE_FINAL_TYPE (TernPop3Client, tern_pop3_client, G_TYPE_OBJECT)
@@ -57,6 +59,7 @@ tern_pop3_client_finalize (GObject *object)
   g_clear_pointer (&self->capabilities, g_hash_table_unref);
   g_clear_pointer (&self->apop_timestamp, g_free);
   g_clear_pointer (&self->auth_mechanism, g_free);
+  g_clear_object (&self->next_sink);
   G_OBJECT_CLASS (tern_pop3_client_parent_class)->finalize (object);
 }
 
@@ -215,7 +218,13 @@ typedef struct
   gsize max_size;
   char *status;
   GByteArray *body;
+  /* When set, the body goes there a chunk at a time instead. */
+  GOutputStream *sink;
+  gsize written;
 } ReplyData;
+
+/* How much of a body streamed to a sink is held before it is written. */
+#define SINK_CHUNK (256 * 1024)
 
 static void
 reply_data_free (ReplyData *data)
@@ -223,6 +232,7 @@ reply_data_free (ReplyData *data)
   g_free (data->status);
   if (data->body != NULL)
     g_byte_array_unref (data->body);
+  g_clear_object (&data->sink);
   g_free (data);
 }
 
@@ -237,6 +247,46 @@ read_reply_next (GTask *task)
 
   tern_connection_read_line_async (self->connection, TERN_POP3_MAX_LINE,
                                    g_task_get_cancellable (task), reply_line_cb, task);
+}
+
+static void
+sink_written_cb (GObject      *source,
+                 GAsyncResult *result,
+                 gpointer      user_data)
+{
+  GTask *task = user_data;
+  ReplyData *data = g_task_get_task_data (task);
+  GError *error = NULL;
+  gsize written = 0;
+
+  if (!g_output_stream_write_all_finish (G_OUTPUT_STREAM (source), result, &written, &error))
+    {
+      g_prefix_error (&error, "Could not write the message down: ");
+      g_task_return_error (task, error);
+      g_object_unref (task);
+      return;
+    }
+  data->written += data->body->len;
+  g_byte_array_set_size (data->body, 0);
+  if (!data->in_body)
+    {
+      g_task_return_boolean (task, TRUE);
+      g_object_unref (task);
+      return;
+    }
+  read_reply_next (task);
+}
+
+/* Writes what the body holds to the sink, then reads on, or, once the
+ * body ended (in_body cleared), finishes. */
+static void
+sink_flush (GTask *task)
+{
+  ReplyData *data = g_task_get_task_data (task);
+
+  g_output_stream_write_all_async (data->sink, data->body->data, data->body->len,
+                                   G_PRIORITY_DEFAULT, g_task_get_cancellable (task),
+                                   sink_written_cb, task);
 }
 
 static void
@@ -292,6 +342,12 @@ reply_line_cb (GObject      *source,
 
   if (length == 1 && line[0] == '.')
     {
+      if (data->sink != NULL)
+        {
+          data->in_body = FALSE;
+          sink_flush (g_steal_pointer (&task));
+          return;
+        }
       g_task_return_boolean (task, TRUE);
       return;
     }
@@ -301,7 +357,7 @@ reply_line_cb (GObject      *source,
       text++;
       length--;
     }
-  if (data->body->len + length + 2 > data->max_size)
+  if (data->written + data->body->len + length + 2 > data->max_size)
     {
       g_task_return_new_error (task, TERN_POP3_ERROR, TERN_POP3_ERROR_MESSAGE_TOO_LARGE,
                                "The server's reply is larger than %" G_GSIZE_FORMAT
@@ -310,6 +366,11 @@ reply_line_cb (GObject      *source,
     }
   g_byte_array_append (data->body, (const guint8 *) text, length);
   g_byte_array_append (data->body, (const guint8 *) "\r\n", 2);
+  if (data->sink != NULL && data->body->len >= SINK_CHUNK)
+    {
+      sink_flush (g_steal_pointer (&task));
+      return;
+    }
   read_reply_next (g_steal_pointer (&task));
 }
 
@@ -325,6 +386,8 @@ read_reply_async (TernPop3Client      *self,
 
   data->multiline = multiline;
   data->max_size = self->max_message_size;
+  if (multiline)
+    data->sink = g_steal_pointer (&self->next_sink);
   g_task_set_task_data (task, data, (GDestroyNotify) reply_data_free);
   read_reply_next (task);
 }
@@ -1105,12 +1168,13 @@ parse_entries (GBytes   *body,
 {
   gsize size = 0;
   const char *raw = g_bytes_get_data (body, &size);
-  g_autofree char *text = g_strndup (raw, size);
+  /* An empty mailbox gives an empty list, and GBytes no data at all. */
+  g_autofree char *text = g_strndup (raw != NULL ? raw : "", size);
   g_auto(GStrv) lines = g_strsplit (text, "\r\n", -1);
   g_autoptr(GPtrArray) entries = g_ptr_array_new_with_free_func (
     (GDestroyNotify) tern_pop3_entry_free);
 
-  if (memchr (raw, '\0', size) != NULL)
+  if (size > 0 && memchr (raw, '\0', size) != NULL)
     {
       g_set_error (error, TERN_POP3_ERROR, TERN_POP3_ERROR_BAD_RESPONSE,
                    "The server's %s list holds a NUL byte", with_uid ? "UIDL" : "LIST");
@@ -1334,6 +1398,47 @@ tern_pop3_client_retr_finish (TernPop3Client  *self,
 {
   g_return_val_if_fail (g_task_is_valid (result, self), NULL);
   return g_task_propagate_pointer (G_TASK (result), error);
+}
+
+/**
+ * tern_pop3_client_retr_to_stream_async:
+ * @stream: where the message goes, a chunk at a time
+ *
+ * Retrieves a message into @stream, as tern_pop3_client_retr_async() would
+ * return it (CRLF line ends, dot-unstuffed), holding no more than a chunk
+ * of it in memory.  The stream is written, not closed.
+ */
+void
+tern_pop3_client_retr_to_stream_async (TernPop3Client      *self,
+                                       guint                number,
+                                       GOutputStream       *stream,
+                                       GCancellable        *cancellable,
+                                       GAsyncReadyCallback  callback,
+                                       gpointer             user_data)
+{
+  g_autofree char *line = g_strdup_printf ("RETR %u", number);
+
+  g_return_if_fail (TERN_IS_POP3_CLIENT (self));
+  g_return_if_fail (G_IS_OUTPUT_STREAM (stream));
+
+  /* Only for a command that will run: a refused one must not leave the
+   * sink for the next. */
+  if (!self->busy && self->state == STATE_TRANSACTION)
+    g_set_object (&self->next_sink, stream);
+  transaction_start (self, KIND_MESSAGE, line, cancellable, callback, user_data,
+                     tern_pop3_client_retr_to_stream_async);
+}
+
+gboolean
+tern_pop3_client_retr_to_stream_finish (TernPop3Client  *self,
+                                        GAsyncResult    *result,
+                                        GError         **error)
+{
+  g_autoptr(GBytes) rest = NULL;
+
+  g_return_val_if_fail (g_task_is_valid (result, self), FALSE);
+  rest = g_task_propagate_pointer (G_TASK (result), error);
+  return rest != NULL;
 }
 
 void

@@ -157,6 +157,16 @@ GBytes         *tern_pop3_client_retr_finish            (TernPop3Client       *s
                                                          GAsyncResult         *result,
                                                          GError              **error);
 
+void            tern_pop3_client_retr_to_stream_async   (TernPop3Client       *self,
+                                                         guint                 number,
+                                                         GOutputStream        *stream,
+                                                         GCancellable         *cancellable,
+                                                         GAsyncReadyCallback   callback,
+                                                         gpointer              user_data);
+gboolean        tern_pop3_client_retr_to_stream_finish  (TernPop3Client       *self,
+                                                         GAsyncResult         *result,
+                                                         GError              **error);
+
 void            tern_pop3_client_top_async              (TernPop3Client       *self,
                                                          guint                 number,
                                                          guint                 lines,

@@ -190,6 +190,14 @@ get_user_version (sqlite3 *db)
   return sqlite3_column_int (stmt, 0);
 }
 
+/* g_ptr_array_sort() hands the comparison pointers to the elements. */
+static int
+compare_names (gconstpointer a,
+               gconstpointer b)
+{
+  return g_strcmp0 (*(const char * const *) a, *(const char * const *) b);
+}
+
 /* The migrations, in order: NNN-name.sql brings the index to version NNN. */
 static GPtrArray *
 list_migrations (GError **error)
@@ -207,7 +215,7 @@ list_migrations (GError **error)
       if (g_str_has_suffix (names[i], ".sql"))
         g_ptr_array_add (migrations, g_strdup (names[i]));
     }
-  g_ptr_array_sort (migrations, (GCompareFunc) g_strcmp0);
+  g_ptr_array_sort (migrations, compare_names);
 
   /* Numbers must run 1, 2, 3… without a gap. */
   for (guint i = 0; i < migrations->len; i++)

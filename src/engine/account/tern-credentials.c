@@ -1,0 +1,292 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+
+#include "config.h"
+
+#include <string.h>
+
+#include "tern-credentials.h"
+#include "tern-credentials-command.h"
+
+/*
+ * The credentials interface: the wrappers check what every provider would
+ * check (an account id, a secret that is not empty), so that providers
+ * only do their own work.  A call the wrapper refuses completes with its
+ * error through a GTask of the wrapper's own, which the _finish wrapper
+ * recognises by its source tag.
+ */
+
+G_DEFINE_QUARK (tern-credentials-error-quark, tern_credentials_error)
+
+G_DEFINE_INTERFACE (TernCredentials, tern_credentials, G_TYPE_OBJECT)
+
+static void
+tern_credentials_default_init (TernCredentialsInterface *iface)
+{
+}
+
+GType
+tern_credential_kind_get_type (void)
+{
+  static gsize type_id = 0;
+  static const GEnumValue values[] = {
+    { TERN_CREDENTIAL_RECEIVING_PASSWORD, "TERN_CREDENTIAL_RECEIVING_PASSWORD",
+      "receiving-password" },
+    { TERN_CREDENTIAL_SENDING_PASSWORD, "TERN_CREDENTIAL_SENDING_PASSWORD",
+      "sending-password" },
+    { TERN_CREDENTIAL_OAUTH2_REFRESH_TOKEN, "TERN_CREDENTIAL_OAUTH2_REFRESH_TOKEN",
+      "oauth2-refresh-token" },
+    { 0, NULL, NULL }
+  };
+
+  if (g_once_init_enter (&type_id))
+    g_once_init_leave (&type_id, g_enum_register_static ("TernCredentialKind", values));
+
+  return type_id;
+}
+
+/**
+ * tern_credential_kind_to_string:
+ *
+ * Returns: the word for @kind that providers store with a secret, such
+ *   as "receiving-password".
+ */
+const char *
+tern_credential_kind_to_string (TernCredentialKind kind)
+{
+  switch (kind)
+    {
+    case TERN_CREDENTIAL_RECEIVING_PASSWORD:
+      return "receiving-password";
+    case TERN_CREDENTIAL_SENDING_PASSWORD:
+      return "sending-password";
+    case TERN_CREDENTIAL_OAUTH2_REFRESH_TOKEN:
+      return "oauth2-refresh-token";
+    default:
+      g_return_val_if_reached ("unknown");
+    }
+}
+
+static gboolean
+check_request (const char          *account_id,
+               TernCredentialKind   kind,
+               gboolean             with_secret,
+               const char          *secret,
+               GError             **error)
+{
+  if (account_id == NULL || *account_id == '\0')
+    {
+      g_set_error_literal (error, TERN_CREDENTIALS_ERROR, TERN_CREDENTIALS_ERROR_INVALID,
+                           "a secret belongs to an account, and no account was given");
+      return FALSE;
+    }
+
+  if (kind > TERN_CREDENTIAL_OAUTH2_REFRESH_TOKEN)
+    {
+      g_set_error (error, TERN_CREDENTIALS_ERROR, TERN_CREDENTIALS_ERROR_INVALID,
+                   "%d is not a kind of secret", (int) kind);
+      return FALSE;
+    }
+
+  if (with_secret && (secret == NULL || *secret == '\0'))
+    {
+      g_set_error_literal (error, TERN_CREDENTIALS_ERROR, TERN_CREDENTIALS_ERROR_INVALID,
+                           "an empty password is not stored");
+      return FALSE;
+    }
+
+  return TRUE;
+}
+
+static void
+refuse (TernCredentials     *self,
+        gpointer             source_tag,
+        GError              *error,
+        GAsyncReadyCallback  callback,
+        gpointer             user_data)
+{
+  g_autoptr(GTask) task = g_task_new (self, NULL, callback, user_data);
+
+  g_task_set_source_tag (task, source_tag);
+  g_task_return_error (task, error);
+}
+
+/**
+ * tern_credentials_lookup_async:
+ * @self: a #TernCredentials
+ * @account_id: the account's id
+ * @kind: which secret
+ * @cancellable: (nullable): a #GCancellable
+ *
+ * Finds a secret.  A provider may ask the user (to unlock a keyring, to
+ * touch a key for a command's gpg): the call may take a while.
+ */
+void
+tern_credentials_lookup_async (TernCredentials     *self,
+                               const char          *account_id,
+                               TernCredentialKind   kind,
+                               GCancellable        *cancellable,
+                               GAsyncReadyCallback  callback,
+                               gpointer             user_data)
+{
+  GError *error = NULL;
+
+  g_return_if_fail (TERN_IS_CREDENTIALS (self));
+
+  if (!check_request (account_id, kind, FALSE, NULL, &error))
+    {
+      refuse (self, tern_credentials_lookup_async, error, callback, user_data);
+      return;
+    }
+
+  TERN_CREDENTIALS_GET_IFACE (self)->lookup_async (self, account_id, kind, cancellable,
+                                                   callback, user_data);
+}
+
+/**
+ * tern_credentials_lookup_finish:
+ *
+ * Returns: (transfer full) (nullable): the secret, to be freed with
+ *   tern_credentials_free_secret(); %NULL with %TERN_CREDENTIALS_ERROR_NOT_FOUND
+ *   when none is stored, or another error.
+ */
+char *
+tern_credentials_lookup_finish (TernCredentials  *self,
+                                GAsyncResult     *result,
+                                GError          **error)
+{
+  g_return_val_if_fail (TERN_IS_CREDENTIALS (self), NULL);
+
+  if (g_async_result_is_tagged (result, tern_credentials_lookup_async))
+    return g_task_propagate_pointer (G_TASK (result), error);
+
+  return TERN_CREDENTIALS_GET_IFACE (self)->lookup_finish (self, result, error);
+}
+
+/**
+ * tern_credentials_store_async:
+ * @secret: the secret, not empty
+ *
+ * Stores a secret, replacing the one of the same account and kind.
+ */
+void
+tern_credentials_store_async (TernCredentials     *self,
+                              const char          *account_id,
+                              TernCredentialKind   kind,
+                              const char          *secret,
+                              GCancellable        *cancellable,
+                              GAsyncReadyCallback  callback,
+                              gpointer             user_data)
+{
+  GError *error = NULL;
+
+  g_return_if_fail (TERN_IS_CREDENTIALS (self));
+
+  if (!check_request (account_id, kind, TRUE, secret, &error))
+    {
+      refuse (self, tern_credentials_store_async, error, callback, user_data);
+      return;
+    }
+
+  TERN_CREDENTIALS_GET_IFACE (self)->store_async (self, account_id, kind, secret, cancellable,
+                                                  callback, user_data);
+}
+
+gboolean
+tern_credentials_store_finish (TernCredentials  *self,
+                               GAsyncResult     *result,
+                               GError          **error)
+{
+  g_return_val_if_fail (TERN_IS_CREDENTIALS (self), FALSE);
+
+  if (g_async_result_is_tagged (result, tern_credentials_store_async))
+    return g_task_propagate_boolean (G_TASK (result), error);
+
+  return TERN_CREDENTIALS_GET_IFACE (self)->store_finish (self, result, error);
+}
+
+/**
+ * tern_credentials_delete_async:
+ *
+ * Deletes a secret.  Deleting one that is not there is not an error.
+ */
+void
+tern_credentials_delete_async (TernCredentials     *self,
+                               const char          *account_id,
+                               TernCredentialKind   kind,
+                               GCancellable        *cancellable,
+                               GAsyncReadyCallback  callback,
+                               gpointer             user_data)
+{
+  GError *error = NULL;
+
+  g_return_if_fail (TERN_IS_CREDENTIALS (self));
+
+  if (!check_request (account_id, kind, FALSE, NULL, &error))
+    {
+      refuse (self, tern_credentials_delete_async, error, callback, user_data);
+      return;
+    }
+
+  TERN_CREDENTIALS_GET_IFACE (self)->delete_async (self, account_id, kind, cancellable,
+                                                   callback, user_data);
+}
+
+gboolean
+tern_credentials_delete_finish (TernCredentials  *self,
+                                GAsyncResult     *result,
+                                GError          **error)
+{
+  g_return_val_if_fail (TERN_IS_CREDENTIALS (self), FALSE);
+
+  if (g_async_result_is_tagged (result, tern_credentials_delete_async))
+    return g_task_propagate_boolean (G_TASK (result), error);
+
+  return TERN_CREDENTIALS_GET_IFACE (self)->delete_finish (self, result, error);
+}
+
+/**
+ * tern_credentials_for_account:
+ * @account: the account
+ * @keyring: the provider for secrets that no command gives (libsecret in
+ *   the app and tern-cli, an in-memory one in tests)
+ *
+ * Picks the provider for @account: its password commands when it has
+ * any (for the passwords they give; everything else, and the passwords
+ * of a server without a command, still go to @keyring), else @keyring.
+ *
+ * Returns: (transfer full): the provider.
+ */
+TernCredentials *
+tern_credentials_for_account (TernAccount     *account,
+                              TernCredentials *keyring)
+{
+  const char *receiving;
+  const char *sending;
+
+  g_return_val_if_fail (TERN_IS_ACCOUNT (account), NULL);
+  g_return_val_if_fail (TERN_IS_CREDENTIALS (keyring), NULL);
+
+  receiving = tern_account_get_receiving_password_command (account);
+  sending = tern_account_get_sending_password_command (account);
+  if (receiving == NULL && sending == NULL)
+    return g_object_ref (keyring);
+
+  return tern_credentials_command_new (receiving, sending, keyring);
+}
+
+/**
+ * tern_credentials_free_secret:
+ * @secret: (nullable) (transfer full): a secret
+ *
+ * Overwrites @secret's bytes before freeing it, so that a password does
+ * not linger in freed memory.
+ */
+void
+tern_credentials_free_secret (char *secret)
+{
+  if (secret == NULL)
+    return;
+
+  explicit_bzero (secret, strlen (secret));
+  g_free (secret);
+}
