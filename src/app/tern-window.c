@@ -58,6 +58,32 @@ tern_window_show_toast (TernWindow *self,
   adw_toast_overlay_add_toast (self->toast_overlay, adw_toast_new (message));
 }
 
+/**
+ * tern_window_add_toast:
+ * @toast: (transfer full): the toast
+ */
+void
+tern_window_add_toast (TernWindow *self,
+                       AdwToast   *toast)
+{
+  g_return_if_fail (TERN_IS_WINDOW (self));
+
+  adw_toast_overlay_add_toast (self->toast_overlay, toast);
+}
+
+/**
+ * tern_window_get_store:
+ *
+ * Returns: (transfer none) (nullable): the mail store, once it is open.
+ */
+TernStore *
+tern_window_get_store (TernWindow *self)
+{
+  g_return_val_if_fail (TERN_IS_WINDOW (self), NULL);
+
+  return self->store;
+}
+
 GSettings *
 tern_window_get_settings (TernWindow *self)
 {
