@@ -10,7 +10,7 @@
 #include "tern-store-private.h"
 
 /*
- * POP3 bookkeeping over the pop3_uidls table (004-pop3.sql).
+ * POP3 bookkeeping over the pop3_uidls table (002-pop3.sql).
  *
  * Adding downloaded mail takes three commits, all synced to the disk:
  *
