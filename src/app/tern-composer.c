@@ -46,6 +46,7 @@ struct _TernComposer
   GtkRevealer     *no_account_revealer;
   GtkRevealer     *link_note_revealer;
   GtkLabel        *link_note_label;
+  GtkWidget       *from_label;
   GtkDropDown     *from_dropdown;
   GtkWidget       *to_entry;
   GtkWidget       *cc_button;
@@ -235,7 +236,9 @@ load_identities (TernComposer *self)
     }
 
   gtk_drop_down_set_model (self->from_dropdown, G_LIST_MODEL (names));
-  gtk_widget_set_sensitive (GTK_WIDGET (self->from_dropdown), self->choices->len > 1);
+  /* Without an account there is nobody to send as: no empty list. */
+  gtk_widget_set_visible (GTK_WIDGET (self->from_dropdown), self->choices->len > 0);
+  gtk_widget_set_visible (self->from_label, self->choices->len > 0);
   gtk_revealer_set_reveal_child (self->no_account_revealer, self->choices->len == 0);
   gtk_widget_action_set_enabled (GTK_WIDGET (self), "composer.send", self->choices->len > 0);
   if (self->choices->len == 0)
@@ -528,6 +531,26 @@ drop_cb (GtkDropTarget *target,
 
 /* Building the message */
 
+/* Adds the addresses of a field; an empty field, or one that ends in a
+ * comma, adds nothing for its empty part. */
+static gboolean
+add_field (TernMimeComposer   *composer,
+           TernRecipientKind   kind,
+           GtkWidget          *entry,
+           GError            **error)
+{
+  g_autofree char *text = g_strstrip (g_strdup (entry_text (entry)));
+
+  while (g_str_has_suffix (text, ","))
+    {
+      text[strlen (text) - 1] = '\0';
+      g_strstrip (text);
+    }
+  if (*text == '\0')
+    return TRUE;
+  return tern_mime_composer_add_recipients (composer, kind, text, error);
+}
+
 static TernMimeComposer *
 build (TernComposer  *self,
        gboolean       draft,
@@ -546,12 +569,9 @@ build (TernComposer  *self,
       if (tern_identity_get_reply_to (choice->identity) != NULL)
         tern_mime_composer_set_reply_to (composer, tern_identity_get_reply_to (choice->identity));
     }
-  if (!tern_mime_composer_add_recipients (composer, TERN_RECIPIENT_TO, entry_text (self->to_entry),
-                                          error) ||
-      !tern_mime_composer_add_recipients (composer, TERN_RECIPIENT_CC, entry_text (self->cc_entry),
-                                          error) ||
-      !tern_mime_composer_add_recipients (composer, TERN_RECIPIENT_BCC,
-                                          entry_text (self->bcc_entry), error))
+  if (!add_field (composer, TERN_RECIPIENT_TO, self->to_entry, error) ||
+      !add_field (composer, TERN_RECIPIENT_CC, self->cc_entry, error) ||
+      !add_field (composer, TERN_RECIPIENT_BCC, self->bcc_entry, error))
     return NULL;
   tern_mime_composer_set_subject (composer, entry_text (self->subject_entry));
   if (!g_str_has_suffix (text, "\n"))
@@ -846,7 +866,7 @@ set_busy (TernComposer *self,
 {
   self->sending = busy;
   gtk_widget_action_set_enabled (GTK_WIDGET (self), "composer.send", !busy);
-  gtk_widget_set_sensitive (GTK_WIDGET (self->from_dropdown), !busy && self->choices->len > 1);
+  gtk_widget_set_sensitive (GTK_WIDGET (self->from_dropdown), !busy);
 }
 
 typedef struct
@@ -1020,6 +1040,17 @@ tern_composer_add_recipients (TernComposer      *self,
     gtk_toggle_button_set_active (GTK_TOGGLE_BUTTON (self->bcc_button), TRUE);
 }
 
+/* The subject names the window, for the window list and screen readers. */
+static void
+show_title (TernComposer *self,
+            const char   *subject)
+{
+  const char *title = subject != NULL && *subject != '\0' ? subject : _("New Message");
+
+  adw_window_title_set_title (self->window_title, title);
+  gtk_window_set_title (GTK_WINDOW (self), title);
+}
+
 void
 tern_composer_set_subject (TernComposer *self,
                            const char   *subject)
@@ -1027,8 +1058,7 @@ tern_composer_set_subject (TernComposer *self,
   g_return_if_fail (TERN_IS_COMPOSER (self));
 
   gtk_editable_set_text (GTK_EDITABLE (self->subject_entry), subject != NULL ? subject : "");
-  adw_window_title_set_title (self->window_title,
-                              subject != NULL && *subject != '\0' ? subject : _("New Message"));
+  show_title (self, subject);
 }
 
 /**
@@ -1059,7 +1089,7 @@ subject_changed_cb (GtkEditable  *editable,
 {
   const char *subject = gtk_editable_get_text (editable);
 
-  adw_window_title_set_title (self->window_title, *subject != '\0' ? subject : _("New Message"));
+  show_title (self, subject);
   schedule_draft (self);
 }
 
@@ -1227,6 +1257,7 @@ tern_composer_class_init (TernComposerClass *klass)
   gtk_widget_class_bind_template_child (widget_class, TernComposer, no_account_revealer);
   gtk_widget_class_bind_template_child (widget_class, TernComposer, link_note_revealer);
   gtk_widget_class_bind_template_child (widget_class, TernComposer, link_note_label);
+  gtk_widget_class_bind_template_child (widget_class, TernComposer, from_label);
   gtk_widget_class_bind_template_child (widget_class, TernComposer, from_dropdown);
   gtk_widget_class_bind_template_child (widget_class, TernComposer, to_entry);
   gtk_widget_class_bind_template_child (widget_class, TernComposer, cc_button);
@@ -1243,10 +1274,6 @@ tern_composer_class_init (TernComposerClass *klass)
   gtk_widget_class_install_action (widget_class, "composer.discard", NULL, discard_action);
   gtk_widget_class_install_action (widget_class, "composer.dismiss-link-note", NULL,
                                    dismiss_link_note_action);
-  gtk_widget_class_add_binding_action (widget_class, GDK_KEY_Return, GDK_CONTROL_MASK,
-                                       "composer.send", NULL);
-  gtk_widget_class_add_binding_action (widget_class, GDK_KEY_KP_Enter, GDK_CONTROL_MASK,
-                                       "composer.send", NULL);
   gtk_widget_class_add_binding_action (widget_class, GDK_KEY_w, GDK_CONTROL_MASK,
                                        "window.close", NULL);
 }
@@ -1271,6 +1298,21 @@ tern_composer_init (TernComposer *self)
   g_signal_connect_swapped (gtk_text_view_get_buffer (self->body_view), "changed",
                             G_CALLBACK (changed_cb), self);
 
+  /* Ctrl+Enter sends from anywhere, the text included, which would
+   * otherwise take the key for a new line: the shortcut comes first. */
+  {
+    GtkEventController *shortcuts = gtk_shortcut_controller_new ();
+
+    gtk_event_controller_set_propagation_phase (shortcuts, GTK_PHASE_CAPTURE);
+    gtk_shortcut_controller_add_shortcut (
+      GTK_SHORTCUT_CONTROLLER (shortcuts),
+      gtk_shortcut_new (gtk_alternative_trigger_new (
+                          gtk_keyval_trigger_new (GDK_KEY_Return, GDK_CONTROL_MASK),
+                          gtk_keyval_trigger_new (GDK_KEY_KP_Enter, GDK_CONTROL_MASK)),
+                        gtk_named_action_new ("composer.send")));
+    gtk_widget_add_controller (GTK_WIDGET (self), shortcuts);
+  }
+
   target = gtk_drop_target_new (GDK_TYPE_FILE_LIST, GDK_ACTION_COPY);
   g_signal_connect (target, "drop", G_CALLBACK (drop_cb), self);
   gtk_widget_add_controller (GTK_WIDGET (self), GTK_EVENT_CONTROLLER (target));
@@ -1293,6 +1335,10 @@ tern_composer_new (TernWindow *main_window)
 
   self = g_object_new (TERN_TYPE_COMPOSER,
                        "application", gtk_window_get_application (GTK_WINDOW (main_window)),
+                       /* GTK 4.8 gives a subclass of AdwWindow no window
+                        * role of its own: without it, screen readers would
+                        * not know the composer for a window. */
+                       "accessible-role", GTK_ACCESSIBLE_ROLE_WINDOW,
                        NULL);
   g_weak_ref_init (&self->main_window, main_window);
   load_identities (self);
@@ -1303,6 +1349,7 @@ tern_composer_new (TernWindow *main_window)
       tern_composer_select_identity (self, tern_account_get_id (first->account), NULL);
     }
   g_signal_connect (self->from_dropdown, "notify::selected", G_CALLBACK (from_changed_cb), self);
+  gtk_window_set_focus (GTK_WINDOW (self), self->to_entry);
   /* Filling it in is not a change of the user's. */
   g_clear_handle_id (&self->draft_timeout, g_source_remove);
   self->changed = FALSE;
@@ -1349,7 +1396,9 @@ format_address (const char *name,
 {
   GString *text = g_string_new (NULL);
 
-  if (name != NULL && *name != '\0')
+  if (name != NULL && *name != '\0' && strpbrk (name, "()<>[]:;@\\,.\"") == NULL)
+    g_string_append_printf (text, "%s <%s>", name, address);
+  else if (name != NULL && *name != '\0')
     {
       g_string_append_c (text, '"');
       for (const char *p = name; *p != '\0'; p++)
@@ -1495,7 +1544,10 @@ fill_from_message (TernComposer    *self,
 
   {
     g_autoptr(GDateTime) date = g_date_time_new_from_unix_local (tern_message_get_date (message));
-    g_autofree char *when = date != NULL ? g_date_time_format (date, "%x %X") : g_strdup ("");
+    /* TRANSLATORS: the date and time in a reply's attribution line; see
+     * g_date_time_format() for the codes. */
+    g_autofree char *when = date != NULL ? g_date_time_format (date, _("%-d %B %Y at %H:%M"))
+                                         : g_strdup ("");
     const char *who = tern_message_get_from_name (message);
     g_autofree char *attribution = NULL;
     g_autofree char *quoted = NULL;
