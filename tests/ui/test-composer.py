@@ -279,8 +279,13 @@ def test_undo(context):
     env = server_env()
     data_dir = new_profile(context, 'undo')
     add_account(context, data_dir, env['TERN_TEST_USER1'], env['TERN_TEST_PASSWORD1'])
-    # A long undo window, so that a loaded machine still clicks in time.
-    tern = context.start_tern(data_dir=data_dir, extra_env=None)
+    # A long undo window, so that a loaded machine still clicks in time:
+    # the setting, in the profile's own settings file.
+    os.makedirs(os.path.join(data_dir, 'config'), exist_ok=True)
+    with open(os.path.join(data_dir, 'config', 'settings.ini'), 'w') as f:
+        for group in ('io/github/ternmail/Tern', 'io/github/ternmail/Tern/Devel'):
+            f.write(f'[{group}]\nsend-delay=60\n\n')
+    tern = context.start_tern(data_dir=data_dir)
     tern.wait_for_keyboard_focus()
     context.press('Control_L', 'n')
     window = composer_window(tern)
@@ -293,11 +298,14 @@ def test_undo(context):
     toast = find(tern.window, lambda a: has_role(a, T.pyatspi.ROLE_LABEL) and a.name == 'Sending…',
                  'the “Sending…” toast')
     undo = find(tern.window, lambda a: (has_role(a, T.pyatspi.ROLE_PUSH_BUTTON)
-                                        and (a.name or '').replace('_', '') == 'Undo'),
+                                        and 'Undo' in (a.name or '')),
                 'the “Undo” button of the toast')
     queued = outbox(context, data_dir)
-    check(len(queued) == 1 and queued[0]['subject'] == 'Undo me',
+    check(len(queued) == 1 and queued[0]['subject'] == 'Undo me'
+          and queued[0]['state'] == 'queued'
+          and queued[0]['send_after'] >= queued[0]['created'] + 60,
           f'the outbox holds {queued}')
+    context.screenshot('composer-sending-undo')
     T.click(undo, 'the “Undo” button')
     T.label_in(tern.window, 'Sending was cancelled; the message is in Drafts',
                'the toast that says the message is in Drafts')
