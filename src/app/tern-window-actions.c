@@ -864,6 +864,16 @@ tern_window_update_move_menu (TernWindow *self)
       g_menu_append_item (section, item);
     }
 
+  /* Reply All and Forward live here, and Reply too, so that the reader's
+   * header bar fits a phone's width. */
+  {
+    g_autoptr(GMenu) answers = g_menu_new ();
+
+    g_menu_append (answers, _("_Reply"), "win.reply");
+    g_menu_append (answers, _("Reply _All"), "win.reply-all");
+    g_menu_append (answers, _("_Forward"), "win.forward");
+    g_menu_append_section (menu, NULL, G_MENU_MODEL (answers));
+  }
   g_menu_append (actions, self->menu_offers_flag ? _("_Flag") : _("Remove _Flag"),
                  "win.toggle-flag");
   g_menu_append (actions, _("Mark as _Junk"), "win.junk");

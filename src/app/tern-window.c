@@ -503,6 +503,7 @@ tern_window_class_init (TernWindowClass *klass)
   gtk_widget_class_bind_template_child (widget_class, TernWindow, reader_title);
   gtk_widget_class_bind_template_child (widget_class, TernWindow, move_button);
   gtk_widget_class_bind_template_child (widget_class, TernWindow, read_button);
+  gtk_widget_class_bind_template_child (widget_class, TernWindow, reply_button);
   gtk_widget_class_bind_template_child (widget_class, TernWindow, reader_stack);
   gtk_widget_class_bind_template_child (widget_class, TernWindow, reader_status);
   gtk_widget_class_bind_template_child (widget_class, TernWindow, reader);
@@ -531,6 +532,10 @@ tern_window_init (TernWindow *self)
   g_object_bind_property (self->search_button, "active", self->search_bar, "search-mode-enabled",
                           G_BINDING_BIDIRECTIONAL | G_BINDING_SYNC_CREATE);
   gtk_search_bar_connect_entry (self->search_bar, GTK_EDITABLE (self->search_entry));
+  /* At a phone's width the reader's header bar has no room for Reply: it
+   * is in the More Actions menu then, and Ctrl+R works everywhere. */
+  g_object_bind_property (self->leaflet, "folded", self->reply_button, "visible",
+                          G_BINDING_INVERT_BOOLEAN | G_BINDING_SYNC_CREATE);
   gtk_search_bar_set_key_capture_widget (self->search_bar, GTK_WIDGET (self->message_list));
 
   g_signal_connect (self->sidebar, "folder-activated", G_CALLBACK (folder_activated_cb), self);

@@ -317,5 +317,66 @@ def test_undo(context):
     check(toast is not None, 'no toast')
 
 
+@ui_test('/ui/composer/drafts-are-saved-and-discard-asks')
+def test_drafts(context):
+    env = server_env()
+    data_dir = new_profile(context, 'drafts')
+    add_account(context, data_dir, env['TERN_TEST_USER1'], env['TERN_TEST_PASSWORD1'])
+    # Bob's address is one the store has collected from a message.
+    mbox = os.path.join(context.session.root, 'drafts.mbox')
+    with open(mbox, 'w') as f:
+        f.write(sample_message(env['TERN_TEST_USER1']).replace('bob@tern.test',
+                                                               env['TERN_TEST_USER2']))
+    cli(context, data_dir, 'import', '--mbox', mbox, '--folder', T.FOLDER)
+    account = tern_account_of(context, data_dir)
+
+    tern = context.start_tern(data_dir=data_dir)
+    tern.wait_for_keyboard_focus()
+    context.press('Control_L', 'n')
+    window = composer_window(tern)
+    wait_for_focus_in(context, tern, window, 'New Message')
+    # Completion offers the collected address for what is typed.
+    type_text(context, 'bo')
+    offered = f'Bob Stone <{env["TERN_TEST_USER2"]}>'
+    find(tern.app, lambda a: a.name == offered and has_role(a, T.pyatspi.ROLE_TABLE_CELL,
+                                                           T.pyatspi.ROLE_LABEL,
+                                                           T.pyatspi.ROLE_LIST_ITEM),
+         f'the address “{offered}” offered')
+    context.screenshot('composer-completion')
+    context.press('Escape')
+    context.press('Alt_L', 'u')
+    type_text(context, 'Half done')
+    T.label_in(window, 'Draft saved', 'the note that the draft is saved')
+
+    def drafts():
+        listing = json.loads(cli(context, data_dir, 'list', '--json', f'{account}:Drafts'))
+        return [m['subject'] for m in listing]
+    check(drafts() == ['Half done'], f'the Drafts hold {drafts()}')
+
+    # Closing keeps the draft without a question; the next one is saved too.
+    T.close_window(tern, window, 'the composer')
+    check(drafts() == ['Half done'], f'after closing, the Drafts hold {drafts()}')
+
+    # Discarding asks, and then deletes the draft.
+    tern.wait_for_keyboard_focus()
+    context.press('Control_L', 'n')
+    window = composer_window(tern)
+    wait_for_focus_in(context, tern, window, 'New Message')
+    context.press('Alt_L', 'u')
+    type_text(context, 'Throw away')
+    T.label_in(window, 'Draft saved', 'the note that the draft is saved')
+    wait_for(lambda: sorted(drafts()) == ['Half done', 'Throw away'], 'two drafts')
+    discard = named(window, T.pyatspi.ROLE_PUSH_BUTTON, 'Discard Draft', 'the “Discard” button')
+    T.click(discard, 'the “Discard Draft” button')
+    T.label_in(tern.app, 'Discard Draft?', 'the question before discarding')
+    context.screenshot('composer-discard')
+    confirm = find(tern.app, lambda a: (has_role(a, T.pyatspi.ROLE_PUSH_BUTTON)
+                                        and (a.name or '').replace('_', '').startswith('Discard')
+                                        and a.name != 'Discard Draft'),
+                   'the “Discard” answer')
+    T.click(confirm, 'the “Discard” answer')
+    wait_for(lambda: drafts() == ['Half done'], 'the discarded draft to go')
+
+
 if __name__ == '__main__':
     sys.exit(T.main())

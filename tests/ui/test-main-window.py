@@ -528,7 +528,8 @@ def test_shortcuts_window(context):
     tern = context.start_tern()
     # Tern's own shortcuts, as the window lists them.
     expected = ['Shortcuts', 'Show Shortcuts', 'Close Window', 'Quit', 'Go Back', 'Search',
-                'Mark as Read', 'Mark as Unread', 'Delete']
+                'Mark as Read', 'Mark as Unread', 'Delete', 'New Message', 'Reply', 'Reply All',
+                'Forward', 'Send Message']
 
     open_main_menu_item(tern, 'Keyboard Shortcuts')
     shortcuts = new_window(tern, expected, 'the Shortcuts window, from the menu')
