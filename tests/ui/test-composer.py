@@ -335,15 +335,18 @@ def test_drafts(context):
     context.press('Control_L', 'n')
     window = composer_window(tern)
     wait_for_focus_in(context, tern, window, 'New Message')
-    # Completion offers the collected address for what is typed.
+    # Completion offers the collected address for what is typed; the list
+    # (a tree view, which GTK 4.8 keeps out of AT-SPI) is used with the
+    # keyboard, as a person would: Down, then Enter.
     type_text(context, 'bo')
+    to = named(window, T.pyatspi.ROLE_TEXT, 'To', 'the “To” field')
     offered = f'Bob Stone <{env["TERN_TEST_USER2"]}>'
-    find(tern.app, lambda a: a.name == offered and has_role(a, T.pyatspi.ROLE_TABLE_CELL,
-                                                           T.pyatspi.ROLE_LABEL,
-                                                           T.pyatspi.ROLE_LIST_ITEM),
-         f'the address “{offered}” offered')
+    time.sleep(1)
     context.screenshot('composer-completion')
-    context.press('Escape')
+    context.press('Down')
+    context.press('Return')
+    wait_for(lambda: text_of(to) == offered + ', ',
+             f'the “To” field to say “{offered}, ”, not “{text_of(to)}”')
     context.press('Alt_L', 'u')
     type_text(context, 'Half done')
     T.label_in(window, 'Draft saved', 'the note that the draft is saved')
@@ -357,9 +360,12 @@ def test_drafts(context):
     T.close_window(tern, window, 'the composer')
     check(drafts() == ['Half done'], f'after closing, the Drafts hold {drafts()}')
 
-    # Discarding asks, and then deletes the draft.
-    tern.wait_for_keyboard_focus()
-    context.press('Control_L', 'n')
+    # Discarding asks, and then deletes the draft. With no window manager
+    # to give the main window the focus back, its button is clicked.
+    button = find(tern.window, lambda a: (has_role(a, T.pyatspi.ROLE_PUSH_BUTTON)
+                                          and T.called(a, 'New Message')),
+                  'the “New Message” button')
+    T.click(button, 'the “New Message” button')
     window = composer_window(tern)
     wait_for_focus_in(context, tern, window, 'New Message')
     context.press('Alt_L', 'u')
