@@ -1193,6 +1193,10 @@ tern_composer_close_request (GtkWindow *window)
 {
   TernComposer *self = TERN_COMPOSER (window);
 
+  /* The message is being put in the outbox: the window closes by itself
+   * in a moment. */
+  if (self->sending && !self->closing)
+    return TRUE;
   /* Closing keeps what was written: the draft is saved on the way out. */
   if (!self->closing)
     {
