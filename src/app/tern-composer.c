@@ -710,8 +710,11 @@ draft_saved_cb (GObject      *source,
    * between the two leaves two drafts, never none. */
   delete_draft (TERN_STORE (source), self->draft_id);
   self->draft_id = ids->len > 0 ? g_array_index (ids, gint64, 0) : 0;
+  /* The draft saved on closing arrives when the window is gone. */
+  if (self->closing)
+    return;
   adw_window_title_set_subtitle (self->window_title, _("Draft saved"));
-  if (self->changed && !self->closing)
+  if (self->changed)
     schedule_draft (self);
 }
 
