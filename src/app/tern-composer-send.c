@@ -271,6 +271,51 @@ toast_dismissed_cb (AdwToast *toast,
     sending_free (sending);
 }
 
+static void
+resume_listed_cb (GObject      *source,
+                  GAsyncResult *result,
+                  gpointer      user_data)
+{
+  g_autoptr(TernWindow) window = user_data;
+  g_autoptr(GPtrArray) items = NULL;
+  g_autoptr(GHashTable) accounts = g_hash_table_new (g_str_hash, g_str_equal);
+  g_autoptr(GError) error = NULL;
+
+  items = tern_store_outbox_list_finish (TERN_STORE (source), result, &error);
+  if (items == NULL)
+    {
+      g_warning ("Could not read the outbox: %s", error->message);
+      return;
+    }
+  for (guint i = 0; i < items->len; i++)
+    {
+      TernOutboxItem *item = g_ptr_array_index (items, i);
+
+      if (item->state != TERN_OUTBOX_STATE_FAILED &&
+          g_hash_table_add (accounts, item->account))
+        wake_sender (window, TERN_STORE (source), item->account, 0);
+    }
+}
+
+/**
+ * tern_composer_resume_outbox:
+ * @main_window: the main window, its store open
+ *
+ * Starts the sender of every account that has mail waiting in the outbox,
+ * such as mail queued before Tern last quit.
+ */
+void
+tern_composer_resume_outbox (TernWindow *main_window)
+{
+  TernStore *store = tern_window_get_store (main_window);
+
+  g_return_if_fail (TERN_IS_WINDOW (main_window));
+
+  if (store != NULL)
+    tern_store_outbox_list_async (store, NULL, NULL, resume_listed_cb,
+                                  g_object_ref (main_window));
+}
+
 /**
  * tern_composer_queued:
  * @main_window: where to show the toast

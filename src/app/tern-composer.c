@@ -1490,15 +1490,20 @@ fill_from_message (TernComposer    *self,
       tern_composer_set_subject (self, new_subject);
       tern_composer_set_body (self, "");
       {
-        /* The forwarded message shows as an attachment the user can see
-         * and remove with the discard of the whole forward only. */
+        /* The forwarded message shows among the attachments, so that the
+         * user sees what goes with the mail. */
         GtkWidget *row = gtk_list_box_row_new ();
+        GtkWidget *box = gtk_box_new (GTK_ORIENTATION_HORIZONTAL, 12);
         GtkWidget *label = gtk_label_new (intro);
 
         gtk_label_set_xalign (GTK_LABEL (label), 0);
         gtk_label_set_ellipsize (GTK_LABEL (label), PANGO_ELLIPSIZE_END);
-        gtk_widget_set_margin_start (label, 6);
-        gtk_list_box_row_set_child (GTK_LIST_BOX_ROW (row), label);
+        gtk_widget_set_margin_start (box, 6);
+        gtk_widget_set_margin_top (box, 6);
+        gtk_widget_set_margin_bottom (box, 6);
+        gtk_box_append (GTK_BOX (box), gtk_image_new_from_icon_name ("mail-forward-symbolic"));
+        gtk_box_append (GTK_BOX (box), label);
+        gtk_list_box_row_set_child (GTK_LIST_BOX_ROW (row), box);
         gtk_list_box_append (self->attachments_list, row);
         gtk_revealer_set_reveal_child (self->attachments_revealer, TRUE);
       }

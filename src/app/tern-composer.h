@@ -49,5 +49,6 @@ void          tern_composer_queued           (TernWindow        *main_window,
                                               const char        *account_id,
                                               gint64             item_id,
                                               guint              delay);
+void          tern_composer_resume_outbox    (TernWindow        *main_window);
 
 G_END_DECLS

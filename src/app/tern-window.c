@@ -4,6 +4,7 @@
 
 #include <glib/gi18n.h>
 
+#include "tern-composer.h"
 #include "tern-message-list-model.h"
 #include "tern-web.h"
 #include "tern-window-private.h"
@@ -347,6 +348,8 @@ store_opened_cb (GObject      *source,
   /* The sidebar selects the unified Inbox, where a day with mail starts,
    * once it has read the folders. */
   tern_sidebar_set_store (self->sidebar, store);
+  /* Mail queued before Tern last quit goes now. */
+  tern_composer_resume_outbox (self);
 }
 
 static void

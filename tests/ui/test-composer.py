@@ -409,5 +409,43 @@ def test_drafts(context):
     wait_for(lambda: drafts() == ['Half done'], 'the discarded draft to go')
 
 
+@ui_test('/ui/composer/forward-attaches-the-message')
+def test_forward(context):
+    data_dir = new_profile(context, 'forward')
+    mbox = os.path.join(context.session.root, 'forward.mbox')
+    with open(mbox, 'w') as f:
+        f.write(sample_message('sales@example.org'))
+    cli(context, data_dir, 'import', '--mbox', mbox, '--folder', T.FOLDER)
+    tern = context.start_tern(data_dir=data_dir)
+    T.open_folder(tern)
+    T.open_message(tern, 'Price list')
+    tern.wait_for_keyboard_focus()
+    context.press('Control_L', 'l')
+    window = composer_window(tern, 'Fwd: Price list')
+    attachments = find(window, lambda a: a.name == 'Attachments', 'the attachment list')
+    find(attachments, lambda a: (has_role(a, T.pyatspi.ROLE_LABEL)
+                                 and a.name == 'Forwarded message attached: “Price list”'),
+         'the forwarded message among the attachments')
+    to = named(window, T.pyatspi.ROLE_TEXT, 'To', 'the “To” field')
+    check(text_of(to) == '', f'a forward is addressed to “{text_of(to)}” already')
+    context.screenshot('composer-forward')
+
+
+@ui_test('/ui/composer/mail-queued-before-start-is-sent')
+def test_resume(context):
+    env = server_env()
+    data_dir = new_profile(context, 'resume')
+    add_account(context, data_dir, env['TERN_TEST_USER1'], env['TERN_TEST_PASSWORD1'])
+    account = tern_account_of(context, data_dir)
+    cli(context, data_dir, 'send', '--account', account, '--to', env['TERN_TEST_USER2'],
+        '--subject', 'Queued earlier', '--queue-only', stdin='Sent when Tern starts.\n')
+    check(len(outbox(context, data_dir)) == 1, 'the message is not queued')
+    context.start_tern(data_dir=data_dir)
+    wait_for(lambda: outbox(context, data_dir) == [], 'the queued message to be sent',
+             timeout=60)
+    sent = cli(context, data_dir, 'list', f'{account}:Sent')
+    check('Queued earlier' in sent, f'the message is not in Sent: {sent}')
+
+
 if __name__ == '__main__':
     sys.exit(T.main())
