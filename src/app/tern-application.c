@@ -7,6 +7,7 @@
 #include <glib/gi18n.h>
 
 #include "tern-application.h"
+#include "tern-composer.h"
 #include "tern-resources.h"
 #include "tern-window.h"
 
@@ -258,12 +259,20 @@ tern_application_open (GApplication  *application,
     {
       g_autofree char *uri = g_file_get_uri (files[i]);
 
-      /* Tern is registered for mailto: links.  Until it can write mail,
-       * the user is told that the link was not opened rather than being
-       * left to wonder. */
+      /* Tern is registered for mailto: links: each opens a composer. */
       if (g_file_has_uri_scheme (files[i], "mailto"))
-        tern_window_show_toast (window, _("Writing mail is not available yet: "
-                                          "the mail link was not opened"));
+        {
+          TernComposer *composer = tern_composer_new (window);
+          g_autoptr(GError) error = NULL;
+
+          if (tern_composer_load_mailto (composer, uri, &error))
+            gtk_window_present (GTK_WINDOW (composer));
+          else
+            {
+              tern_window_show_toast (window, error->message);
+              gtk_window_destroy (GTK_WINDOW (composer));
+            }
+        }
       else
         g_warning ("Tern cannot open “%s”", uri);
     }

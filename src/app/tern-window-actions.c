@@ -4,6 +4,7 @@
 
 #include <glib/gi18n.h>
 
+#include "tern-composer.h"
 #include "tern-conversation.h"
 #include "tern-message-flags.h"
 #include "tern-window-private.h"
@@ -681,6 +682,41 @@ move_action (GtkWidget  *widget,
   gtk_menu_button_popup (GTK_MENU_BUTTON (self->move_button));
 }
 
+static void
+compose_action (GtkWidget  *widget,
+                const char *action_name,
+                GVariant   *parameter)
+{
+  TernComposer *composer = tern_composer_new (TERN_WINDOW (widget));
+
+  gtk_window_present (GTK_WINDOW (composer));
+}
+
+/* Replies answer the last message the reader shows, the newest of its
+ * conversation. */
+static void
+reply_action (GtkWidget  *widget,
+              const char *action_name,
+              GVariant   *parameter)
+{
+  TernWindow *self = TERN_WINDOW (widget);
+  GPtrArray *messages = tern_reader_get_messages (self->reader);
+  TernMessage *message;
+  TernFolder *folder;
+  TernComposeMode mode = TERN_COMPOSE_REPLY;
+
+  if (messages == NULL || messages->len == 0)
+    return;
+  message = messages->pdata[messages->len - 1];
+  folder = tern_sidebar_find_folder (self->sidebar, tern_message_get_folder_id (message));
+  if (g_str_equal (action_name, "win.reply-all"))
+    mode = TERN_COMPOSE_REPLY_ALL;
+  else if (g_str_equal (action_name, "win.forward"))
+    mode = TERN_COMPOSE_FORWARD;
+  tern_composer_open_for_message (self, message,
+                                  folder != NULL ? tern_folder_get_account (folder) : NULL, mode);
+}
+
 void
 tern_window_install_actions (GtkWidgetClass *widget_class)
 {
@@ -694,6 +730,10 @@ tern_window_install_actions (GtkWidgetClass *widget_class)
     gtk_widget_class_install_action (widget_class, selection_actions[i], NULL, selection_action);
   gtk_widget_class_install_action (widget_class, "win.move-to", "x", move_to_action);
   gtk_widget_class_install_action (widget_class, "win.move", NULL, move_action);
+  gtk_widget_class_install_action (widget_class, "win.compose", NULL, compose_action);
+  gtk_widget_class_install_action (widget_class, "win.reply", NULL, reply_action);
+  gtk_widget_class_install_action (widget_class, "win.reply-all", NULL, reply_action);
+  gtk_widget_class_install_action (widget_class, "win.forward", NULL, reply_action);
 
   gtk_widget_class_add_binding_action (widget_class, GDK_KEY_f, GDK_CONTROL_MASK,
                                        "win.search", NULL);
@@ -709,6 +749,16 @@ tern_window_install_actions (GtkWidgetClass *widget_class)
                                        "win.junk", NULL);
   gtk_widget_class_add_binding_action (widget_class, GDK_KEY_m, GDK_CONTROL_MASK,
                                        "win.move", NULL);
+  gtk_widget_class_add_binding_action (widget_class, GDK_KEY_n, GDK_CONTROL_MASK,
+                                       "win.compose", NULL);
+  gtk_widget_class_add_binding_action (widget_class, GDK_KEY_r, GDK_CONTROL_MASK,
+                                       "win.reply", NULL);
+  gtk_widget_class_add_binding_action (widget_class, GDK_KEY_r,
+                                       GDK_CONTROL_MASK | GDK_SHIFT_MASK, "win.reply-all", NULL);
+  gtk_widget_class_add_binding_action (widget_class, GDK_KEY_R,
+                                       GDK_CONTROL_MASK | GDK_SHIFT_MASK, "win.reply-all", NULL);
+  gtk_widget_class_add_binding_action (widget_class, GDK_KEY_l, GDK_CONTROL_MASK,
+                                       "win.forward", NULL);
 }
 
 /**
@@ -750,6 +800,14 @@ tern_window_update_actions (TernWindow *self)
   gtk_widget_action_set_enabled (widget, "win.move", any);
   gtk_widget_set_sensitive (self->move_button, any);
   gtk_widget_action_set_enabled (widget, "win.junk", any && junk);
+  {
+    GPtrArray *shown = tern_reader_get_messages (self->reader);
+    gboolean one = rows->len == 1 && shown != NULL && shown->len > 0 && self->store != NULL;
+
+    gtk_widget_action_set_enabled (widget, "win.reply", one);
+    gtk_widget_action_set_enabled (widget, "win.reply-all", one);
+    gtk_widget_action_set_enabled (widget, "win.forward", one);
+  }
 
   {
     const char *read_label = unread ? _("Mark as Read") : _("Mark as Unread");
@@ -806,6 +864,16 @@ tern_window_update_move_menu (TernWindow *self)
       g_menu_append_item (section, item);
     }
 
+  /* Reply All and Forward live here, and Reply too, so that the reader's
+   * header bar fits a phone's width. */
+  {
+    g_autoptr(GMenu) answers = g_menu_new ();
+
+    g_menu_append (answers, _("_Reply"), "win.reply");
+    g_menu_append (answers, _("Reply _All"), "win.reply-all");
+    g_menu_append (answers, _("_Forward"), "win.forward");
+    g_menu_append_section (menu, NULL, G_MENU_MODEL (answers));
+  }
   g_menu_append (actions, self->menu_offers_flag ? _("_Flag") : _("Remove _Flag"),
                  "win.toggle-flag");
   g_menu_append (actions, _("Mark as _Junk"), "win.junk");

@@ -30,6 +30,7 @@ struct _TernWindow
   AdwWindowTitle  *reader_title;
   GtkWidget       *move_button;
   GtkWidget       *read_button;
+  GtkWidget       *reply_button;
   GtkStack        *reader_stack;
   AdwStatusPage   *reader_status;
   TernReader      *reader;

@@ -5,6 +5,7 @@
 #include <glib/gi18n.h>
 
 #include "tern-account-manager.h"
+#include "tern-composer.h"
 #include "tern-message-list-model.h"
 #include "tern-setup-assistant.h"
 #include "tern-web.h"
@@ -60,6 +61,32 @@ tern_window_show_toast (TernWindow *self,
   g_return_if_fail (message != NULL);
 
   adw_toast_overlay_add_toast (self->toast_overlay, adw_toast_new (message));
+}
+
+/**
+ * tern_window_add_toast:
+ * @toast: (transfer full): the toast
+ */
+void
+tern_window_add_toast (TernWindow *self,
+                       AdwToast   *toast)
+{
+  g_return_if_fail (TERN_IS_WINDOW (self));
+
+  adw_toast_overlay_add_toast (self->toast_overlay, toast);
+}
+
+/**
+ * tern_window_get_store:
+ *
+ * Returns: (transfer none) (nullable): the mail store, once it is open.
+ */
+TernStore *
+tern_window_get_store (TernWindow *self)
+{
+  g_return_val_if_fail (TERN_IS_WINDOW (self), NULL);
+
+  return self->store;
 }
 
 GSettings *
@@ -327,6 +354,8 @@ store_opened_cb (GObject      *source,
   /* The sidebar selects the unified Inbox, where a day with mail starts,
    * once it has read the folders. */
   tern_sidebar_set_store (self->sidebar, store);
+  /* Mail queued before Tern last quit goes now. */
+  tern_composer_resume_outbox (self);
 }
 
 static void
@@ -565,6 +594,7 @@ tern_window_class_init (TernWindowClass *klass)
   gtk_widget_class_bind_template_child (widget_class, TernWindow, reader_title);
   gtk_widget_class_bind_template_child (widget_class, TernWindow, move_button);
   gtk_widget_class_bind_template_child (widget_class, TernWindow, read_button);
+  gtk_widget_class_bind_template_child (widget_class, TernWindow, reply_button);
   gtk_widget_class_bind_template_child (widget_class, TernWindow, reader_stack);
   gtk_widget_class_bind_template_child (widget_class, TernWindow, reader_status);
   gtk_widget_class_bind_template_child (widget_class, TernWindow, reader);
@@ -595,6 +625,10 @@ tern_window_init (TernWindow *self)
   g_object_bind_property (self->search_button, "active", self->search_bar, "search-mode-enabled",
                           G_BINDING_BIDIRECTIONAL | G_BINDING_SYNC_CREATE);
   gtk_search_bar_connect_entry (self->search_bar, GTK_EDITABLE (self->search_entry));
+  /* At a phone's width the reader's header bar has no room for Reply: it
+   * is in the More Actions menu then, and Ctrl+R works everywhere. */
+  g_object_bind_property (self->leaflet, "folded", self->reply_button, "visible",
+                          G_BINDING_INVERT_BOOLEAN | G_BINDING_SYNC_CREATE);
   gtk_search_bar_set_key_capture_widget (self->search_bar, GTK_WIDGET (self->message_list));
 
   g_signal_connect (self->sidebar, "folder-activated", G_CALLBACK (folder_activated_cb), self);

@@ -5,6 +5,7 @@
 #include <adwaita.h>
 
 #include "tern-application.h"
+#include "tern-store.h"
 
 G_BEGIN_DECLS
 
@@ -15,5 +16,8 @@ G_DECLARE_FINAL_TYPE (TernWindow, tern_window, TERN, WINDOW, AdwApplicationWindo
 TernWindow *tern_window_new        (TernApplication *application);
 void        tern_window_show_toast (TernWindow      *self,
                                     const char      *message);
+void        tern_window_add_toast  (TernWindow      *self,
+                                    AdwToast        *toast);
+TernStore  *tern_window_get_store  (TernWindow      *self);
 
 G_END_DECLS

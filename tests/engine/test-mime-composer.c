@@ -391,6 +391,27 @@ test_needs_sender_and_recipient (void)
   g_assert_error (error, TERN_MIME_COMPOSER_ERROR, TERN_MIME_COMPOSER_ERROR_NO_RECIPIENT);
 }
 
+static void
+test_draft_without_recipient (void)
+{
+  g_autoptr(TernMimeComposer) composer = tern_mime_composer_new ();
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GBytes) raw = NULL;
+  g_autofree char *text = NULL;
+
+  tern_mime_composer_set_draft (composer, TRUE);
+  tern_mime_composer_set_subject (composer, "Half written");
+  tern_mime_composer_set_text (composer, "Dear\n");
+  g_assert_true (tern_mime_composer_add_recipients (composer, TERN_RECIPIENT_BCC,
+                                                    "hidden@b.example", &error));
+  raw = tern_mime_composer_to_bytes (composer, &error);
+  g_assert_no_error (error);
+  g_assert_nonnull (raw);
+  text = g_strndup (g_bytes_get_data (raw, NULL), g_bytes_get_size (raw));
+  g_assert_nonnull (strstr (text, "Subject: Half written\r\n"));
+  g_assert_null (strstr (text, "hidden@b.example"));
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -404,6 +425,8 @@ main (int   argc,
                    test_html_images_attachments);
   g_test_add_func ("/mime/composer/reply-and-forward", test_reply_and_forward);
   g_test_add_func ("/mime/composer/needs-sender-and-recipient", test_needs_sender_and_recipient);
+  g_test_add_func ("/mime/composer/draft-needs-neither-and-hides-bcc",
+                   test_draft_without_recipient);
 
   return g_test_run ();
 }

@@ -230,7 +230,7 @@ def describe(acc):
 class Tern:
     """One running tern, with its accessible application and main window."""
 
-    def __init__(self, context, name, data_dir=None, extra_env=None):
+    def __init__(self, context, name, data_dir=None, extra_env=None, args=None):
         self.context = context
         self.name = name
         self.data_dir = data_dir or os.path.join(context.session.root, 'profiles', name)
@@ -245,7 +245,8 @@ class Tern:
             env['GSETTINGS_SCHEMA_DIR'] = context.args.schemas_dir
         env.update(extra_env or {})
         self.process = context.session.spawn(
-            [context.args.tern, '--data-dir', self.data_dir], 'tern-' + name, env)
+            [context.args.tern, '--data-dir', self.data_dir] + list(args or []), 'tern-' + name,
+            env)
         self.app = wait_for(self._find_app, f'tern (PID {self.process.pid}) on the AT-SPI desktop',
                             STARTUP_TIMEOUT)
         self.window = wait_for(self._find_main_window, 'the main window “Tern” to show',
@@ -321,9 +322,10 @@ class Context:
         self.display = x11.Display(session.display)
         self.counters = []
 
-    def start_tern(self, data_dir=None, extra_env=None):
-        """Starts tern on a new profile, or on the profile in data_dir."""
-        tern = Tern(self, f'{self.test_slug}-{len(self.apps)}', data_dir, extra_env)
+    def start_tern(self, data_dir=None, extra_env=None, args=None):
+        """Starts tern on a new profile, or on the profile in data_dir,
+        with args after the profile's."""
+        tern = Tern(self, f'{self.test_slug}-{len(self.apps)}', data_dir, extra_env, args)
         self.apps.append(tern)
         return tern
 
@@ -526,7 +528,8 @@ def test_shortcuts_window(context):
     tern = context.start_tern()
     # Tern's own shortcuts, as the window lists them.
     expected = ['Shortcuts', 'Show Shortcuts', 'Close Window', 'Quit', 'Go Back', 'Search',
-                'Mark as Read', 'Mark as Unread', 'Delete']
+                'Mark as Read', 'Mark as Unread', 'Delete', 'New Message', 'Reply', 'Reply All',
+                'Forward', 'Send Message']
 
     open_main_menu_item(tern, 'Keyboard Shortcuts')
     shortcuts = new_window(tern, expected, 'the Shortcuts window, from the menu')

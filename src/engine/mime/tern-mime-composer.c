@@ -71,6 +71,7 @@ struct _TernMimeComposer
   char *in_reply_to;
   char *references;
   char *message_id;
+  gboolean draft;
 };
 
 G_DEFINE_FINAL_TYPE (TernMimeComposer, tern_mime_composer, G_TYPE_OBJECT)
@@ -408,6 +409,22 @@ tern_mime_composer_add_inline_image (TernMimeComposer  *self,
   part->content_id = g_strdup_printf ("%s@%s", random, at != NULL ? at + 1 : "tern.invalid");
   g_ptr_array_add (self->images, part);
   return g_strdup (part->content_id);
+}
+
+/**
+ * tern_mime_composer_set_draft:
+ * @draft: whether the message is a draft
+ *
+ * A draft is a message still being written: it may have no sender and no
+ * recipient yet.  Bcc stays out of a draft as out of any message.
+ */
+void
+tern_mime_composer_set_draft (TernMimeComposer *self,
+                              gboolean          draft)
+{
+  g_return_if_fail (TERN_IS_MIME_COMPOSER (self));
+
+  self->draft = !!draft;
 }
 
 /**
@@ -847,14 +864,14 @@ build_message (TernMimeComposer  *self,
   g_autoptr(GDateTime) now = NULL;
   g_auto(GStrv) recipients = NULL;
 
-  if (self->sender == NULL)
+  if (self->sender == NULL && !self->draft)
     {
       g_set_error (error, TERN_MIME_COMPOSER_ERROR, TERN_MIME_COMPOSER_ERROR_NO_SENDER,
                    "The message has no sender");
       return NULL;
     }
   recipients = tern_mime_composer_get_recipients (self);
-  if (recipients[0] == NULL)
+  if (recipients[0] == NULL && !self->draft)
     {
       g_set_error (error, TERN_MIME_COMPOSER_ERROR, TERN_MIME_COMPOSER_ERROR_NO_RECIPIENT,
                    "The message has no recipient");

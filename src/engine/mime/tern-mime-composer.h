@@ -71,6 +71,8 @@ char             *tern_mime_composer_add_inline_image  (TernMimeComposer   *self
                                                         const char         *path,
                                                         const char         *mime_type,
                                                         GError            **error);
+void              tern_mime_composer_set_draft         (TernMimeComposer   *self,
+                                                        gboolean            draft);
 void              tern_mime_composer_add_forwarded     (TernMimeComposer   *self,
                                                         GBytes             *raw);
 void              tern_mime_composer_set_reply         (TernMimeComposer   *self,

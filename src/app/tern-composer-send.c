@@ -1,0 +1,366 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+
+#include "config.h"
+
+#include <glib/gi18n.h>
+
+#include "tern-account-manager.h"
+#include "tern-composer.h"
+#include "tern-credentials.h"
+#include "tern-credentials-secret.h"
+#include "tern-outbox-sender.h"
+#include "tern-store-outbox.h"
+#include "tern-trust.h"
+
+/*
+ * What happens once a composer has put its message in the outbox: the
+ * main window shows "Sending…" with Undo for as long as the message waits
+ * (its send_after), Undo takes it back out of the outbox into Drafts, and
+ * each account has one outbox sender, kept by the application, that sends
+ * what falls due.
+ */
+
+#define SENDERS_KEY "tern-composer-senders"
+
+typedef struct
+{
+  TernWindow *window;
+  TernStore *store;
+  char *account;
+  gint64 item_id;
+  gboolean undone;
+} Sending;
+
+static void
+sending_free (Sending *sending)
+{
+  g_object_unref (sending->window);
+  g_object_unref (sending->store);
+  g_free (sending->account);
+  g_free (sending);
+}
+
+static GHashTable *
+senders_of (GtkApplication *application)
+{
+  GHashTable *senders = g_object_get_data (G_OBJECT (application), SENDERS_KEY);
+
+  if (senders == NULL)
+    {
+      senders = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_object_unref);
+      g_object_set_data_full (G_OBJECT (application), SENDERS_KEY, senders,
+                              (GDestroyNotify) g_hash_table_unref);
+    }
+  return senders;
+}
+
+static TernConnectionSecurity
+connection_security (TernSecurity security)
+{
+  switch (security)
+    {
+    case TERN_SECURITY_STARTTLS:
+      return TERN_CONNECTION_SECURITY_STARTTLS;
+    case TERN_SECURITY_NONE:
+      return TERN_CONNECTION_SECURITY_NONE;
+    case TERN_SECURITY_TLS:
+    default:
+      return TERN_CONNECTION_SECURITY_TLS;
+    }
+}
+
+typedef struct
+{
+  GtkApplication *application;
+  TernStore *store;
+  TernAccount *account;
+  TernCredentials *credentials;
+  char *config_dir;
+} SenderSetup;
+
+static void
+sender_setup_free (SenderSetup *setup)
+{
+  g_object_unref (setup->application);
+  g_object_unref (setup->store);
+  g_object_unref (setup->account);
+  g_object_unref (setup->credentials);
+  g_free (setup->config_dir);
+  g_free (setup);
+}
+
+static void
+password_cb (GObject      *source,
+             GAsyncResult *result,
+             gpointer      user_data)
+{
+  SenderSetup *setup = user_data;
+  TernAccount *account = setup->account;
+  g_autoptr(TernOutboxSender) sender = NULL;
+  g_autoptr(TernTrustStore) trust = NULL;
+  g_autoptr(GError) error = NULL;
+  const char *username = tern_account_get_sending_username (account);
+  const char *host = tern_account_get_sending_host (account);
+  guint16 port = tern_account_get_sending_port (account);
+  char *password;
+
+  password = tern_credentials_lookup_finish (TERN_CREDENTIALS (source), result, &error);
+  if (password == NULL && error != NULL &&
+      !g_error_matches (error, TERN_CREDENTIALS_ERROR, TERN_CREDENTIALS_ERROR_NOT_FOUND))
+    {
+      /* The message stays in the outbox; it goes with the next attempt. */
+      g_warning ("No password to send mail from “%s”: %s", tern_account_get_id (account),
+                 error->message);
+      sender_setup_free (setup);
+      return;
+    }
+
+  sender = tern_outbox_sender_new (setup->store, tern_account_get_id (account));
+  tern_outbox_sender_set_server (sender, host, port,
+                                 connection_security (tern_account_get_sending_security (
+                                                        account)));
+  tern_outbox_sender_set_login (sender, username != NULL && *username != '\0' ? username : NULL,
+                                password);
+  g_clear_pointer (&password, tern_credentials_free_secret);
+  trust = tern_trust_store_new (setup->config_dir);
+  if (tern_trust_store_load (trust, NULL))
+    tern_outbox_sender_set_pinned_certificate (sender, tern_trust_store_lookup (trust, host,
+                                                                                port));
+  tern_outbox_sender_set_sent_copy (sender,
+                                    tern_account_get_receiving_protocol (account) ==
+                                    TERN_RECEIVING_PROTOCOL_IMAP
+                                    ? TERN_SENT_COPY_UPLOAD : TERN_SENT_COPY_LOCAL);
+  tern_outbox_sender_start (sender);
+  g_hash_table_replace (senders_of (setup->application),
+                        g_strdup (tern_account_get_id (account)), g_steal_pointer (&sender));
+  sender_setup_free (setup);
+}
+
+typedef struct
+{
+  TernOutboxSender *sender;
+  guint attempts;
+} Kick;
+
+static gboolean kick_cb (gpointer user_data);
+
+static void
+kicked_cb (GObject      *source,
+           GAsyncResult *result,
+           gpointer      user_data)
+{
+  Kick *kick = user_data;
+  g_auto(TernOutboxRunStats) stats = { 0 };
+  g_autoptr(GError) error = NULL;
+
+  if (!tern_outbox_sender_run_finish (TERN_OUTBOX_SENDER (source), result, &stats, &error) &&
+      g_error_matches (error, G_IO_ERROR, G_IO_ERROR_PENDING) && kick->attempts++ < 30)
+    {
+      /* A run is under way; the new message may have come too late for
+       * it, so another follows. */
+      g_timeout_add_seconds (2, kick_cb, kick);
+      return;
+    }
+  if (error != NULL && !g_error_matches (error, G_IO_ERROR, G_IO_ERROR_PENDING))
+    g_warning ("Sending mail: %s", error->message);
+  for (guint i = 0; stats.notes != NULL && i < stats.notes->len; i++)
+    g_message ("%s", (char *) g_ptr_array_index (stats.notes, i));
+  g_object_unref (kick->sender);
+  g_free (kick);
+}
+
+static gboolean
+kick_cb (gpointer user_data)
+{
+  Kick *kick = user_data;
+
+  tern_outbox_sender_run_async (kick->sender, NULL, kicked_cb, kick);
+  return G_SOURCE_REMOVE;
+}
+
+/* Starts the account's sender, which looks at the queue and so learns
+ * when the new message falls due; or, when it works already, has it run
+ * once the message is due. */
+static void
+wake_sender (TernWindow *window,
+             TernStore  *store,
+             const char *account_id,
+             guint       delay)
+{
+  GtkApplication *application = gtk_window_get_application (GTK_WINDOW (window));
+  g_autoptr(TernAccountManager) manager = NULL;
+  g_autoptr(GPtrArray) problems = NULL;
+  g_autoptr(TernCredentials) keyring = NULL;
+  TernOutboxSender *sender;
+  TernAccount *account;
+  SenderSetup *setup;
+  TernPaths *paths;
+
+  if (application == NULL)
+    return;
+  sender = g_hash_table_lookup (senders_of (application), account_id);
+  if (sender != NULL)
+    {
+      Kick *kick = g_new0 (Kick, 1);
+
+      kick->sender = g_object_ref (sender);
+      g_timeout_add_seconds (delay + 1, kick_cb, kick);
+      return;
+    }
+
+  paths = tern_application_get_paths (TERN_APPLICATION (application));
+  manager = tern_account_manager_new (tern_paths_get_config_dir (paths));
+  problems = tern_account_manager_load (manager, NULL);
+  account = tern_account_manager_lookup (manager, account_id);
+  if (account == NULL || tern_account_get_sending_host (account) == NULL)
+    {
+      tern_window_show_toast (window, _("The account has no server to send mail through; "
+                                        "the message waits in the Outbox"));
+      return;
+    }
+
+  setup = g_new0 (SenderSetup, 1);
+  setup->application = g_object_ref (application);
+  setup->store = g_object_ref (store);
+  setup->account = g_object_ref (account);
+  setup->config_dir = g_strdup (tern_paths_get_config_dir (paths));
+  keyring = tern_credentials_secret_new ();
+  setup->credentials = tern_credentials_for_account (account, keyring);
+  tern_credentials_lookup_async (setup->credentials, account_id,
+                                 TERN_CREDENTIAL_SENDING_PASSWORD, NULL, password_cb, setup);
+}
+
+static void
+cancelled_cb (GObject      *source,
+              GAsyncResult *result,
+              gpointer      user_data)
+{
+  Sending *sending = user_data;
+  g_autoptr(GError) error = NULL;
+
+  if (tern_store_outbox_change_finish (TERN_STORE (source), result, &error))
+    tern_window_show_toast (sending->window,
+                            _("Sending was cancelled; the message is in Drafts"));
+  else
+    {
+      g_autofree char *text = g_strdup_printf (_("The message could not be taken back: %s"),
+                                               error->message);
+
+      tern_window_show_toast (sending->window, text);
+    }
+  sending_free (sending);
+}
+
+static void
+undo_clicked_cb (AdwToast *toast,
+                 Sending  *sending)
+{
+  if (sending->undone)
+    return;
+  sending->undone = TRUE;
+  /* The store refuses when the sender has the message already. */
+  tern_store_outbox_cancel_async (sending->store, sending->item_id, NULL, cancelled_cb,
+                                  sending);
+}
+
+static void
+toast_dismissed_cb (AdwToast *toast,
+                    Sending  *sending)
+{
+  if (!sending->undone)
+    sending_free (sending);
+}
+
+static void
+resume_listed_cb (GObject      *source,
+                  GAsyncResult *result,
+                  gpointer      user_data)
+{
+  g_autoptr(TernWindow) window = user_data;
+  g_autoptr(GPtrArray) items = NULL;
+  g_autoptr(GHashTable) accounts = g_hash_table_new (g_str_hash, g_str_equal);
+  g_autoptr(GError) error = NULL;
+
+  items = tern_store_outbox_list_finish (TERN_STORE (source), result, &error);
+  if (items == NULL)
+    {
+      g_warning ("Could not read the outbox: %s", error->message);
+      return;
+    }
+  for (guint i = 0; i < items->len; i++)
+    {
+      TernOutboxItem *item = g_ptr_array_index (items, i);
+
+      if (item->state != TERN_OUTBOX_STATE_FAILED &&
+          g_hash_table_add (accounts, item->account))
+        wake_sender (window, TERN_STORE (source), item->account, 0);
+    }
+}
+
+/**
+ * tern_composer_resume_outbox:
+ * @main_window: the main window, its store open
+ *
+ * Starts the sender of every account that has mail waiting in the outbox,
+ * such as mail queued before Tern last quit.
+ */
+void
+tern_composer_resume_outbox (TernWindow *main_window)
+{
+  TernStore *store = tern_window_get_store (main_window);
+
+  g_return_if_fail (TERN_IS_WINDOW (main_window));
+
+  if (store != NULL)
+    tern_store_outbox_list_async (store, NULL, NULL, resume_listed_cb,
+                                  g_object_ref (main_window));
+}
+
+/**
+ * tern_composer_queued:
+ * @main_window: where to show the toast
+ * @account_id: the account the message is sent from
+ * @item_id: its outbox item
+ * @delay: the seconds it waits before it is sent
+ *
+ * Has the account's sender send the message when it falls due, and shows
+ * "Sending…" with Undo while it waits.
+ */
+void
+tern_composer_queued (TernWindow *main_window,
+                      const char *account_id,
+                      gint64      item_id,
+                      guint       delay)
+{
+  TernStore *store = tern_window_get_store (main_window);
+  Sending *sending;
+  AdwToast *toast;
+
+  g_return_if_fail (TERN_IS_WINDOW (main_window));
+
+  if (store == NULL)
+    return;
+  sending = g_new0 (Sending, 1);
+  sending->window = g_object_ref (main_window);
+  sending->store = g_object_ref (store);
+  sending->account = g_strdup (account_id);
+  sending->item_id = item_id;
+
+  /* The sender learns when the message falls due; Undo takes it back
+   * before then. */
+  wake_sender (main_window, store, account_id, delay);
+  if (delay == 0)
+    {
+      sending_free (sending);
+      tern_window_show_toast (main_window, _("Sending…"));
+      return;
+    }
+
+  toast = adw_toast_new (_("Sending…"));
+  adw_toast_set_button_label (toast, _("_Undo"));
+  adw_toast_set_priority (toast, ADW_TOAST_PRIORITY_HIGH);
+  adw_toast_set_timeout (toast, delay);
+  g_signal_connect (toast, "button-clicked", G_CALLBACK (undo_clicked_cb), sending);
+  g_signal_connect (toast, "dismissed", G_CALLBACK (toast_dismissed_cb), sending);
+  tern_window_add_toast (main_window, toast);
+}
