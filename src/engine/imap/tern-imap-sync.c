@@ -218,7 +218,8 @@ tern_imap_sync_set_all_bodies (TernImapSync *self,
 /**
  * tern_imap_sync_set_disabled_extensions:
  * @extensions: (array zero-terminated=1) (nullable): "QRESYNC",
- *   "CONDSTORE": extensions the sync must not use even when offered
+ *   "CONDSTORE", "UIDPLUS" (for uploads: the APPENDUID is then not
+ *   used): extensions the sync must not use even when offered
  *
  * For tests of the fallbacks, and for servers whose extension is broken.
  */
@@ -1911,7 +1912,8 @@ replay_append (TernImapSync       *self,
 
   *out_folder_id = target->id;
   *out_uidvalidity = uidvalidity;
-  *out_uid = tern_imap_client_has_capability (self->client, "UIDPLUS") ? uid : 0;
+  *out_uid = tern_imap_client_has_capability (self->client, "UIDPLUS") &&
+             !is_disabled (self, "UIDPLUS") ? uid : 0;
   return TRUE;
 }
 
