@@ -1345,6 +1345,48 @@ test_sent_copy_upload (Fixture       *fixture,
   assert_search_index_sound (fixture);
 }
 
+/* The server deleted the Sent folder before the upload: the sent copy
+ * is no server mail, and stays, in the local Sent folder. */
+static void
+test_sent_copy_outlives_its_folder (Fixture       *fixture,
+                                    gconstpointer  user_data)
+{
+  g_autoptr(GPtrArray) list = g_ptr_array_new_with_free_func ((GDestroyNotify) tern_remote_folder_free);
+  g_autoptr(GPtrArray) without = g_ptr_array_new_with_free_func ((GDestroyNotify) tern_remote_folder_free);
+  g_autoptr(GPtrArray) folders = NULL;
+  g_autoptr(GPtrArray) after = NULL;
+  g_autoptr(GPtrArray) actions = NULL;
+  g_autoptr(TernMessage) message = NULL;
+  g_autoptr(GError) error = NULL;
+  TernPendingAction *action;
+  gint64 sent;
+  gint64 id;
+
+  g_ptr_array_add (list, remote ("INBOX", '/', TERN_FOLDER_ROLE_INBOX));
+  g_ptr_array_add (list, remote ("Sent", '/', TERN_FOLDER_ROLE_SENT));
+  folders = update_folders (fixture->store, list);
+  sent = find_folder (folders, "Sent")->id;
+  id = file_sent_copy (fixture->store, "Orphan");
+
+  g_ptr_array_add (without, remote ("INBOX", '/', TERN_FOLDER_ROLE_INBOX));
+  after = update_folders (fixture->store, without);
+  g_assert_null (find_folder (after, "Sent"));
+
+  message = get_message (fixture->store, id, &error);
+  g_assert_no_error (error);
+  g_assert_cmpint (tern_message_get_folder_id (message), !=, sent);
+  g_assert_cmpint (tern_message_get_uid (message), ==, 0);
+  g_assert_cmpint (index_int (fixture, "SELECT count (*) FROM folders WHERE account = 'local' "
+                                       "AND path = 'Sent' AND id = (SELECT folder_id FROM messages)"),
+                   ==, 1);
+  actions = list_actions (fixture->store);
+  g_assert_cmpuint (actions->len, ==, 1);
+  action = g_ptr_array_index (actions, 0);
+  g_assert_cmpint (action->kind, ==, TERN_ACTION_APPEND);
+  g_assert_cmpint (action->folder_id, ==, 0);
+  g_assert_cmpint (g_array_index (action->message_ids, gint64, 0), ==, id);
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -1371,6 +1413,7 @@ main (int   argc,
   ADD ("/store/sync/queue/gone-messages-drop-their-actions", test_gone_messages_drop_their_actions);
   ADD ("/store/sync/list-models-follow-sync", test_list_models_follow_sync);
   ADD ("/store/sync/queue/sent-copy-upload", test_sent_copy_upload);
+  ADD ("/store/sync/queue/sent-copy-outlives-its-folder", test_sent_copy_outlives_its_folder);
 
   return g_test_run ();
 }

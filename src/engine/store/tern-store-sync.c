@@ -641,6 +641,69 @@ folder_task_new (TernStore           *self,
   return task;
 }
 
+static GPtrArray *read_actions (sqlite3     *db,
+                                const char  *where,
+                                gint64       key,
+                                const char  *account,
+                                GError     **error);
+
+/* A sent copy waiting for its upload in a folder the server deleted is
+ * mail this computer alone has: it moves to the local Sent folder, and
+ * its upload goes to whichever Sent folder the account has by then. */
+static gboolean
+rescue_uploads (TernStoreDb  *db,
+                gint64        folder_id,
+                GError      **error)
+{
+  g_autofree char *where = g_strdup_printf ("kind = %d AND (folder_id = ?1 OR folder_id IS NULL)",
+                                            TERN_ACTION_APPEND);
+  g_autoptr(GPtrArray) actions = read_actions (db->index, where, folder_id, NULL, error);
+  g_autoptr(TernFolder) local_sent = NULL;
+  g_autoptr(sqlite3_stmt) move = NULL;
+  g_autoptr(sqlite3_stmt) retarget = NULL;
+
+  if (actions == NULL)
+    return FALSE;
+  if (actions->len == 0)
+    return TRUE;
+
+  local_sent = tern_store_folder_ensure (db->index, TERN_LOCAL_ACCOUNT, "Sent",
+                                         TERN_FOLDER_ROLE_SENT, FALSE, error);
+  if (local_sent == NULL)
+    return FALSE;
+  move = tern_store_prepare (db->index,
+                             "UPDATE messages SET folder_id = ?1, folder_role = ?2 "
+                             "WHERE id = ?3 AND folder_id = ?4 AND uid IS NULL",
+                             error);
+  retarget = tern_store_prepare (db->index,
+                                 "UPDATE pending_actions SET folder_id = NULL WHERE id = ?",
+                                 error);
+  if (move == NULL || retarget == NULL)
+    return FALSE;
+
+  for (guint i = 0; i < actions->len; i++)
+    {
+      TernPendingAction *action = g_ptr_array_index (actions, i);
+
+      for (guint j = 0; j < action->message_ids->len; j++)
+        {
+          sqlite3_reset (move);
+          sqlite3_bind_int64 (move, 1, tern_folder_get_id (local_sent));
+          sqlite3_bind_int (move, 2, TERN_FOLDER_ROLE_SENT);
+          sqlite3_bind_int64 (move, 3, g_array_index (action->message_ids, gint64, j));
+          sqlite3_bind_int64 (move, 4, folder_id);
+          if (!step_done (db->index, move, "Could not keep a sent message", error))
+            return FALSE;
+        }
+      sqlite3_reset (retarget);
+      sqlite3_bind_int64 (retarget, 1, action->id);
+      if (!step_done (db->index, retarget, "Could not keep a sent message", error))
+        return FALSE;
+    }
+
+  return TRUE;
+}
+
 static gboolean
 delete_folder_rows (TernStoreDb  *db,
                     gint64        folder_id,
@@ -651,6 +714,9 @@ delete_folder_rows (TernStoreDb  *db,
   g_autoptr(sqlite3_stmt) remove = NULL;
   g_autoptr(GArray) ids = id_array_new ();
   int rc;
+
+  if (!rescue_uploads (db, folder_id, error))
+    return FALSE;
 
   select = tern_store_prepare (db->index, "SELECT id FROM messages WHERE folder_id = ?", error);
   if (select == NULL)
