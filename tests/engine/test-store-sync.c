@@ -7,6 +7,7 @@
 
 #include "tern-message-flags.h"
 #include "tern-message-list-model.h"
+#include "tern-store-outbox.h"
 #include "tern-store-sync.h"
 #include "tern-store.h"
 #include "tern-test-util.h"
@@ -15,7 +16,8 @@
  * The store's side of IMAP folder sync: folders from a server's LIST,
  * their sync state, UID maps, messages known by their headers and their
  * bodies later, server flag changes and expunges, a UIDVALIDITY reset,
- * and the offline action queue across a restart.
+ * and the offline action queue across a restart, with the uploads of
+ * sent mail the outbox queues.
  */
 
 #define ACCOUNT "work"
@@ -1205,6 +1207,186 @@ test_list_models_follow_sync (Fixture       *fixture,
                    g_array_index (ids, gint64, 1));
 }
 
+/* What the outbox does with a message sent for an IMAP account: queued,
+ * claimed, filed in Sent for upload.  Returns the message's id. */
+static gint64
+file_sent_copy (TernStore  *store,
+                const char *subject)
+{
+  const char *recipients[] = { "erin@example.org", NULL };
+  g_autoptr(GAsyncResult) added = NULL;
+  g_autoptr(GAsyncResult) claimed = NULL;
+  g_autoptr(GAsyncResult) filed = NULL;
+  g_autoptr(TernOutboxItem) item = NULL;
+  g_autoptr(TernOutboxItem) sending = NULL;
+  g_autofree char *message_id = g_strdup_printf ("%s@example.org", subject);
+  g_autoptr(GBytes) raw = full_message (subject, "Me <me@example.org>", message_id, NULL,
+                                        JAN_01_2024, "Sent from here.\r\n");
+  g_autoptr(GError) error = NULL;
+
+  tern_store_outbox_add_async (store, ACCOUNT, "me@example.org", recipients, raw, 0, NULL,
+                               tern_test_got_result_cb, &added);
+  item = tern_store_outbox_add_finish (store, tern_test_wait_for (&added), &error);
+  g_assert_no_error (error);
+  tern_store_outbox_claim_async (store, ACCOUNT, g_get_real_time () / G_USEC_PER_SEC, NULL,
+                                 tern_test_got_result_cb, &claimed);
+  sending = tern_store_outbox_claim_finish (store, tern_test_wait_for (&claimed), &error);
+  g_assert_no_error (error);
+  g_assert_nonnull (sending);
+  tern_store_outbox_sent_async (store, sending->id, TERN_SENT_COPY_UPLOAD, NULL,
+                                tern_test_got_result_cb, &filed);
+  g_assert_true (tern_store_outbox_change_finish (store, tern_test_wait_for (&filed), &error));
+  g_assert_no_error (error);
+
+  return sending->message_id;
+}
+
+static void
+finish_append (TernStore *store,
+               gint64     action,
+               gint64     folder,
+               guint32    uidvalidity,
+               guint32    uid)
+{
+  g_autoptr(GAsyncResult) result = NULL;
+  g_autoptr(GError) error = NULL;
+  gboolean ok;
+
+  tern_store_finish_append_async (store, action, folder, uidvalidity, uid, NULL,
+                                  tern_test_got_result_cb, &result);
+  ok = tern_store_finish_append_finish (store, tern_test_wait_for (&result), &error);
+  g_assert_no_error (error);
+  g_assert_true (ok);
+}
+
+static void
+test_sent_copy_upload (Fixture       *fixture,
+                       gconstpointer  user_data)
+{
+  g_autoptr(GPtrArray) list = g_ptr_array_new_with_free_func ((GDestroyNotify) tern_remote_folder_free);
+  g_autoptr(GPtrArray) folders = NULL;
+  g_autoptr(GPtrArray) actions = NULL;
+  g_autoptr(TernUidMap) map = NULL;
+  g_autoptr(TernMessage) message = NULL;
+  g_autoptr(GError) error = NULL;
+  TernPendingAction *action;
+  gint64 sent;
+  gint64 kept;
+  gint64 dropped;
+  gint64 stale;
+  gint64 first;
+
+  g_ptr_array_add (list, remote ("INBOX", '/', TERN_FOLDER_ROLE_INBOX));
+  g_ptr_array_add (list, remote ("Sent", '/', TERN_FOLDER_ROLE_SENT));
+  folders = update_folders (fixture->store, list);
+  sent = find_folder (folders, "Sent")->id;
+  set_state (fixture->store, sent, 7, 1, 0);
+  g_assert_cmpstr (tern_action_kind_to_string (TERN_ACTION_APPEND), ==, "append");
+  g_assert_cmpint (TERN_PENDING_ACTION_APPEND, ==, TERN_ACTION_APPEND);
+
+  kept = file_sent_copy (fixture->store, "Kept");
+  dropped = file_sent_copy (fixture->store, "Dropped");
+  stale = file_sent_copy (fixture->store, "Stale");
+
+  /* The uploads list as such, with their message and flags though they
+   * name no UID, and a UIDVALIDITY reset of Sent keeps them. */
+  reset_folder (fixture->store, sent, 8);
+  fixture_reopen (fixture);
+  actions = list_actions (fixture->store);
+  g_assert_cmpuint (actions->len, ==, 3);
+  action = g_ptr_array_index (actions, 0);
+  g_assert_cmpint (action->kind, ==, TERN_ACTION_APPEND);
+  g_assert_cmpint (action->folder_id, ==, sent);
+  g_assert_cmpuint (action->uids->len, ==, 0);
+  g_assert_cmpuint (action->message_ids->len, ==, 1);
+  g_assert_cmpint (g_array_index (action->message_ids, gint64, 0), ==, kept);
+  g_assert_cmpstr (action->argument, ==, "\\Seen");
+  first = action->id;
+
+  /* A failed upload is recorded and stays. */
+  finish_action (fixture->store, first, 0, "The server said no");
+  g_clear_pointer (&actions, g_ptr_array_unref);
+  actions = list_actions (fixture->store);
+  g_assert_cmpuint (actions->len, ==, 3);
+  g_assert_cmpuint (((TernPendingAction *) g_ptr_array_index (actions, 0))->attempts, ==, 1);
+
+  /* APPENDUID: the local row becomes the server's message. */
+  finish_append (fixture->store, first, sent, 8, 31);
+  message = get_message (fixture->store, kept, &error);
+  g_assert_no_error (error);
+  g_assert_cmpint (tern_message_get_folder_id (message), ==, sent);
+  g_assert_cmpint (tern_message_get_uid (message), ==, 31);
+  map = uid_map (fixture->store, sent, 0, 0);
+  g_assert_cmpuint (map->entries->len, ==, 1);
+  g_assert_cmpint (tern_uid_map_lookup (map, 31)->id, ==, kept);
+  g_assert_true (heard (fixture, TERN_STORE_CHANGE_MESSAGES_UPDATED, kept));
+
+  /* No UID from the server: the local copy goes, for the sync to fetch
+   * the server's. */
+  finish_append (fixture->store, ((TernPendingAction *) g_ptr_array_index (actions, 1))->id, sent,
+                 0, 0);
+  g_clear_pointer (&message, tern_message_unref);
+  message = get_message (fixture->store, dropped, &error);
+  g_assert_error (error, TERN_STORE_ERROR, TERN_STORE_ERROR_NOT_FOUND);
+  g_assert_null (message);
+  g_clear_error (&error);
+
+  /* A UID of another UIDVALIDITY means nothing here: the same. */
+  finish_append (fixture->store, ((TernPendingAction *) g_ptr_array_index (actions, 2))->id, sent,
+                 7, 32);
+  message = get_message (fixture->store, stale, &error);
+  g_assert_error (error, TERN_STORE_ERROR, TERN_STORE_ERROR_NOT_FOUND);
+  g_clear_error (&error);
+
+  g_clear_pointer (&actions, g_ptr_array_unref);
+  actions = list_actions (fixture->store);
+  g_assert_cmpuint (actions->len, ==, 0);
+  g_assert_cmpint (index_int (fixture, "SELECT count (*) FROM messages"), ==, 1);
+  assert_search_index_sound (fixture);
+}
+
+/* The server deleted the Sent folder before the upload: the sent copy
+ * is no server mail, and stays, in the local Sent folder. */
+static void
+test_sent_copy_outlives_its_folder (Fixture       *fixture,
+                                    gconstpointer  user_data)
+{
+  g_autoptr(GPtrArray) list = g_ptr_array_new_with_free_func ((GDestroyNotify) tern_remote_folder_free);
+  g_autoptr(GPtrArray) without = g_ptr_array_new_with_free_func ((GDestroyNotify) tern_remote_folder_free);
+  g_autoptr(GPtrArray) folders = NULL;
+  g_autoptr(GPtrArray) after = NULL;
+  g_autoptr(GPtrArray) actions = NULL;
+  g_autoptr(TernMessage) message = NULL;
+  g_autoptr(GError) error = NULL;
+  TernPendingAction *action;
+  gint64 sent;
+  gint64 id;
+
+  g_ptr_array_add (list, remote ("INBOX", '/', TERN_FOLDER_ROLE_INBOX));
+  g_ptr_array_add (list, remote ("Sent", '/', TERN_FOLDER_ROLE_SENT));
+  folders = update_folders (fixture->store, list);
+  sent = find_folder (folders, "Sent")->id;
+  id = file_sent_copy (fixture->store, "Orphan");
+
+  g_ptr_array_add (without, remote ("INBOX", '/', TERN_FOLDER_ROLE_INBOX));
+  after = update_folders (fixture->store, without);
+  g_assert_null (find_folder (after, "Sent"));
+
+  message = get_message (fixture->store, id, &error);
+  g_assert_no_error (error);
+  g_assert_cmpint (tern_message_get_folder_id (message), !=, sent);
+  g_assert_cmpint (tern_message_get_uid (message), ==, 0);
+  g_assert_cmpint (index_int (fixture, "SELECT count (*) FROM folders WHERE account = 'local' "
+                                       "AND path = 'Sent' AND id = (SELECT folder_id FROM messages)"),
+                   ==, 1);
+  actions = list_actions (fixture->store);
+  g_assert_cmpuint (actions->len, ==, 1);
+  action = g_ptr_array_index (actions, 0);
+  g_assert_cmpint (action->kind, ==, TERN_ACTION_APPEND);
+  g_assert_cmpint (action->folder_id, ==, 0);
+  g_assert_cmpint (g_array_index (action->message_ids, gint64, 0), ==, id);
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -1230,6 +1412,8 @@ main (int   argc,
   ADD ("/store/sync/queue/local-only-is-not-queued", test_queue_local_only_is_not_queued);
   ADD ("/store/sync/queue/gone-messages-drop-their-actions", test_gone_messages_drop_their_actions);
   ADD ("/store/sync/list-models-follow-sync", test_list_models_follow_sync);
+  ADD ("/store/sync/queue/sent-copy-upload", test_sent_copy_upload);
+  ADD ("/store/sync/queue/sent-copy-outlives-its-folder", test_sent_copy_outlives_its_folder);
 
   return g_test_run ();
 }

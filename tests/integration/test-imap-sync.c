@@ -3,7 +3,8 @@
 /* TernImapSync against the real Dovecot of tests/servers/: a first sync and
  * a resync without changes, a flag set and a message expunged by a second
  * client, offline actions replayed after a restart, a UIDVALIDITY change,
- * bodies, archiving to this computer, and IDLE push.  The sync tests run
+ * bodies, archiving to this computer, IDLE push, the upload of sent mail
+ * the outbox filed, and a queued action of an unknown kind.  The sync tests run
  * with QRESYNC, with CONDSTORE alone, and with neither. */
 
 #include <glib/gstdio.h>
@@ -13,6 +14,7 @@
 
 #include "tern-imap-sync.h"
 #include "tern-message-flags.h"
+#include "tern-store-outbox.h"
 #include "tern-store-sync.h"
 #include "tern-test-servers.h"
 #include "tern-test-wire.h"
@@ -809,6 +811,364 @@ test_append_and_quota (void)
   remove_tree (dir);
 }
 
+/* Sent mail the outbox filed for upload */
+
+typedef enum
+{
+  UPLOAD_UIDPLUS,
+  UPLOAD_NO_UIDPLUS,
+} UploadMode;
+
+static gint64
+sent_row_count (const char *dir,
+                const char *message_id)
+{
+  /* The store keeps Message-IDs without their angle brackets. */
+  g_autofree char *sql = g_strdup_printf ("SELECT count (*) FROM messages WHERE '<' || message_id "
+                                          "|| '>' = '%s'", message_id);
+
+  return index_int (dir, sql);
+}
+
+/* What the outbox does with a message it sent for an IMAP account: into
+ * the queue, claimed, and filed in Sent for upload.  Returns the
+ * message's id in the store. */
+static gint64
+send_through_outbox (TernStore  *store,
+                     const char *account,
+                     GBytes     *raw)
+{
+  const char *recipients[] = { "erin@tern.test", NULL };
+  g_autoptr(GAsyncResult) added = NULL;
+  g_autoptr(GAsyncResult) claimed = NULL;
+  g_autoptr(GAsyncResult) filed = NULL;
+  g_autoptr(TernOutboxItem) item = NULL;
+  g_autoptr(TernOutboxItem) sending = NULL;
+  g_autoptr(GError) error = NULL;
+
+  tern_store_outbox_add_async (store, account, account, recipients, raw, 0, NULL, got_result_cb,
+                               &added);
+  item = tern_store_outbox_add_finish (store, wait_for (&added), &error);
+  g_assert_no_error (error);
+  tern_store_outbox_claim_async (store, account, g_get_real_time () / G_USEC_PER_SEC, NULL,
+                                 got_result_cb, &claimed);
+  sending = tern_store_outbox_claim_finish (store, wait_for (&claimed), &error);
+  g_assert_no_error (error);
+  g_assert_nonnull (sending);
+  g_assert_cmpint (sending->id, ==, item->id);
+  tern_store_outbox_sent_async (store, item->id, TERN_SENT_COPY_UPLOAD, NULL, got_result_cb,
+                                &filed);
+  g_assert_true (tern_store_outbox_change_finish (store, wait_for (&filed), &error));
+  g_assert_no_error (error);
+
+  return item->message_id;
+}
+
+/* The server's copies of @message_id in Sent: their UIDs, and the bytes
+ * and FETCH data of the first. */
+static GArray *
+server_sent_copies (TernTestWire  *wire,
+                    const char    *message_id,
+                    GBytes       **out_raw,
+                    char         **out_fetch)
+{
+  g_autoptr(GString) untagged = g_string_new (NULL);
+  g_autofree char *search = g_strdup_printf ("UID SEARCH HEADER Message-ID %s", message_id);
+  g_autofree char *status = NULL;
+  GArray *uids = g_array_new (FALSE, FALSE, sizeof (guint32));
+  const char *p;
+
+  command_ok (wire, "SELECT Sent");
+  status = command (wire, search, untagged);
+  g_assert_true (g_str_has_prefix (status, "OK"));
+  p = strstr (untagged->str, "* SEARCH");
+  g_assert_nonnull (p);
+  p += strlen ("* SEARCH");
+  while (*p == ' ')
+    {
+      char *end = NULL;
+      guint32 uid = (guint32) g_ascii_strtoull (p + 1, &end, 10);
+
+      if (end == p + 1)
+        break;
+      g_array_append_val (uids, uid);
+      p = end;
+    }
+
+  if (uids->len > 0)
+    {
+      g_autofree char *fetch = g_strdup_printf ("UID FETCH %u (FLAGS INTERNALDATE BODY.PEEK[])",
+                                                g_array_index (uids, guint32, 0));
+      const char *open;
+      char *end = NULL;
+      guint64 size;
+
+      g_string_truncate (untagged, 0);
+      g_free (status);
+      status = command (wire, fetch, untagged);
+      g_assert_true (g_str_has_prefix (status, "OK"));
+      open = strstr (untagged->str, "BODY[] {");
+      g_assert_nonnull (open);
+      size = g_ascii_strtoull (open + strlen ("BODY[] {"), &end, 10);
+      g_assert_true (end[0] == '}' && end[1] == '\n');
+      g_assert_cmpuint (untagged->len - (end + 2 - untagged->str), >=, size);
+      *out_raw = g_bytes_new (end + 2, size);
+      *out_fetch = g_strndup (untagged->str, open - untagged->str);
+    }
+
+  return uids;
+}
+
+static void
+test_sent_copy_uploaded (gconstpointer data)
+{
+  UploadMode mode = GPOINTER_TO_INT (data);
+  g_autoptr(TernTestServers) servers = tern_test_servers_get_or_skip ();
+  g_autoptr(TernTestWire) wire = NULL;
+  g_autoptr(GBytes) raw = NULL;
+  g_autoptr(GBytes) on_server = NULL;
+  g_autoptr(GArray) uids = NULL;
+  g_autofree char *dir = NULL;
+  g_autofree char *text = NULL;
+  g_autofree char *message_id = NULL;
+  g_autofree char *fetched = NULL;
+  g_autofree char *sql = NULL;
+  g_autoptr(TernStore) store = NULL;
+  g_autoptr(TernImapSync) sync = NULL;
+  const TernTestUser *user;
+  const char *no_uidplus[] = { "UIDPLUS", NULL };
+  TernImapSyncStats stats;
+  gint64 id;
+  gint64 sent_id;
+
+  if (servers == NULL)
+    return;
+  user = tern_test_servers_get_user (servers, 1);
+  message_id = g_strdup_printf ("<sent-%s@tern.test>",
+                                mode == UPLOAD_UIDPLUS ? "uidplus" : "no-uidplus");
+  /* A body long enough, and with a bare line of dots and trailing spaces,
+   * to show the upload keeps every byte. */
+  text = g_strdup_printf ("From: %s\r\nTo: erin@tern.test\r\nSubject: Sent-copy\r\n"
+                          "Date: Mon, 02 Jan 2023 10:00:00 +0000\r\nMessage-ID: %s\r\n"
+                          "MIME-Version: 1.0\r\nContent-Type: text/plain; charset=utf-8\r\n"
+                          "\r\nFirst line.  \r\n..\r\n.\r\nGr\xc3\xbc\xc3\x9f" "e\r\n",
+                          user->login, message_id);
+  raw = g_bytes_new (text, strlen (text));
+
+  dir = make_dir ();
+  store = open_store (dir);
+  sync = new_sync (servers, store, 1, MODE_QRESYNC);
+  if (mode == UPLOAD_NO_UIDPLUS)
+    tern_imap_sync_set_disabled_extensions (sync, no_uidplus);
+  run_sync (sync, "Sent");
+  sent_id = index_int (dir, "SELECT id FROM folders WHERE path = 'Sent'");
+  g_assert_cmpint (index_int (dir, "SELECT role FROM folders WHERE path = 'Sent'"), ==,
+                   TERN_FOLDER_ROLE_SENT);
+
+  /* Sent and filed: in Sent here, not on the server yet. */
+  id = send_through_outbox (store, user->login, raw);
+  sql = g_strdup_printf ("SELECT folder_id FROM messages WHERE id = %" G_GINT64_FORMAT
+                         " AND uid IS NULL", id);
+  g_assert_cmpint (index_int (dir, sql), ==, sent_id);
+  g_assert_cmpint (index_int (dir, "SELECT count (*) FROM pending_actions WHERE kind = 16"), ==,
+                   1);
+
+  stats = run_sync (sync, "Sent");
+  g_assert_cmpuint (stats.actions_replayed, ==, 1);
+  g_assert_cmpuint (stats.actions_failed, ==, 0);
+  g_assert_cmpint (index_int (dir, "SELECT count (*) FROM pending_actions"), ==, 0);
+
+  /* The server's Sent holds it once, to the byte, read, dated by its
+   * Date header. */
+  wire = other_client (servers, 1);
+  uids = server_sent_copies (wire, message_id, &on_server, &fetched);
+  g_assert_cmpuint (uids->len, ==, 1);
+  g_assert_true (g_bytes_equal (on_server, raw));
+  g_assert_nonnull (strstr (fetched, "\\Seen"));
+  g_assert_nonnull (strstr (fetched, "INTERNALDATE \"02-Jan-2023 10:00:00 +0000\""));
+
+  /* One copy here too, with the server's UID: with APPENDUID the very row
+   * the outbox filed, else the server's copy, fetched by the sync. */
+  g_assert_cmpint (sent_row_count (dir, message_id), ==, 1);
+  g_free (sql);
+  sql = g_strdup_printf ("SELECT count (*) FROM messages WHERE folder_id = %" G_GINT64_FORMAT
+                         " AND uid = %u AND '<' || message_id || '>' = '%s'", sent_id,
+                         g_array_index (uids, guint32, 0), message_id);
+  g_assert_cmpint (index_int (dir, sql), ==, 1);
+  g_free (sql);
+  sql = g_strdup_printf ("SELECT count (*) FROM messages WHERE id = %" G_GINT64_FORMAT, id);
+  if (mode == UPLOAD_UIDPLUS)
+    {
+      g_assert_cmpint (index_int (dir, sql), ==, 1);
+      g_assert_cmpuint (stats.new_messages, ==, 0);
+    }
+  else
+    {
+      g_assert_cmpint (index_int (dir, sql), ==, 0);
+      g_assert_cmpuint (stats.new_messages, ==, 1);
+    }
+
+  /* A second sync, after a restart, neither fetches it again nor loses
+   * it. */
+  g_clear_object (&sync);
+  close_store (&store);
+  store = open_store (dir);
+  sync = new_sync (servers, store, 1, MODE_QRESYNC);
+  stats = run_sync (sync, "Sent");
+  g_assert_cmpuint (stats.actions_replayed, ==, 0);
+  g_assert_cmpuint (stats.new_messages, ==, 0);
+  g_assert_cmpint (sent_row_count (dir, message_id), ==, 1);
+  g_array_unref (g_steal_pointer (&uids));
+  g_clear_pointer (&on_server, g_bytes_unref);
+  g_clear_pointer (&fetched, g_free);
+  uids = server_sent_copies (wire, message_id, &on_server, &fetched);
+  g_assert_cmpuint (uids->len, ==, 1);
+
+  g_clear_object (&sync);
+  close_store (&store);
+  remove_tree (dir);
+}
+
+/* An account with no Sent folder on the server gets one, and the upload
+ * waits here until then. */
+static void
+test_sent_folder_made (void)
+{
+  g_autoptr(TernTestServers) servers = tern_test_servers_get_or_skip ();
+  g_autoptr(TernTestWire) wire = NULL;
+  g_autoptr(GBytes) raw = NULL;
+  g_autoptr(GBytes) on_server = NULL;
+  g_autoptr(GArray) uids = NULL;
+  g_autofree char *dir = NULL;
+  g_autofree char *fetched = NULL;
+  g_autofree char *sql = NULL;
+  g_autoptr(TernStore) store = NULL;
+  g_autoptr(TernImapSync) sync = NULL;
+  g_autoptr(GError) error = NULL;
+  const char *text = "From: x@tern.test\r\nTo: erin@tern.test\r\nSubject: Made-sent\r\n"
+                     "Message-ID: <made-sent@tern.test>\r\n\r\nHello.\r\n";
+  TernImapSyncStats stats;
+  const char *account;
+  gint64 id;
+
+  if (servers == NULL)
+    return;
+  account = tern_test_servers_get_user (servers, 0)->login;
+  raw = g_bytes_new_static (text, strlen (text));
+
+  /* Sent before the store knew any folder of the account: the copy waits
+   * in the local Sent, marked for "the account's Sent folder". */
+  dir = make_dir ();
+  store = open_store (dir);
+  id = send_through_outbox (store, account, raw);
+  g_assert_cmpint (index_int (dir, "SELECT count (*) FROM pending_actions WHERE kind = 16 "
+                                   "AND folder_id IS NULL"), ==, 1);
+
+  /* The server has no Sent folder: Dovecot stops making one of its own
+   * (for new connections); nothing ever put mail in this user's. */
+  g_assert_true (tern_test_servers_dovecot_set (servers, "namespace inbox/mailbox Sent/auto", "no",
+                                                &error));
+  g_assert_no_error (error);
+  wire = other_client (servers, 0);
+  {
+    g_autoptr(GString) listed = g_string_new (NULL);
+    g_autofree char *status = command (wire, "LIST \"\" \"*\"", listed);
+
+    g_assert_true (g_str_has_prefix (status, "OK"));
+    g_assert_null (strstr (listed->str, "Sent"));
+  }
+
+  sync = new_sync (servers, store, 0, MODE_QRESYNC);
+  g_assert_true (tern_imap_sync_replay (sync, &stats, NULL, &error));
+  g_assert_no_error (error);
+  g_assert_cmpuint (stats.actions_replayed, ==, 1);
+
+  uids = server_sent_copies (wire, "<made-sent@tern.test>", &on_server, &fetched);
+  g_assert_cmpuint (uids->len, ==, 1);
+  g_assert_true (g_bytes_equal (on_server, raw));
+  sql = g_strdup_printf ("SELECT uid FROM messages WHERE id = %" G_GINT64_FORMAT
+                         " AND folder_id = (SELECT id FROM folders WHERE path = 'Sent' "
+                         "AND remote_name IS NOT NULL)", id);
+  g_assert_cmpint (index_int (dir, sql), ==, g_array_index (uids, guint32, 0));
+  g_assert_cmpint (index_int (dir, "SELECT count (*) FROM pending_actions"), ==, 0);
+
+  g_assert_true (tern_test_servers_dovecot_set (servers, "namespace inbox/mailbox Sent/auto", NULL,
+                                                &error));
+  g_assert_no_error (error);
+  g_clear_object (&sync);
+  close_store (&store);
+  remove_tree (dir);
+}
+
+/* An action of a kind Tern does not know keeps its error and holds back
+ * none of the actions after it. */
+static void
+test_unknown_action_kind (void)
+{
+  g_autoptr(TernTestServers) servers = tern_test_servers_get_or_skip ();
+  g_autoptr(TernTestWire) wire = NULL;
+  g_autoptr(GString) untagged = g_string_new (NULL);
+  g_autofree char *dir = NULL;
+  g_autofree char *status = NULL;
+  g_autofree char *path = NULL;
+  g_autofree char *sql = NULL;
+  g_autoptr(TernStore) store = NULL;
+  g_autoptr(TernImapSync) sync = NULL;
+  TernImapSyncStats stats;
+  const char *account;
+  sqlite3 *db = NULL;
+
+  if (servers == NULL)
+    return;
+  account = tern_test_servers_get_user (servers, 3)->login;
+  load (servers, 3, "Unknown-kind", 2);
+
+  dir = make_dir ();
+  store = open_store (dir);
+  sync = new_sync (servers, store, 3, MODE_QRESYNC);
+  run_sync (sync, "Unknown-kind");
+  g_clear_object (&sync);
+  close_store (&store);
+
+  /* A row as a later version of Tern might leave, queued first. */
+  path = g_build_filename (dir, "store.sqlite", NULL);
+  sql = g_strdup_printf ("INSERT INTO pending_actions (account, folder_id, kind, message_ids, "
+                         "uids, created) VALUES ('%s', (SELECT id FROM folders WHERE path = "
+                         "'Unknown-kind'), 99, '%" G_GINT64_FORMAT "', '1', 1)",
+                         account, message_id_of (dir, "Unknown-kind", 1));
+  g_assert_cmpint (sqlite3_open (path, &db), ==, SQLITE_OK);
+  g_assert_cmpint (sqlite3_exec (db, sql, NULL, NULL, NULL), ==, SQLITE_OK);
+  sqlite3_close (db);
+
+  store = open_store (dir);
+  queue (store, TERN_ACTION_SET_FLAGS, message_id_of (dir, "Unknown-kind", 2), 0,
+         TERN_MESSAGE_FLAG_FLAGGED);
+  sync = new_sync (servers, store, 3, MODE_QRESYNC);
+  stats = run_sync (sync, NULL);
+  g_assert_cmpuint (stats.actions_failed, ==, 1);
+  g_assert_cmpuint (stats.actions_replayed, ==, 1);
+
+  /* The action after it reached the server. */
+  wire = other_client (servers, 3);
+  command_ok (wire, "SELECT Unknown-kind");
+  status = command (wire, "UID FETCH 2 (FLAGS)", untagged);
+  g_assert_true (g_str_has_prefix (status, "OK"));
+  g_assert_nonnull (strstr (untagged->str, "\\Flagged"));
+
+  /* The unknown one stays, with what went wrong, and keeps nothing back
+   * the next time either. */
+  g_assert_cmpint (index_int (dir, "SELECT count (*) FROM pending_actions"), ==, 1);
+  g_assert_cmpint (index_int (dir, "SELECT attempts FROM pending_actions WHERE kind = 99 AND "
+                                   "last_error LIKE '%Unknown queued action 99%'"), ==, 1);
+  stats = run_sync (sync, NULL);
+  g_assert_cmpuint (stats.actions_failed, ==, 1);
+  g_assert_cmpint (index_int (dir, "SELECT attempts FROM pending_actions WHERE kind = 99"), ==, 2);
+
+  g_clear_object (&sync);
+  close_store (&store);
+  remove_tree (dir);
+}
+
 typedef struct
 {
   TernImapSync *sync;
@@ -1064,6 +1424,12 @@ main (int   argc,
   g_test_add_func ("/imap-sync/idle-push", test_idle_push);
   g_test_add_func ("/imap-sync/append-a-draft-and-read-the-quota", test_append_and_quota);
   g_test_add_func ("/imap-sync/cli/sync-flag-and-offline-delete", test_cli);
+  g_test_add_data_func ("/imap-sync/sent-copy/uploaded-with-appenduid",
+                        GINT_TO_POINTER (UPLOAD_UIDPLUS), test_sent_copy_uploaded);
+  g_test_add_data_func ("/imap-sync/sent-copy/uploaded-without-appenduid",
+                        GINT_TO_POINTER (UPLOAD_NO_UIDPLUS), test_sent_copy_uploaded);
+  g_test_add_func ("/imap-sync/sent-copy/sent-folder-made-on-the-server", test_sent_folder_made);
+  g_test_add_func ("/imap-sync/unknown-action-kind-blocks-nothing", test_unknown_action_kind);
 
   return g_test_run ();
 }

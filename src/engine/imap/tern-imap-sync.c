@@ -218,7 +218,8 @@ tern_imap_sync_set_all_bodies (TernImapSync *self,
 /**
  * tern_imap_sync_set_disabled_extensions:
  * @extensions: (array zero-terminated=1) (nullable): "QRESYNC",
- *   "CONDSTORE": extensions the sync must not use even when offered
+ *   "CONDSTORE", "UIDPLUS" (for uploads: the APPENDUID is then not
+ *   used): extensions the sync must not use even when offered
  *
  * For tests of the fallbacks, and for servers whose extension is broken.
  */
@@ -1724,9 +1725,211 @@ replay_one (TernImapSync       *self,
         return tern_imap_client_simple_finish (self->client, wait_for (self, &expunged), error);
       }
 
+    case TERN_ACTION_APPEND:
     default:
       g_set_error (error, TERN_IMAP_SYNC_ERROR, TERN_IMAP_SYNC_ERROR_UNSUPPORTED,
                    "Unknown queued action %d", action->kind);
+      return FALSE;
+    }
+}
+
+/* Uploads of messages that exist here only (%TERN_ACTION_APPEND) */
+
+static TernSyncFolder *
+find_sent (GPtrArray *folders)
+{
+  TernSyncFolder *folder = find_role (folders, TERN_FOLDER_ROLE_SENT);
+
+  if (folder != NULL && folder->selectable)
+    return folder;
+
+  /* A server without special-use attributes, or the folder Tern made. */
+  for (guint i = 0; i < folders->len; i++)
+    {
+      folder = g_ptr_array_index (folders, i);
+      if (folder->remote_name != NULL && folder->selectable &&
+          g_ascii_strcasecmp (folder->path, "Sent") == 0)
+        return folder;
+    }
+
+  return NULL;
+}
+
+/* Lists the server's folders again, into @folders: the caller and the
+ * rest of the run see the same list. */
+static gboolean
+relist_folders (TernImapSync  *self,
+                GPtrArray     *folders,
+                GCancellable  *cancellable,
+                GError       **error)
+{
+  GPtrArray *fresh = sync_folder_list (self, cancellable, error);
+
+  if (fresh == NULL)
+    return FALSE;
+  g_ptr_array_set_size (folders, 0);
+  g_ptr_array_extend_and_steal (folders, fresh);
+  return TRUE;
+}
+
+/* The folder an upload goes to: the one it names while the server still
+ * has it, else the account's Sent folder.  An account whose server has no
+ * Sent folder gets one called "Sent", as mail programs commonly make it:
+ * a user expects sent mail on the server, where every device sees it,
+ * and keeping it here only would make this computer the one place it
+ * exists.  Should the server refuse, the error stays on the action and the
+ * message here, for the next sync to try again. */
+static TernSyncFolder *
+append_target (TernImapSync       *self,
+               TernPendingAction  *action,
+               GPtrArray          *folders,
+               GCancellable       *cancellable,
+               GError            **error)
+{
+  g_autoptr(GAsyncResult) created = NULL;
+  g_autoptr(GAsyncResult) subscribed = NULL;
+  TernSyncFolder *folder = action->folder_id != 0 ? find_folder (folders, NULL, action->folder_id)
+                                                  : NULL;
+
+  if (folder != NULL && folder->remote_name != NULL && folder->selectable)
+    return folder;
+  if ((folder = find_sent (folders)) != NULL)
+    return folder;
+
+  /* The list may be the store's only (a replay without a sync): ask the
+   * server before making anything. */
+  if (!relist_folders (self, folders, cancellable, error))
+    return NULL;
+  if ((folder = find_sent (folders)) != NULL)
+    return folder;
+
+  tern_imap_client_create_async (self->client, "Sent", cancellable, got_result_cb, &created);
+  if (!tern_imap_client_simple_finish (self->client, wait_for (self, &created), error))
+    {
+      g_prefix_error (error, "Could not make a Sent folder on the server: ");
+      return NULL;
+    }
+  /* Without LIST-EXTENDED every folder counts as subscribed; with it, the
+   * new folder has to be, for the sync to follow it.  A refusal costs
+   * nothing but that. */
+  tern_imap_client_subscribe_async (self->client, "Sent", TRUE, cancellable, got_result_cb,
+                                    &subscribed);
+  tern_imap_client_simple_finish (self->client, wait_for (self, &subscribed), NULL);
+
+  if (!relist_folders (self, folders, cancellable, error))
+    return NULL;
+  folder = find_sent (folders);
+  if (folder == NULL)
+    g_set_error (error, TERN_IMAP_SYNC_ERROR, TERN_IMAP_SYNC_ERROR_FAILED,
+                 "The server made no Sent folder");
+  return folder;
+}
+
+/* Uploads the message of a %TERN_ACTION_APPEND and tells where it went
+ * (*@out_folder_id, 0 when there was nothing to upload any more) and the
+ * UID it got there (APPENDUID, else 0).  The store changes nothing until
+ * the server has answered OK. */
+static gboolean
+replay_append (TernImapSync       *self,
+               TernPendingAction  *action,
+               GPtrArray          *folders,
+               gint64             *out_folder_id,
+               guint32            *out_uidvalidity,
+               guint32            *out_uid,
+               GCancellable       *cancellable,
+               GError            **error)
+{
+  g_autoptr(GAsyncResult) got = NULL;
+  g_autoptr(GAsyncResult) read = NULL;
+  g_autoptr(GAsyncResult) appended = NULL;
+  g_autoptr(TernMessage) message = NULL;
+  g_autoptr(GBytes) raw = NULL;
+  g_autoptr(GDateTime) date = NULL;
+  g_autoptr(GError) local_error = NULL;
+  g_auto(GStrv) flags = NULL;
+  TernSyncFolder *target;
+  gint64 message_id;
+  guint32 uidvalidity = 0;
+  guint32 uid = 0;
+
+  *out_folder_id = 0;
+  *out_uidvalidity = 0;
+  *out_uid = 0;
+  if (action->message_ids->len == 0)
+    return TRUE;
+  message_id = g_array_index (action->message_ids, gint64, 0);
+
+  /* Deleted here before it went up: there is nothing to upload.  Already
+   * with a UID: it is on the server. */
+  tern_store_get_message_async (self->store, message_id, NULL, got_result_cb, &got);
+  message = tern_store_get_message_finish (self->store, wait_for (self, &got), &local_error);
+  if (message == NULL)
+    {
+      if (g_error_matches (local_error, TERN_STORE_ERROR, TERN_STORE_ERROR_NOT_FOUND))
+        return TRUE;
+      g_propagate_error (error, g_steal_pointer (&local_error));
+      return FALSE;
+    }
+  if (tern_message_get_uid (message) > 0)
+    return TRUE;
+
+  target = append_target (self, action, folders, cancellable, error);
+  if (target == NULL)
+    return FALSE;
+
+  tern_store_get_raw_async (self->store, message_id, NULL, got_result_cb, &read);
+  raw = tern_store_get_raw_finish (self->store, wait_for (self, &read), &local_error);
+  if (raw == NULL)
+    {
+      g_set_error (error, TERN_IMAP_SYNC_ERROR, TERN_IMAP_SYNC_ERROR_FAILED,
+                   "Could not read message %" G_GINT64_FORMAT " for its upload: %s", message_id,
+                   local_error->message);
+      return FALSE;
+    }
+
+  flags = g_strsplit_set (action->argument != NULL ? action->argument : "\\Seen", " ", -1);
+  {
+    /* g_strsplit_set() gives empty strings for doubled spaces. */
+    guint kept = 0;
+
+    for (guint i = 0; flags[i] != NULL; i++)
+      {
+        if (flags[i][0] == '\0')
+          g_free (flags[i]);
+        else
+          flags[kept++] = flags[i];
+      }
+    flags[kept] = NULL;
+  }
+  if (tern_message_get_date (message) > 0)
+    date = g_date_time_new_from_unix_utc (tern_message_get_date (message));
+
+  tern_imap_client_append_async (self->client, target->remote_name, (const char * const *) flags,
+                                 date, raw, cancellable, got_result_cb, &appended);
+  if (!tern_imap_client_append_finish (self->client, wait_for (self, &appended), &uidvalidity,
+                                       &uid, error))
+    return FALSE;
+
+  *out_folder_id = target->id;
+  *out_uidvalidity = uidvalidity;
+  *out_uid = tern_imap_client_has_capability (self->client, "UIDPLUS") &&
+             !is_disabled (self, "UIDPLUS") ? uid : 0;
+  return TRUE;
+}
+
+static gboolean
+is_known_kind (TernActionKind kind)
+{
+  switch (kind)
+    {
+    case TERN_ACTION_SET_FLAGS:
+    case TERN_ACTION_MOVE:
+    case TERN_ACTION_COPY:
+    case TERN_ACTION_DELETE:
+    case TERN_ACTION_ARCHIVE:
+    case TERN_ACTION_APPEND:
+      return TRUE;
+    default:
       return FALSE;
     }
 }
@@ -1741,7 +1944,12 @@ is_session_error (const GError *error)
 }
 
 /* Replays the queue in order.  An action the server refuses stays queued
- * with its error; a lost connection stops the replay. */
+ * with its error; a lost connection stops the replay.
+ *
+ * An action of a kind this version does not know (written by a newer
+ * one, or damaged) stays queued with an error and the replay goes on:
+ * it says nothing about the connection, and stopping there would hold
+ * back every later action of the account on every run. */
 static gboolean
 replay_actions (TernImapSync       *self,
                 GPtrArray          *folders,
@@ -1765,9 +1973,36 @@ replay_actions (TernImapSync       *self,
       g_autoptr(GAsyncResult) finished = NULL;
       gboolean done;
 
-      done = action->uids->len == 0 ||
-             replay_one (self, action, folders, &new_uids, cancellable, &local_error);
-      if (!done && is_session_error (local_error))
+      if (!is_known_kind (action->kind))
+        {
+          g_set_error (&local_error, TERN_IMAP_SYNC_ERROR, TERN_IMAP_SYNC_ERROR_UNSUPPORTED,
+                       "Unknown queued action %d", action->kind);
+          done = FALSE;
+        }
+      else if (action->kind == TERN_ACTION_APPEND)
+        {
+          gint64 folder_id = 0;
+          guint32 uidvalidity = 0;
+          guint32 uid = 0;
+
+          done = replay_append (self, action, folders, &folder_id, &uidvalidity, &uid,
+                                cancellable, &local_error);
+          if (done)
+            {
+              tern_store_finish_append_async (self->store, action->id, folder_id, uidvalidity, uid,
+                                              NULL, got_result_cb, &finished);
+              if (!tern_store_finish_append_finish (self->store, wait_for (self, &finished), error))
+                return FALSE;
+              stats->actions_replayed++;
+              continue;
+            }
+        }
+      else
+        {
+          done = action->uids->len == 0 ||
+                 replay_one (self, action, folders, &new_uids, cancellable, &local_error);
+        }
+      if (!done && is_known_kind (action->kind) && is_session_error (local_error))
         {
           g_propagate_error (error, g_steal_pointer (&local_error));
           return FALSE;

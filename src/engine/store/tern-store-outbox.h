@@ -3,6 +3,7 @@
 #pragma once
 
 #include "tern-store.h"
+#include "tern-store-sync.h"
 
 G_BEGIN_DECLS
 
@@ -21,8 +22,9 @@ G_BEGIN_DECLS
 #define TERN_SENT_FOLDER    "Sent"
 
 /* pending_actions.kind of "append this message (message_ids) to the
- * account's folder folder_id on the server". */
-#define TERN_PENDING_ACTION_APPEND 16
+ * account's folder folder_id on the server": the action queue's
+ * %TERN_ACTION_APPEND, which the IMAP sync replays. */
+#define TERN_PENDING_ACTION_APPEND TERN_ACTION_APPEND
 
 typedef enum {
   TERN_OUTBOX_STATE_QUEUED = 0,

@@ -32,7 +32,7 @@
 
 #define ACTION_COLUMNS \
   "id, account, kind, coalesce (folder_id, 0), message_ids, uids, target_id, flags_add, " \
-  "flags_remove, attempts, last_error"
+  "flags_remove, attempts, last_error, argument"
 
 static GArray *
 id_array_new (void)
@@ -217,6 +217,8 @@ tern_action_kind_to_string (TernActionKind kind)
       return "delete";
     case TERN_ACTION_ARCHIVE:
       return "archive";
+    case TERN_ACTION_APPEND:
+      return "append";
     default:
       return "unknown";
     }
@@ -232,6 +234,7 @@ tern_pending_action_free (TernPendingAction *action)
   g_clear_pointer (&action->message_ids, g_array_unref);
   g_clear_pointer (&action->uids, g_array_unref);
   g_free (action->last_error);
+  g_free (action->argument);
   g_free (action);
 }
 
@@ -638,6 +641,69 @@ folder_task_new (TernStore           *self,
   return task;
 }
 
+static GPtrArray *read_actions (sqlite3     *db,
+                                const char  *where,
+                                gint64       key,
+                                const char  *account,
+                                GError     **error);
+
+/* A sent copy waiting for its upload in a folder the server deleted is
+ * mail this computer alone has: it moves to the local Sent folder, and
+ * its upload goes to whichever Sent folder the account has by then. */
+static gboolean
+rescue_uploads (TernStoreDb  *db,
+                gint64        folder_id,
+                GError      **error)
+{
+  g_autofree char *where = g_strdup_printf ("kind = %d AND (folder_id = ?1 OR folder_id IS NULL)",
+                                            TERN_ACTION_APPEND);
+  g_autoptr(GPtrArray) actions = read_actions (db->index, where, folder_id, NULL, error);
+  g_autoptr(TernFolder) local_sent = NULL;
+  g_autoptr(sqlite3_stmt) move = NULL;
+  g_autoptr(sqlite3_stmt) retarget = NULL;
+
+  if (actions == NULL)
+    return FALSE;
+  if (actions->len == 0)
+    return TRUE;
+
+  local_sent = tern_store_folder_ensure (db->index, TERN_LOCAL_ACCOUNT, "Sent",
+                                         TERN_FOLDER_ROLE_SENT, FALSE, error);
+  if (local_sent == NULL)
+    return FALSE;
+  move = tern_store_prepare (db->index,
+                             "UPDATE messages SET folder_id = ?1, folder_role = ?2 "
+                             "WHERE id = ?3 AND folder_id = ?4 AND uid IS NULL",
+                             error);
+  retarget = tern_store_prepare (db->index,
+                                 "UPDATE pending_actions SET folder_id = NULL WHERE id = ?",
+                                 error);
+  if (move == NULL || retarget == NULL)
+    return FALSE;
+
+  for (guint i = 0; i < actions->len; i++)
+    {
+      TernPendingAction *action = g_ptr_array_index (actions, i);
+
+      for (guint j = 0; j < action->message_ids->len; j++)
+        {
+          sqlite3_reset (move);
+          sqlite3_bind_int64 (move, 1, tern_folder_get_id (local_sent));
+          sqlite3_bind_int (move, 2, TERN_FOLDER_ROLE_SENT);
+          sqlite3_bind_int64 (move, 3, g_array_index (action->message_ids, gint64, j));
+          sqlite3_bind_int64 (move, 4, folder_id);
+          if (!step_done (db->index, move, "Could not keep a sent message", error))
+            return FALSE;
+        }
+      sqlite3_reset (retarget);
+      sqlite3_bind_int64 (retarget, 1, action->id);
+      if (!step_done (db->index, retarget, "Could not keep a sent message", error))
+        return FALSE;
+    }
+
+  return TRUE;
+}
+
 static gboolean
 delete_folder_rows (TernStoreDb  *db,
                     gint64        folder_id,
@@ -648,6 +714,9 @@ delete_folder_rows (TernStoreDb  *db,
   g_autoptr(sqlite3_stmt) remove = NULL;
   g_autoptr(GArray) ids = id_array_new ();
   int rc;
+
+  if (!rescue_uploads (db, folder_id, error))
+    return FALSE;
 
   select = tern_store_prepare (db->index, "SELECT id FROM messages WHERE folder_id = ?", error);
   if (select == NULL)
@@ -1030,9 +1099,12 @@ read_actions (sqlite3     *db,
       action->flags_remove = sqlite3_column_int (stmt, 8);
       action->attempts = sqlite3_column_int (stmt, 9);
       action->last_error = g_strdup ((const char *) sqlite3_column_text (stmt, 10));
+      action->argument = g_strdup ((const char *) sqlite3_column_text (stmt, 11));
 
-      /* A damaged row must not pair a message with another's UID. */
-      if (action->message_ids->len != action->uids->len)
+      /* A damaged row must not pair a message with another's UID.  An
+       * upload names messages that have no UID yet. */
+      if (action->kind != TERN_ACTION_APPEND &&
+          action->message_ids->len != action->uids->len)
         g_array_set_size (action->message_ids, action->uids->len);
 
       g_ptr_array_add (actions, action);
@@ -1200,6 +1272,11 @@ reset_folder_job (TernStore   *self,
   for (guint i = 0; i < actions->len; i++)
     {
       TernPendingAction *action = g_ptr_array_index (actions, i);
+
+      /* An upload names no UID: its message exists here only, stays, and
+       * still goes to the server. */
+      if (action->kind == TERN_ACTION_APPEND)
+        continue;
 
       for (guint j = 0; action_moves (action->kind) && j < action->message_ids->len; j++)
         {
@@ -2298,6 +2375,8 @@ typedef struct
   GArray *new_uids;
   char *failure;
   char *account;
+  guint32 uidvalidity;
+  guint32 uid;
 } ActionData;
 
 static void
@@ -2480,6 +2559,9 @@ queue_action_job (TernStore   *self,
                 goto failed;
               break;
 
+            case TERN_ACTION_APPEND:
+              /* The outbox queues uploads itself, of messages with no
+               * UID. */
             default:
               g_set_error (&error, TERN_STORE_ERROR, TERN_STORE_ERROR_INVALID,
                            "Unknown action %d", data->kind);
@@ -2797,6 +2879,184 @@ tern_store_finish_action_async (TernStore           *self,
 
 gboolean
 tern_store_finish_action_finish (TernStore     *self,
+                                 GAsyncResult  *result,
+                                 GError       **error)
+{
+  g_return_val_if_fail (g_task_is_valid (result, self), FALSE);
+
+  return g_task_propagate_boolean (G_TASK (result), error);
+}
+
+static void
+finish_append_job (TernStore   *self,
+                   TernStoreDb *db,
+                   GTask       *task)
+{
+  ActionData *data = g_task_get_task_data (task);
+  g_autoptr(GPtrArray) actions = NULL;
+  g_autoptr(GArray) removed = id_array_new ();
+  g_autoptr(GArray) updated = id_array_new ();
+  g_autoptr(GArray) folders = id_array_new ();
+  g_autoptr(GArray) bodies = id_array_new ();
+  g_autoptr(TernFolder) target = NULL;
+  g_autoptr(sqlite3_stmt) select = NULL;
+  TernPendingAction *action;
+  sqlite3_stmt *stmt;
+  GError *error = NULL;
+
+  if (!tern_store_begin (db->index, &error))
+    {
+      g_task_return_error (task, error);
+      return;
+    }
+
+  actions = read_actions (db->index, "id = ?1", data->action_id, NULL, &error);
+  if (actions == NULL)
+    goto failed;
+  if (actions->len == 0 || ((TernPendingAction *) g_ptr_array_index (actions, 0))->kind != TERN_ACTION_APPEND)
+    {
+      g_set_error (&error, TERN_STORE_ERROR, TERN_STORE_ERROR_NOT_FOUND,
+                   "There is no queued upload %" G_GINT64_FORMAT, data->action_id);
+      goto failed;
+    }
+  action = g_ptr_array_index (actions, 0);
+
+  if (data->target_id != 0)
+    {
+      target = tern_store_folder_load (db->index, data->target_id, &error);
+      if (target == NULL)
+        goto failed;
+      select = tern_store_prepare (db->index,
+                                   "SELECT m.folder_id, coalesce (f.uidvalidity, 0) "
+                                   "FROM messages AS m, folders AS f "
+                                   "WHERE m.id = ?1 AND m.uid IS NULL AND f.id = ?2",
+                                   &error);
+      if (select == NULL)
+        goto failed;
+    }
+
+  /* The server has the message now.  With the UID it got (APPENDUID), the
+   * local copy becomes the server's message in the target folder, so that
+   * no sync fetches it again; without one, the local copy goes and the
+   * target's next sync brings the server's copy.  A message that has a
+   * UID already, or is gone, is left as it is. */
+  for (guint i = 0; select != NULL && i < action->message_ids->len; i++)
+    {
+      gint64 id = g_array_index (action->message_ids, gint64, i);
+      gint64 from;
+      gint64 uidvalidity;
+      int rc;
+
+      sqlite3_reset (select);
+      sqlite3_bind_int64 (select, 1, id);
+      sqlite3_bind_int64 (select, 2, data->target_id);
+      rc = sqlite3_step (select);
+      if (rc == SQLITE_DONE)
+        continue;
+      if (rc != SQLITE_ROW)
+        {
+          tern_store_sql_error (db->index, rc, "Could not read a message", &error);
+          goto failed;
+        }
+      from = sqlite3_column_int64 (select, 0);
+      uidvalidity = sqlite3_column_int64 (select, 1);
+      add_unique (folders, from);
+      add_unique (folders, data->target_id);
+
+      /* Only the first message of an upload gets the UID: one APPEND
+       * uploads one message. */
+      if (i == 0 && data->uid > 0 &&
+          (uidvalidity == 0 || uidvalidity == data->uidvalidity) &&
+          find_uid (db, data->target_id, data->uid) == 0)
+        {
+          stmt = tern_store_db_statement (db, db->index,
+                                          "UPDATE messages SET folder_id = ?1, folder_role = ?2, "
+                                          "uid = ?3 WHERE id = ?4",
+                                          &error);
+          if (stmt == NULL)
+            goto failed;
+          sqlite3_bind_int64 (stmt, 1, data->target_id);
+          sqlite3_bind_int (stmt, 2, tern_folder_get_role (target));
+          sqlite3_bind_int64 (stmt, 3, data->uid);
+          sqlite3_bind_int64 (stmt, 4, id);
+          if (!step_done (db->index, stmt, "Could not update a message", &error))
+            goto failed;
+          g_array_append_val (updated, id);
+        }
+      else
+        {
+          if (!remove_message (db, id, bodies, &error))
+            goto failed;
+          g_array_append_val (removed, id);
+        }
+    }
+
+  stmt = tern_store_db_statement (db, db->index, "DELETE FROM pending_actions WHERE id = ?",
+                                  &error);
+  if (stmt == NULL)
+    goto failed;
+  sqlite3_bind_int64 (stmt, 1, action->id);
+  if (!step_done (db->index, stmt, "Could not update the queued actions", &error) ||
+      !tern_store_commit (db->index, &error))
+    goto failed;
+
+  free_bodies (db, bodies);
+
+  if (updated->len > 0)
+    tern_store_emit_changed (self, TERN_STORE_CHANGE_MESSAGES_UPDATED, folders, updated);
+  if (removed->len > 0)
+    tern_store_emit_changed (self, TERN_STORE_CHANGE_MESSAGES_REMOVED, folders, removed);
+  g_task_return_boolean (task, TRUE);
+  return;
+
+failed:
+  tern_store_rollback (db->index);
+  g_task_return_error (task, error);
+}
+
+/**
+ * tern_store_finish_append_async:
+ * @action_id: a queued %TERN_ACTION_APPEND
+ * @folder_id: the server folder the message went to, or 0 when there was
+ *   nothing left to upload
+ * @uidvalidity: the folder's UIDVALIDITY the server named (APPENDUID), or 0
+ * @uid: the message's UID there (APPENDUID), or 0 when the server did not
+ *   say
+ *
+ * Takes a done upload out of the queue, in one transaction with what it
+ * means here: the local copy becomes the server's message (@uid known) or
+ * goes, for the folder's next sync to bring the server's copy.  Call it
+ * only after the server took the message.  A failed upload is recorded
+ * with tern_store_finish_action_async().
+ */
+void
+tern_store_finish_append_async (TernStore           *self,
+                                gint64               action_id,
+                                gint64               folder_id,
+                                guint32              uidvalidity,
+                                guint32              uid,
+                                GCancellable        *cancellable,
+                                GAsyncReadyCallback  callback,
+                                gpointer             user_data)
+{
+  g_autoptr(GTask) task = NULL;
+  ActionData *data;
+
+  g_return_if_fail (TERN_IS_STORE (self));
+
+  task = g_task_new (self, cancellable, callback, user_data);
+  g_task_set_source_tag (task, tern_store_finish_append_async);
+  data = g_new0 (ActionData, 1);
+  data->action_id = action_id;
+  data->target_id = folder_id;
+  data->uidvalidity = uidvalidity;
+  data->uid = uid;
+  g_task_set_task_data (task, data, (GDestroyNotify) action_data_free);
+  tern_store_queue_write (self, task, finish_append_job);
+}
+
+gboolean
+tern_store_finish_append_finish (TernStore     *self,
                                  GAsyncResult  *result,
                                  GError       **error)
 {

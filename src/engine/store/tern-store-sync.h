@@ -178,6 +178,9 @@ typedef enum
   TERN_ACTION_COPY = 3,
   TERN_ACTION_DELETE = 4,
   TERN_ACTION_ARCHIVE = 5,
+  /* Upload a message that exists here only (a sent copy) with APPEND.
+   * The value is the one the outbox has always written. */
+  TERN_ACTION_APPEND = 16,
 } TernActionKind;
 
 const char *tern_action_kind_to_string (TernActionKind kind);
@@ -196,6 +199,12 @@ const char *tern_action_kind_to_string (TernActionKind kind);
  * @flags_remove: #TernMessageFlags to clear (%TERN_ACTION_SET_FLAGS)
  * @attempts: how often replaying it failed
  * @last_error: (nullable): why it failed last
+ * @argument: (nullable): for %TERN_ACTION_APPEND, the IMAP flags the
+ *   upload gets, space separated
+ *
+ * A %TERN_ACTION_APPEND names one message that has no UID, so @uids is
+ * empty; @folder_id is the server folder it goes to, or 0 for "the
+ * account's Sent folder, whichever that is by then".
  */
 typedef struct
 {
@@ -210,6 +219,7 @@ typedef struct
   guint flags_remove;
   guint attempts;
   char *last_error;
+  char *argument;
 } TernPendingAction;
 
 void tern_pending_action_free (TernPendingAction *action);
@@ -336,6 +346,17 @@ void        tern_store_finish_action_async          (TernStore            *self,
                                                      GAsyncReadyCallback   callback,
                                                      gpointer              user_data);
 gboolean    tern_store_finish_action_finish         (TernStore            *self,
+                                                     GAsyncResult         *result,
+                                                     GError              **error);
+void        tern_store_finish_append_async          (TernStore            *self,
+                                                     gint64                action_id,
+                                                     gint64                folder_id,
+                                                     guint32               uidvalidity,
+                                                     guint32               uid,
+                                                     GCancellable         *cancellable,
+                                                     GAsyncReadyCallback   callback,
+                                                     gpointer              user_data);
+gboolean    tern_store_finish_append_finish         (TernStore            *self,
                                                      GAsyncResult         *result,
                                                      GError              **error);
 
