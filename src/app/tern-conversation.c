@@ -3,23 +3,17 @@
 #include "config.h"
 
 #include "tern-conversation.h"
-#include "tern-mime-subject.h"
 
 /*
- * The messages of one conversation, oldest first, read through the store's
- * public calls: the row's message, then a search for its subject's words,
- * kept to the messages that the store placed in the same conversation.
- * A conversation whose replies changed the subject entirely shows those
- * replies only in the list, where the store groups them itself.
+ * The messages of one conversation, oldest first: the row's message, then
+ * the conversation it belongs to now, across folders (see
+ * tern_store_list_conversation_async() for what it leaves out).
  */
-
-#define SEARCH_LIMIT 500
 
 typedef struct
 {
   TernStore *store;
   gint64 message_id;
-  gint64 conversation_id;
   gint64 folder_id;
   guint count;
   gboolean same_folder;
@@ -36,20 +30,6 @@ load_data_free (gpointer data)
   g_free (load);
 }
 
-static int
-compare_dates (gconstpointer a,
-               gconstpointer b)
-{
-  TernMessage *ma = *(TernMessage **) a;
-  TernMessage *mb = *(TernMessage **) b;
-  gint64 da = tern_message_get_date (ma);
-  gint64 db = tern_message_get_date (mb);
-
-  if (da != db)
-    return da < db ? -1 : 1;
-  return tern_message_get_id (ma) < tern_message_get_id (mb) ? -1 : 1;
-}
-
 static GPtrArray *
 only_first (LoadData *load)
 {
@@ -60,16 +40,16 @@ only_first (LoadData *load)
 }
 
 static void
-members_cb (GObject      *source,
-            GAsyncResult *result,
-            gpointer      user_data)
+conversation_cb (GObject      *source,
+                 GAsyncResult *result,
+                 gpointer      user_data)
 {
   g_autoptr(GTask) task = user_data;
   LoadData *load = g_task_get_task_data (task);
   g_autoptr(GPtrArray) found = NULL;
   GPtrArray *messages;
 
-  found = tern_store_get_messages_finish (TERN_STORE (source), result, NULL);
+  found = tern_store_list_conversation_finish (TERN_STORE (source), result, NULL);
   if (found == NULL)
     {
       g_task_return_pointer (task, only_first (load), (GDestroyNotify) g_ptr_array_unref);
@@ -81,38 +61,16 @@ members_cb (GObject      *source,
     {
       TernMessage *message = found->pdata[i];
 
-      if (message == NULL || tern_message_get_conversation_id (message) != load->conversation_id)
-        continue;
       if (load->same_folder && tern_message_get_folder_id (message) != load->folder_id)
         continue;
       g_ptr_array_add (messages, tern_message_ref (message));
     }
 
+  /* The row's message moved away meanwhile: it alone, as it was read. */
   if (messages->len == 0)
     g_ptr_array_add (messages, tern_message_ref (load->first));
 
-  g_ptr_array_sort (messages, compare_dates);
   g_task_return_pointer (task, messages, (GDestroyNotify) g_ptr_array_unref);
-}
-
-static void
-search_cb (GObject      *source,
-           GAsyncResult *result,
-           gpointer      user_data)
-{
-  g_autoptr(GTask) task = user_data;
-  LoadData *load = g_task_get_task_data (task);
-  g_autoptr(GArray) ids = NULL;
-
-  ids = tern_store_search_finish (TERN_STORE (source), result, NULL);
-  if (ids == NULL || ids->len == 0)
-    {
-      g_task_return_pointer (task, only_first (load), (GDestroyNotify) g_ptr_array_unref);
-      return;
-    }
-
-  tern_store_get_messages_async (load->store, ids, g_task_get_cancellable (task),
-                                 members_cb, g_object_ref (task));
 }
 
 static void
@@ -124,9 +82,7 @@ first_cb (GObject      *source,
   LoadData *load = g_task_get_task_data (task);
   g_autoptr(GPtrArray) messages = NULL;
   g_autoptr(GError) error = NULL;
-  g_autofree char *subject = NULL;
-  g_autofree char *query = NULL;
-  g_autoptr(GString) words = NULL;
+  gint64 conversation_id;
 
   messages = tern_store_get_messages_finish (TERN_STORE (source), result, &error);
   if (messages == NULL || messages->len == 0 || messages->pdata[0] == NULL)
@@ -139,35 +95,32 @@ first_cb (GObject      *source,
     }
 
   load->first = tern_message_ref (messages->pdata[0]);
-  load->conversation_id = tern_message_get_conversation_id (load->first);
+  conversation_id = tern_message_get_conversation_id (load->first);
 
-  subject = tern_mime_normalize_subject (tern_message_get_subject (load->first));
-  words = g_string_new (NULL);
-  for (const char *p = subject != NULL ? subject : ""; *p != '\0'; p++)
-    if (*p != '"')
-      g_string_append_c (words, *p);
-  g_strstrip (words->str);
-
-  if (load->count <= 1 || load->conversation_id == 0 || words->str[0] == '\0')
+  /* A row of one message (a conversation's only one in the folder, or
+   * any row of the list shown as messages) stands for that message. */
+  if (conversation_id == 0 || load->count <= 1)
     {
       g_task_return_pointer (task, only_first (load), (GDestroyNotify) g_ptr_array_unref);
       return;
     }
 
-  query = g_strdup_printf ("subject:\"%s\"", words->str);
-  tern_store_search_async (load->store, query, load->same_folder ? load->folder_id : 0,
-                           SEARCH_LIMIT, g_task_get_cancellable (task), search_cb,
-                           g_object_ref (task));
+  tern_store_list_conversation_async (load->store, conversation_id, load->folder_id,
+                                      g_task_get_cancellable (task), conversation_cb,
+                                      g_object_ref (task));
 }
 
 /**
  * tern_conversation_load_async:
  * @row: a row of the message list
  * @same_folder: only the messages in the row's folder (for actions on the
- *   row), or all of them (for reading)
+ *   row), or those of every folder (for reading)
  *
- * Reads the messages of @row: its message alone for a row of one message,
- * the conversation's for a conversation row.
+ * Reads the messages of @row: its message alone for a row of one message;
+ * for a conversation row, the conversation's messages in the row's folder
+ * (@same_folder) or the whole conversation, replies whose subject changed
+ * and those in other folders such as Sent included, less what lies in a
+ * Trash or Junk folder other than the row's.
  */
 void
 tern_conversation_load_async (TernStore           *store,

@@ -1491,6 +1491,176 @@ test_threading_reply_in_sent_joins_conversation (Fixture       *fixture,
   assert_conversation (fixture->store, follow_up, ==, question);
 }
 
+/* The ids of a conversation's messages as listed, as "3,1,2". */
+static char *
+conversation_ids (TernStore *store,
+                  gint64     conversation_id,
+                  gint64     from_folder_id)
+{
+  g_autoptr(GAsyncResult) result = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GPtrArray) messages = NULL;
+  g_autoptr(GString) text = g_string_new (NULL);
+
+  tern_store_list_conversation_async (store, conversation_id, from_folder_id, NULL,
+                                      tern_test_got_result_cb, &result);
+  messages = tern_store_list_conversation_finish (store, tern_test_wait_for (&result), &error);
+  g_assert_no_error (error);
+  g_assert_nonnull (messages);
+  for (guint i = 0; i < messages->len; i++)
+    {
+      TernMessage *message = g_ptr_array_index (messages, i);
+
+      g_assert_cmpint (tern_message_get_conversation_id (message), ==, conversation_id);
+      g_string_append_printf (text, "%s%" G_GINT64_FORMAT, i > 0 ? "," : "",
+                              tern_message_get_id (message));
+    }
+
+  return g_string_free (g_steal_pointer (&text), FALSE);
+}
+
+static void
+test_conversation_lists_every_folder_oldest_first (Fixture       *fixture,
+                                                   gconstpointer  user_data)
+{
+  gint64 inbox = new_folder (fixture->store, "work", "INBOX", TERN_FOLDER_ROLE_INBOX);
+  gint64 sent = new_folder (fixture->store, "work", "Sent", TERN_FOLDER_ROLE_SENT);
+  gint64 archive = new_folder (fixture->store, TERN_LOCAL_ACCOUNT, "Old", TERN_FOLDER_ROLE_NONE);
+  /* Added out of date order, so that the order listed is the dates'. */
+  gint64 renamed = add_mail (fixture->store, inbox, "renamed@them", "Venue changed",
+                             JAN_01_2024 + 7200, "answer@me", "question@them answer@me");
+  gint64 question = add_mail (fixture->store, inbox, "question@them", "Conference dinner",
+                              JAN_01_2024, NULL, NULL);
+  g_autofree char *raw = make_mail ("answer@me", "Re: Conference dinner", "Me <me@example.org>",
+                                    "Them <them@example.com>", JAN_01_2024 + 3600,
+                                    "question@them", "question@them", "Count me in.");
+  gint64 answer = add_text (fixture->store, sent, raw, TERN_MESSAGE_FLAG_SEEN);
+  /* The same subject, in the same folder and in another, without a link:
+   * another conversation. */
+  gint64 same_subject = add_mail (fixture->store, inbox, "again@them", "Conference dinner",
+                                  JAN_01_2024 + 600, NULL, NULL);
+  gint64 elsewhere = add_mail (fixture->store, archive, "old@them", "Conference dinner",
+                               JAN_01_2024 + 900, NULL, NULL);
+  gint64 conversation = conversation_of (fixture->store, question);
+
+  g_assert_cmpint (conversation, >, 0);
+  g_assert_cmpint (conversation_of (fixture->store, same_subject), !=, conversation);
+  g_assert_cmpint (conversation_of (fixture->store, elsewhere), !=, conversation);
+
+  /* Whole and in date order, from any folder or none. */
+  assert_ids (conversation_ids (fixture->store, conversation, inbox),
+              join_ids (question, answer, renamed, END));
+  assert_ids (conversation_ids (fixture->store, conversation, sent),
+              join_ids (question, answer, renamed, END));
+  assert_ids (conversation_ids (fixture->store, conversation, 0),
+              join_ids (question, answer, renamed, END));
+  assert_ids (conversation_ids (fixture->store, conversation_of (fixture->store, same_subject),
+                                inbox),
+              join_ids (same_subject, END));
+
+  /* Conversation 0 is none, and a conversation that is not has nothing. */
+  assert_ids (conversation_ids (fixture->store, 0, inbox), g_strdup (""));
+  assert_ids (conversation_ids (fixture->store, G_MAXINT64, inbox), g_strdup (""));
+
+  /* Deleted messages are gone from it. */
+  {
+    g_autoptr(GArray) ids = ids_of (answer, END);
+
+    tern_test_delete_messages (fixture->store, ids);
+  }
+  assert_ids (conversation_ids (fixture->store, conversation, inbox),
+              join_ids (question, renamed, END));
+}
+
+static void
+test_conversation_leaves_out_trash_and_junk (Fixture       *fixture,
+                                             gconstpointer  user_data)
+{
+  gint64 inbox = new_folder (fixture->store, "work", "INBOX", TERN_FOLDER_ROLE_INBOX);
+  gint64 trash = new_folder (fixture->store, "work", "Trash", TERN_FOLDER_ROLE_TRASH);
+  gint64 junk = new_folder (fixture->store, "work", "Junk", TERN_FOLDER_ROLE_JUNK);
+  gint64 root = add_mail (fixture->store, inbox, "root@them", "Roof repair", JAN_01_2024,
+                          NULL, NULL);
+  gint64 thrown = add_mail (fixture->store, trash, "thrown@them", "Re: Roof repair",
+                            JAN_01_2024 + 60, "root@them", "root@them");
+  gint64 spam = add_mail (fixture->store, junk, "spam@them", "Re: Roof repair",
+                          JAN_01_2024 + 120, "root@them", "root@them");
+  gint64 kept = add_mail (fixture->store, inbox, "kept@them", "Quote for the roof",
+                          JAN_01_2024 + 180, "thrown@them", "root@them thrown@them");
+  gint64 conversation = conversation_of (fixture->store, root);
+
+  g_assert_cmpint (conversation_of (fixture->store, thrown), ==, conversation);
+  g_assert_cmpint (conversation_of (fixture->store, spam), ==, conversation);
+  g_assert_cmpint (conversation_of (fixture->store, kept), ==, conversation);
+
+  /* From the Inbox: what was thrown away is not shown. */
+  assert_ids (conversation_ids (fixture->store, conversation, inbox),
+              join_ids (root, kept, END));
+  /* From the Trash: its own message among the others, not the Junk's. */
+  assert_ids (conversation_ids (fixture->store, conversation, trash),
+              join_ids (root, thrown, kept, END));
+  assert_ids (conversation_ids (fixture->store, conversation, junk),
+              join_ids (root, spam, kept, END));
+  /* From no folder: everything. */
+  assert_ids (conversation_ids (fixture->store, conversation, 0),
+              join_ids (root, thrown, spam, kept, END));
+
+  /* Moved back out of the Trash, a message shows again. */
+  {
+    g_autoptr(GArray) ids = ids_of (thrown, END);
+
+    tern_test_move_messages (fixture->store, ids, inbox);
+  }
+  assert_ids (conversation_ids (fixture->store, conversation, inbox),
+              join_ids (root, thrown, kept, END));
+}
+
+static void
+test_conversation_keeps_the_newest_when_long (Fixture       *fixture,
+                                              gconstpointer  user_data)
+{
+  gint64 folder_id = new_folder (fixture->store, TERN_LOCAL_ACCOUNT, "Mail", TERN_FOLDER_ROLE_NONE);
+  guint total = TERN_STORE_CONVERSATION_LIMIT + 3;
+  g_autoptr(GPtrArray) raws = g_ptr_array_new_with_free_func ((GDestroyNotify) g_bytes_unref);
+  g_autoptr(GArray) ids = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GAsyncResult) result = NULL;
+  g_autoptr(GPtrArray) messages = NULL;
+  gint64 conversation;
+
+  for (guint i = 0; i < total; i++)
+    {
+      g_autofree char *id = g_strdup_printf ("m%u@x", i);
+      g_autofree char *parent = i > 0 ? g_strdup_printf ("m%u@x", i - 1) : NULL;
+      g_autofree char *subject = g_strdup_printf ("Step %u", i);
+      char *raw = make_mail (id, subject, "Alice <alice@example.org>", "Bob <bob@example.com>",
+                             JAN_01_2024 + i * 60, parent, parent, "Next.");
+
+      g_ptr_array_add (raws, g_bytes_new_take (raw, strlen (raw)));
+    }
+  ids = add_messages (fixture->store, folder_id, raws, 0, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (ids->len, ==, total);
+  conversation = conversation_of (fixture->store, g_array_index (ids, gint64, 0));
+  g_assert_cmpint (conversation_of (fixture->store, g_array_index (ids, gint64, total - 1)), ==,
+                   conversation);
+
+  tern_store_list_conversation_async (fixture->store, conversation, folder_id, NULL,
+                                      tern_test_got_result_cb, &result);
+  messages = tern_store_list_conversation_finish (fixture->store, tern_test_wait_for (&result),
+                                                  &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (messages->len, ==, TERN_STORE_CONVERSATION_LIMIT);
+  /* The newest, oldest first: the first three are left out. */
+  g_assert_cmpint (tern_message_get_id (g_ptr_array_index (messages, 0)), ==,
+                   g_array_index (ids, gint64, 3));
+  g_assert_cmpint (tern_message_get_id (g_ptr_array_index (messages, messages->len - 1)), ==,
+                   g_array_index (ids, gint64, total - 1));
+  for (guint i = 1; i < messages->len; i++)
+    g_assert_cmpint (tern_message_get_date (g_ptr_array_index (messages, i - 1)), <,
+                     tern_message_get_date (g_ptr_array_index (messages, i)));
+}
+
 static void
 test_threading_subject_fallback (Fixture       *fixture,
                                  gconstpointer  user_data)
@@ -2270,6 +2440,12 @@ main (int   argc,
        test_threading_subject_fallback_only_within_30_days);
   ADD ("/store/threading/subject-fallback-ignores-case",
        test_threading_subject_fallback_ignores_case);
+
+  ADD ("/store/conversation/every-folder-oldest-first",
+       test_conversation_lists_every_folder_oldest_first);
+  ADD ("/store/conversation/leaves-out-trash-and-junk", test_conversation_leaves_out_trash_and_junk);
+  ADD ("/store/conversation/keeps-the-newest-when-long",
+       test_conversation_keeps_the_newest_when_long);
 
   ADD ("/store/search/words-and-prefixes", test_search_finds_words_and_prefixes);
   ADD ("/store/search/diacritics-folded", test_search_folds_diacritics);

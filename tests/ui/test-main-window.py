@@ -992,6 +992,71 @@ def test_reader(context):
     context.screenshot('mailbox-conversation')
 
 
+def import_mbox(context, data_dir, name, folder, text):
+    mbox = os.path.join(context.session.root, name + '.mbox')
+    with open(mbox, 'w', encoding='utf-8') as f:
+        f.write(text)
+    result = subprocess.run([context.args.tern_cli, '--data-dir', data_dir, 'import',
+                             '--mbox', mbox, '--folder', folder],
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                            timeout=60)
+    check(result.returncode == 0, f'tern-cli import failed: {result.stdout}')
+
+
+@ui_test('/ui/mailbox/conversation-keeps-replies-with-a-new-subject-and-in-other-folders')
+def test_conversation_across_subjects_and_folders(context):
+    data_dir, _ = filled_profile(context, 'renamed')
+    now = time.time()
+
+    def message(sender, address, subject, hours_ago, message_id, parent, refs, body):
+        stamp = now - hours_ago * 3600
+        envelope = time.strftime('%a %b %d %H:%M:%S %Y', time.gmtime(stamp))
+        date = time.strftime('%a, %d %b %Y %H:%M:%S +0000', time.gmtime(stamp))
+        links = ''
+        if parent:
+            links = f'In-Reply-To: <{parent}>\nReferences: {refs}\n'
+        return (f'From {address} {envelope}\nFrom: {sender} <{address}>\n'
+                f'To: Alice Martin <alice@example.org>\nSubject: {subject}\nDate: {date}\n'
+                f'Message-ID: <{message_id}>\n{links}Content-Type: text/plain; charset=utf-8\n'
+                f'\n{body}\n')
+
+    # The sample's lunch thread gets a reply in another folder and, newest,
+    # a reply whose subject no longer says lunch; an unrelated message
+    # has the thread's first subject.
+    import_mbox(context, data_dir, 'renamed-sent', 'Sent',
+                message('Sam Reed', 'sam@example.net', 'Re: Lunch plans', 3.5, 'lunch-3@example.net',
+                        'lunch-2@example.org', '<lunch-1@example.org> <lunch-2@example.org>',
+                        'I will book a table.'))
+    import_mbox(context, data_dir, 'renamed-more', FOLDER,
+                message('Carol White', 'carol@example.org', 'Moved to Friday', 0.5,
+                        'lunch-4@example.org', 'lunch-3@example.net',
+                        '<lunch-1@example.org> <lunch-2@example.org> <lunch-3@example.net>',
+                        'The restaurant is closed on Thursday, so Friday it is.')
+                + '\n'
+                + message('Dan Gray', 'dan@example.org', 'Lunch plans', 0.25,
+                          'other-lunch@example.org', None, None, 'Anyone for pizza?'))
+
+    tern = context.start_tern(data_dir=data_dir)
+    open_folder(tern)
+    reader = open_message(tern, 'Moved to Friday')
+    for sender in ('Alice Martin', 'Bob Stone', 'Sam Reed', 'Carol White'):
+        label_in(reader, sender, f'the message from {sender} in the conversation')
+    label_in(reader, 'Carol White <carol@example.org>', 'the From header of the newest message')
+    time.sleep(1)
+    names = [node.name for node in descendants(reader) if has_role(node, pyatspi.ROLE_LABEL)]
+    check('Dan Gray' not in names,
+          'the message that only shares the subject is in the conversation')
+    # Oldest first.
+    order = [name for name in names
+             if name in ('Alice Martin', 'Bob Stone', 'Sam Reed', 'Carol White')]
+    firsts = [name for i, name in enumerate(order) if name not in order[:i]]
+    check(firsts == ['Alice Martin', 'Bob Stone', 'Sam Reed', 'Carol White'],
+          f'the conversation is not oldest first: {firsts}')
+    # Four web views take a while to draw on a busy machine.
+    time.sleep(6)
+    context.screenshot('mailbox-conversation-renamed')
+
+
 @ui_test('/ui/mailbox/dark-style-keeps-blocking-remote-content')
 def test_reader_dark(context):
     data_dir, counter = filled_profile(context, 'dark')

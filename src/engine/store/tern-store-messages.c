@@ -1348,6 +1348,129 @@ tern_store_list_messages_finish (TernStore     *self,
   return g_task_propagate_pointer (G_TASK (result), error);
 }
 
+/* Conversations */
+
+typedef struct
+{
+  gint64 conversation_id;
+  gint64 from_folder_id;
+} ConversationData;
+
+static void
+list_conversation_job (TernStore   *self,
+                       TernStoreDb *db,
+                       GTask       *task)
+{
+  ConversationData *data = g_task_get_task_data (task);
+  g_autoptr(GPtrArray) messages = g_ptr_array_new_with_free_func ((GDestroyNotify) tern_message_unref);
+  sqlite3_stmt *stmt;
+  GError *error = NULL;
+  int rc;
+
+  /* The newest, read through the messages_conversation index and put
+   * oldest first below. */
+  stmt = tern_store_db_statement (db, db->index,
+                                  "SELECT " TERN_STORE_MESSAGE_COLUMNS " FROM messages "
+                                  "WHERE conversation_id = ?1 "
+                                  "AND (?2 = 0 OR folder_id = ?2 OR folder_role NOT IN (?3, ?4)) "
+                                  "ORDER BY date DESC, id DESC LIMIT ?5",
+                                  &error);
+  if (stmt == NULL)
+    {
+      g_task_return_error (task, error);
+      return;
+    }
+  sqlite3_bind_int64 (stmt, 1, data->conversation_id);
+  sqlite3_bind_int64 (stmt, 2, data->from_folder_id);
+  sqlite3_bind_int (stmt, 3, TERN_FOLDER_ROLE_TRASH);
+  sqlite3_bind_int (stmt, 4, TERN_FOLDER_ROLE_JUNK);
+  sqlite3_bind_int (stmt, 5, TERN_STORE_CONVERSATION_LIMIT);
+
+  while ((rc = sqlite3_step (stmt)) == SQLITE_ROW)
+    g_ptr_array_add (messages, tern_message_new_from_stmt (stmt));
+  sqlite3_reset (stmt);
+
+  if (rc != SQLITE_DONE)
+    {
+      tern_store_sql_error (db->index, rc, "Could not list the conversation", &error);
+      g_task_return_error (task, error);
+      return;
+    }
+
+  for (guint i = 0, j = messages->len; i + 1 < j; i++, j--)
+    {
+      gpointer newer = messages->pdata[i];
+
+      messages->pdata[i] = messages->pdata[j - 1];
+      messages->pdata[j - 1] = newer;
+    }
+
+  g_task_return_pointer (task, g_steal_pointer (&messages), (GDestroyNotify) g_ptr_array_unref);
+}
+
+/**
+ * tern_store_list_conversation_async:
+ * @conversation_id: the conversation, as tern_message_get_conversation_id()
+ *   gives it
+ * @from_folder_id: the folder the conversation is opened from, or 0
+ *
+ * Lists a conversation's messages in every folder of every account,
+ * oldest first, without attachments: its %TERN_STORE_CONVERSATION_LIMIT
+ * newest at most.
+ *
+ * Messages in a Trash or Junk folder are left out, unless they are in
+ * @from_folder_id itself: a conversation opened from the Inbox does not
+ * show what was thrown away, one opened from the Trash shows the Trash's
+ * messages among the others.  With @from_folder_id 0 nothing is left out.
+ * Conversation 0 (none) has no messages.
+ */
+void
+tern_store_list_conversation_async (TernStore           *self,
+                                    gint64               conversation_id,
+                                    gint64               from_folder_id,
+                                    GCancellable        *cancellable,
+                                    GAsyncReadyCallback  callback,
+                                    gpointer             user_data)
+{
+  g_autoptr(GTask) task = NULL;
+  ConversationData *data;
+
+  g_return_if_fail (TERN_IS_STORE (self));
+  g_return_if_fail (from_folder_id >= 0);
+
+  task = g_task_new (self, cancellable, callback, user_data);
+  g_task_set_source_tag (task, tern_store_list_conversation_async);
+  if (conversation_id <= 0)
+    {
+      g_task_return_pointer (task,
+                             g_ptr_array_new_with_free_func ((GDestroyNotify) tern_message_unref),
+                             (GDestroyNotify) g_ptr_array_unref);
+      return;
+    }
+
+  data = g_new0 (ConversationData, 1);
+  data->conversation_id = conversation_id;
+  data->from_folder_id = from_folder_id;
+  g_task_set_task_data (task, data, g_free);
+  tern_store_queue_read (self, task, list_conversation_job);
+}
+
+/**
+ * tern_store_list_conversation_finish:
+ *
+ * Returns: (transfer container) (element-type TernMessage): the messages,
+ *   oldest first; empty when the conversation has none (left).
+ */
+GPtrArray *
+tern_store_list_conversation_finish (TernStore     *self,
+                                     GAsyncResult  *result,
+                                     GError       **error)
+{
+  g_return_val_if_fail (g_task_is_valid (result, self), NULL);
+
+  return g_task_propagate_pointer (G_TASK (result), error);
+}
+
 /* Searching */
 
 static void

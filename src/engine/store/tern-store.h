@@ -188,6 +188,19 @@ GPtrArray   *tern_store_get_messages_finish   (TernStore            *self,
                                                GAsyncResult         *result,
                                                GError              **error);
 
+/* The most messages tern_store_list_conversation_async() returns. */
+#define TERN_STORE_CONVERSATION_LIMIT 500
+
+void         tern_store_list_conversation_async  (TernStore           *self,
+                                                  gint64               conversation_id,
+                                                  gint64               from_folder_id,
+                                                  GCancellable        *cancellable,
+                                                  GAsyncReadyCallback  callback,
+                                                  gpointer             user_data);
+GPtrArray   *tern_store_list_conversation_finish (TernStore           *self,
+                                                  GAsyncResult        *result,
+                                                  GError             **error);
+
 /* Completion */
 void         tern_store_complete_address_async (TernStore           *self,
                                                const char           *prefix,
