@@ -17,6 +17,7 @@ struct _TernApplication
 
   TernPaths *paths;
   GSettings *settings;
+  TernMailService *mail_service;
 };
 
 G_DEFINE_FINAL_TYPE (TernApplication, tern_application, ADW_TYPE_APPLICATION)
@@ -64,6 +65,30 @@ tern_application_get_settings (TernApplication *self)
   g_return_val_if_fail (TERN_IS_APPLICATION (self), NULL);
 
   return self->settings;
+}
+
+/**
+ * tern_application_ensure_mail_service:
+ * @store: the open store
+ *
+ * Starts getting the accounts' mail into @store, once for the application
+ * however many windows it opens.
+ *
+ * Returns: (transfer none): the service
+ */
+TernMailService *
+tern_application_ensure_mail_service (TernApplication *self,
+                                      TernStore       *store)
+{
+  g_return_val_if_fail (TERN_IS_APPLICATION (self), NULL);
+
+  if (self->mail_service == NULL)
+    {
+      self->mail_service = tern_mail_service_new (G_APPLICATION (self), store,
+                                                  tern_paths_get_config_dir (self->paths));
+      tern_mail_service_start (self->mail_service);
+    }
+  return self->mail_service;
 }
 
 static GSettings *
@@ -146,6 +171,8 @@ tern_application_handle_local_options (GApplication *application,
                                                                                     options);
 }
 
+static TernWindow *ensure_window (TernApplication *self);
+
 static void
 tern_application_quit_action (GSimpleAction *action,
                               GVariant      *parameter,
@@ -197,10 +224,24 @@ tern_application_help_action (GSimpleAction *action,
   gtk_show_uri (window, "help:tern", GDK_CURRENT_TIME);
 }
 
+/* A new-mail notification's action: the window, on the unified Inbox. */
+static void
+tern_application_show_inbox_action (GSimpleAction *action,
+                                    GVariant      *parameter,
+                                    gpointer       user_data)
+{
+  TernApplication *self = user_data;
+  TernWindow *window = ensure_window (self);
+
+  tern_window_show_inbox (window);
+  gtk_window_present (GTK_WINDOW (window));
+}
+
 static const GActionEntry app_actions[] = {
   { "quit", tern_application_quit_action },
   { "about", tern_application_about_action },
   { "help", tern_application_help_action },
+  { "show-inbox", tern_application_show_inbox_action },
 };
 
 static void
@@ -279,6 +320,18 @@ tern_application_open (GApplication  *application,
 }
 
 static void
+tern_application_shutdown (GApplication *application)
+{
+  TernApplication *self = TERN_APPLICATION (application);
+
+  if (self->mail_service != NULL)
+    tern_mail_service_stop (self->mail_service);
+  g_clear_object (&self->mail_service);
+
+  G_APPLICATION_CLASS (tern_application_parent_class)->shutdown (application);
+}
+
+static void
 tern_application_finalize (GObject *object)
 {
   TernApplication *self = TERN_APPLICATION (object);
@@ -302,6 +355,7 @@ tern_application_class_init (TernApplicationClass *klass)
   application_class->handle_local_options = tern_application_handle_local_options;
   application_class->startup = tern_application_startup;
   application_class->activate = tern_application_activate;
+  application_class->shutdown = tern_application_shutdown;
   application_class->open = tern_application_open;
 }
 

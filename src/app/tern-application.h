@@ -5,6 +5,7 @@
 #include <adwaita.h>
 
 #include "tern-engine.h"
+#include "tern-mail-service.h"
 
 G_BEGIN_DECLS
 
@@ -15,5 +16,7 @@ G_DECLARE_FINAL_TYPE (TernApplication, tern_application, TERN, APPLICATION, AdwA
 TernApplication *tern_application_new          (void);
 TernPaths       *tern_application_get_paths    (TernApplication *self);
 GSettings       *tern_application_get_settings (TernApplication *self);
+TernMailService *tern_application_ensure_mail_service (TernApplication *self,
+                                                       TernStore       *store);
 
 G_END_DECLS

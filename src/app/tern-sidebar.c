@@ -576,6 +576,33 @@ row_selected_cb (GtkListBox    *list,
                  entry->folder_id, (int) entry->role, entry->title);
 }
 
+/**
+ * tern_sidebar_select_role:
+ * @role: a role with a unified folder, such as %TERN_FOLDER_ROLE_INBOX
+ *
+ * Selects the unified folder of @role, when the sidebar shows one.
+ */
+void
+tern_sidebar_select_role (TernSidebar    *self,
+                          TernFolderRole  role)
+{
+  g_autofree char *key = NULL;
+
+  g_return_if_fail (TERN_IS_SIDEBAR (self));
+
+  key = g_strdup_printf ("role:%d", role);
+  for (guint i = 0; self->entries != NULL && i < self->entries->len; i++)
+    {
+      Entry *entry = self->entries->pdata[i];
+
+      if (g_str_equal (entry->key, key))
+        {
+          gtk_list_box_select_row (self->list, GTK_LIST_BOX_ROW (entry->row));
+          return;
+        }
+    }
+}
+
 static void
 tern_sidebar_dispose (GObject *object)
 {

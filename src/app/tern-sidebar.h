@@ -22,6 +22,8 @@ TernFolder *tern_sidebar_find_folder      (TernSidebar *self,
 TernFolder *tern_sidebar_find_role_folder (TernSidebar *self,
                                            const char  *account,
                                            TernFolderRole role);
+void        tern_sidebar_select_role      (TernSidebar    *self,
+                                           TernFolderRole  role);
 const char *tern_folder_role_icon_name    (TernFolderRole role);
 
 G_END_DECLS

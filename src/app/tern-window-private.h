@@ -20,6 +20,8 @@ struct _TernWindow
   GtkWidget       *list_pane;
   GtkWidget       *reader_pane;
   TernSidebar     *sidebar;
+  GtkWidget       *sync_spinner;
+  GtkWidget       *offline_icon;
   AdwWindowTitle  *list_title;
   GtkWidget       *search_button;
   GtkWidget       *conversations_button;
@@ -36,6 +38,7 @@ struct _TernWindow
   TernReader      *reader;
 
   TernStore       *store;
+  TernMailService *mail_service;
   GCancellable    *cancellable;
 
   /* What the list shows when no search runs. */

@@ -327,6 +327,67 @@ folders_changed_cb (TernSidebar *sidebar,
   tern_window_update_actions (self);
 }
 
+/* Getting mail */
+
+static void
+mail_busy_cb (TernMailService *service,
+              GParamSpec      *pspec,
+              TernWindow      *self)
+{
+  gboolean busy = tern_mail_service_get_busy (service);
+
+  gtk_spinner_set_spinning (GTK_SPINNER (self->sync_spinner), busy);
+  gtk_widget_set_visible (self->sync_spinner, busy);
+}
+
+static void
+mail_offline_cb (TernMailService *service,
+                 GParamSpec      *pspec,
+                 TernWindow      *self)
+{
+  gtk_widget_set_visible (self->offline_icon, tern_mail_service_get_offline (service));
+}
+
+static void
+mail_problem_cb (TernMailService *service,
+                 const char      *account,
+                 const char      *text,
+                 TernWindow      *self)
+{
+  tern_window_show_toast (self, text);
+}
+
+static void
+start_getting_mail (TernWindow *self)
+{
+  GtkApplication *application = gtk_window_get_application (GTK_WINDOW (self));
+
+  if (application == NULL)
+    return;
+  self->mail_service = g_object_ref (
+    tern_application_ensure_mail_service (TERN_APPLICATION (application), self->store));
+  g_signal_connect_object (self->mail_service, "notify::busy", G_CALLBACK (mail_busy_cb), self, 0);
+  g_signal_connect_object (self->mail_service, "notify::offline", G_CALLBACK (mail_offline_cb),
+                           self, 0);
+  g_signal_connect_object (self->mail_service, "problem", G_CALLBACK (mail_problem_cb), self, 0);
+  mail_busy_cb (self->mail_service, NULL, self);
+  mail_offline_cb (self->mail_service, NULL, self);
+}
+
+/**
+ * tern_window_show_inbox:
+ *
+ * Shows the unified Inbox, as a new-mail notification asks.
+ */
+void
+tern_window_show_inbox (TernWindow *self)
+{
+  g_return_if_fail (TERN_IS_WINDOW (self));
+
+  gtk_search_bar_set_search_mode (self->search_bar, FALSE);
+  tern_sidebar_select_role (self->sidebar, TERN_FOLDER_ROLE_INBOX);
+}
+
 /* The store */
 
 static void
@@ -356,6 +417,8 @@ store_opened_cb (GObject      *source,
   tern_sidebar_set_store (self->sidebar, store);
   /* Mail queued before Tern last quit goes now. */
   tern_composer_resume_outbox (self);
+  /* And the accounts' new mail comes in. */
+  start_getting_mail (self);
 }
 
 static void
@@ -431,6 +494,8 @@ account_added_cb (TernSetupAssistant *assistant,
                                            : tern_account_get_id (account));
 
   look_for_accounts (self);
+  if (self->mail_service != NULL)
+    tern_mail_service_add_account (self->mail_service, account);
   if (g_str_equal (gtk_stack_get_visible_child_name (self->reader_stack), "welcome"))
     gtk_stack_set_visible_child_name (self->reader_stack, "status");
   tern_window_show_toast (self, text);
@@ -556,6 +621,7 @@ tern_window_finalize (GObject *object)
 {
   TernWindow *self = TERN_WINDOW (object);
 
+  g_clear_object (&self->mail_service);
   g_clear_object (&self->store);
 
   G_OBJECT_CLASS (tern_window_parent_class)->finalize (object);
@@ -584,6 +650,8 @@ tern_window_class_init (TernWindowClass *klass)
   gtk_widget_class_bind_template_child (widget_class, TernWindow, list_pane);
   gtk_widget_class_bind_template_child (widget_class, TernWindow, reader_pane);
   gtk_widget_class_bind_template_child (widget_class, TernWindow, sidebar);
+  gtk_widget_class_bind_template_child (widget_class, TernWindow, sync_spinner);
+  gtk_widget_class_bind_template_child (widget_class, TernWindow, offline_icon);
   gtk_widget_class_bind_template_child (widget_class, TernWindow, list_title);
   gtk_widget_class_bind_template_child (widget_class, TernWindow, search_button);
   gtk_widget_class_bind_template_child (widget_class, TernWindow, conversations_button);

@@ -19,5 +19,6 @@ void        tern_window_show_toast (TernWindow      *self,
 void        tern_window_add_toast  (TernWindow      *self,
                                     AdwToast        *toast);
 TernStore  *tern_window_get_store  (TernWindow      *self);
+void        tern_window_show_inbox (TernWindow      *self);
 
 G_END_DECLS

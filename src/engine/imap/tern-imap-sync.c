@@ -660,8 +660,11 @@ sync_folder_list (TernImapSync  *self,
         folder->role = TERN_FOLDER_ROLE_INBOX;
       folder->selectable = (mailbox->attributes & TERN_IMAP_MAILBOX_NOSELECT) == 0;
       /* Without LIST-EXTENDED the server does not say; every folder is
-       * then taken as subscribed. */
+       * then taken as subscribed.  The INBOX always is: servers often
+       * leave it out of the subscriptions (Dovecot does for a new user),
+       * and it is where new mail arrives. */
       folder->subscribed = (mailbox->attributes & TERN_IMAP_MAILBOX_SUBSCRIBED) != 0 ||
+                           folder->role == TERN_FOLDER_ROLE_INBOX ||
                            !tern_imap_client_has_capability (self->client, "LIST-EXTENDED");
       g_ptr_array_add (remote, folder);
     }

@@ -1,0 +1,802 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+
+#include "config.h"
+
+#include <glib/gi18n.h>
+#include <gtk/gtk.h>
+
+#include "tern-account-manager.h"
+#include "tern-credentials.h"
+#include "tern-credentials-secret.h"
+#include "tern-imap-sync.h"
+#include "tern-mail-service.h"
+#include "tern-message-flags.h"
+#include "tern-pop3-downloader.h"
+#include "tern-trust.h"
+
+/*
+ * At most one IMAP connection is open per account: the watch (IDLE) and a
+ * full pass share the account's TernImapSync, so they take turns.  When a
+ * pass falls due the watch is cancelled, the pass runs, and the watch
+ * starts again after it.  A pass that fails is tried again after 30 s,
+ * then 1, 2, 4… minutes, never later than the account's interval; the
+ * same failure is told only once.
+ */
+
+#define BACKOFF_FIRST_SECONDS 30
+
+struct _TernMailService
+{
+  GObject parent_instance;
+
+  GApplication *application;   /* unowned: it owns the service */
+  TernStore *store;
+  char *config_dir;
+  GHashTable *accounts;        /* id → AccountSync */
+  GCancellable *cancellable;
+  GNetworkMonitor *monitor;
+  gboolean offline;
+  guint busy;
+};
+
+G_DEFINE_FINAL_TYPE (TernMailService, tern_mail_service, G_TYPE_OBJECT)
+
+enum
+{
+  PROP_0,
+  PROP_BUSY,
+  PROP_OFFLINE,
+  N_PROPS
+};
+
+static GParamSpec *properties[N_PROPS];
+
+enum
+{
+  SIGNAL_PROBLEM,
+  N_SIGNALS
+};
+
+static guint signals[N_SIGNALS];
+
+typedef struct
+{
+  TernMailService *service;    /* unowned; cleared when it stops */
+  TernAccount *account;
+  TernImapSync *imap;
+  TernPop3Downloader *pop3;
+  GCancellable *watch_cancellable;
+  gboolean running;
+  gboolean watching;
+  gboolean pass_wanted;
+  guint timer;
+  guint backoff;
+  char *problem;
+} AccountSync;
+
+static void
+account_sync_clear (AccountSync *sync)
+{
+  g_clear_handle_id (&sync->timer, g_source_remove);
+  if (sync->watch_cancellable != NULL)
+    g_cancellable_cancel (sync->watch_cancellable);
+  if (sync->pop3 != NULL)
+    {
+      g_signal_handlers_disconnect_by_data (sync->pop3, sync);
+      tern_pop3_downloader_stop (sync->pop3);
+    }
+  g_clear_object (&sync->watch_cancellable);
+  g_clear_object (&sync->imap);
+  g_clear_object (&sync->pop3);
+  g_clear_object (&sync->account);
+  g_clear_pointer (&sync->problem, g_free);
+}
+
+static AccountSync *
+account_sync_ref (AccountSync *sync)
+{
+  return g_rc_box_acquire (sync);
+}
+
+static void
+account_sync_unref (AccountSync *sync)
+{
+  g_rc_box_release_full (sync, (GDestroyNotify) account_sync_clear);
+}
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (AccountSync, account_sync_unref)
+
+static void
+set_busy (TernMailService *self,
+          gboolean         more)
+{
+  gboolean was = self->busy > 0;
+
+  if (more)
+    self->busy++;
+  else if (self->busy > 0)
+    self->busy--;
+  if (was != (self->busy > 0))
+    g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_BUSY]);
+}
+
+/* Tells a failure once; the same failure again says nothing. */
+static void
+report_problem (AccountSync  *sync,
+                const GError *error)
+{
+  TernMailService *self = sync->service;
+  g_autofree char *text = NULL;
+
+  if (g_strcmp0 (sync->problem, error->message) == 0)
+    return;
+  g_free (sync->problem);
+  sync->problem = g_strdup (error->message);
+  g_warning ("Getting mail for “%s”: %s", tern_account_get_id (sync->account), error->message);
+  text = g_strdup_printf (_("Could not get mail for %s: %s"),
+                          tern_account_get_id (sync->account), error->message);
+  g_signal_emit (self, signals[SIGNAL_PROBLEM], 0, tern_account_get_id (sync->account), text);
+}
+
+static TernConnectionSecurity
+connection_security (TernSecurity security)
+{
+  switch (security)
+    {
+    case TERN_SECURITY_STARTTLS:
+      return TERN_CONNECTION_SECURITY_STARTTLS;
+    case TERN_SECURITY_NONE:
+      return TERN_CONNECTION_SECURITY_NONE;
+    case TERN_SECURITY_TLS:
+    default:
+      return TERN_CONNECTION_SECURITY_TLS;
+    }
+}
+
+static char *
+lookup_pin (TernMailService *self,
+            TernAccount     *account)
+{
+  g_autoptr(TernTrustStore) trust = tern_trust_store_new (self->config_dir);
+  g_autoptr(GError) error = NULL;
+
+  if (!tern_trust_store_load (trust, &error))
+    {
+      g_warning ("Reading the trusted certificates: %s", error->message);
+      return NULL;
+    }
+  return g_strdup (tern_trust_store_lookup (trust, tern_account_get_receiving_host (account),
+                                            tern_account_get_receiving_port (account)));
+}
+
+/* New mail */
+
+static gboolean
+window_is_active (TernMailService *self)
+{
+  GtkWindow *window = gtk_application_get_active_window (GTK_APPLICATION (self->application));
+
+  return window != NULL && gtk_window_is_active (window);
+}
+
+static void
+send_notification (TernMailService *self,
+                   guint            count,
+                   const char      *sender,
+                   const char      *subject)
+{
+  g_autoptr(GNotification) notification = NULL;
+  g_autofree char *title = NULL;
+
+  if (count == 1 && sender != NULL)
+    title = g_strdup_printf (_("New mail from %s"), sender);
+  else
+    title = g_strdup_printf (g_dngettext (GETTEXT_PACKAGE, "%u new message",
+                                          "%u new messages", count), count);
+  notification = g_notification_new (title);
+  if (count == 1 && subject != NULL)
+    g_notification_set_body (notification, subject);
+  g_notification_set_default_action (notification, "app.show-inbox");
+  g_application_send_notification (self->application, "new-mail", notification);
+}
+
+static void
+got_new_cb (GObject      *source,
+            GAsyncResult *result,
+            gpointer      user_data)
+{
+  g_autoptr(TernMailService) self = user_data;
+  g_autoptr(GPtrArray) messages = NULL;
+  g_autoptr(GError) error = NULL;
+  TernMessage *first = NULL;
+  guint unread = 0;
+
+  messages = tern_store_get_messages_finish (TERN_STORE (source), result, &error);
+  if (messages == NULL)
+    return;
+  for (guint i = 0; i < messages->len; i++)
+    {
+      TernMessage *message = messages->pdata[i];
+
+      if (message == NULL || (tern_message_get_flags (message) & TERN_MESSAGE_FLAG_SEEN) != 0)
+        continue;
+      if (first == NULL)
+        first = message;
+      unread++;
+    }
+  if (unread == 0 || window_is_active (self))
+    return;
+  send_notification (self, unread,
+                     first == NULL ? NULL
+                     : tern_message_get_from_name (first) != NULL &&
+                       *tern_message_get_from_name (first) != '\0'
+                     ? tern_message_get_from_name (first)
+                     : tern_message_get_from_address (first),
+                     tern_message_get_subject (first));
+}
+
+/* Messages the watch added to an Inbox: unread ones are told of, while
+ * the window is not in front. */
+static void
+new_in_inbox (TernMailService *self,
+              GArray          *message_ids)
+{
+  if (message_ids->len == 0 || window_is_active (self))
+    return;
+  tern_store_get_messages_async (self->store, message_ids, self->cancellable, got_new_cb,
+                                 g_object_ref (self));
+}
+
+/* IMAP */
+
+static void start_pass (AccountSync *sync);
+
+static gboolean
+pass_due_cb (gpointer user_data)
+{
+  AccountSync *sync = user_data;
+
+  sync->timer = 0;
+  start_pass (sync);
+  return G_SOURCE_REMOVE;
+}
+
+static void
+schedule_pass (AccountSync *sync,
+               guint        seconds)
+{
+  g_clear_handle_id (&sync->timer, g_source_remove);
+  sync->timer = g_timeout_add_seconds_full (G_PRIORITY_DEFAULT, seconds, pass_due_cb,
+                                            account_sync_ref (sync),
+                                            (GDestroyNotify) account_sync_unref);
+}
+
+static guint
+interval_seconds (AccountSync *sync)
+{
+  return MAX (tern_account_get_sync_interval (sync->account), 1) * 60;
+}
+
+typedef struct
+{
+  AccountSync *sync;
+  GArray *ids;
+} NewMail;
+
+static gboolean
+new_mail_idle_cb (gpointer user_data)
+{
+  NewMail *new_mail = user_data;
+
+  if (new_mail->sync->service != NULL)
+    new_in_inbox (new_mail->sync->service, new_mail->ids);
+  account_sync_unref (new_mail->sync);
+  g_array_unref (new_mail->ids);
+  g_free (new_mail);
+  return G_SOURCE_REMOVE;
+}
+
+/* In the watch's thread. */
+static void
+watch_new_mail_cb (const char *path,
+                   GArray     *message_ids,
+                   gpointer    user_data)
+{
+  NewMail *new_mail = g_new0 (NewMail, 1);
+
+  new_mail->sync = account_sync_ref (user_data);
+  new_mail->ids = g_array_copy (message_ids);
+  g_main_context_invoke (NULL, new_mail_idle_cb, new_mail);
+}
+
+static void
+watch_thread (GTask        *task,
+              gpointer      source_object,
+              gpointer      task_data,
+              GCancellable *cancellable)
+{
+  AccountSync *sync = task_data;
+  g_autoptr(GMainContext) context = g_main_context_new ();
+  GError *error = NULL;
+
+  /* The watch's connection lives on a context of this thread's own, as a
+   * pass's does, and closes here, leaving the account's one connection
+   * free for the next pass. */
+  g_main_context_push_thread_default (context);
+  tern_imap_sync_watch (TERN_IMAP_SYNC (source_object), watch_new_mail_cb, sync, cancellable,
+                        &error);
+  tern_imap_sync_disconnect (TERN_IMAP_SYNC (source_object));
+  while (g_main_context_iteration (context, FALSE))
+    ;
+  g_main_context_pop_thread_default (context);
+  if (error != NULL)
+    g_task_return_error (task, error);
+  else
+    g_task_return_boolean (task, FALSE);
+}
+
+static void
+watch_done_cb (GObject      *source,
+               GAsyncResult *result,
+               gpointer      user_data)
+{
+  g_autoptr(AccountSync) sync = user_data;
+  g_autoptr(GError) error = NULL;
+
+  g_task_propagate_boolean (G_TASK (result), &error);
+  sync->watching = FALSE;
+  if (sync->service == NULL)
+    return;
+  if (sync->pass_wanted)
+    {
+      sync->pass_wanted = FALSE;
+      start_pass (sync);
+      return;
+    }
+  /* A refused login or certificate: the next pass tries again. */
+  if (error != NULL && !g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+    report_problem (sync, error);
+}
+
+static void
+start_watch (AccountSync *sync)
+{
+  g_autoptr(GTask) task = NULL;
+
+  if (sync->watching || sync->imap == NULL)
+    return;
+  g_clear_object (&sync->watch_cancellable);
+  sync->watch_cancellable = g_cancellable_new ();
+  sync->watching = TRUE;
+  task = g_task_new (sync->imap, sync->watch_cancellable, watch_done_cb,
+                     account_sync_ref (sync));
+  g_task_set_task_data (task, account_sync_ref (sync), (GDestroyNotify) account_sync_unref);
+  g_task_run_in_thread (task, watch_thread);
+}
+
+static void
+pass_done_cb (GObject      *source,
+              GAsyncResult *result,
+              gpointer      user_data)
+{
+  g_autoptr(AccountSync) sync = user_data;
+  g_autoptr(GError) error = NULL;
+  TernImapSyncStats stats = { 0 };
+  TernMailService *self = sync->service;
+
+  sync->running = FALSE;
+  if (self == NULL)
+    return;
+  set_busy (self, FALSE);
+  if (!tern_imap_sync_run_finish (TERN_IMAP_SYNC (source), result, &stats, &error))
+    {
+      if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+        return;
+      report_problem (sync, error);
+      sync->backoff = sync->backoff == 0 ? BACKOFF_FIRST_SECONDS
+                      : MIN (sync->backoff * 2, interval_seconds (sync));
+      schedule_pass (sync, sync->backoff);
+      return;
+    }
+
+  g_debug ("Synced “%s”: %u folders, %u new messages", tern_account_get_id (sync->account),
+           stats.folders, stats.new_messages);
+  sync->backoff = 0;
+  g_clear_pointer (&sync->problem, g_free);
+  schedule_pass (sync, interval_seconds (sync));
+  start_watch (sync);
+}
+
+static void
+pass_password_cb (GObject      *source,
+                  GAsyncResult *result,
+                  gpointer      user_data)
+{
+  g_autoptr(AccountSync) sync = user_data;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *pin = NULL;
+  TernAccount *account = sync->account;
+  TernMailService *self = sync->service;
+  char *password;
+
+  password = tern_credentials_lookup_finish (TERN_CREDENTIALS (source), result, &error);
+  if (self == NULL)
+    {
+      g_clear_pointer (&password, tern_credentials_free_secret);
+      return;
+    }
+  if (password == NULL && error != NULL &&
+      !g_error_matches (error, TERN_CREDENTIALS_ERROR, TERN_CREDENTIALS_ERROR_NOT_FOUND))
+    {
+      sync->running = FALSE;
+      set_busy (self, FALSE);
+      report_problem (sync, error);
+      sync->backoff = sync->backoff == 0 ? BACKOFF_FIRST_SECONDS
+                      : MIN (sync->backoff * 2, interval_seconds (sync));
+      schedule_pass (sync, sync->backoff);
+      return;
+    }
+
+  tern_imap_sync_set_server (sync->imap, tern_account_get_receiving_host (account),
+                             tern_account_get_receiving_port (account),
+                             connection_security (tern_account_get_receiving_security (account)));
+  tern_imap_sync_set_login (sync->imap, tern_account_get_receiving_username (account), password);
+  g_clear_pointer (&password, tern_credentials_free_secret);
+  pin = lookup_pin (self, account);
+  tern_imap_sync_set_pinned_certificate (sync->imap, pin);
+  tern_imap_sync_set_offline_days (sync->imap, tern_account_get_offline_days (account));
+  tern_imap_sync_set_all_bodies (sync->imap, tern_account_get_offline_days (account) == 0);
+  tern_imap_sync_run_async (sync->imap, NULL, self->cancellable, pass_done_cb,
+                            account_sync_ref (sync));
+}
+
+/* A full pass; the watch, if it runs, is stopped first and started again
+ * after.  The password is read again for each pass, so that a changed one
+ * is used. */
+static void
+start_pass (AccountSync *sync)
+{
+  TernMailService *self = sync->service;
+  g_autoptr(TernCredentials) keyring = NULL;
+  g_autoptr(TernCredentials) credentials = NULL;
+
+  if (self == NULL || sync->running)
+    return;
+  g_clear_handle_id (&sync->timer, g_source_remove);
+  if (sync->watching)
+    {
+      sync->pass_wanted = TRUE;
+      g_cancellable_cancel (sync->watch_cancellable);
+      return;
+    }
+
+  sync->running = TRUE;
+  set_busy (self, TRUE);
+  keyring = tern_credentials_secret_new ();
+  credentials = tern_credentials_for_account (sync->account, keyring);
+  tern_credentials_lookup_async (credentials, tern_account_get_id (sync->account),
+                                 TERN_CREDENTIAL_RECEIVING_PASSWORD, self->cancellable,
+                                 pass_password_cb, account_sync_ref (sync));
+}
+
+/* POP3 */
+
+static void
+pop3_checked_cb (TernPop3Downloader    *downloader,
+                 TernPop3DownloadStats *stats,
+                 const GError          *error,
+                 AccountSync           *sync)
+{
+  TernMailService *self = sync->service;
+
+  if (self == NULL)
+    return;
+  if (error != NULL)
+    {
+      report_problem (sync, error);
+      return;
+    }
+  g_clear_pointer (&sync->problem, g_free);
+  /* POP3 mail goes to an Inbox, and arrives unread. */
+  if (stats->downloaded > 0 && !window_is_active (self))
+    send_notification (self, stats->downloaded, NULL, NULL);
+}
+
+static void
+pop3_password_cb (GObject      *source,
+                  GAsyncResult *result,
+                  gpointer      user_data)
+{
+  g_autoptr(AccountSync) sync = user_data;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *pin = NULL;
+  TernAccount *account = sync->account;
+  TernMailService *self = sync->service;
+  char *password;
+
+  password = tern_credentials_lookup_finish (TERN_CREDENTIALS (source), result, &error);
+  if (self == NULL)
+    {
+      g_clear_pointer (&password, tern_credentials_free_secret);
+      return;
+    }
+  if (password == NULL && error != NULL &&
+      !g_error_matches (error, TERN_CREDENTIALS_ERROR, TERN_CREDENTIALS_ERROR_NOT_FOUND))
+    {
+      report_problem (sync, error);
+      return;
+    }
+
+  sync->pop3 = tern_pop3_downloader_new (self->store, tern_account_get_id (account));
+  tern_pop3_downloader_set_server (sync->pop3, tern_account_get_receiving_host (account),
+                                   tern_account_get_receiving_port (account),
+                                   connection_security (
+                                     tern_account_get_receiving_security (account)));
+  tern_pop3_downloader_set_login (sync->pop3, tern_account_get_receiving_username (account),
+                                  password);
+  g_clear_pointer (&password, tern_credentials_free_secret);
+  pin = lookup_pin (self, account);
+  tern_pop3_downloader_set_pinned_certificate (sync->pop3, pin);
+  tern_pop3_downloader_set_after_download (sync->pop3,
+                                           tern_account_get_pop3_after_download (account),
+                                           tern_account_get_pop3_keep_days (account));
+  tern_pop3_downloader_set_delete_on_server (sync->pop3,
+                                             tern_account_get_pop3_delete_on_server (account));
+  tern_pop3_downloader_set_target (sync->pop3, tern_account_get_pop3_deliver_to (account));
+  g_signal_connect (sync->pop3, "checked", G_CALLBACK (pop3_checked_cb), sync);
+  tern_pop3_downloader_start (sync->pop3, MAX (tern_account_get_sync_interval (account), 1));
+}
+
+/* Accounts */
+
+/**
+ * tern_mail_service_add_account:
+ *
+ * Starts getting @account's mail, unless it is disabled, has no server to
+ * get mail from, or is being fetched already.
+ */
+void
+tern_mail_service_add_account (TernMailService *self,
+                               TernAccount     *account)
+{
+  g_autoptr(TernCredentials) keyring = NULL;
+  g_autoptr(TernCredentials) credentials = NULL;
+  const char *id = tern_account_get_id (account);
+  AccountSync *sync;
+
+  g_return_if_fail (TERN_IS_MAIL_SERVICE (self));
+
+  if (!tern_account_get_enabled (account) || tern_account_get_receiving_host (account) == NULL ||
+      g_hash_table_contains (self->accounts, id))
+    return;
+
+  sync = g_rc_box_new0 (AccountSync);
+  sync->service = self;
+  sync->account = g_object_ref (account);
+  g_hash_table_insert (self->accounts, g_strdup (id), sync);
+
+  if (tern_account_get_receiving_protocol (account) == TERN_RECEIVING_PROTOCOL_IMAP)
+    {
+      sync->imap = tern_imap_sync_new (self->store, id);
+      start_pass (sync);
+      return;
+    }
+
+  keyring = tern_credentials_secret_new ();
+  credentials = tern_credentials_for_account (account, keyring);
+  tern_credentials_lookup_async (credentials, id, TERN_CREDENTIAL_RECEIVING_PASSWORD,
+                                 self->cancellable, pop3_password_cb, account_sync_ref (sync));
+}
+
+/**
+ * tern_mail_service_start:
+ *
+ * Reads the accounts and starts getting the mail of each enabled one.
+ */
+void
+tern_mail_service_start (TernMailService *self)
+{
+  g_autoptr(TernAccountManager) manager = tern_account_manager_new (self->config_dir);
+  g_autoptr(GPtrArray) problems = NULL;
+  g_autoptr(GError) error = NULL;
+  guint n_accounts;
+
+  g_return_if_fail (TERN_IS_MAIL_SERVICE (self));
+
+  problems = tern_account_manager_load (manager, &error);
+  if (problems == NULL)
+    {
+      g_warning ("Reading the accounts: %s", error->message);
+      return;
+    }
+  n_accounts = g_list_model_get_n_items (G_LIST_MODEL (manager));
+  for (guint i = 0; i < n_accounts; i++)
+    {
+      g_autoptr(TernAccount) account = g_list_model_get_item (G_LIST_MODEL (manager), i);
+
+      tern_mail_service_add_account (self, account);
+    }
+}
+
+/**
+ * tern_mail_service_stop:
+ *
+ * Cancels every pass, watch and check; the service does nothing more.
+ */
+void
+tern_mail_service_stop (TernMailService *self)
+{
+  GHashTableIter iter;
+  AccountSync *sync;
+
+  g_return_if_fail (TERN_IS_MAIL_SERVICE (self));
+
+  g_cancellable_cancel (self->cancellable);
+  g_hash_table_iter_init (&iter, self->accounts);
+  while (g_hash_table_iter_next (&iter, NULL, (gpointer *) &sync))
+    {
+      sync->service = NULL;
+      g_clear_handle_id (&sync->timer, g_source_remove);
+      if (sync->watch_cancellable != NULL)
+        g_cancellable_cancel (sync->watch_cancellable);
+      if (sync->pop3 != NULL)
+        tern_pop3_downloader_stop (sync->pop3);
+    }
+  g_hash_table_remove_all (self->accounts);
+  self->busy = 0;
+}
+
+static void
+network_changed_cb (GNetworkMonitor *monitor,
+                    gboolean         available,
+                    TernMailService *self)
+{
+  GHashTableIter iter;
+  AccountSync *sync;
+  gboolean offline = !available;
+
+  if (offline == self->offline)
+    return;
+  self->offline = offline;
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_OFFLINE]);
+
+  /* Offline, the passes go on as they were: the servers may be on this
+   * computer or its network, and a failure waits longer each time anyway.
+   * Back online, every account gets its mail now. */
+  if (offline)
+    return;
+  g_hash_table_iter_init (&iter, self->accounts);
+  while (g_hash_table_iter_next (&iter, NULL, (gpointer *) &sync))
+    {
+      if (sync->pop3 != NULL)
+        tern_pop3_downloader_start (sync->pop3,
+                                    MAX (tern_account_get_sync_interval (sync->account), 1));
+      else if (sync->imap != NULL)
+        {
+          sync->backoff = 0;
+          start_pass (sync);
+        }
+    }
+}
+
+gboolean
+tern_mail_service_get_busy (TernMailService *self)
+{
+  g_return_val_if_fail (TERN_IS_MAIL_SERVICE (self), FALSE);
+
+  return self->busy > 0;
+}
+
+gboolean
+tern_mail_service_get_offline (TernMailService *self)
+{
+  g_return_val_if_fail (TERN_IS_MAIL_SERVICE (self), FALSE);
+
+  return self->offline;
+}
+
+/**
+ * tern_mail_service_new:
+ * @application: the application, which keeps the service
+ * @store: the open store
+ * @config_dir: where the accounts and trusted certificates are
+ */
+TernMailService *
+tern_mail_service_new (GApplication *application,
+                       TernStore    *store,
+                       const char   *config_dir)
+{
+  TernMailService *self = g_object_new (TERN_TYPE_MAIL_SERVICE, NULL);
+
+  self->application = application;
+  self->store = g_object_ref (store);
+  self->config_dir = g_strdup (config_dir);
+  return self;
+}
+
+static void
+tern_mail_service_get_property (GObject    *object,
+                                guint       prop_id,
+                                GValue     *value,
+                                GParamSpec *pspec)
+{
+  TernMailService *self = TERN_MAIL_SERVICE (object);
+
+  switch (prop_id)
+    {
+    case PROP_BUSY:
+      g_value_set_boolean (value, self->busy > 0);
+      break;
+    case PROP_OFFLINE:
+      g_value_set_boolean (value, self->offline);
+      break;
+    default:
+      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+    }
+}
+
+static void
+tern_mail_service_dispose (GObject *object)
+{
+  TernMailService *self = TERN_MAIL_SERVICE (object);
+
+  tern_mail_service_stop (self);
+  if (self->monitor != NULL)
+    g_signal_handlers_disconnect_by_data (self->monitor, self);
+  self->monitor = NULL;
+
+  G_OBJECT_CLASS (tern_mail_service_parent_class)->dispose (object);
+}
+
+static void
+tern_mail_service_finalize (GObject *object)
+{
+  TernMailService *self = TERN_MAIL_SERVICE (object);
+
+  g_hash_table_unref (self->accounts);
+  g_clear_object (&self->cancellable);
+  g_clear_object (&self->store);
+  g_free (self->config_dir);
+
+  G_OBJECT_CLASS (tern_mail_service_parent_class)->finalize (object);
+}
+
+static void
+tern_mail_service_class_init (TernMailServiceClass *klass)
+{
+  GObjectClass *object_class = G_OBJECT_CLASS (klass);
+
+  object_class->get_property = tern_mail_service_get_property;
+  object_class->dispose = tern_mail_service_dispose;
+  object_class->finalize = tern_mail_service_finalize;
+
+  properties[PROP_BUSY] =
+    g_param_spec_boolean ("busy", NULL, NULL, FALSE,
+                          G_PARAM_READABLE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
+  properties[PROP_OFFLINE] =
+    g_param_spec_boolean ("offline", NULL, NULL, FALSE,
+                          G_PARAM_READABLE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
+  g_object_class_install_properties (object_class, N_PROPS, properties);
+
+  /**
+   * TernMailService::problem:
+   * @account: the account's ID
+   * @text: what went wrong, for the user
+   *
+   * Emitted once for a failure; the same failure again is not told.
+   */
+  signals[SIGNAL_PROBLEM] =
+    g_signal_new ("problem", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL,
+                  G_TYPE_NONE, 2, G_TYPE_STRING, G_TYPE_STRING);
+}
+
+static void
+tern_mail_service_init (TernMailService *self)
+{
+  self->accounts = g_hash_table_new_full (g_str_hash, g_str_equal, g_free,
+                                          (GDestroyNotify) account_sync_unref);
+  self->cancellable = g_cancellable_new ();
+  self->monitor = g_network_monitor_get_default ();
+  self->offline = !g_network_monitor_get_network_available (self->monitor);
+  g_signal_connect (self->monitor, "network-changed", G_CALLBACK (network_changed_cb), self);
+}

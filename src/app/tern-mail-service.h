@@ -1,0 +1,34 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+
+#pragma once
+
+#include <gio/gio.h>
+
+#include "tern-account.h"
+#include "tern-store.h"
+
+G_BEGIN_DECLS
+
+/*
+ * TernMailService: the app's mail fetching, one per application.  Each
+ * enabled IMAP account gets a full sync pass at once and then every sync
+ * interval, with the INBOX watched (IDLE) between passes; each POP3
+ * account is checked at its interval.  Failures wait longer each time and
+ * are told once through TernMailService::problem.
+ */
+
+#define TERN_TYPE_MAIL_SERVICE (tern_mail_service_get_type ())
+
+G_DECLARE_FINAL_TYPE (TernMailService, tern_mail_service, TERN, MAIL_SERVICE, GObject)
+
+TernMailService *tern_mail_service_new          (GApplication    *application,
+                                                 TernStore       *store,
+                                                 const char      *config_dir);
+void             tern_mail_service_start        (TernMailService *self);
+void             tern_mail_service_add_account  (TernMailService *self,
+                                                 TernAccount     *account);
+void             tern_mail_service_stop         (TernMailService *self);
+gboolean         tern_mail_service_get_busy     (TernMailService *self);
+gboolean         tern_mail_service_get_offline  (TernMailService *self);
+
+G_END_DECLS
