@@ -8,6 +8,7 @@
 #include "tern-account-manager.h"
 #include "tern-credentials.h"
 #include "tern-credentials-secret.h"
+#include "tern-imap-client.h"
 #include "tern-imap-sync.h"
 #include "tern-mail-service.h"
 #include "tern-message-flags.h"
@@ -72,6 +73,12 @@ typedef struct
   guint timer;
   guint backoff;
   char *problem;
+  /* SHA-256 of the password the running pass logs in with, and of the last
+   * one the server refused: a refused password is never sent again, so that
+   * retries cannot lock the account; a changed one is tried at the next
+   * pass. */
+  char *tried_digest;
+  char *refused_digest;
 } AccountSync;
 
 static void
@@ -90,6 +97,8 @@ account_sync_clear (AccountSync *sync)
   g_clear_object (&sync->pop3);
   g_clear_object (&sync->account);
   g_clear_pointer (&sync->problem, g_free);
+  g_clear_pointer (&sync->tried_digest, g_free);
+  g_clear_pointer (&sync->refused_digest, g_free);
 }
 
 static AccountSync *
@@ -393,6 +402,17 @@ pass_done_cb (GObject      *source,
       if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
         return;
       report_problem (sync, error);
+      if (g_error_matches (error, TERN_IMAP_CLIENT_ERROR,
+                           TERN_IMAP_CLIENT_ERROR_AUTHENTICATION_FAILED))
+        {
+          /* No quick retry with a password the server refused: the next
+           * pass comes at the account's interval and only logs in if the
+           * password has changed meanwhile. */
+          g_free (sync->refused_digest);
+          sync->refused_digest = g_steal_pointer (&sync->tried_digest);
+          schedule_pass (sync, interval_seconds (sync));
+          return;
+        }
       sync->backoff = sync->backoff == 0 ? BACKOFF_FIRST_SECONDS
                       : MIN (sync->backoff * 2, interval_seconds (sync));
       schedule_pass (sync, sync->backoff);
@@ -403,6 +423,7 @@ pass_done_cb (GObject      *source,
            stats.folders, stats.new_messages);
   sync->backoff = 0;
   g_clear_pointer (&sync->problem, g_free);
+  g_clear_pointer (&sync->refused_digest, g_free);
   schedule_pass (sync, interval_seconds (sync));
   start_watch (sync);
 }
@@ -434,6 +455,19 @@ pass_password_cb (GObject      *source,
       sync->backoff = sync->backoff == 0 ? BACKOFF_FIRST_SECONDS
                       : MIN (sync->backoff * 2, interval_seconds (sync));
       schedule_pass (sync, sync->backoff);
+      return;
+    }
+
+  g_free (sync->tried_digest);
+  sync->tried_digest = password != NULL
+                       ? g_compute_checksum_for_string (G_CHECKSUM_SHA256, password, -1)
+                       : NULL;
+  if (sync->tried_digest != NULL && g_strcmp0 (sync->tried_digest, sync->refused_digest) == 0)
+    {
+      g_clear_pointer (&password, tern_credentials_free_secret);
+      sync->running = FALSE;
+      set_busy (self, FALSE);
+      schedule_pass (sync, interval_seconds (sync));
       return;
     }
 

@@ -135,8 +135,16 @@ def test_wrong_password(context):
                   for w in tern.windows()),
           'a dialog opened for the failure')
 
-    # The pass is tried again after 30 s, fails the same way, and says
-    # nothing more: no second toast.
+    # A refused password is never sent again (retries could lock the
+    # account): no second login in the next minute or so, and no second
+    # toast.  Dovecot logs each refused IMAP login on disconnection.
+    def refused_logins():
+        path = os.path.join(env['TERN_TEST_SERVERS_DIR'], 'dovecot', 'dovecot.log')
+        with open(path, encoding='utf-8', errors='replace') as log:
+            return sum(1 for line in log
+                       if 'imap-login:' in line and 'auth failed' in line
+                       and f"user=<{env['TERN_TEST_USER1']}>" in line)
+
     def toasts():
         return T.find_all(tern.window, lambda a: (T.has_role(a, T.pyatspi.ROLE_LABEL)
                                                   and (a.name or '').startswith('Could not get')))
@@ -146,6 +154,8 @@ def test_wrong_password(context):
         check(not toasts(), 'the same failure was told again')
         time.sleep(1)
     tern.check_running()
+    check(refused_logins() == 1,
+          f'the refused password was sent {refused_logins()} times, not once')
 
 
 if __name__ == '__main__':
