@@ -609,6 +609,163 @@ test_malformed_greeting_is_an_error (void)
   fake_server_stop (server);
 }
 
+/* Delivery status notifications: parameters when DSN is offered, none and
+ * a note in the result when it is not. */
+
+static void
+dsn_script_common (FakeServer        *server,
+                   GSocketConnection *client,
+                   const char        *extensions)
+{
+  g_autofree char *ehlo = NULL;
+
+  send_text (client, "220 fake.test ESMTP\r\n");
+  ehlo = receive_line (server, client);
+  send_text (client, extensions);
+  for (;;)
+    {
+      g_autofree char *line = receive_line (server, client);
+
+      if (line == NULL)
+        return;
+      if (strcmp (line, "DATA") == 0)
+        {
+          send_text (client, "354 Go ahead\r\n");
+          receive_data (server, client);
+          send_text (client, "250 2.0.0 Queued\r\n");
+        }
+      else if (strcmp (line, "QUIT") == 0)
+        {
+          send_text (client, "221 2.0.0 Bye\r\n");
+          drain (server, client);
+          return;
+        }
+      else
+        send_text (client, "250 2.1.0 Ok\r\n");
+    }
+}
+
+static void
+dsn_offered_script (FakeServer        *server,
+                    GSocketConnection *client)
+{
+  dsn_script_common (server, client,
+                     "250-fake.test\r\n250-DSN\r\n250-SMTPUTF8\r\n250 8BITMIME\r\n");
+}
+
+static void
+dsn_missing_script (FakeServer        *server,
+                    GSocketConnection *client)
+{
+  dsn_script_common (server, client, "250-fake.test\r\n250 8BITMIME\r\n");
+}
+
+static TernSmtpSendResult *
+smtp_send_dsn (TernSmtpClient      *client,
+               const char * const  *recipients,
+               const TernSmtpDsn   *dsn,
+               GError             **error)
+{
+  g_autoptr(GAsyncResult) result = NULL;
+  g_autoptr(GBytes) bytes = g_bytes_new_static ("Subject: hi\n\nhello\n", 19);
+
+  tern_smtp_client_send_full_async (client, "alice@tern.test", recipients, bytes, dsn, NULL,
+                                    tern_test_got_result_cb, &result);
+  return tern_smtp_client_send_finish (client, tern_test_wait_for (&result), error);
+}
+
+static void
+test_dsn_offered (void)
+{
+  FakeServer *server = fake_server_start (dsn_offered_script);
+  g_autoptr(TernSmtpClient) client = new_client ();
+  g_autoptr(TernSmtpSendResult) result = NULL;
+  g_autoptr(GError) error = NULL;
+  const char *recipients[] = { "bob+lists@tern.test", "carol=x@tern.test", NULL };
+  TernSmtpDsn dsn = {
+    TERN_SMTP_DSN_NOTIFY_FAILURE | TERN_SMTP_DSN_NOTIFY_DELAY | TERN_SMTP_DSN_NOTIFY_SUCCESS,
+    TERN_SMTP_DSN_RET_HDRS, "id+1=2 é",
+  };
+  TernSmtpDsn never = { TERN_SMTP_DSN_NOTIFY_NEVER, TERN_SMTP_DSN_RET_FULL, NULL };
+  const char *utf8_recipients[] = { "zoë+1@tern.test", NULL };
+
+  g_assert_true (smtp_connect (client, server, TERN_CONNECTION_SECURITY_NONE, &error));
+  g_assert_no_error (error);
+  result = smtp_send_dsn (client, recipients, &dsn, &error);
+  g_assert_no_error (error);
+  g_assert_false (tern_smtp_send_result_get_dsn_unavailable (result));
+  g_clear_pointer (&result, tern_smtp_send_result_free);
+  result = smtp_send_dsn (client, recipients, &never, &error);
+  g_assert_no_error (error);
+  g_clear_pointer (&result, tern_smtp_send_result_free);
+  result = smtp_send_dsn (client, utf8_recipients, &never, &error);
+  g_assert_no_error (error);
+  smtp_quit (client);
+  g_clear_object (&client);
+
+  g_assert_cmpstr (g_ptr_array_index (server->received, 1), ==,
+                   "MAIL FROM:<alice@tern.test> RET=HDRS ENVID=id+2B1+3D2+20+C3+A9");
+  g_assert_cmpstr (g_ptr_array_index (server->received, 2), ==,
+                   "RCPT TO:<bob+lists@tern.test> NOTIFY=SUCCESS,FAILURE,DELAY "
+                   "ORCPT=rfc822;bob+2Blists@tern.test");
+  g_assert_cmpstr (g_ptr_array_index (server->received, 3), ==,
+                   "RCPT TO:<carol=x@tern.test> NOTIFY=SUCCESS,FAILURE,DELAY "
+                   "ORCPT=rfc822;carol+3Dx@tern.test");
+  g_assert_cmpstr (g_ptr_array_index (server->received, 4), ==, "DATA");
+  g_assert_cmpstr (g_ptr_array_index (server->received, 5), ==,
+                   "MAIL FROM:<alice@tern.test> RET=FULL");
+  g_assert_cmpstr (g_ptr_array_index (server->received, 6), ==,
+                   "RCPT TO:<bob+lists@tern.test> NOTIFY=NEVER "
+                   "ORCPT=rfc822;bob+2Blists@tern.test");
+  /* Not ASCII: SMTPUTF8 is in use, so ORCPT has the utf-8 type. */
+  g_assert_cmpstr (g_ptr_array_index (server->received, 9), ==,
+                   "MAIL FROM:<alice@tern.test> SMTPUTF8 RET=FULL");
+  g_assert_cmpstr (g_ptr_array_index (server->received, 10), ==,
+                   "RCPT TO:<zoë+1@tern.test> NOTIFY=NEVER ORCPT=utf-8;zoë\\x{2B}1@tern.test");
+  fake_server_stop (server);
+}
+
+static void
+test_dsn_not_offered (void)
+{
+  FakeServer *server = fake_server_start (dsn_missing_script);
+  g_autoptr(TernSmtpClient) client = new_client ();
+  g_autoptr(TernSmtpSendResult) result = NULL;
+  g_autoptr(GError) error = NULL;
+  const char *recipients[] = { "bob@tern.test", NULL };
+  TernSmtpDsn dsn = { TERN_SMTP_DSN_NOTIFY_FAILURE, TERN_SMTP_DSN_RET_HDRS, "abc" };
+
+  g_assert_true (smtp_connect (client, server, TERN_CONNECTION_SECURITY_NONE, &error));
+  g_assert_no_error (error);
+  result = smtp_send_dsn (client, recipients, &dsn, &error);
+  g_assert_no_error (error);
+  g_assert_true (tern_smtp_send_result_get_dsn_unavailable (result));
+  g_assert_cmpstr (tern_smtp_send_result_get_accepted (result)[0], ==, "bob@tern.test");
+  g_clear_pointer (&result, tern_smtp_send_result_free);
+  /* Nothing asked for: nothing to report. */
+  result = smtp_send_dsn (client, recipients, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_false (tern_smtp_send_result_get_dsn_unavailable (result));
+  smtp_quit (client);
+  g_clear_object (&client);
+
+  g_assert_cmpstr (g_ptr_array_index (server->received, 1), ==, "MAIL FROM:<alice@tern.test>");
+  g_assert_cmpstr (g_ptr_array_index (server->received, 2), ==, "RCPT TO:<bob@tern.test>");
+  g_assert_cmpstr (g_ptr_array_index (server->received, 3), ==, "DATA");
+  g_assert_cmpstr (g_ptr_array_index (server->received, 4), ==, "MAIL FROM:<alice@tern.test>");
+  fake_server_stop (server);
+}
+
+static void
+test_xtext (void)
+{
+  g_autofree char *a = tern_smtp_xtext_encode ("a+b=c");
+  g_autofree char *b = tern_smtp_xtext_encode ("x y\x7f~!");
+
+  g_assert_cmpstr (a, ==, "a+2Bb+3Dc");
+  g_assert_cmpstr (b, ==, "x+20y+7F~!");
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -629,6 +786,10 @@ main (int   argc,
   g_test_add_func ("/smtp/fake/drop-after-data-is-an-error", test_drop_after_data_is_an_error);
   g_test_add_func ("/smtp/fake/malformed-greeting-is-an-error",
                    test_malformed_greeting_is_an_error);
+
+  g_test_add_func ("/smtp/fake/dsn/offered-exact-parameters", test_dsn_offered);
+  g_test_add_func ("/smtp/fake/dsn/not-offered-none-and-reported", test_dsn_not_offered);
+  g_test_add_func ("/smtp/fake/dsn/xtext", test_xtext);
 
   return g_test_run ();
 }

@@ -41,6 +41,7 @@ struct _TernSmtpSendResult
   GPtrArray *accepted;
   GPtrArray *refused;
   GHashTable *errors;
+  gboolean dsn_unavailable;
 };
 
 struct _TernSmtpClient
@@ -109,6 +110,61 @@ tern_smtp_send_result_get_error (TernSmtpSendResult *self,
                                  const char         *address)
 {
   return g_hash_table_lookup (self->errors, address);
+}
+
+/**
+ * tern_smtp_send_result_get_dsn_unavailable:
+ *
+ * Returns: %TRUE when delivery status notifications were asked for and the
+ *   server does not offer DSN, so the message went without asking for them
+ */
+gboolean
+tern_smtp_send_result_get_dsn_unavailable (TernSmtpSendResult *self)
+{
+  return self->dsn_unavailable;
+}
+
+/**
+ * tern_smtp_xtext_encode:
+ *
+ * Encodes @text as xtext (RFC 3461 section 4): every byte outside 33–126,
+ * and "+" and "=", becomes "+" and two upper-case hex digits.
+ *
+ * Returns: (transfer full): the encoded text
+ */
+char *
+tern_smtp_xtext_encode (const char *text)
+{
+  GString *out = g_string_new (NULL);
+
+  for (const char *p = text; *p != '\0'; p++)
+    {
+      guchar c = (guchar) *p;
+
+      if (c < 33 || c > 126 || c == '+' || c == '=')
+        g_string_append_printf (out, "+%02X", c);
+      else
+        g_string_append_c (out, (char) c);
+    }
+  return g_string_free (out, FALSE);
+}
+
+/* An address in the utf-8-addr-unitext form of RFC 6533: UTF-8 as it is,
+ * and "+", "=" and "\" as \x{HEX}.  check_address() has already refused
+ * controls and spaces. */
+static char *
+utf8_addr_unitext (const char *address)
+{
+  GString *out = g_string_new (NULL);
+
+  for (const char *p = address; *p != '\0'; p++)
+    {
+      if (*p == '+' || *p == '=' || *p == '\\')
+        g_string_append_printf (out, "\\x{%02X}", (guchar) *p);
+      else
+        g_string_append_c (out, *p);
+    }
+  return g_string_free (out, FALSE);
 }
 
 void
@@ -1447,6 +1503,32 @@ tern_smtp_client_send_async (TernSmtpClient      *self,
                              GAsyncReadyCallback  callback,
                              gpointer             user_data)
 {
+  tern_smtp_client_send_full_async (self, from, recipients, message, NULL,
+                                    cancellable, callback, user_data);
+}
+
+/**
+ * tern_smtp_client_send_full_async:
+ * @dsn: (nullable): the delivery status notifications to ask for, or %NULL
+ *   for none
+ *
+ * Like tern_smtp_client_send_async(), and asks for delivery status
+ * notifications (RFC 3461) as @dsn says: RET and ENVID on MAIL FROM,
+ * NOTIFY and ORCPT on each RCPT TO.  A server that does not offer DSN gets
+ * none of them; the message still goes, and
+ * tern_smtp_send_result_get_dsn_unavailable() says so.  The result is read
+ * with tern_smtp_client_send_finish().
+ */
+void
+tern_smtp_client_send_full_async (TernSmtpClient      *self,
+                                  const char          *from,
+                                  const char * const  *recipients,
+                                  GBytes              *message,
+                                  const TernSmtpDsn   *dsn,
+                                  GCancellable        *cancellable,
+                                  GAsyncReadyCallback  callback,
+                                  gpointer             user_data)
+{
   GTask *task;
   SendData *data;
   GError *error = NULL;
@@ -1454,12 +1536,16 @@ tern_smtp_client_send_async (TernSmtpClient      *self,
   gboolean eight_bit = FALSE;
   guint64 size = 0;
   GString *mail;
+  gboolean wants_dsn;
+  gboolean use_dsn;
 
   g_return_if_fail (TERN_IS_SMTP_CLIENT (self));
   g_return_if_fail (from != NULL && recipients != NULL && message != NULL);
+  g_return_if_fail (dsn == NULL || (dsn->notify & TERN_SMTP_DSN_NOTIFY_NEVER) == 0
+                    || dsn->notify == TERN_SMTP_DSN_NOTIFY_NEVER);
 
   task = g_task_new (self, cancellable, callback, user_data);
-  g_task_set_source_tag (task, tern_smtp_client_send_async);
+  g_task_set_source_tag (task, tern_smtp_client_send_full_async);
   if (!begin_operation (self, task, TRUE))
     {
       g_object_unref (task);
@@ -1515,12 +1601,84 @@ tern_smtp_client_send_async (TernSmtpClient      *self,
     g_string_append (mail, " BODY=8BITMIME");
   if (needs_utf8)
     g_string_append (mail, " SMTPUTF8");
+  wants_dsn = dsn != NULL && (dsn->notify != TERN_SMTP_DSN_NOTIFY_DEFAULT
+                              || dsn->ret != TERN_SMTP_DSN_RET_DEFAULT
+                              || (dsn->envid != NULL && dsn->envid[0] != '\0'));
+  use_dsn = wants_dsn && (self->extensions & TERN_SMTP_EXTENSION_DSN) != 0;
+  data->result->dsn_unavailable = wants_dsn && !use_dsn;
+  if (use_dsn)
+    {
+      if (dsn->ret == TERN_SMTP_DSN_RET_FULL)
+        g_string_append (mail, " RET=FULL");
+      else if (dsn->ret == TERN_SMTP_DSN_RET_HDRS)
+        g_string_append (mail, " RET=HDRS");
+      if (dsn->envid != NULL && dsn->envid[0] != '\0')
+        {
+          g_autofree char *envid = tern_smtp_xtext_encode (dsn->envid);
+
+          /* RFC 3461 section 4.4: at most 100 characters. */
+          if (strlen (envid) > 100)
+            {
+              g_string_free (mail, TRUE);
+              send_return_error (task, g_error_new (TERN_SMTP_ERROR,
+                                                    TERN_SMTP_ERROR_INVALID_ADDRESS,
+                                                    "The envelope identifier is longer "
+                                                    "than 100 characters"));
+              return;
+            }
+          g_string_append_printf (mail, " ENVID=%s", envid);
+        }
+    }
   g_string_append (mail, "\r\n");
   g_ptr_array_add (data->commands, g_string_free (mail, FALSE));
   for (guint i = 0; i < data->recipients->len; i++)
-    g_ptr_array_add (data->commands,
-                     g_strdup_printf ("RCPT TO:<%s>\r\n",
-                                      (char *) g_ptr_array_index (data->recipients, i)));
+    {
+      const char *address = g_ptr_array_index (data->recipients, i);
+      GString *rcpt = g_string_new (NULL);
+
+      g_string_append_printf (rcpt, "RCPT TO:<%s>", address);
+      if (use_dsn && dsn->notify != TERN_SMTP_DSN_NOTIFY_DEFAULT)
+        {
+          if (dsn->notify & TERN_SMTP_DSN_NOTIFY_NEVER)
+            g_string_append (rcpt, " NOTIFY=NEVER");
+          else
+            {
+              const char *sep = " NOTIFY=";
+
+              if (dsn->notify & TERN_SMTP_DSN_NOTIFY_SUCCESS)
+                {
+                  g_string_append_printf (rcpt, "%sSUCCESS", sep);
+                  sep = ",";
+                }
+              if (dsn->notify & TERN_SMTP_DSN_NOTIFY_FAILURE)
+                {
+                  g_string_append_printf (rcpt, "%sFAILURE", sep);
+                  sep = ",";
+                }
+              if (dsn->notify & TERN_SMTP_DSN_NOTIFY_DELAY)
+                g_string_append_printf (rcpt, "%sDELAY", sep);
+            }
+        }
+      if (use_dsn)
+        {
+          /* An address that is not ASCII is only here when SMTPUTF8 is in
+           * use (check_address()), so the utf-8 type of RFC 6533 fits. */
+          if (g_str_is_ascii (address))
+            {
+              g_autofree char *orcpt = tern_smtp_xtext_encode (address);
+
+              g_string_append_printf (rcpt, " ORCPT=rfc822;%s", orcpt);
+            }
+          else if (needs_utf8)
+            {
+              g_autofree char *orcpt = utf8_addr_unitext (address);
+
+              g_string_append_printf (rcpt, " ORCPT=utf-8;%s", orcpt);
+            }
+        }
+      g_string_append (rcpt, "\r\n");
+      g_ptr_array_add (data->commands, g_string_free (rcpt, FALSE));
+    }
   g_ptr_array_add (data->commands, g_strdup ("DATA\r\n"));
 
   data->pipelining = (self->extensions & TERN_SMTP_EXTENSION_PIPELINING) != 0;

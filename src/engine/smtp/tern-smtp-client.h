@@ -105,6 +105,59 @@ void                tern_smtp_send_result_free         (TernSmtpSendResult *self
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (TernSmtpSendResult, tern_smtp_send_result_free)
 
+/**
+ * TernSmtpDsnNotify:
+ * @TERN_SMTP_DSN_NOTIFY_DEFAULT: no NOTIFY parameter: the server's default
+ * @TERN_SMTP_DSN_NOTIFY_SUCCESS: a report when the message is delivered
+ * @TERN_SMTP_DSN_NOTIFY_FAILURE: a report when delivery fails
+ * @TERN_SMTP_DSN_NOTIFY_DELAY: a report when delivery is delayed
+ * @TERN_SMTP_DSN_NOTIFY_NEVER: no report at all; not to be combined with
+ *   the others
+ *
+ * When a delivery status notification (RFC 3461) is wanted for each
+ * recipient.
+ */
+typedef enum {
+  TERN_SMTP_DSN_NOTIFY_DEFAULT = 0,
+  TERN_SMTP_DSN_NOTIFY_SUCCESS = 1 << 0,
+  TERN_SMTP_DSN_NOTIFY_FAILURE = 1 << 1,
+  TERN_SMTP_DSN_NOTIFY_DELAY   = 1 << 2,
+  TERN_SMTP_DSN_NOTIFY_NEVER   = 1 << 3,
+} TernSmtpDsnNotify;
+
+/**
+ * TernSmtpDsnRet:
+ * @TERN_SMTP_DSN_RET_DEFAULT: no RET parameter: the server's default
+ * @TERN_SMTP_DSN_RET_FULL: a failure report carries the whole message
+ * @TERN_SMTP_DSN_RET_HDRS: a failure report carries only its header
+ */
+typedef enum {
+  TERN_SMTP_DSN_RET_DEFAULT,
+  TERN_SMTP_DSN_RET_FULL,
+  TERN_SMTP_DSN_RET_HDRS,
+} TernSmtpDsnRet;
+
+/**
+ * TernSmtpDsn:
+ * @notify: when each recipient's server should report
+ * @ret: how much of the message a failure report returns
+ * @envid: (nullable): an identifier of this sending that reports quote
+ *   back; printable ASCII is best, anything else is xtext-encoded
+ *
+ * The delivery status notifications asked for one message.  They are only
+ * sent to a server that offers DSN; see
+ * tern_smtp_send_result_get_dsn_unavailable().
+ */
+typedef struct {
+  TernSmtpDsnNotify notify;
+  TernSmtpDsnRet ret;
+  const char *envid;
+} TernSmtpDsn;
+
+gboolean            tern_smtp_send_result_get_dsn_unavailable (TernSmtpSendResult *self);
+
+char               *tern_smtp_xtext_encode                 (const char *text);
+
 #define TERN_TYPE_SMTP_CLIENT (tern_smtp_client_get_type ())
 
 G_DECLARE_FINAL_TYPE (TernSmtpClient, tern_smtp_client, TERN, SMTP_CLIENT, GObject)
@@ -142,6 +195,14 @@ void                tern_smtp_client_send_async           (TernSmtpClient       
                                                            const char              *from,
                                                            const char * const      *recipients,
                                                            GBytes                  *message,
+                                                           GCancellable            *cancellable,
+                                                           GAsyncReadyCallback      callback,
+                                                           gpointer                 user_data);
+void                tern_smtp_client_send_full_async      (TernSmtpClient          *self,
+                                                           const char              *from,
+                                                           const char * const      *recipients,
+                                                           GBytes                  *message,
+                                                           const TernSmtpDsn       *dsn,
                                                            GCancellable            *cancellable,
                                                            GAsyncReadyCallback      callback,
                                                            gpointer                 user_data);
