@@ -16,6 +16,7 @@
 
 #include "tern-mime-composer.h"
 #include "tern-outbox-sender.h"
+#include "tern-smtp-client.h"
 #include "tern-store-outbox.h"
 #include "tern-test-util.h"
 
@@ -43,7 +44,9 @@ typedef struct
   guint64 size_limit;
   const char *data_reply;
   gboolean hang_after_data;
+  gboolean offer_dsn;
   /* What happened */
+  GPtrArray *envelope_lines;
   gboolean hung;
   guint mail_commands;
   GPtrArray *deliveries;
@@ -111,6 +114,8 @@ serve (FakeSmtp          *server,
 
           say (client, "250-fake");
           say (client, "250-8BITMIME");
+          if (server->offer_dsn)
+            say (client, "250-DSN");
           if (server->size_limit > 0)
             {
               size = g_strdup_printf ("250-SIZE %" G_GUINT64_FORMAT, server->size_limit);
@@ -120,6 +125,9 @@ serve (FakeSmtp          *server,
         }
       else if (g_ascii_strncasecmp (command, "MAIL FROM:", 10) == 0)
         {
+          g_mutex_lock (&server->lock);
+          g_ptr_array_add (server->envelope_lines, g_strdup (command));
+          g_mutex_unlock (&server->lock);
           server->mail_commands++;
           g_free (sender);
           sender = address_of (command);
@@ -130,6 +138,9 @@ serve (FakeSmtp          *server,
         {
           g_autofree char *address = address_of (command);
 
+          g_mutex_lock (&server->lock);
+          g_ptr_array_add (server->envelope_lines, g_strdup (command));
+          g_mutex_unlock (&server->lock);
           if (strstr (address, "unknown") != NULL)
             {
               g_autofree char *reply = g_strdup_printf ("550 5.1.1 <%s>: no such user", address);
@@ -234,6 +245,7 @@ fake_smtp_start (void)
   server->stop = g_cancellable_new ();
   server->data_reply = "250 2.0.0 queued";
   server->deliveries = g_ptr_array_new_with_free_func ((GDestroyNotify) delivery_free);
+  server->envelope_lines = g_ptr_array_new_with_free_func (g_free);
   g_mutex_init (&server->lock);
   g_cond_init (&server->cond);
   server->thread = g_thread_new ("fake-smtp", fake_smtp_thread, server);
@@ -260,6 +272,7 @@ fake_smtp_stop (FakeSmtp *server)
   g_object_unref (server->listener);
   g_object_unref (server->stop);
   g_ptr_array_unref (server->deliveries);
+  g_ptr_array_unref (server->envelope_lines);
   g_mutex_clear (&server->lock);
   g_cond_clear (&server->cond);
   g_free (server);
@@ -821,6 +834,85 @@ test_kill_after_data (void)
   tern_test_remove_tree (dir);
 }
 
+/* Delivery status notifications asked for when the message was queued go
+ * with every try: RET and ENVID (stable per item) on MAIL FROM, NOTIFY and
+ * ORCPT on RCPT TO; a server without DSN gets none and the run says so. */
+static void
+test_dsn_requested (void)
+{
+  g_autofree char *dir = tern_test_make_temp_dir ("tern-outbox-XXXXXX");
+  g_autoptr(TernStore) store = tern_test_open_store (dir);
+  FakeSmtp *server = fake_smtp_start ();
+  FakeSmtp *plain = fake_smtp_start ();
+  g_autoptr(TernOutboxSender) sender = NULL;
+  g_auto(TernOutboxRunStats) stats = { 0 };
+  g_auto(TernOutboxRunStats) plain_stats = { 0 };
+  g_autoptr(GBytes) raw = compose ("Receipt", "ann@example.org", 10);
+  g_autoptr(GAsyncResult) result = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(TernOutboxItem) item = NULL;
+  g_autoptr(TernOutboxItem) undelivered = NULL;
+  g_autoptr(GPtrArray) items = NULL;
+  g_autofree char *mail = NULL;
+  const char *envelope[] = { "ann@example.org", NULL };
+  guint notify = TERN_SMTP_DSN_NOTIFY_FAILURE | TERN_SMTP_DSN_NOTIFY_DELAY
+                 | TERN_SMTP_DSN_NOTIFY_SUCCESS;
+  gboolean noted = FALSE;
+
+  server->offer_dsn = TRUE;
+  tern_store_outbox_add_full_async (store, ACCOUNT, "me@example.org", envelope, raw, 0,
+                                    notify, TERN_SMTP_DSN_RET_HDRS, NULL,
+                                    tern_test_got_result_cb, &result);
+  item = tern_store_outbox_add_finish (store, tern_test_wait_for (&result), &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (item->dsn_notify, ==, notify);
+  g_assert_cmpuint (item->dsn_ret, ==, TERN_SMTP_DSN_RET_HDRS);
+  g_assert_cmpint (query (dir, "SELECT dsn_notify FROM outbox"), ==, notify);
+  items = list_outbox (store);
+  g_assert_cmpuint (items->len, ==, 1);
+  g_assert_cmpuint (((TernOutboxItem *) items->pdata[0])->dsn_notify, ==, notify);
+  g_assert_cmpuint (((TernOutboxItem *) items->pdata[0])->dsn_ret, ==, TERN_SMTP_DSN_RET_HDRS);
+  g_clear_pointer (&items, g_ptr_array_unref);
+
+  sender = new_sender (store, server->port);
+  g_assert_true (run_sender (sender, &stats, &error));
+  g_assert_no_error (error);
+  g_assert_cmpuint (stats.sent, ==, 1);
+  mail = g_strdup_printf ("MAIL FROM:<me@example.org> RET=HDRS ENVID=tern-%" G_GINT64_FORMAT
+                          "-%" G_GINT64_FORMAT, item->created, item->id);
+  g_assert_cmpuint (server->envelope_lines->len, ==, 2);
+  g_assert_cmpstr (g_ptr_array_index (server->envelope_lines, 0), ==, mail);
+  g_assert_cmpstr (g_ptr_array_index (server->envelope_lines, 1), ==,
+                   "RCPT TO:<ann@example.org> NOTIFY=SUCCESS,FAILURE,DELAY "
+                   "ORCPT=rfc822;ann@example.org");
+  g_clear_object (&sender);
+
+  /* The same request to a server without DSN: sent without it, and said. */
+  g_clear_object (&result);
+  tern_store_outbox_add_full_async (store, ACCOUNT, "me@example.org", envelope, raw, 0,
+                                    notify, TERN_SMTP_DSN_RET_HDRS, NULL,
+                                    tern_test_got_result_cb, &result);
+  undelivered = tern_store_outbox_add_finish (store, tern_test_wait_for (&result), &error);
+  g_assert_no_error (error);
+  sender = new_sender (store, plain->port);
+  g_assert_true (run_sender (sender, &plain_stats, &error));
+  g_assert_no_error (error);
+  g_assert_cmpuint (plain_stats.sent, ==, 1);
+  g_assert_cmpstr (g_ptr_array_index (plain->envelope_lines, 0), ==,
+                   "MAIL FROM:<me@example.org>");
+  g_assert_cmpstr (g_ptr_array_index (plain->envelope_lines, 1), ==, "RCPT TO:<ann@example.org>");
+  for (guint i = 0; plain_stats.notes != NULL && i < plain_stats.notes->len; i++)
+    if (strstr (g_ptr_array_index (plain_stats.notes, i), "DSN") != NULL)
+      noted = TRUE;
+  g_assert_true (noted);
+  g_clear_object (&sender);
+
+  tern_test_close_store (&store);
+  fake_smtp_stop (server);
+  fake_smtp_stop (plain);
+  tern_test_remove_tree (dir);
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -839,6 +931,7 @@ main (int   argc,
   g_test_add_func ("/outbox/undo-window-cancels", test_undo_window);
   g_test_add_func ("/outbox/kill-after-data-duplicates-never-loses", test_kill_after_data);
   g_test_add_func ("/outbox/interrupted-add-recovered", test_interrupted_add_recovered);
+  g_test_add_func ("/outbox/dsn-requested-reaches-server", test_dsn_requested);
 
   return g_test_run ();
 }

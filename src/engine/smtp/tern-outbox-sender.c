@@ -455,6 +455,9 @@ send_cb (GObject      *source,
   for (guint i = 0; refused != NULL && refused[i] != NULL; i++)
     note (data, "“%s” was sent, but not to %s: %s", data->item->subject, refused[i],
           tern_smtp_send_result_get_error (sent, refused[i])->message);
+  if (tern_smtp_send_result_get_dsn_unavailable (sent))
+    note (data, "“%s” was sent without asking for delivery receipts: the SMTP server "
+          "does not offer them (no DSN)", data->item->subject);
 
   tern_store_outbox_sent_async (self->store, data->item->id, self->copy, NULL, sent_recorded_cb,
                                 g_object_ref (task));
@@ -465,9 +468,22 @@ send_item (GTask *task)
 {
   RunData *data = g_task_get_task_data (task);
 
-  tern_smtp_client_send_async (data->client, data->item->sender,
-                               (const char * const *) data->item->recipients, data->raw,
-                               g_task_get_cancellable (task), send_cb, g_object_ref (task));
+  TernSmtpDsn dsn = { data->item->dsn_notify, data->item->dsn_ret, NULL };
+  g_autofree char *envid = NULL;
+
+  /* The envelope identifier reports quote back: the same for every try of
+   * this item, and distinct from the other items of the store. */
+  if (dsn.notify != TERN_SMTP_DSN_NOTIFY_DEFAULT || dsn.ret != TERN_SMTP_DSN_RET_DEFAULT)
+    {
+      envid = g_strdup_printf ("tern-%" G_GINT64_FORMAT "-%" G_GINT64_FORMAT,
+                               data->item->created, data->item->id);
+      dsn.envid = envid;
+    }
+  tern_smtp_client_send_full_async (data->client, data->item->sender,
+                                    (const char * const *) data->item->recipients, data->raw,
+                                    envid != NULL ? &dsn : NULL,
+                                    g_task_get_cancellable (task), send_cb,
+                                    g_object_ref (task));
 }
 
 static void

@@ -26,7 +26,8 @@
 
 #define ITEM_COLUMNS \
   "o.id, o.account, o.identity, o.recipients, o.body_id, o.state, o.attempts, o.created, " \
-  "o.send_after, o.next_attempt, o.last_error, ifnull (m.size, 0), ifnull (m.subject, '')"
+  "o.send_after, o.next_attempt, o.last_error, ifnull (m.size, 0), ifnull (m.subject, ''), " \
+  "o.dsn_notify, o.dsn_ret"
 
 void
 tern_outbox_item_free (TernOutboxItem *item)
@@ -60,6 +61,8 @@ item_from_stmt (sqlite3_stmt *stmt)
     item->last_error = g_strdup (tern_store_column_text (stmt, 10));
   item->size = sqlite3_column_int64 (stmt, 11);
   item->subject = g_strdup (tern_store_column_text (stmt, 12));
+  item->dsn_notify = (guint) sqlite3_column_int (stmt, 13);
+  item->dsn_ret = (guint) sqlite3_column_int (stmt, 14);
   return item;
 }
 
@@ -110,6 +113,8 @@ typedef struct
   GStrv recipients;
   TernNewMessage *message;
   gint64 send_after;
+  guint dsn_notify;
+  guint dsn_ret;
   gint64 item_id;
   GArray *ids;
 } ItemData;
@@ -181,8 +186,8 @@ add_in_writer (TernStore    *self,
     return 0;
   insert = tern_store_prepare (db->index,
                                "INSERT INTO outbox (account, identity, body_id, recipients, "
-                               "state, created, send_after, next_attempt) "
-                               "VALUES (?, ?, ?, ?, 4, ?, ?, 0)",
+                               "state, created, send_after, next_attempt, dsn_notify, dsn_ret) "
+                               "VALUES (?, ?, ?, ?, 4, ?, ?, 0, ?, ?)",
                                error);
   if (insert == NULL || !tern_store_begin (db->index, error))
     return 0;
@@ -196,6 +201,8 @@ add_in_writer (TernStore    *self,
   sqlite3_bind_text (insert, 4, recipients, -1, SQLITE_STATIC);
   sqlite3_bind_int64 (insert, 5, g_get_real_time () / G_USEC_PER_SEC);
   sqlite3_bind_int64 (insert, 6, data->send_after);
+  sqlite3_bind_int (insert, 7, (int) data->dsn_notify);
+  sqlite3_bind_int (insert, 8, (int) data->dsn_ret);
   if (!step_done (db->index, insert, "Could not queue the message", error))
     goto failed;
   item_id = sqlite3_last_insert_rowid (db->index);
@@ -328,6 +335,33 @@ tern_store_outbox_add_async (TernStore           *self,
                              GAsyncReadyCallback  callback,
                              gpointer             user_data)
 {
+  tern_store_outbox_add_full_async (self, account, sender, recipients, raw, send_after, 0, 0,
+                                    cancellable, callback, user_data);
+}
+
+/**
+ * tern_store_outbox_add_full_async:
+ * @dsn_notify: the TernSmtpDsnNotify bits of the delivery status
+ *   notifications to ask for; 0 for none
+ * @dsn_ret: a TernSmtpDsnRet; 0 for the server's default
+ *
+ * Like tern_store_outbox_add_async(), and keeps with the message the
+ * delivery status notifications its sending asks for.  The result is read
+ * with tern_store_outbox_add_finish().
+ */
+void
+tern_store_outbox_add_full_async (TernStore           *self,
+                                  const char          *account,
+                                  const char          *sender,
+                                  const char * const  *recipients,
+                                  GBytes              *raw,
+                                  gint64               send_after,
+                                  guint                dsn_notify,
+                                  guint                dsn_ret,
+                                  GCancellable        *cancellable,
+                                  GAsyncReadyCallback  callback,
+                                  gpointer             user_data)
+{
   g_autoptr(GTask) task = NULL;
   ItemData *data;
 
@@ -335,7 +369,7 @@ tern_store_outbox_add_async (TernStore           *self,
   g_return_if_fail (account != NULL && sender != NULL && recipients != NULL && raw != NULL);
 
   task = g_task_new (self, cancellable, callback, user_data);
-  g_task_set_source_tag (task, tern_store_outbox_add_async);
+  g_task_set_source_tag (task, tern_store_outbox_add_full_async);
   if (recipients[0] == NULL)
     {
       g_task_return_new_error (task, TERN_STORE_ERROR, TERN_STORE_ERROR_INVALID,
@@ -348,6 +382,8 @@ tern_store_outbox_add_async (TernStore           *self,
   data->recipients = g_strdupv ((char **) recipients);
   data->message = tern_new_message_new (raw, TERN_MESSAGE_FLAG_SEEN, 0);
   data->send_after = send_after;
+  data->dsn_notify = dsn_notify;
+  data->dsn_ret = dsn_ret;
   g_task_set_task_data (task, data, (GDestroyNotify) item_data_free);
   tern_store_queue_write (self, task, add_job);
 }

@@ -64,6 +64,10 @@ typedef struct
   char *last_error;
   gint64 size;
   char *subject;
+  /* The delivery status notifications asked for: TernSmtpDsnNotify bits
+   * (0: none) and a TernSmtpDsnRet (0: the server's default). */
+  guint dsn_notify;
+  guint dsn_ret;
 } TernOutboxItem;
 
 void             tern_outbox_item_free          (TernOutboxItem      *item);
@@ -76,6 +80,17 @@ void             tern_store_outbox_add_async     (TernStore           *self,
                                                   const char * const  *recipients,
                                                   GBytes              *raw,
                                                   gint64               send_after,
+                                                  GCancellable        *cancellable,
+                                                  GAsyncReadyCallback  callback,
+                                                  gpointer             user_data);
+void             tern_store_outbox_add_full_async (TernStore           *self,
+                                                  const char          *account,
+                                                  const char          *sender,
+                                                  const char * const  *recipients,
+                                                  GBytes              *raw,
+                                                  gint64               send_after,
+                                                  guint                dsn_notify,
+                                                  guint                dsn_ret,
                                                   GCancellable        *cancellable,
                                                   GAsyncReadyCallback  callback,
                                                   gpointer             user_data);
