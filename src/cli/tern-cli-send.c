@@ -12,6 +12,7 @@
 #include "tern-credentials.h"
 #include "tern-mime-composer.h"
 #include "tern-outbox-sender.h"
+#include "tern-smtp-client.h"
 #include "tern-store-outbox.h"
 
 /*
@@ -193,6 +194,7 @@ tern_cli_command_send (TernCliContext  *context,
   TernIdentity *identity = NULL;
   TernStore *store;
   gboolean queue_only = FALSE;
+  gboolean dsn = FALSE;
   int delay = 0;
 
   const GOptionEntry entries[] = {
@@ -215,6 +217,9 @@ tern_cli_command_send (TernCliContext  *context,
       N_("SECONDS") },
     { "queue-only", 0, 0, G_OPTION_ARG_NONE, &queue_only,
       N_("Put the message in the outbox without sending the outbox"), NULL },
+    { "dsn", 0, 0, G_OPTION_ARG_NONE, &dsn,
+      N_("Ask for delivery receipts: a report when the message is delivered, delayed or "
+         "cannot be delivered, with its header only"), NULL },
     { "ca-file", 0, 0, G_OPTION_ARG_FILENAME, &ca_file,
       N_("Trust the certificate authorities of FILE instead of the system’s"), N_("FILE") },
     { "local-address", 0, G_OPTION_FLAG_HIDDEN, G_OPTION_ARG_STRING, &local_address,
@@ -298,11 +303,15 @@ tern_cli_command_send (TernCliContext  *context,
   store = tern_cli_open_store (context, &error);
   if (store == NULL)
     goto failed;
-  tern_store_outbox_add_async (store, tern_account_get_id (account),
-                               tern_mime_composer_get_sender (composer),
-                               (const char * const *) recipients, raw,
-                               g_get_real_time () / G_USEC_PER_SEC + delay, NULL,
-                               tern_cli_got_result, &result);
+  tern_store_outbox_add_full_async (store, tern_account_get_id (account),
+                                    tern_mime_composer_get_sender (composer),
+                                    (const char * const *) recipients, raw,
+                                    g_get_real_time () / G_USEC_PER_SEC + delay,
+                                    dsn ? (TERN_SMTP_DSN_NOTIFY_FAILURE
+                                           | TERN_SMTP_DSN_NOTIFY_DELAY
+                                           | TERN_SMTP_DSN_NOTIFY_SUCCESS) : 0,
+                                    dsn ? TERN_SMTP_DSN_RET_HDRS : TERN_SMTP_DSN_RET_DEFAULT,
+                                    NULL, tern_cli_got_result, &result);
   item = tern_store_outbox_add_finish (store, tern_cli_wait (&result), &error);
   if (item == NULL)
     goto failed;
