@@ -132,10 +132,26 @@ imap_quote (const char *text)
 
 /* Waits for the message with @message_id in @user's INBOX and returns its
  * body (what follows the header, as delivered). */
+static char *imaps_fetch_body_matching (TernTestServers    *servers,
+                                        const TernTestUser *user,
+                                        const char         *criteria);
+
 static char *
 imaps_fetch_body (TernTestServers    *servers,
                   const TernTestUser *user,
                   const char         *message_id)
+{
+  g_autofree char *criteria = g_strdup_printf ("HEADER Message-ID \"%s\"", message_id);
+
+  return imaps_fetch_body_matching (servers, user, criteria);
+}
+
+/* Waits for a message of @user's INBOX that IMAP SEARCH @criteria finds and
+ * returns its body. */
+static char *
+imaps_fetch_body_matching (TernTestServers    *servers,
+                           const TernTestUser *user,
+                           const char         *criteria)
 {
   g_autoptr(GError) error = NULL;
   g_autoptr(TernTestWire) wire = NULL;
@@ -145,8 +161,7 @@ imaps_fetch_body (TernTestServers    *servers,
   g_autofree char *login = g_strdup_printf ("LOGIN %s %s", login_name, login_password);
   g_autofree char *status = NULL;
   g_autofree char *select = NULL;
-  g_autofree char *search = g_strdup_printf ("UID SEARCH HEADER Message-ID \"%s\"",
-                                             message_id);
+  g_autofree char *search = g_strdup_printf ("UID SEARCH %s", criteria);
   gint64 deadline = g_get_monotonic_time () + DELIVERY_TIMEOUT_USEC;
   guint64 uid = 0;
 
@@ -182,7 +197,7 @@ imaps_fetch_body (TernTestServers    *servers,
           break;
         }
       if (g_get_monotonic_time () > deadline)
-        g_error ("%s did not reach %s's INBOX in time", message_id, user->login);
+        g_error ("No message of %s's INBOX matched %s in time", user->login, criteria);
       g_usleep (20 * 1000);
     }
 
@@ -468,6 +483,69 @@ test_without_pipelining (void)
   g_assert_cmpstr (body, ==, body_crlf);
 }
 
+/* Postfix offers DSN on submission: a send asking for delivery status
+ * notifications is accepted with its parameters, the message arrives, and
+ * the success report Postfix writes back to the sender quotes the ENVID. */
+static void
+test_dsn_accepted (void)
+{
+  g_autoptr(TernTestServers) servers = tern_test_servers_get_with_smtp_or_skip ();
+  g_autoptr(TernSmtpClient) client = NULL;
+  g_autoptr(TernSmtpSendResult) result = NULL;
+  g_autoptr(GAsyncResult) async_result = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GBytes) bytes = NULL;
+  g_autofree char *message_id = NULL;
+  g_autofree char *message = NULL;
+  g_autofree char *body = NULL;
+  g_autofree char *uuid = g_uuid_string_random ();
+  g_autofree char *envid = g_strdup_printf ("tern+dsn=%s", uuid);
+  g_autofree char *report_criteria = NULL;
+  g_autofree char *report = NULL;
+  const TernTestUser *alice;
+  const TernTestUser *bob;
+  TernSmtpDsn dsn = {
+    TERN_SMTP_DSN_NOTIFY_SUCCESS | TERN_SMTP_DSN_NOTIFY_FAILURE | TERN_SMTP_DSN_NOTIFY_DELAY,
+    TERN_SMTP_DSN_RET_HDRS, NULL,
+  };
+
+  if (servers == NULL)
+    return;
+  alice = tern_test_servers_get_user (servers, 0);
+  bob = tern_test_servers_get_user (servers, 1);
+  dsn.envid = envid;
+
+  client = connect_client (servers, FALSE, alice, alice->password);
+  if (!(tern_smtp_client_get_extensions (client) & TERN_SMTP_EXTENSION_DSN))
+    {
+      g_test_skip ("The test Postfix does not offer DSN");
+      quit (client);
+      return;
+    }
+  message_id = unique_message_id (servers);
+  message = make_message (alice->login, message_id, "receipt, please\n");
+  bytes = g_bytes_new (message, strlen (message));
+  {
+    const char *recipients[] = { bob->login, NULL };
+
+    tern_smtp_client_send_full_async (client, alice->login, recipients, bytes, &dsn, NULL,
+                                      got_result_cb, &async_result);
+    result = tern_smtp_client_send_finish (client, wait_for (&async_result), &error);
+  }
+  g_assert_no_error (error);
+  g_assert_false (tern_smtp_send_result_get_dsn_unavailable (result));
+  g_assert_cmpstr (tern_smtp_send_result_get_accepted (result)[0], ==, bob->login);
+  quit (client);
+
+  body = imaps_fetch_body (servers, bob, message_id);
+  g_assert_cmpstr (body, ==, "receipt, please\r\n");
+
+  /* NOTIFY=SUCCESS: a report to the sender, with the ENVID decoded. */
+  report_criteria = g_strdup_printf ("TEXT \"%s\"", envid);
+  report = imaps_fetch_body_matching (servers, alice, report_criteria);
+  g_assert_nonnull (strstr (report, envid));
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -483,6 +561,7 @@ main (int   argc,
   g_test_add_func ("/integration/smtp/size-limit-refused-before-upload",
                    test_size_limit_refused_before_upload);
   g_test_add_func ("/integration/smtp/works-without-pipelining", test_without_pipelining);
+  g_test_add_func ("/integration/smtp/dsn-accepted-and-reported", test_dsn_accepted);
 
   return g_test_run ();
 }
