@@ -1662,19 +1662,25 @@ tern_smtp_client_send_full_async (TernSmtpClient      *self,
       if (use_dsn)
         {
           /* An address that is not ASCII is only here when SMTPUTF8 is in
-           * use (check_address()), so the utf-8 type of RFC 6533 fits. */
+           * use (check_address()), so the utf-8 type of RFC 6533 fits.  The
+           * parameter's value is at most 500 characters (RFC 3461 4.2);
+           * a longer one is left out rather than cut. */
+          g_autofree char *orcpt = NULL;
+
           if (g_str_is_ascii (address))
             {
-              g_autofree char *orcpt = tern_smtp_xtext_encode (address);
+              g_autofree char *xtext = tern_smtp_xtext_encode (address);
 
-              g_string_append_printf (rcpt, " ORCPT=rfc822;%s", orcpt);
+              orcpt = g_strconcat ("rfc822;", xtext, NULL);
             }
           else if (needs_utf8)
             {
-              g_autofree char *orcpt = utf8_addr_unitext (address);
+              g_autofree char *unitext = utf8_addr_unitext (address);
 
-              g_string_append_printf (rcpt, " ORCPT=utf-8;%s", orcpt);
+              orcpt = g_strconcat ("utf-8;", unitext, NULL);
             }
+          if (orcpt != NULL && strlen (orcpt) <= 500)
+            g_string_append_printf (rcpt, " ORCPT=%s", orcpt);
         }
       g_string_append (rcpt, "\r\n");
       g_ptr_array_add (data->commands, g_string_free (rcpt, FALSE));
