@@ -2737,6 +2737,40 @@ tern_store_list_actions_finish (TernStore     *self,
   return g_task_propagate_pointer (G_TASK (result), error);
 }
 
+/* The end of a replayed action, in the caller's transaction: the action
+ * leaves the queue, the transaction is committed, the bodies of removed
+ * messages go, and the lists hear of what changed. */
+static gboolean
+take_out_action (TernStore    *self,
+                 TernStoreDb  *db,
+                 gint64        action_id,
+                 GArray       *folders,
+                 GArray       *updated,
+                 GArray       *removed,
+                 GArray       *bodies,
+                 GError      **error)
+{
+  sqlite3_stmt *stmt;
+
+  stmt = tern_store_db_statement (db, db->index, "DELETE FROM pending_actions WHERE id = ?",
+                                  error);
+  if (stmt == NULL)
+    return FALSE;
+  sqlite3_bind_int64 (stmt, 1, action_id);
+  if (!step_done (db->index, stmt, "Could not update the queued actions", error) ||
+      !tern_store_commit (db->index, error))
+    return FALSE;
+
+  free_bodies (db, bodies);
+
+  if (updated->len > 0)
+    tern_store_emit_changed (self, TERN_STORE_CHANGE_MESSAGES_UPDATED, folders, updated);
+  if (removed->len > 0)
+    tern_store_emit_changed (self, TERN_STORE_CHANGE_MESSAGES_REMOVED, folders, removed);
+
+  return TRUE;
+}
+
 static void
 finish_action_job (TernStore   *self,
                    TernStoreDb *db,
@@ -2819,21 +2853,8 @@ finish_action_job (TernStore   *self,
         }
     }
 
-  stmt = tern_store_db_statement (db, db->index, "DELETE FROM pending_actions WHERE id = ?",
-                                  &error);
-  if (stmt == NULL)
+  if (!take_out_action (self, db, action->id, folders, updated, removed, bodies, &error))
     goto failed;
-  sqlite3_bind_int64 (stmt, 1, action->id);
-  if (!step_done (db->index, stmt, "Could not update the queued actions", &error) ||
-      !tern_store_commit (db->index, &error))
-    goto failed;
-
-  free_bodies (db, bodies);
-
-  if (updated->len > 0)
-    tern_store_emit_changed (self, TERN_STORE_CHANGE_MESSAGES_UPDATED, folders, updated);
-  if (removed->len > 0)
-    tern_store_emit_changed (self, TERN_STORE_CHANGE_MESSAGES_REMOVED, folders, removed);
   g_task_return_boolean (task, TRUE);
   return;
 
@@ -2991,21 +3012,8 @@ finish_append_job (TernStore   *self,
         }
     }
 
-  stmt = tern_store_db_statement (db, db->index, "DELETE FROM pending_actions WHERE id = ?",
-                                  &error);
-  if (stmt == NULL)
+  if (!take_out_action (self, db, action->id, folders, updated, removed, bodies, &error))
     goto failed;
-  sqlite3_bind_int64 (stmt, 1, action->id);
-  if (!step_done (db->index, stmt, "Could not update the queued actions", &error) ||
-      !tern_store_commit (db->index, &error))
-    goto failed;
-
-  free_bodies (db, bodies);
-
-  if (updated->len > 0)
-    tern_store_emit_changed (self, TERN_STORE_CHANGE_MESSAGES_UPDATED, folders, updated);
-  if (removed->len > 0)
-    tern_store_emit_changed (self, TERN_STORE_CHANGE_MESSAGES_REMOVED, folders, removed);
   g_task_return_boolean (task, TRUE);
   return;
 
