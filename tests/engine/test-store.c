@@ -2190,6 +2190,109 @@ test_import_mbox (Fixture       *fixture,
   assert_same_bytes (menu_raw, expected_menu);
 }
 
+/* An mbox of @n short messages, "Message 1" to "Message N", but for
+ * message @refused, whose subject is "refused". */
+static char *
+write_numbered_mbox (const char *dir,
+                     guint       n,
+                     guint       refused)
+{
+  g_autofree char *path = g_build_filename (dir, "numbered.mbox", NULL);
+  g_autoptr(GString) mbox = g_string_new (NULL);
+  g_autoptr(GError) error = NULL;
+
+  for (guint i = 1; i <= n; i++)
+    {
+      g_autofree char *subject = i == refused ? g_strdup ("refused")
+                                              : g_strdup_printf ("Message %u", i);
+
+      g_string_append_printf (mbox,
+                              "From sender@example.org Mon Jan  1 00:00:00 2024\n"
+                              "From: Sender <sender@example.org>\n"
+                              "To: me@example.org\n"
+                              "Subject: %s\n"
+                              "Date: Mon, 1 Jan 2024 00:00:00 +0000\n"
+                              "Message-ID: <numbered-%u@example.org>\n"
+                              "\n"
+                              "Body of message %u.\n"
+                              "\n",
+                              subject, i, i);
+    }
+
+  g_file_set_contents (path, mbox->str, mbox->len, &error);
+  g_assert_no_error (error);
+  return g_steal_pointer (&path);
+}
+
+static void
+test_import_marks_bodies_indexed (Fixture       *fixture,
+                                  gconstpointer  user_data)
+{
+  gint64 folder_id = new_folder (fixture->store, TERN_LOCAL_ACCOUNT, "Many",
+                                 TERN_FOLDER_ROLE_NONE);
+  g_autofree char *mbox = write_numbered_mbox (fixture->dir, 1203, 0);
+  g_autofree char *bodies = g_build_filename (fixture->dir, "bodies.sqlite", NULL);
+  g_autoptr(TernImportResult) imported = import (fixture->store, folder_id, mbox,
+                                                 TERN_MAIL_FILE_MBOX);
+
+  g_assert_cmpuint (imported->imported, ==, 1203);
+  assert_counts (fixture->store, folder_id, 1203, 1203);
+
+  /* Every body is there once, and known to be in the index: the next open
+   * has nothing to recover. */
+  g_assert_cmpint (file_query_int (bodies, "SELECT count (*) FROM body_meta"), ==, 1203);
+  g_assert_cmpint (file_query_int (bodies, "SELECT count (*) FROM body_meta WHERE state = 1"),
+                   ==, 1203);
+
+  fixture_reopen (fixture);
+  assert_counts (fixture->store, folder_id, 1203, 1203);
+}
+
+static void
+test_import_refused_batch_leaves_no_body (Fixture       *fixture,
+                                          gconstpointer  user_data)
+{
+  gint64 folder_id = new_folder (fixture->store, TERN_LOCAL_ACCOUNT, "Refused",
+                                 TERN_FOLDER_ROLE_NONE);
+  /* The second batch holds the refused message; a third follows. */
+  g_autofree char *mbox = write_numbered_mbox (fixture->dir, 1300, 700);
+  g_autofree char *index = g_build_filename (fixture->dir, "store.sqlite", NULL);
+  g_autofree char *bodies = g_build_filename (fixture->dir, "bodies.sqlite", NULL);
+  g_autoptr(GFile) file = g_file_new_for_path (mbox);
+  g_autoptr(GAsyncResult) result = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(TernImportResult) imported = NULL;
+  sqlite3 *db;
+
+  /* The index refuses that message, as a full disk or a damaged page
+   * would refuse a write. */
+  db = open_sqlite (index);
+  g_assert_cmpint (sqlite3_exec (db,
+                                 "CREATE TRIGGER refuse BEFORE INSERT ON messages "
+                                 "WHEN NEW.subject = 'refused' "
+                                 "BEGIN SELECT RAISE (ABORT, 'refused by the test'); END",
+                                 NULL, NULL, NULL), ==, SQLITE_OK);
+  sqlite3_close (db);
+
+  tern_store_import_async (fixture->store, folder_id, file, TERN_MAIL_FILE_MBOX, NULL, NULL,
+                           NULL, tern_test_got_result_cb, &result);
+  imported = tern_store_import_finish (fixture->store, tern_test_wait_for (&result), &error);
+  g_assert_null (imported);
+  g_assert_nonnull (error);
+  g_assert_nonnull (strstr (error->message, "500 messages were imported before an error"));
+
+  /* The first batch stays; no body of a later one is left behind, and
+   * the next open does not bring any back. */
+  assert_counts (fixture->store, folder_id, 500, 500);
+  g_assert_cmpint (file_query_int (bodies, "SELECT count (*) FROM body_meta"), ==, 500);
+  g_assert_cmpint (file_query_int (bodies, "SELECT count (*) FROM bodies"), ==, 500);
+  g_assert_cmpint (file_query_int (bodies, "SELECT count (*) FROM body_meta WHERE state = 1"),
+                   ==, 500);
+
+  fixture_reopen (fixture);
+  assert_counts (fixture->store, folder_id, 500, 500);
+}
+
 static void
 write_file (const char *dir,
             const char *name,
@@ -2462,6 +2565,8 @@ main (int   argc,
 
   ADD ("/store/import/mbox", test_import_mbox);
   ADD ("/store/import/maildir-keeps-flags", test_import_maildir_keeps_flags);
+  ADD ("/store/import/marks-bodies-indexed", test_import_marks_bodies_indexed);
+  ADD ("/store/import/refused-batch-leaves-no-body", test_import_refused_batch_leaves_no_body);
   ADD ("/store/export/reimport-keeps-messages-and-flags",
        test_export_and_reimport_keep_messages_and_flags);
 

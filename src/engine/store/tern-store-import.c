@@ -108,6 +108,7 @@ batch_added_cb (GObject      *source,
 static gboolean
 finish_batch (ImportData     *data,
               GMainContext   *context,
+              TernStoreDb    *bodies,
               GAsyncResult  **in_flight,
               gboolean       *pending,
               guint          *imported,
@@ -127,16 +128,36 @@ finish_batch (ImportData     *data,
   if (ids == NULL)
     return FALSE;
 
+  tern_store_bodies_mark_indexed (bodies, ids);
   *imported += ids->len;
   return TRUE;
+}
+
+/* The folder the import fills, read on this thread. */
+static TernFolder *
+load_folder (ImportData  *data,
+             GError     **error)
+{
+  sqlite3 *index = NULL;
+  TernFolder *folder;
+
+  if (!tern_store_open_connection (data->store->index_path, TRUE, &index, error))
+    return NULL;
+
+  folder = tern_store_folder_load (index, data->folder_id, error);
+  sqlite3_close (index);
+
+  return folder;
 }
 
 /*
  * Preparing (parsing, compressing, finding the search words) costs about as
  * much as writing, and messages are prepared apart from one another: they
  * go to a pool of threads, one per processor, while this thread reads on
- * and the writer stores the batch before.  A batch goes to the writer once
- * every message of it is prepared.
+ * and the writer indexes the batch before.  Once every message of a batch
+ * is prepared, this thread stores its bodies, on a connection of its own,
+ * and hands the batch to the writer, which then writes only index rows:
+ * the one thread that can fill the index does nothing else.
  */
 typedef struct
 {
@@ -214,6 +235,8 @@ import_thread (GTask        *task,
   g_autoptr(GPtrArray) batch = NULL;
   g_autoptr(TernImportResult) result = g_new0 (TernImportResult, 1);
   g_autoptr(GAsyncResult) in_flight = NULL;
+  g_autoptr(TernFolder) folder = NULL;
+  TernStoreDb bodies = { 0 };
   Preparing preparing = { 0 };
   GThreadPool *pool;
   gboolean pending = FALSE;
@@ -228,6 +251,14 @@ import_thread (GTask        *task,
 
   if (mbox == NULL && maildir == NULL)
     {
+      g_task_return_error (task, error);
+      return;
+    }
+
+  folder = load_folder (data, &error);
+  if (folder == NULL || !tern_store_bodies_open (data->store, &bodies, &error))
+    {
+      tern_store_db_close (&bodies);
       g_task_return_error (task, error);
       return;
     }
@@ -283,13 +314,20 @@ import_thread (GTask        *task,
         {
           /* One batch in flight at a time: its result comes before the next
            * is handed over, so an error stops the import where it is. */
-          wait_prepared (&preparing);
-          if (!finish_batch (data, context, &in_flight, &pending, &result->imported, &error))
-            break;
+          g_autoptr(GArray) body_ids = g_array_new (FALSE, FALSE, sizeof (gint64));
 
-          tern_store_add_messages_async (data->store, data->folder_id, batch,
-                                         TERN_STORE_DURABILITY_NORMAL, NULL, batch_added_cb,
-                                         &in_flight);
+          wait_prepared (&preparing);
+          if (!tern_store_bodies_put (&bodies, folder, batch, body_ids, &error))
+            break;
+          if (!finish_batch (data, context, &bodies, &in_flight, &pending, &result->imported,
+                             &error))
+            {
+              tern_store_bodies_forget (&bodies, body_ids);
+              break;
+            }
+
+          tern_store_add_stored_messages_async (data->store, data->folder_id, batch, body_ids,
+                                                NULL, batch_added_cb, &in_flight);
           pending = TRUE;
           g_ptr_array_unref (batch);
           batch = g_ptr_array_new_with_free_func ((GDestroyNotify) tern_new_message_free);
@@ -314,9 +352,10 @@ import_thread (GTask        *task,
 
   /* The last batch, or the one in flight when reading failed. */
   if (error == NULL)
-    finish_batch (data, context, &in_flight, &pending, &result->imported, &error);
+    finish_batch (data, context, &bodies, &in_flight, &pending, &result->imported, &error);
   else
-    finish_batch (data, context, &in_flight, &pending, &result->imported, NULL);
+    finish_batch (data, context, &bodies, &in_flight, &pending, &result->imported, NULL);
+  tern_store_db_close (&bodies);
 
   g_main_context_pop_thread_default (context);
 

@@ -33,12 +33,15 @@ typedef struct
   gint64 folder_id;
   GPtrArray *messages;
   TernStoreDurability durability;
+  /* The messages' bodies, when they are stored already. */
+  GArray *body_ids;
 } AddData;
 
 static void
 add_data_free (AddData *data)
 {
   g_ptr_array_unref (data->messages);
+  g_clear_pointer (&data->body_ids, g_array_unref);
   g_free (data);
 }
 
@@ -72,22 +75,20 @@ forget_bodies (TernStoreDb *db,
     tern_store_rollback (db->bodies);
 }
 
+/* Writes the bodies of @count messages from @first and commits them;
+ * their ids go to @batch_ids.  Synced: they reach the disk before it
+ * returns. */
 static gboolean
-add_batch (TernStore            *self,
-           TernStoreDb          *db,
-           TernFolder           *folder,
-           GPtrArray            *messages,
-           guint                 first,
-           guint                 count,
-           TernStoreDurability   durability,
-           GArray               *ids,
-           GError              **error)
+put_bodies (TernStoreDb  *db,
+            const char   *account,
+            const char   *path,
+            GPtrArray    *messages,
+            guint         first,
+            guint         count,
+            gboolean      synced,
+            GArray       *batch_ids,
+            GError      **error)
 {
-  g_autoptr(GArray) batch_ids = id_array_new ();
-  gboolean synced = durability == TERN_STORE_DURABILITY_SYNCED;
-  guint unread = 0;
-
-  /* Synced: the bodies reach the disk before the call returns. */
   if (synced && !tern_store_exec (db->bodies, "PRAGMA synchronous = FULL", error))
     return FALSE;
 
@@ -100,10 +101,9 @@ add_batch (TernStore            *self,
       TernPreparedMessage *prepared = tern_new_message_get_prepared (message);
       gint64 id;
 
-      id = tern_store_body_put (db, message->raw, prepared->stored, prepared->encoding,
-                                tern_folder_get_account (folder),
-                                tern_folder_get_path (folder), message->uid, message->flags,
-                                message->internal_date, message->keywords, error);
+      id = tern_store_body_put (db, message->raw, prepared->stored, prepared->encoding, account,
+                                path, message->uid, message->flags, message->internal_date,
+                                message->keywords, error);
       if (id <= 0)
         goto failed;
       g_array_append_val (batch_ids, id);
@@ -115,8 +115,36 @@ add_batch (TernStore            *self,
   if (synced && !tern_store_exec (db->bodies, "PRAGMA synchronous = NORMAL", error))
     return FALSE;
 
+  return TRUE;
+
+failed:
+  tern_store_rollback (db->bodies);
+  g_array_set_size (batch_ids, 0);
+  if (synced)
+    tern_store_exec (db->bodies, "PRAGMA synchronous = NORMAL", NULL);
+  return FALSE;
+}
+
+/* Writes the index rows of @count messages from @first, whose bodies are
+ * stored already under @batch_ids, in one transaction.  When that fails,
+ * the bodies are taken back. */
+static gboolean
+index_batch (TernStore    *self,
+             TernStoreDb  *db,
+             TernFolder   *folder,
+             GPtrArray    *messages,
+             guint         first,
+             guint         count,
+             GArray       *batch_ids,
+             GError      **error)
+{
+  guint unread = 0;
+
   if (!tern_store_begin (db->index, error))
-    return FALSE;
+    {
+      forget_bodies (db, batch_ids);
+      return FALSE;
+    }
 
   for (guint i = 0; i < count; i++)
     {
@@ -143,23 +171,44 @@ add_batch (TernStore            *self,
       return FALSE;
     }
 
-  /* Marking the bodies indexed may fail without harm: the next open finds
-   * them in the index and marks them then. */
-  if (tern_store_begin (db->bodies, NULL))
-    {
-      if (tern_store_body_set_state (db, batch_ids, 1, NULL))
-        tern_store_commit (db->bodies, NULL);
-      tern_store_rollback (db->bodies);
-    }
+  return TRUE;
+}
 
+/* Marks bodies indexed.  That may fail without harm: the next open finds
+ * them in the index and marks them then. */
+static void
+mark_indexed (TernStoreDb *db,
+              GArray      *body_ids)
+{
+  if (body_ids->len == 0 || !tern_store_begin (db->bodies, NULL))
+    return;
+
+  if (tern_store_body_set_state (db, body_ids, 1, NULL))
+    tern_store_commit (db->bodies, NULL);
+  tern_store_rollback (db->bodies);
+}
+
+static gboolean
+add_batch (TernStore            *self,
+           TernStoreDb          *db,
+           TernFolder           *folder,
+           GPtrArray            *messages,
+           guint                 first,
+           guint                 count,
+           TernStoreDurability   durability,
+           GArray               *ids,
+           GError              **error)
+{
+  g_autoptr(GArray) batch_ids = id_array_new ();
+
+  if (!put_bodies (db, tern_folder_get_account (folder), tern_folder_get_path (folder), messages,
+                   first, count, durability == TERN_STORE_DURABILITY_SYNCED, batch_ids, error) ||
+      !index_batch (self, db, folder, messages, first, count, batch_ids, error))
+    return FALSE;
+
+  mark_indexed (db, batch_ids);
   g_array_append_vals (ids, batch_ids->data, batch_ids->len);
   return TRUE;
-
-failed:
-  tern_store_rollback (db->bodies);
-  if (synced)
-    tern_store_exec (db->bodies, "PRAGMA synchronous = NORMAL", NULL);
-  return FALSE;
 }
 
 static void
@@ -184,9 +233,35 @@ add_messages_job (TernStore   *self,
   for (guint first = 0; first < data->messages->len; first += BATCH_SIZE)
     {
       guint count = MIN (BATCH_SIZE, data->messages->len - first);
+      gboolean added;
 
-      if (!add_batch (self, db, folder, data->messages, first, count, data->durability, ids,
-                      &error))
+      if (data->body_ids != NULL)
+        {
+          g_autoptr(GArray) batch_ids = id_array_new ();
+
+          g_array_append_vals (batch_ids, &g_array_index (data->body_ids, gint64, first), count);
+          added = index_batch (self, db, folder, data->messages, first, count, batch_ids, &error);
+          if (added)
+            {
+              g_array_append_vals (ids, batch_ids->data, batch_ids->len);
+            }
+          else if (first + count < data->body_ids->len)
+            {
+              /* The bodies of the batches after stay out too. */
+              g_autoptr(GArray) rest = id_array_new ();
+
+              g_array_append_vals (rest, &g_array_index (data->body_ids, gint64, first + count),
+                                   data->body_ids->len - first - count);
+              forget_bodies (db, rest);
+            }
+        }
+      else
+        {
+          added = add_batch (self, db, folder, data->messages, first, count, data->durability,
+                             ids, &error);
+        }
+
+      if (!added)
         {
           /* What was committed stays, and listeners hear of it. */
           if (ids->len > 0)
@@ -236,6 +311,109 @@ tern_store_add_messages_async (TernStore           *self,
   data->durability = durability;
   g_task_set_task_data (task, data, (GDestroyNotify) add_data_free);
   tern_store_queue_write (self, task, add_messages_job);
+}
+
+/**
+ * tern_store_add_stored_messages_async:
+ * @messages: (element-type TernNewMessage): prepared messages
+ * @body_ids: (element-type gint64): their bodies, written already by
+ *   tern_store_bodies_put() and not yet marked indexed
+ *
+ * As tern_store_add_messages_async(), for messages whose bodies a thread
+ * other than the writer stored: the writer writes only their index rows.
+ * Bodies whose rows could not be written are taken back.  The caller marks
+ * the others indexed.  tern_store_add_messages_finish() gives the result.
+ */
+void
+tern_store_add_stored_messages_async (TernStore           *self,
+                                      gint64               folder_id,
+                                      GPtrArray           *messages,
+                                      GArray              *body_ids,
+                                      GCancellable        *cancellable,
+                                      GAsyncReadyCallback  callback,
+                                      gpointer             user_data)
+{
+  g_autoptr(GTask) task = NULL;
+  AddData *data;
+
+  g_return_if_fail (TERN_IS_STORE (self));
+  g_return_if_fail (messages != NULL && body_ids != NULL);
+  g_return_if_fail (messages->len == body_ids->len);
+
+  task = g_task_new (self, cancellable, callback, user_data);
+  g_task_set_source_tag (task, tern_store_add_stored_messages_async);
+  data = g_new0 (AddData, 1);
+  data->folder_id = folder_id;
+  data->messages = g_ptr_array_ref (messages);
+  data->durability = TERN_STORE_DURABILITY_NORMAL;
+  data->body_ids = g_array_ref (body_ids);
+  g_task_set_task_data (task, data, (GDestroyNotify) add_data_free);
+  tern_store_queue_write (self, task, add_messages_job);
+}
+
+/**
+ * tern_store_bodies_open:
+ * @db: (out caller-allocates): filled with a bodies connection of its own
+ *
+ * Opens the bodies database for a thread that stores bodies beside the
+ * writer thread, to be used by that thread alone and closed with
+ * tern_store_db_close().  SQLite lets one connection write at a time; the
+ * others wait their turn.
+ */
+gboolean
+tern_store_bodies_open (TernStore    *self,
+                        TernStoreDb  *db,
+                        GError      **error)
+{
+  memset (db, 0, sizeof (*db));
+
+  return tern_store_open_connection (self->bodies_path, FALSE, &db->bodies, error);
+}
+
+/**
+ * tern_store_bodies_put:
+ * @db: a connection from tern_store_bodies_open()
+ * @folder: the folder the messages will go into
+ * @messages: (element-type TernNewMessage): prepared messages
+ * @body_ids: (element-type gint64): where their ids go, in order
+ *
+ * Stores the bodies of @messages and commits them, not yet indexed: should
+ * their index rows never be written, the next open indexes them.
+ */
+gboolean
+tern_store_bodies_put (TernStoreDb  *db,
+                       TernFolder   *folder,
+                       GPtrArray    *messages,
+                       GArray       *body_ids,
+                       GError      **error)
+{
+  return put_bodies (db, tern_folder_get_account (folder), tern_folder_get_path (folder),
+                     messages, 0, messages->len, FALSE, body_ids, error);
+}
+
+/**
+ * tern_store_bodies_forget:
+ *
+ * Takes back bodies stored by tern_store_bodies_put() that will not be
+ * indexed.
+ */
+void
+tern_store_bodies_forget (TernStoreDb *db,
+                          GArray      *body_ids)
+{
+  forget_bodies (db, body_ids);
+}
+
+/**
+ * tern_store_bodies_mark_indexed:
+ *
+ * Marks bodies whose index rows are committed.
+ */
+void
+tern_store_bodies_mark_indexed (TernStoreDb *db,
+                                GArray      *body_ids)
+{
+  mark_indexed (db, body_ids);
 }
 
 /**

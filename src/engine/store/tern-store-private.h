@@ -64,6 +64,33 @@ void      tern_store_emit_changed       (TernStore         *self,
                                          GArray            *folder_ids,
                                          GArray            *message_ids);
 
+/* Connections */
+gboolean  tern_store_open_connection    (const char        *path,
+                                         gboolean           read_only,
+                                         sqlite3          **out_db,
+                                         GError           **error);
+
+/* Bodies stored by a thread other than the writer (an import's own) */
+gboolean  tern_store_bodies_open        (TernStore         *self,
+                                         TernStoreDb       *db,
+                                         GError           **error);
+gboolean  tern_store_bodies_put         (TernStoreDb       *db,
+                                         TernFolder        *folder,
+                                         GPtrArray         *messages,
+                                         GArray            *body_ids,
+                                         GError           **error);
+void      tern_store_bodies_forget      (TernStoreDb       *db,
+                                         GArray            *body_ids);
+void      tern_store_bodies_mark_indexed (TernStoreDb      *db,
+                                         GArray            *body_ids);
+void      tern_store_add_stored_messages_async (TernStore           *self,
+                                                gint64               folder_id,
+                                                GPtrArray           *messages,
+                                                GArray              *body_ids,
+                                                GCancellable        *cancellable,
+                                                GAsyncReadyCallback  callback,
+                                                gpointer             user_data);
+
 /* SQLite helpers */
 gboolean  tern_store_sql_error          (sqlite3           *db,
                                          int                rc,
