@@ -2255,13 +2255,16 @@ test_import_refused_batch_leaves_no_body (Fixture       *fixture,
   gint64 folder_id = new_folder (fixture->store, TERN_LOCAL_ACCOUNT, "Refused",
                                  TERN_FOLDER_ROLE_NONE);
   /* The second batch holds the refused message; a third follows. */
-  g_autofree char *mbox = write_numbered_mbox (fixture->dir, 1300, 700);
+  const guint batch = TERN_STORE_IMPORT_BATCH;
+  g_autofree char *mbox = write_numbered_mbox (fixture->dir, 2 * batch + batch / 2,
+                                               batch + batch / 2);
   g_autofree char *index = g_build_filename (fixture->dir, "store.sqlite", NULL);
   g_autofree char *bodies = g_build_filename (fixture->dir, "bodies.sqlite", NULL);
   g_autoptr(GFile) file = g_file_new_for_path (mbox);
   g_autoptr(GAsyncResult) result = NULL;
   g_autoptr(GError) error = NULL;
   g_autoptr(TernImportResult) imported = NULL;
+  g_autofree char *expected = NULL;
   sqlite3 *db;
 
   /* The index refuses that message, as a full disk or a damaged page
@@ -2279,18 +2282,19 @@ test_import_refused_batch_leaves_no_body (Fixture       *fixture,
   imported = tern_store_import_finish (fixture->store, tern_test_wait_for (&result), &error);
   g_assert_null (imported);
   g_assert_nonnull (error);
-  g_assert_nonnull (strstr (error->message, "500 messages were imported before an error"));
+  expected = g_strdup_printf ("%u messages were imported before an error", batch);
+  g_assert_nonnull (strstr (error->message, expected));
 
   /* The first batch stays; no body of a later one is left behind, and
    * the next open does not bring any back. */
-  assert_counts (fixture->store, folder_id, 500, 500);
-  g_assert_cmpint (file_query_int (bodies, "SELECT count (*) FROM body_meta"), ==, 500);
-  g_assert_cmpint (file_query_int (bodies, "SELECT count (*) FROM bodies"), ==, 500);
+  assert_counts (fixture->store, folder_id, batch, batch);
+  g_assert_cmpint (file_query_int (bodies, "SELECT count (*) FROM body_meta"), ==, batch);
+  g_assert_cmpint (file_query_int (bodies, "SELECT count (*) FROM bodies"), ==, batch);
   g_assert_cmpint (file_query_int (bodies, "SELECT count (*) FROM body_meta WHERE state = 1"),
-                   ==, 500);
+                   ==, batch);
 
   fixture_reopen (fixture);
-  assert_counts (fixture->store, folder_id, 500, 500);
+  assert_counts (fixture->store, folder_id, batch, batch);
 }
 
 static void

@@ -15,7 +15,6 @@
  * committed, and what it had not committed it never claimed.
  */
 
-#define IMPORT_BATCH 500
 
 void
 tern_import_result_free (TernImportResult *result)
@@ -310,7 +309,7 @@ import_thread (GTask        *task,
           g_ptr_array_add (batch, message);
         }
 
-      if (batch->len >= IMPORT_BATCH || (raw == NULL && batch->len > 0))
+      if (batch->len >= TERN_STORE_IMPORT_BATCH || (raw == NULL && batch->len > 0))
         {
           /* One batch in flight at a time: its result comes before the next
            * is handed over, so an error stops the import where it is. */
@@ -319,6 +318,10 @@ import_thread (GTask        *task,
           wait_prepared (&preparing);
           if (!tern_store_bodies_put (&bodies, folder, batch, body_ids, &error))
             break;
+          /* Until the writer takes the batch, it holds only what the index
+           * rows need. */
+          for (guint i = 0; i < batch->len; i++)
+            tern_new_message_release_body (g_ptr_array_index (batch, i));
           if (!finish_batch (data, context, &bodies, &in_flight, &pending, &result->imported,
                              &error))
             {

@@ -6,6 +6,10 @@
 
 G_BEGIN_DECLS
 
+/* An import commits its messages this many at a time: a larger batch
+ * costs the search index less to fill, and holds more in memory. */
+#define TERN_STORE_IMPORT_BATCH 1000
+
 typedef enum
 {
   TERN_MAIL_FILE_MBOX,

@@ -411,6 +411,7 @@ ingest (TernStore        *self,
         TernFolder       *folder,
         gint64            body_id,
         GBytes           *raw,
+        gsize             size,
         TernMimeMessage  *prepared_mime,
         TernFtsText      *prepared_fts,
         guint             flags,
@@ -435,14 +436,11 @@ ingest (TernStore        *self,
   sqlite3_stmt *stmt;
   gint64 conversation;
   gint64 date;
-  gsize size;
-  const guint8 *data;
 
-  data = g_bytes_get_data (raw, &size);
   if (prepared_mime != NULL)
     mime = tern_mime_message_ref (prepared_mime);
   else
-    mime = tern_mime_message_parse (data, size);
+    mime = tern_mime_message_parse (g_bytes_get_data (raw, NULL), size);
 
   date = tern_mime_message_get_date (mime);
   if (internal_date <= 0)
@@ -596,8 +594,8 @@ tern_store_ingest (TernStore       *self,
                    const char      *keywords,
                    GError         **error)
 {
-  return ingest (self, db, folder, body_id, raw, prepared_mime, NULL, flags, uid, internal_date,
-                 keywords, error);
+  return ingest (self, db, folder, body_id, raw, g_bytes_get_size (raw), prepared_mime, NULL,
+                 flags, uid, internal_date, keywords, error);
 }
 
 /**
@@ -617,6 +615,8 @@ tern_store_ingest_new_message (TernStore       *self,
 {
   TernPreparedMessage *prepared = tern_new_message_get_prepared (message);
 
-  return ingest (self, db, folder, body_id, message->raw, prepared->mime, prepared->fts,
-                 message->flags, message->uid, message->internal_date, message->keywords, error);
+  /* The raw bytes may be released already (tern_new_message_release_body()). */
+  return ingest (self, db, folder, body_id, message->raw, prepared->raw_size, prepared->mime,
+                 prepared->fts, message->flags, message->uid, message->internal_date,
+                 message->keywords, error);
 }

@@ -230,37 +230,36 @@ add_messages_job (TernStore   *self,
     }
   g_array_append_val (folder_ids, data->folder_id);
 
+  /* Bodies stored already: their rows go in one transaction, as many as
+   * the caller chose to hand over together. */
+  if (data->body_ids != NULL)
+    {
+      g_autoptr(GArray) batch_ids = id_array_new ();
+
+      g_array_append_vals (batch_ids, data->body_ids->data, data->body_ids->len);
+      if (!index_batch (self, db, folder, data->messages, 0, data->messages->len, batch_ids,
+                        &error))
+        {
+          g_prefix_error (&error, "0 of %u messages were added: ", data->messages->len);
+          g_task_return_error (task, error);
+          return;
+        }
+
+      for (guint i = 0; i < data->messages->len; i++)
+        tern_new_message_release_prepared (g_ptr_array_index (data->messages, i));
+
+      tern_store_emit_changed (self, TERN_STORE_CHANGE_MESSAGES_ADDED, folder_ids, batch_ids);
+      g_task_return_pointer (task, g_steal_pointer (&batch_ids), (GDestroyNotify) g_array_unref);
+      return;
+    }
+
   for (guint first = 0; first < data->messages->len; first += BATCH_SIZE)
     {
       guint count = MIN (BATCH_SIZE, data->messages->len - first);
       gboolean added;
 
-      if (data->body_ids != NULL)
-        {
-          g_autoptr(GArray) batch_ids = id_array_new ();
-
-          g_array_append_vals (batch_ids, &g_array_index (data->body_ids, gint64, first), count);
-          added = index_batch (self, db, folder, data->messages, first, count, batch_ids, &error);
-          if (added)
-            {
-              g_array_append_vals (ids, batch_ids->data, batch_ids->len);
-            }
-          else if (first + count < data->body_ids->len)
-            {
-              /* The bodies of the batches after stay out too. */
-              g_autoptr(GArray) rest = id_array_new ();
-
-              g_array_append_vals (rest, &g_array_index (data->body_ids, gint64, first + count),
-                                   data->body_ids->len - first - count);
-              forget_bodies (db, rest);
-            }
-        }
-      else
-        {
-          added = add_batch (self, db, folder, data->messages, first, count, data->durability,
-                             ids, &error);
-        }
-
+      added = add_batch (self, db, folder, data->messages, first, count, data->durability, ids,
+                         &error);
       if (!added)
         {
           /* What was committed stays, and listeners hear of it. */
@@ -320,9 +319,10 @@ tern_store_add_messages_async (TernStore           *self,
  *   tern_store_bodies_put() and not yet marked indexed
  *
  * As tern_store_add_messages_async(), for messages whose bodies a thread
- * other than the writer stored: the writer writes only their index rows.
- * Bodies whose rows could not be written are taken back.  The caller marks
- * the others indexed.  tern_store_add_messages_finish() gives the result.
+ * other than the writer stored: the writer writes only their index rows,
+ * all in one transaction, and then frees what was prepared for them.  When
+ * that fails, the bodies are taken back; else the caller marks them
+ * indexed.  tern_store_add_messages_finish() gives the result.
  */
 void
 tern_store_add_stored_messages_async (TernStore           *self,

@@ -163,9 +163,12 @@ typedef struct
   GBytes *stored;
   int encoding;
   TernFtsText *fts;
+  gsize raw_size;
 } TernPreparedMessage;
 
 TernPreparedMessage *tern_new_message_get_prepared (TernNewMessage *message);
+void      tern_new_message_release_body (TernNewMessage   *message);
+void      tern_new_message_release_prepared (TernNewMessage *message);
 GBytes   *tern_store_body_encode        (GBytes            *raw,
                                          int               *encoding);
 gint64    tern_store_body_put           (TernStoreDb       *db,

@@ -172,7 +172,48 @@ tern_new_message_prepare (TernNewMessage *message)
   prepared->mime = tern_mime_message_parse (data, size);
   prepared->stored = tern_store_body_encode (message->raw, &prepared->encoding);
   prepared->fts = tern_store_fts_text_new (prepared->mime);
+  prepared->raw_size = size;
   message->prepared = prepared;
+}
+
+/* What a prepared message holds, for tern_new_message_free() and the
+ * release functions. */
+static void
+prepared_free (TernPreparedMessage *prepared)
+{
+  g_clear_pointer (&prepared->mime, tern_mime_message_unref);
+  g_clear_pointer (&prepared->stored, g_bytes_unref);
+  g_clear_pointer (&prepared->fts, tern_store_fts_text_free);
+  g_free (prepared);
+}
+
+/**
+ * tern_new_message_release_body:
+ *
+ * Frees the raw and compressed bytes of a prepared message whose body is
+ * stored: writing its index rows needs neither.  The message's raw is
+ * %NULL afterwards.
+ */
+void
+tern_new_message_release_body (TernNewMessage *message)
+{
+  TernPreparedMessage *prepared = message->prepared;
+
+  g_return_if_fail (prepared != NULL);
+
+  g_clear_pointer (&prepared->stored, g_bytes_unref);
+  g_clear_pointer (&message->raw, g_bytes_unref);
+}
+
+/**
+ * tern_new_message_release_prepared:
+ *
+ * Frees what was prepared for a message once its rows are written.
+ */
+void
+tern_new_message_release_prepared (TernNewMessage *message)
+{
+  g_clear_pointer ((TernPreparedMessage **) &message->prepared, prepared_free);
 }
 
 TernPreparedMessage *
@@ -192,14 +233,9 @@ tern_new_message_free (TernNewMessage *message)
 
   prepared = message->prepared;
   if (prepared != NULL)
-    {
-      g_clear_pointer (&prepared->mime, tern_mime_message_unref);
-      g_clear_pointer (&prepared->stored, g_bytes_unref);
-      g_clear_pointer (&prepared->fts, tern_store_fts_text_free);
-      g_free (prepared);
-    }
+    prepared_free (prepared);
 
-  g_bytes_unref (message->raw);
+  g_clear_pointer (&message->raw, g_bytes_unref);
   g_free (message->keywords);
   g_free (message);
 }
