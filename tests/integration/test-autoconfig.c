@@ -172,6 +172,123 @@ test_probe_starttls (void)
   g_resolver_set_default (old_resolver);
 }
 
+/* A server that takes connections and never says a word, noting when
+ * each came. */
+typedef struct
+{
+  GSocketService *service;
+  GPtrArray *connections;
+  GArray *times;
+} Silent;
+
+static gboolean
+silent_incoming_cb (GSocketService    *service,
+                    GSocketConnection *connection,
+                    GObject           *source,
+                    gpointer           user_data)
+{
+  Silent *silent = user_data;
+  gint64 now = g_get_monotonic_time ();
+
+  /* Kept open, so that the client waits for a greeting until it gives up. */
+  g_ptr_array_add (silent->connections, g_object_ref (connection));
+  g_array_append_val (silent->times, now);
+  return TRUE;
+}
+
+static guint16
+silent_start (Silent *silent)
+{
+  g_autoptr(GError) error = NULL;
+  guint16 port;
+
+  silent->service = g_socket_service_new ();
+  silent->connections = g_ptr_array_new_with_free_func (g_object_unref);
+  silent->times = g_array_new (FALSE, FALSE, sizeof (gint64));
+  port = g_socket_listener_add_any_inet_port (G_SOCKET_LISTENER (silent->service), NULL, &error);
+  g_assert_no_error (error);
+  g_signal_connect (silent->service, "incoming", G_CALLBACK (silent_incoming_cb), silent);
+  g_socket_service_start (silent->service);
+
+  return port;
+}
+
+static void
+silent_stop (Silent *silent)
+{
+  g_socket_service_stop (silent->service);
+  g_socket_listener_close (G_SOCKET_LISTENER (silent->service));
+  g_clear_object (&silent->service);
+  g_clear_pointer (&silent->connections, g_ptr_array_unref);
+  g_clear_pointer (&silent->times, g_array_unref);
+}
+
+/* A server that never answers costs one wait, not one for each probe
+ * after it: the probes run side by side. */
+static void
+test_probes_run_side_by_side (void)
+{
+  g_autoptr(TernTestServers) servers = tern_test_servers_get_with_smtp_or_skip ();
+  g_autoptr(TernTestResolver) resolver = NULL;
+  g_autoptr(GResolver) old_resolver = NULL;
+  g_autoptr(TernAutoconfig) autoconfig = NULL;
+  g_autoptr(GTlsDatabase) database = NULL;
+  g_autoptr(TernAutoconfigResult) found = NULL;
+  g_autoptr(GAsyncResult) result = NULL;
+  g_autoptr(GError) error = NULL;
+  const guint timeout_ms = 4000;
+  const TernTestUser *alice;
+  Silent silent = { 0 };
+  guint16 nothing;
+  guint16 silent_port;
+  gint64 first, last;
+
+  if (servers == NULL)
+    return;
+
+  alice = tern_test_servers_get_user (servers, 0);
+  resolver = tern_test_resolver_new ();
+  old_resolver = g_resolver_get_default ();
+  g_resolver_set_default (G_RESOLVER (resolver));
+  database = tern_test_servers_new_tls_database (servers, &error);
+  g_assert_no_error (error);
+  nothing = closed_port ();
+  silent_port = silent_start (&silent);
+
+  /* Port 993, tried first for imap. and mail., never answers; POP3 on 995
+   * does, as does SMTP on 465. */
+  autoconfig = tern_autoconfig_new ();
+  tern_autoconfig_set_tls_database (autoconfig, database);
+  tern_autoconfig_set_timeout (autoconfig, timeout_ms);
+  tern_autoconfig_set_port_map (autoconfig, 443, nothing);
+  tern_autoconfig_set_port_map (autoconfig, 80, nothing);
+  tern_autoconfig_set_port_map (autoconfig, 993, silent_port);
+  tern_autoconfig_set_port_map (autoconfig, 143, nothing);
+  tern_autoconfig_set_port_map (autoconfig, 995, servers->pop3s_port);
+  tern_autoconfig_set_port_map (autoconfig, 465, servers->smtps_port);
+  tern_autoconfig_set_port_map (autoconfig, 587, nothing);
+
+  tern_autoconfig_discover_async (autoconfig, alice->login, NULL, got_result_cb, &result);
+  found = tern_autoconfig_discover_finish (autoconfig, wait_for (&result), &error);
+  g_assert_no_error (error);
+  g_assert_cmpint (found->source, ==, TERN_AUTOCONFIG_SOURCE_PROBE);
+  g_assert_cmpint (found->receiving_protocol, ==, TERN_RECEIVING_PROTOCOL_POP3);
+  g_assert_cmpstr (found->receiving_host, ==, "mail.tern.test");
+  g_assert_cmpuint (found->receiving_port, ==, 995);
+  g_assert_cmpstr (found->sending_host, ==, "mail.tern.test");
+  g_assert_cmpuint (found->sending_port, ==, 465);
+
+  /* Both silent probes were waiting at once: the second came long before
+   * the first could have given up. */
+  g_assert_cmpuint (silent.times->len, ==, 2);
+  first = g_array_index (silent.times, gint64, 0);
+  last = g_array_index (silent.times, gint64, 1);
+  g_assert_cmpint (last - first, <, (gint64) timeout_ms * 1000 / 2);
+
+  silent_stop (&silent);
+  g_resolver_set_default (old_resolver);
+}
+
 static const char autoconfig_xml[] =
   "<?xml version=\"1.0\"?>\n"
   "<clientConfig version=\"1.1\"><emailProvider id=\"mail.tern.test\">"
@@ -321,6 +438,8 @@ main (int   argc,
   g_test_add_func ("/integration/autoconfig/probe-finds-validating-servers-then-verify",
                    test_probe_then_verify);
   g_test_add_func ("/integration/autoconfig/probe-finds-starttls-servers", test_probe_starttls);
+  g_test_add_func ("/integration/autoconfig/probes-run-side-by-side",
+                   test_probes_run_side_by_side);
   g_test_add_func ("/integration/autoconfig/https-is-authenticated-http-is-not",
                    test_https_autoconfig);
 

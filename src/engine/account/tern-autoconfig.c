@@ -698,6 +698,11 @@ step_free (Step *step)
   g_free (step);
 }
 
+/* Probes, in the order they are preferred (see probes[] below) */
+#define N_PROBES 11
+typedef struct _ProbeRun ProbeRun;
+static void probe_run_free (ProbeRun *run);
+
 typedef struct
 {
   char *address;
@@ -710,9 +715,9 @@ typedef struct
   guint srv_index;
   TernAutoconfigResult *partial;
 
-  /* Probing */
-  guint probe_index;
-  TernConnection *connection;
+  /* Probing: one run for each entry of probes[] */
+  ProbeRun *probe_runs[N_PROBES];
+  guint probes_pending;
 } Discovery;
 
 static void
@@ -724,7 +729,8 @@ discovery_free (Discovery *discovery)
   g_string_free (discovery->tried, TRUE);
   g_clear_object (&discovery->session);
   g_clear_pointer (&discovery->partial, tern_autoconfig_result_free);
-  g_clear_object (&discovery->connection);
+  for (guint i = 0; i < G_N_ELEMENTS (discovery->probe_runs); i++)
+    g_clear_pointer (&discovery->probe_runs[i], probe_run_free);
   g_free (discovery);
 }
 
@@ -1207,59 +1213,118 @@ static const Probe probes[] = {
   { "smtp.", 587, TRUE, 0, NULL, TERN_TRUST_STARTTLS_SMTP },
   { "mail.", 587, TRUE, 0, NULL, TERN_TRUST_STARTTLS_SMTP },
 };
+G_STATIC_ASSERT (G_N_ELEMENTS (probes) == N_PROBES);
 
-static void run_probe (GTask *task);
+/* One probe under way.  Every probe starts at once, each on a connection
+ * of its own, so that a server that never answers costs one timeout, not
+ * one for each port tried after it.  When the last one is done, the first
+ * of the list that answered, for receiving and for sending, is taken. */
+struct _ProbeRun
+{
+  GTask *task;
+  guint index;
+  TernConnection *connection;
+  GError *error;
+  gboolean answered;
+};
 
 static void
-probe_next (GTask  *task,
-            GError *error)
+probe_run_free (ProbeRun *run)
 {
-  Discovery *discovery = g_task_get_task_data (task);
-  const Probe *probe = &probes[discovery->probe_index];
-
-  if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
-    {
-      g_clear_pointer (&discovery->partial, tern_autoconfig_result_free);
-      step_failed (task, error);
-      return;
-    }
-
-  if (error != NULL)
-    {
-      note_tried (discovery, "%s%s port %u: %s", probe->prefix, discovery->domain, probe->port,
-                  error->message);
-      g_error_free (error);
-    }
-
-  g_clear_object (&discovery->connection);
-  discovery->probe_index++;
-  run_probe (task);
+  g_clear_object (&run->connection);
+  g_clear_error (&run->error);
+  g_free (run);
 }
 
 static void
-probe_found (GTask *task)
+probes_finished (GTask *task)
 {
   Discovery *discovery = g_task_get_task_data (task);
-  const Probe *probe = &probes[discovery->probe_index];
   TernAutoconfigResult *partial = discovery->partial;
-  TernSecurity security = probe->method == TERN_TRUST_TLS ? TERN_SECURITY_TLS
-                                                          : TERN_SECURITY_STARTTLS;
+  ProbeRun *receiving = NULL;
+  ProbeRun *sending = NULL;
 
-  if (probe->sending)
+  for (guint i = 0; i < G_N_ELEMENTS (probes); i++)
     {
-      partial->sending_host = g_strconcat (probe->prefix, discovery->domain, NULL);
-      partial->sending_port = probe->port;
-      partial->sending_security = security;
+      ProbeRun *run = discovery->probe_runs[i];
+
+      if (run != NULL && g_error_matches (run->error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+        {
+          GError *error = g_steal_pointer (&run->error);
+
+          g_clear_pointer (&discovery->partial, tern_autoconfig_result_free);
+          step_failed (task, error);
+          return;
+        }
     }
-  else
+
+  for (guint i = 0; i < G_N_ELEMENTS (probes); i++)
     {
+      ProbeRun *run = discovery->probe_runs[i];
+      const Probe *probe = &probes[i];
+      ProbeRun **slot = probe->sending ? &sending : &receiving;
+
+      if (run == NULL || *slot != NULL)
+        continue;
+
+      if (run->answered)
+        *slot = run;
+      else if (run->error != NULL)
+        note_tried (discovery, "%s%s port %u: %s", probe->prefix, discovery->domain, probe->port,
+                    run->error->message);
+    }
+
+  if (receiving != NULL)
+    {
+      const Probe *probe = &probes[receiving->index];
+
       partial->receiving_protocol = probe->protocol;
       partial->receiving_host = g_strconcat (probe->prefix, discovery->domain, NULL);
       partial->receiving_port = probe->port;
-      partial->receiving_security = security;
+      partial->receiving_security = probe->method == TERN_TRUST_TLS ? TERN_SECURITY_TLS
+                                                                    : TERN_SECURITY_STARTTLS;
+    }
+  if (sending != NULL)
+    {
+      const Probe *probe = &probes[sending->index];
+
+      partial->sending_host = g_strconcat (probe->prefix, discovery->domain, NULL);
+      partial->sending_port = probe->port;
+      partial->sending_security = probe->method == TERN_TRUST_TLS ? TERN_SECURITY_TLS
+                                                                  : TERN_SECURITY_STARTTLS;
     }
 
-  probe_next (task, NULL);
+  if (partial->receiving_host == NULL || partial->sending_host == NULL)
+    {
+      g_clear_pointer (&discovery->partial, tern_autoconfig_result_free);
+      run_next_step (task);
+      return;
+    }
+
+  partial->source = TERN_AUTOCONFIG_SOURCE_PROBE;
+  partial->source_detail = g_strdup_printf ("servers of %s that answered with a valid "
+                                            "certificate", discovery->domain);
+  /* A certificate that validates for the host proves the host. */
+  partial->authenticated = TRUE;
+  partial->receiving_username = g_strdup (discovery->address);
+  partial->sending_username = g_strdup (discovery->address);
+  step_succeeded (task, g_steal_pointer (&discovery->partial));
+}
+
+/* Takes @error; a probe without one answered. */
+static void
+probe_done (ProbeRun *run,
+            GError   *error)
+{
+  GTask *task = run->task;
+  Discovery *discovery = g_task_get_task_data (task);
+
+  run->error = error;
+  run->answered = error == NULL;
+
+  g_assert (discovery->probes_pending > 0);
+  if (--discovery->probes_pending == 0)
+    probes_finished (task);
 }
 
 static void
@@ -1267,28 +1332,20 @@ probe_greeting_cb (GObject      *source,
                    GAsyncResult *async_result,
                    gpointer      user_data)
 {
-  GTask *task = user_data;
-  Discovery *discovery = g_task_get_task_data (task);
-  const Probe *probe = &probes[discovery->probe_index];
+  ProbeRun *run = user_data;
+  const Probe *probe = &probes[run->index];
   GError *error = NULL;
   g_autofree char *line = tern_connection_read_line_finish (TERN_CONNECTION (source),
                                                             async_result, NULL, &error);
 
   tern_connection_close (TERN_CONNECTION (source));
   if (line == NULL)
-    {
-      probe_next (task, error);
-      return;
-    }
-
-  if (!g_str_has_prefix (line, probe->greeting))
-    {
-      probe_next (task, g_error_new (TERN_AUTOCONFIG_ERROR, TERN_AUTOCONFIG_ERROR_NOT_FOUND,
-                                     "not the greeting of a mail server"));
-      return;
-    }
-
-  probe_found (task);
+    probe_done (run, error);
+  else if (!g_str_has_prefix (line, probe->greeting))
+    probe_done (run, g_error_new (TERN_AUTOCONFIG_ERROR, TERN_AUTOCONFIG_ERROR_NOT_FOUND,
+                                  "not the greeting of a mail server"));
+  else
+    probe_done (run, NULL);
 }
 
 /* A STARTTLS probe: the exchange reached TLS, and the certificate
@@ -1299,7 +1356,7 @@ probe_checked_cb (GObject      *source,
                   GAsyncResult *async_result,
                   gpointer      user_data)
 {
-  GTask *task = user_data;
+  ProbeRun *run = user_data;
   GError *error = NULL;
   g_autoptr(TernCertificateDetails) details = tern_trust_check_server_finish (async_result,
                                                                               &error);
@@ -1308,19 +1365,19 @@ probe_checked_cb (GObject      *source,
     {
       g_autofree char *reasons = tern_certificate_describe_errors (details->errors);
 
-      probe_next (task, g_error_new (TERN_AUTOCONFIG_ERROR, TERN_AUTOCONFIG_ERROR_NOT_FOUND,
-                                     "the certificate was refused: %s", reasons));
+      probe_done (run, g_error_new (TERN_AUTOCONFIG_ERROR, TERN_AUTOCONFIG_ERROR_NOT_FOUND,
+                                    "the certificate was refused: %s", reasons));
       return;
     }
 
   if (!g_error_matches (error, TERN_TRUST_ERROR, TERN_TRUST_ERROR_VALID))
     {
-      probe_next (task, error);
+      probe_done (run, error);
       return;
     }
 
   g_clear_error (&error);
-  probe_found (task);
+  probe_done (run, NULL);
 }
 
 static void
@@ -1328,71 +1385,59 @@ probe_connected_cb (GObject      *source,
                     GAsyncResult *async_result,
                     gpointer      user_data)
 {
-  GTask *task = user_data;
+  ProbeRun *run = user_data;
   GError *error = NULL;
 
   if (!tern_connection_connect_finish (TERN_CONNECTION (source), async_result, &error))
     {
-      probe_next (task, error);
+      probe_done (run, error);
       return;
     }
 
-  tern_connection_read_line_async (TERN_CONNECTION (source), 1024, g_task_get_cancellable (task),
-                                   probe_greeting_cb, task);
+  tern_connection_read_line_async (TERN_CONNECTION (source), 1024,
+                                   g_task_get_cancellable (run->task), probe_greeting_cb, run);
 }
 
 static void
-run_probe (GTask *task)
+run_probes (GTask *task)
 {
   Discovery *discovery = g_task_get_task_data (task);
   TernAutoconfig *self = g_task_get_source_object (task);
-  TernAutoconfigResult *partial = discovery->partial;
-  g_autofree char *host = NULL;
-  const Probe *probe;
+  GCancellable *cancellable = g_task_get_cancellable (task);
 
-  while (discovery->probe_index < G_N_ELEMENTS (probes) &&
-         ((!probes[discovery->probe_index].sending && partial->receiving_host != NULL) ||
-          (probes[discovery->probe_index].sending && partial->sending_host != NULL)))
-    discovery->probe_index++;
+  /* Counted before any starts, as one may finish at once. */
+  discovery->probes_pending = 1;
 
-  if (discovery->probe_index >= G_N_ELEMENTS (probes))
+  for (guint i = 0; i < G_N_ELEMENTS (probes); i++)
     {
-      if (partial->receiving_host == NULL || partial->sending_host == NULL)
+      const Probe *probe = &probes[i];
+      g_autofree char *host = g_strconcat (probe->prefix, discovery->domain, NULL);
+      ProbeRun *run = g_new0 (ProbeRun, 1);
+
+      run->task = task;
+      run->index = i;
+      discovery->probe_runs[i] = run;
+      discovery->probes_pending++;
+
+      if (probe->method != TERN_TRUST_TLS)
         {
-          g_clear_pointer (&discovery->partial, tern_autoconfig_result_free);
-          run_next_step (task);
-          return;
+          tern_trust_check_server_async (host, map_port (self, probe->port), probe->method,
+                                         self->tls_database, cancellable, probe_checked_cb, run);
+          continue;
         }
 
-      partial->source = TERN_AUTOCONFIG_SOURCE_PROBE;
-      partial->source_detail = g_strdup_printf ("servers of %s that answered with a valid "
-                                                "certificate", discovery->domain);
-      /* A certificate that validates for the host proves the host. */
-      partial->authenticated = TRUE;
-      partial->receiving_username = g_strdup (discovery->address);
-      partial->sending_username = g_strdup (discovery->address);
-      step_succeeded (task, g_steal_pointer (&discovery->partial));
-      return;
+      run->connection = tern_connection_new ();
+      if (self->tls_database != NULL)
+        tern_connection_set_tls_database (run->connection, self->tls_database);
+      tern_connection_set_connect_timeout (run->connection, self->timeout_msec);
+      tern_connection_set_io_timeout (run->connection, self->timeout_msec);
+      tern_connection_connect_async (run->connection, host, map_port (self, probe->port),
+                                     TERN_CONNECTION_SECURITY_TLS, cancellable,
+                                     probe_connected_cb, run);
     }
 
-  probe = &probes[discovery->probe_index];
-  host = g_strconcat (probe->prefix, discovery->domain, NULL);
-
-  if (probe->method != TERN_TRUST_TLS)
-    {
-      tern_trust_check_server_async (host, map_port (self, probe->port), probe->method,
-                                     self->tls_database, g_task_get_cancellable (task),
-                                     probe_checked_cb, task);
-      return;
-    }
-  discovery->connection = tern_connection_new ();
-  if (self->tls_database != NULL)
-    tern_connection_set_tls_database (discovery->connection, self->tls_database);
-  tern_connection_set_connect_timeout (discovery->connection, self->timeout_msec);
-  tern_connection_set_io_timeout (discovery->connection, self->timeout_msec);
-  tern_connection_connect_async (discovery->connection, host, map_port (self, probe->port),
-                                 TERN_CONNECTION_SECURITY_TLS, g_task_get_cancellable (task),
-                                 probe_connected_cb, task);
+  if (--discovery->probes_pending == 0)
+    probes_finished (task);
 }
 
 /* The queue */
@@ -1458,9 +1503,8 @@ run_next_step (GTask *task)
 
     case STEP_PROBE:
       step_free (step);
-      discovery->probe_index = 0;
       discovery->partial = g_new0 (TernAutoconfigResult, 1);
-      run_probe (task);
+      run_probes (task);
       return;
 
     default:
