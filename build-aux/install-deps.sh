@@ -12,6 +12,7 @@ BUILD_PKGS="
   libglib2.0-dev libglib2.0-bin glib-networking
   libgtk-4-dev libadwaita-1-dev libwebkitgtk-6.0-dev libsoup-3.0-dev
   libgnutls28-dev libsecret-1-dev libsqlite3-dev libgmime-3.0-dev libjson-glib-dev libzstd-dev
+  libfribidi-dev
   libgoa-1.0-dev
   desktop-file-utils appstream
 "

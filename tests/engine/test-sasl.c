@@ -806,6 +806,50 @@ test_saslprep_maps (void)
     }
 }
 
+/* RFC 3454 section 6, with the examples of RFC 3454 and RFC 4013. */
+static void
+test_saslprep_bidi_rules (void)
+{
+  static const char *const allowed[] = {
+    /* Right-to-left alone: Hebrew, Arabic, and Arabic digits between. */
+    "\u05e9\u05dc\u05d5\u05dd",
+    "\u0645\u0631\u062d\u0628\u0627",
+    "\u0627\u0661\u0662\u0628",
+    /* Neutral and European digits between right-to-left letters. */
+    "\u05d0 1 \u05d1",
+    /* Left-to-right alone, and neutrals around it. */
+    "user@example.org",
+    "1pass word2",
+  };
+  static const char *const refused[] = {
+    /* Right-to-left mixed with left-to-right letters. */
+    "\u05d0abc\u05d1",
+    "abc\u05d0",
+    /* RFC 3454 6: right-to-left must start and end the text. */
+    "\u06271",
+    "1\u0627",
+    " \u05d0",
+  };
+
+  for (guint i = 0; i < G_N_ELEMENTS (allowed); i++)
+    {
+      g_autoptr(GError) error = NULL;
+      g_autofree char *prepped = tern_sasl_saslprep (allowed[i], &error);
+
+      g_assert_no_error (error);
+      g_assert_cmpstr (prepped, ==, allowed[i]);
+    }
+
+  for (guint i = 0; i < G_N_ELEMENTS (refused); i++)
+    {
+      g_autoptr(GError) error = NULL;
+      g_autofree char *prepped = tern_sasl_saslprep (refused[i], &error);
+
+      g_assert_null (prepped);
+      g_assert_error (error, TERN_SASL_ERROR, TERN_SASL_ERROR_PREP_FAILED);
+    }
+}
+
 static void
 test_saslprep_rejects_prohibited (void)
 {
@@ -900,6 +944,7 @@ main (int   argc,
                    test_authzid_only_where_the_mechanism_carries_it);
   g_test_add_func ("/sasl/saslprep/maps-spaces-and-invisible-characters", test_saslprep_maps);
   g_test_add_func ("/sasl/saslprep/rejects-prohibited-output", test_saslprep_rejects_prohibited);
+  g_test_add_func ("/sasl/saslprep/bidi-rules", test_saslprep_bidi_rules);
 
   return g_test_run ();
 }

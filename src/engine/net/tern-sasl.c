@@ -19,6 +19,7 @@
 
 #include "config.h"
 
+#include <fribidi.h>
 #include <string.h>
 
 #include <gnutls/gnutls.h>
@@ -362,6 +363,32 @@ is_prohibited (gunichar c)
   return FALSE;
 }
 
+/* RFC 3454 section 6: a text with any right-to-left character (bidi class
+ * R or AL) holds no left-to-right one (class L), and starts and ends with
+ * a right-to-left one. */
+static gboolean
+bidi_allowed (const char *text)
+{
+  gboolean has_rtl = FALSE;
+  gboolean has_ltr = FALSE;
+  gboolean first_rtl = FALSE;
+  gboolean last_rtl = FALSE;
+
+  for (const char *p = text; *p != '\0'; p = g_utf8_next_char (p))
+    {
+      FriBidiCharType type = fribidi_get_bidi_type (g_utf8_get_char (p));
+      gboolean rtl = type == FRIBIDI_TYPE_RTL || type == FRIBIDI_TYPE_AL;
+
+      if (p == text)
+        first_rtl = rtl;
+      last_rtl = rtl;
+      has_rtl |= rtl;
+      has_ltr |= type == FRIBIDI_TYPE_LTR;
+    }
+
+  return !has_rtl || (!has_ltr && first_rtl && last_rtl);
+}
+
 /**
  * tern_sasl_saslprep:
  * @text: a username or password in UTF-8
@@ -371,16 +398,16 @@ is_prohibited (gunichar c)
  * subset: the mapping of section 2.1 (non-ASCII spaces to U+0020, table
  * B.1 to nothing), normalization to NFKC, and the prohibited output of
  * section 2.3 (controls, private use, non-characters, surrogates, and
- * tables C.6 to C.9).  Not implemented: the bidirectional checks of
- * section 2.4, and pinning Unicode to version 3.2 (normalization uses
- * GLib's Unicode tables).  Unassigned code points are allowed, as RFC 5802
- * asks for SCRAM.
+ * tables C.6 to C.9), and the bidirectional rules of section 2.4 (RFC 3454
+ * section 6).  Unicode is not pinned to version 3.2: normalization uses
+ * GLib's tables and the bidi classes FriBidi's.  Unassigned code points
+ * are allowed, as RFC 5802 asks for SCRAM.
  *
  * The buffers that held @text on the way are wiped.
  *
  * Returns: (transfer full): the prepared text, which may be empty, or
- *   %NULL with %TERN_SASL_ERROR_PREP_FAILED when @text is not UTF-8 or holds
- *   a prohibited character.  The caller should wipe it when it is a secret.
+ *   %NULL with %TERN_SASL_ERROR_PREP_FAILED when @text is not UTF-8, holds
+ *   a prohibited character or mixes directions as section 2.4 forbids.  The caller should wipe it when it is a secret.
  */
 char *
 tern_sasl_saslprep (const char  *text,
@@ -433,6 +460,16 @@ tern_sasl_saslprep (const char  *text,
           return NULL;
         }
     }
+
+  if (!bidi_allowed (normalized))
+    {
+      wipe_string (normalized);
+      g_set_error_literal (error, TERN_SASL_ERROR, TERN_SASL_ERROR_PREP_FAILED,
+                           "The text mixes right-to-left and left-to-right letters in a way "
+                           "SASLprep forbids");
+      return NULL;
+    }
+
   return normalized;
 }
 
