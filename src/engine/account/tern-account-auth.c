@@ -12,6 +12,9 @@
 #define EXPIRY_MARGIN_SECONDS 60
 /* How long a token is kept when the provider did not say how long it lasts. */
 #define UNKNOWN_LIFETIME_SECONDS 600
+/* A token the provider gave this recently, refused at once, is not worth
+ * asking for again. */
+#define FRESH_SECONDS 60
 
 struct _TernAccountAuth
 {
@@ -25,9 +28,11 @@ struct _TernAccountAuth
    * used (monotonic microseconds). */
   char *access_token;
   gint64 valid_until;
-  /* The last token handed out came straight from the provider: a refusal
-   * then is not cured by asking again. */
+  /* The last token handed out came straight from the provider (at
+   * obtained_at, monotonic microseconds): a refusal soon after is not cured
+   * by asking again. */
   gboolean token_fresh;
+  gint64 obtained_at;
 };
 
 G_DEFINE_FINAL_TYPE (TernAccountAuth, tern_account_auth, G_TYPE_OBJECT)
@@ -177,6 +182,7 @@ token_cb (GObject      *source,
   self->valid_until = g_get_monotonic_time () +
                       MAX (expires_in - EXPIRY_MARGIN_SECONDS, 0) * G_USEC_PER_SEC;
   self->token_fresh = TRUE;
+  self->obtained_at = g_get_monotonic_time ();
   g_task_return_pointer (task, token, (GDestroyNotify) tern_credentials_free_secret);
 }
 
@@ -272,9 +278,10 @@ is_login_refused (const GError *error)
  *
  * For an OAuth2 account whose server refused a token Tern had kept: the
  * token is forgotten, and the caller should get a secret again and log in
- * once more.  A token straight from the provider that is refused is not
- * retried (asking again would give the same answer), and nor is any other
- * error.
+ * once more.  A token straight from the provider, refused within a minute,
+ * is not retried (asking again would give the same answer), and nor is any
+ * other error.  A caller that kept a token itself (a POP3 downloader
+ * checking every few minutes) gets the retry once the token is older.
  *
  * Returns: %TRUE when one more login with a fresh token is worth it.
  */
@@ -288,5 +295,6 @@ tern_account_auth_retry_after_error (TernAccountAuth *self,
     return FALSE;
 
   tern_account_auth_forget_token (self);
-  return !self->token_fresh;
+  return !self->token_fresh ||
+         g_get_monotonic_time () - self->obtained_at > FRESH_SECONDS * G_USEC_PER_SEC;
 }
