@@ -1061,9 +1061,17 @@ account_show (TernCliContext  *context,
            tern_account_get_sending_username (account) != NULL
              ? tern_account_get_sending_username (account) : "");
   /* Where the password comes from, never the password. */
-  g_print (_("Password:   %s\n"), tern_account_get_receiving_password_command (account) != NULL
-                                    ? _("from its password command")
-                                    : _("in the keyring"));
+  if (tern_account_get_auth_method (account) == TERN_AUTH_METHOD_OAUTH2)
+    {
+      g_print (_("Sign-in:    OAuth2 with %s; the refresh token is in the keyring\n"),
+               tern_account_get_oauth2_provider (account));
+      if (tern_account_get_oauth2_token_uri (account) != NULL)
+        g_print (_("Provider:   %s\n"), tern_account_get_oauth2_token_uri (account));
+    }
+  else
+    g_print (_("Password:   %s\n"), tern_account_get_receiving_password_command (account) != NULL
+                                      ? _("from its password command")
+                                      : _("in the keyring"));
   if (tern_account_get_receiving_password_command (account) != NULL)
     g_print (_("Command:    %s\n"), tern_account_get_receiving_password_command (account));
 
