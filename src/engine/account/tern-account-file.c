@@ -22,6 +22,8 @@
  *   SyncInterval=15            # minutes between checks; 0 = only by hand
  *   OfflineDays=30             # days of mail kept offline; 0 = all of it
  *   Auth=password              # password | oauth2; default: password
+ *   GoaId=account_1700000000_0 # made from this GNOME Online Accounts
+ *                              # account, which keeps its passwords
  *
  *   [OAuth2]                   # required with Auth=oauth2
  *   Provider=google            # google | microsoft | custom
@@ -618,6 +620,7 @@ read_account (TernAccount *self,
                   TERN_ACCOUNT_DEFAULT_OFFLINE_DAYS, &self->offline_days, error))
     return FALSE;
   self->display_name = read_string (&reader, ACCOUNT_GROUP, "Name");
+  self->goa_id = read_string (&reader, ACCOUNT_GROUP, "GoaId");
 
   if (!read_enum (&reader, ACCOUNT_GROUP, "Auth", TERN_TYPE_AUTH_METHOD, FALSE,
                   TERN_AUTH_METHOD_PASSWORD, &auth_method, error))
@@ -781,6 +784,7 @@ write_key_file (TernAccount *self)
   g_key_file_set_uint64 (key_file, ACCOUNT_GROUP, "Order", self->order);
   g_key_file_set_uint64 (key_file, ACCOUNT_GROUP, "SyncInterval", self->sync_interval);
   g_key_file_set_uint64 (key_file, ACCOUNT_GROUP, "OfflineDays", self->offline_days);
+  write_string (key_file, ACCOUNT_GROUP, "GoaId", self->goa_id);
   if (self->auth_method == TERN_AUTH_METHOD_OAUTH2)
     {
       write_string (key_file, ACCOUNT_GROUP, "Auth", tern_auth_method_to_string (self->auth_method));

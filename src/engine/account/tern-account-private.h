@@ -45,6 +45,9 @@ struct _TernAccount
   char *oauth2_client_id;
   char *oauth2_scope;
 
+  /* The GNOME Online Accounts account it came from, if any. */
+  char *goa_id;
+
   guint sync_interval;
   guint offline_days;
 

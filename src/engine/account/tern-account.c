@@ -118,6 +118,7 @@ tern_account_finalize (GObject *object)
   g_clear_pointer (&self->sending_password_command, g_free);
   g_clear_pointer (&self->pop3_deliver_to, g_free);
   g_clear_pointer (&self->oauth2_provider, g_free);
+  g_clear_pointer (&self->goa_id, g_free);
   g_clear_pointer (&self->oauth2_authorization_uri, g_free);
   g_clear_pointer (&self->oauth2_token_uri, g_free);
   g_clear_pointer (&self->oauth2_client_id, g_free);
@@ -784,6 +785,30 @@ replace_string (char       **field,
 {
   g_free (*field);
   *field = value != NULL && *value != '\0' ? g_strdup (value) : NULL;
+}
+
+/**
+ * tern_account_get_goa_id:
+ *
+ * Returns: (nullable): the id of the GNOME Online Accounts account this
+ *   account was made from (GoaId= in the file); its passwords are then
+ *   asked of GOA, which keeps them.
+ */
+const char *
+tern_account_get_goa_id (TernAccount *self)
+{
+  g_return_val_if_fail (TERN_IS_ACCOUNT (self), NULL);
+
+  return self->goa_id;
+}
+
+void
+tern_account_set_goa_id (TernAccount *self,
+                         const char  *goa_id)
+{
+  g_return_if_fail (TERN_IS_ACCOUNT (self));
+
+  replace_string (&self->goa_id, goa_id);
 }
 
 /**

@@ -86,6 +86,12 @@ void                  tern_account_set_oauth2                (TernAccount       
                                                               const char            *client_id,
                                                               const char            *scope);
 
+/* GNOME Online Accounts: the online account's id when the account came
+ * from there; its passwords then come from GOA. */
+const char           *tern_account_get_goa_id                (TernAccount           *self);
+void                  tern_account_set_goa_id                (TernAccount           *self,
+                                                              const char            *goa_id);
+
 /* Schedule and offline copy */
 guint                 tern_account_get_sync_interval         (TernAccount           *self);
 void                  tern_account_set_sync_interval         (TernAccount           *self,
