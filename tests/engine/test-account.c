@@ -6,7 +6,10 @@
 #include <sys/stat.h>
 #include <glib/gstdio.h>
 
+#include "tern-account-auth.h"
 #include "tern-account-manager.h"
+#include "tern-credentials-memory.h"
+#include "tern-sasl.h"
 #include "tern-account.h"
 #include "tern-identity.h"
 #include "tern-test-util.h"
@@ -1073,6 +1076,74 @@ test_token_keys_are_refused (Fixture       *fixture,
     }
 }
 
+static char *
+auth_secret (TernAccountAuth  *auth,
+             GError          **error)
+{
+  g_autoptr(GAsyncResult) result = NULL;
+
+  tern_account_auth_get_secret_async (auth, TERN_CREDENTIAL_SENDING_PASSWORD, NULL,
+                                      tern_test_got_result_cb, &result);
+  return tern_account_auth_get_secret_finish (auth, tern_test_wait_for (&result), error);
+}
+
+static void
+test_auth_password_and_missing_sign_in (Fixture       *fixture,
+                                        gconstpointer  user_data)
+{
+  g_autoptr(TernCredentials) credentials = tern_credentials_memory_new ();
+  g_autoptr(TernAccount) password_account = NULL;
+  g_autoptr(TernAccount) oauth_account = NULL;
+  g_autoptr(TernAccountAuth) auth = NULL;
+  g_autoptr(TernAccountAuth) oauth = NULL;
+  g_autoptr(GAsyncResult) stored = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GError) refused = g_error_new_literal (TERN_SASL_ERROR, TERN_SASL_ERROR_TOKEN_INVALID,
+                                                   "invalid token");
+  g_autofree char *secret = NULL;
+  g_autofree char *path = g_build_filename (fixture->config_dir, "plain.ini", NULL);
+
+  /* A password account: the password of the kind asked for, and no retry
+   * when the server refuses it. */
+  g_assert_true (g_file_set_contents (path, "[Account]\n[Receiving]\nProtocol=imap\n"
+                                      "Host=imap.example.com\n[Sending]\nHost=smtp.example.com\n"
+                                      "[Identity 1]\nAddress=ada@example.com\n", -1, NULL));
+  password_account = tern_account_new_from_file (path, &error);
+  g_assert_no_error (error);
+  tern_credentials_store_async (credentials, "plain", TERN_CREDENTIAL_SENDING_PASSWORD, "pw-smtp",
+                                NULL, tern_test_got_result_cb, &stored);
+  g_assert_true (tern_credentials_store_finish (credentials, tern_test_wait_for (&stored),
+                                                &error));
+  auth = tern_account_auth_new (password_account, credentials);
+  g_assert_false (tern_account_auth_uses_oauth2 (auth));
+  secret = auth_secret (auth, &error);
+  g_assert_no_error (error);
+  g_assert_cmpstr (secret, ==, "pw-smtp");
+  g_assert_false (tern_account_auth_retry_after_error (auth, refused));
+
+  /* An OAuth2 account that was never signed in: a clear error, before any
+   * request to the provider. */
+  oauth_account = load_text (fixture, OAUTH_BASE "[OAuth2]\nProvider=custom\n"
+                             "AuthorizationURI=http://127.0.0.1:9/a\n"
+                             "TokenURI=http://127.0.0.1:9/t\nClientId=tern\n", &error);
+  g_assert_no_error (error);
+  oauth = tern_account_auth_new (oauth_account, credentials);
+  g_assert_true (tern_account_auth_uses_oauth2 (oauth));
+  g_clear_pointer (&secret, g_free);
+  secret = auth_secret (oauth, &error);
+  g_assert_null (secret);
+  g_assert_error (error, TERN_CREDENTIALS_ERROR, TERN_CREDENTIALS_ERROR_NOT_FOUND);
+  g_clear_error (&error);
+
+  /* Only login refusals are worth a fresh token. */
+  {
+    g_autoptr(GError) offline = g_error_new_literal (G_IO_ERROR, G_IO_ERROR_NETWORK_UNREACHABLE,
+                                                     "offline");
+
+    g_assert_false (tern_account_auth_retry_after_error (oauth, offline));
+  }
+}
+
 #define ADD_FIXTURE_TEST(path, func) \
   g_test_add (path, Fixture, NULL, fixture_set_up, func, fixture_tear_down)
 
@@ -1096,6 +1167,8 @@ main (int   argc,
   ADD_FIXTURE_TEST ("/account/file/oauth2-settings-are-checked-and-kept", test_oauth2_settings);
   ADD_FIXTURE_TEST ("/account/file/token-and-secret-keys-are-refused",
                     test_token_keys_are_refused);
+  ADD_FIXTURE_TEST ("/account/auth/password-and-missing-sign-in",
+                    test_auth_password_and_missing_sign_in);
   ADD_FIXTURE_TEST ("/account/manager/broken-file-does-not-stop-the-others",
                     test_broken_file_does_not_stop_others);
   ADD_FIXTURE_TEST ("/account/manager/missing-folder-means-no-accounts",
