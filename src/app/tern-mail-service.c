@@ -5,6 +5,7 @@
 #include <glib/gi18n.h>
 #include <gtk/gtk.h>
 
+#include "tern-account-auth.h"
 #include "tern-account-manager.h"
 #include "tern-credentials.h"
 #include "tern-credentials-secret.h"
@@ -79,6 +80,8 @@ typedef struct
    * pass. */
   char *tried_digest;
   char *refused_digest;
+  /* OAuth2 accounts: the access token, kept between passes. */
+  TernAccountAuth *auth;
 } AccountSync;
 
 static void
@@ -99,6 +102,36 @@ account_sync_clear (AccountSync *sync)
   g_clear_pointer (&sync->problem, g_free);
   g_clear_pointer (&sync->tried_digest, g_free);
   g_clear_pointer (&sync->refused_digest, g_free);
+  g_clear_object (&sync->auth);
+}
+
+/* Where an OAuth2 account's access token comes from; NULL for a password
+ * account. */
+static TernAccountAuth *
+account_auth (AccountSync *sync)
+{
+  if (tern_account_get_auth_method (sync->account) != TERN_AUTH_METHOD_OAUTH2)
+    return NULL;
+  if (sync->auth == NULL)
+    {
+      g_autoptr(TernCredentials) keyring = tern_credentials_secret_new ();
+      g_autoptr(TernCredentials) credentials = tern_credentials_for_account (sync->account,
+                                                                           keyring);
+
+      sync->auth = tern_account_auth_new (sync->account, credentials);
+    }
+  return sync->auth;
+}
+
+/* The password or access token a lookup_async()/get_secret_async() got. */
+static char *
+secret_finish (GObject       *source,
+               GAsyncResult  *result,
+               GError       **error)
+{
+  if (TERN_IS_ACCOUNT_AUTH (source))
+    return tern_account_auth_get_secret_finish (TERN_ACCOUNT_AUTH (source), result, error);
+  return tern_credentials_lookup_finish (TERN_CREDENTIALS (source), result, error);
 }
 
 static AccountSync *
@@ -401,6 +434,13 @@ pass_done_cb (GObject      *source,
     {
       if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
         return;
+      /* A kept OAuth2 token the server refused: one more pass at once,
+       * with a fresh one. */
+      if (sync->auth != NULL && tern_account_auth_retry_after_error (sync->auth, error))
+        {
+          start_pass (sync);
+          return;
+        }
       report_problem (sync, error);
       if (g_error_matches (error, TERN_IMAP_CLIENT_ERROR,
                            TERN_IMAP_CLIENT_ERROR_AUTHENTICATION_FAILED))
@@ -440,14 +480,15 @@ pass_password_cb (GObject      *source,
   TernMailService *self = sync->service;
   char *password;
 
-  password = tern_credentials_lookup_finish (TERN_CREDENTIALS (source), result, &error);
+  password = secret_finish (source, result, &error);
   if (self == NULL)
     {
       g_clear_pointer (&password, tern_credentials_free_secret);
       return;
     }
   if (password == NULL && error != NULL &&
-      !g_error_matches (error, TERN_CREDENTIALS_ERROR, TERN_CREDENTIALS_ERROR_NOT_FOUND))
+      (sync->auth != NULL ||
+       !g_error_matches (error, TERN_CREDENTIALS_ERROR, TERN_CREDENTIALS_ERROR_NOT_FOUND)))
     {
       sync->running = FALSE;
       set_busy (self, FALSE);
@@ -474,7 +515,12 @@ pass_password_cb (GObject      *source,
   tern_imap_sync_set_server (sync->imap, tern_account_get_receiving_host (account),
                              tern_account_get_receiving_port (account),
                              connection_security (tern_account_get_receiving_security (account)));
-  tern_imap_sync_set_login (sync->imap, tern_account_get_receiving_username (account), password);
+  if (sync->auth != NULL)
+    tern_imap_sync_set_oauth2_login (sync->imap, tern_account_get_receiving_username (account),
+                                     password);
+  else
+    tern_imap_sync_set_login (sync->imap, tern_account_get_receiving_username (account),
+                              password);
   g_clear_pointer (&password, tern_credentials_free_secret);
   pin = lookup_pin (self, account);
   tern_imap_sync_set_pinned_certificate (sync->imap, pin);
@@ -506,6 +552,13 @@ start_pass (AccountSync *sync)
 
   sync->running = TRUE;
   set_busy (self, TRUE);
+  if (account_auth (sync) != NULL)
+    {
+      tern_account_auth_get_secret_async (sync->auth, TERN_CREDENTIAL_RECEIVING_PASSWORD,
+                                          self->cancellable, pass_password_cb,
+                                          account_sync_ref (sync));
+      return;
+    }
   keyring = tern_credentials_secret_new ();
   credentials = tern_credentials_for_account (sync->account, keyring);
   tern_credentials_lookup_async (credentials, tern_account_get_id (sync->account),
@@ -514,6 +567,29 @@ start_pass (AccountSync *sync)
 }
 
 /* POP3 */
+
+/* A fresh access token for the running downloader; its next check uses it. */
+static void
+pop3_token_cb (GObject      *source,
+               GAsyncResult *result,
+               gpointer      user_data)
+{
+  g_autoptr(AccountSync) sync = user_data;
+  g_autoptr(GError) error = NULL;
+  char *token = tern_account_auth_get_secret_finish (TERN_ACCOUNT_AUTH (source), result, &error);
+
+  if (token == NULL)
+    {
+      if (sync->service != NULL && !g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+        report_problem (sync, error);
+      return;
+    }
+  if (sync->pop3 != NULL)
+    tern_pop3_downloader_set_oauth2_login (sync->pop3,
+                                           tern_account_get_receiving_username (sync->account),
+                                           token);
+  tern_credentials_free_secret (token);
+}
 
 static void
 pop3_checked_cb (TernPop3Downloader    *downloader,
@@ -528,6 +604,11 @@ pop3_checked_cb (TernPop3Downloader    *downloader,
   if (error != NULL)
     {
       report_problem (sync, error);
+      /* An access token outlives neither its hour nor a revocation. */
+      if (sync->auth != NULL && tern_account_auth_retry_after_error (sync->auth, error))
+        tern_account_auth_get_secret_async (sync->auth, TERN_CREDENTIAL_RECEIVING_PASSWORD,
+                                            self->cancellable, pop3_token_cb,
+                                            account_sync_ref (sync));
       return;
     }
   g_clear_pointer (&sync->problem, g_free);
@@ -548,14 +629,15 @@ pop3_password_cb (GObject      *source,
   TernMailService *self = sync->service;
   char *password;
 
-  password = tern_credentials_lookup_finish (TERN_CREDENTIALS (source), result, &error);
+  password = secret_finish (source, result, &error);
   if (self == NULL)
     {
       g_clear_pointer (&password, tern_credentials_free_secret);
       return;
     }
   if (password == NULL && error != NULL &&
-      !g_error_matches (error, TERN_CREDENTIALS_ERROR, TERN_CREDENTIALS_ERROR_NOT_FOUND))
+      (sync->auth != NULL ||
+       !g_error_matches (error, TERN_CREDENTIALS_ERROR, TERN_CREDENTIALS_ERROR_NOT_FOUND)))
     {
       report_problem (sync, error);
       return;
@@ -566,8 +648,13 @@ pop3_password_cb (GObject      *source,
                                    tern_account_get_receiving_port (account),
                                    connection_security (
                                      tern_account_get_receiving_security (account)));
-  tern_pop3_downloader_set_login (sync->pop3, tern_account_get_receiving_username (account),
-                                  password);
+  if (sync->auth != NULL)
+    tern_pop3_downloader_set_oauth2_login (sync->pop3,
+                                           tern_account_get_receiving_username (account),
+                                           password);
+  else
+    tern_pop3_downloader_set_login (sync->pop3, tern_account_get_receiving_username (account),
+                                    password);
   g_clear_pointer (&password, tern_credentials_free_secret);
   pin = lookup_pin (self, account);
   tern_pop3_downloader_set_pinned_certificate (sync->pop3, pin);
@@ -616,6 +703,13 @@ tern_mail_service_add_account (TernMailService *self,
       return;
     }
 
+  if (account_auth (sync) != NULL)
+    {
+      tern_account_auth_get_secret_async (sync->auth, TERN_CREDENTIAL_RECEIVING_PASSWORD,
+                                          self->cancellable, pop3_password_cb,
+                                          account_sync_ref (sync));
+      return;
+    }
   keyring = tern_credentials_secret_new ();
   credentials = tern_credentials_for_account (account, keyring);
   tern_credentials_lookup_async (credentials, id, TERN_CREDENTIAL_RECEIVING_PASSWORD,

@@ -13,6 +13,7 @@
 #include "tern-credentials.h"
 #include "tern-credentials-command.h"
 #include "tern-credentials-secret.h"
+#include "tern-oauth2.h"
 #include "tern-trust.h"
 #include "tern-cli.h"
 
@@ -217,6 +218,81 @@ store_password (TernAccount  *account,
          store_secret (keyring, id, TERN_CREDENTIAL_SENDING_PASSWORD, password, error);
 }
 
+/* OAuth2 sign-in */
+
+/* Shows the sign-in page's address, and opens it: with $BROWSER when set
+ * (a command, or several separated by ":", the first of which is used; a
+ * "%s" in it stands for the address), else with the desktop's browser.
+ * Not being able to open it is no failure: the user can copy the address. */
+static gboolean
+open_sign_in_page (const char  *uri,
+                   gpointer     user_data,
+                   GError     **error)
+{
+  const char *browser = g_getenv ("BROWSER");
+  g_autoptr(GError) local_error = NULL;
+
+  g_print (_("Sign in in your browser. If it does not open, open this address:\n%s\n"), uri);
+  fflush (stdout);
+
+  if (browser != NULL && *browser != '\0')
+    {
+      g_auto(GStrv) commands = g_strsplit (browser, ":", 2);
+      g_auto(GStrv) argv = NULL;
+      g_autofree char *quoted = g_shell_quote (uri);
+      g_autofree char *line = NULL;
+
+      if (strstr (commands[0], "%s") != NULL)
+        {
+          g_auto(GStrv) parts = g_strsplit (commands[0], "%s", -1);
+
+          line = g_strjoinv (quoted, parts);
+        }
+      else
+        line = g_strconcat (commands[0], " ", quoted, NULL);
+
+      if (!g_shell_parse_argv (line, NULL, &argv, &local_error) ||
+          !g_spawn_async (NULL, argv, NULL, G_SPAWN_SEARCH_PATH, NULL, NULL, NULL, &local_error))
+        g_printerr (_("tern-cli: $BROWSER could not be started: %s\n"), local_error->message);
+      return TRUE;
+    }
+
+  if (!g_app_info_launch_default_for_uri (uri, NULL, &local_error))
+    g_printerr (_("tern-cli: no browser could be opened: %s\n"), local_error->message);
+  return TRUE;
+}
+
+/* Runs the browser sign-in for @account.  Returns: (transfer full): the
+ * refresh token, or NULL with @error set. */
+static char *
+oauth2_sign_in (TernAccount  *account,
+                const char   *address,
+                GError      **error)
+{
+  g_autoptr(TernOAuth2) oauth2 = tern_oauth2_new_for_account (account, error);
+  g_autoptr(GAsyncResult) result = NULL;
+  g_autoptr(TernOAuth2Tokens) tokens = NULL;
+
+  if (oauth2 == NULL)
+    return NULL;
+
+  tern_oauth2_set_open_uri_func (oauth2, open_sign_in_page, NULL);
+  tern_oauth2_authorize_async (oauth2, address, NULL, tern_cli_got_result, &result);
+  tokens = tern_oauth2_authorize_finish (oauth2, tern_cli_wait (&result), error);
+  if (tokens == NULL)
+    return NULL;
+
+  if (tokens->refresh_token == NULL || *tokens->refresh_token == '\0')
+    {
+      g_set_error_literal (error, TERN_OAUTH2_ERROR, TERN_OAUTH2_ERROR_PROTOCOL,
+                           _("the provider gave no refresh token, so Tern could not sign in "
+                             "again later"));
+      return NULL;
+    }
+
+  return g_steal_pointer (&tokens->refresh_token);
+}
+
 /* Asks a yes/no question on the terminal; without one, the answer is no. */
 static gboolean
 confirm (const char *question)
@@ -282,6 +358,12 @@ typedef struct
   gboolean verify;
   gboolean enable;
   gboolean disable;
+  char *oauth2;
+  char *oauth2_authorization_uri;
+  char *oauth2_token_uri;
+  char *oauth2_client_id;
+  char *oauth2_scope;
+  gboolean oauth2_sign_in;
 } AccountOptions;
 
 static void
@@ -295,6 +377,11 @@ account_options_clear (AccountOptions *options)
   g_free (options->security);
   g_free (options->user);
   g_free (options->password_command);
+  g_free (options->oauth2);
+  g_free (options->oauth2_authorization_uri);
+  g_free (options->oauth2_token_uri);
+  g_free (options->oauth2_client_id);
+  g_free (options->oauth2_scope);
 }
 
 G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC (AccountOptions, account_options_clear)
@@ -423,6 +510,17 @@ account_add (TernCliContext  *context,
       N_("Accept settings found through an unauthenticated source without asking"), NULL },
     { "verify", 0, 0, G_OPTION_ARG_NONE, &options.verify,
       N_("Log in to both servers first, and save nothing if that fails"), NULL },
+    { "oauth2", 0, 0, G_OPTION_ARG_STRING, &options.oauth2,
+      N_("Sign in through the browser instead of a password: google, microsoft, or custom "
+         "(with the four options below)"), N_("PROVIDER") },
+    { "oauth2-authorization-uri", 0, 0, G_OPTION_ARG_STRING, &options.oauth2_authorization_uri,
+      N_("custom: the provider’s authorization endpoint"), N_("URI") },
+    { "oauth2-token-uri", 0, 0, G_OPTION_ARG_STRING, &options.oauth2_token_uri,
+      N_("custom: the provider’s token endpoint"), N_("URI") },
+    { "oauth2-client-id", 0, 0, G_OPTION_ARG_STRING, &options.oauth2_client_id,
+      N_("custom: Tern’s client ID at the provider"), N_("ID") },
+    { "oauth2-scope", 0, 0, G_OPTION_ARG_STRING, &options.oauth2_scope,
+      N_("custom: the scopes to ask for, separated by spaces"), N_("SCOPE") },
     { NULL }
   };
 
@@ -448,6 +546,21 @@ account_add (TernCliContext  *context,
     {
       g_printerr (_("tern-cli account add: give --password-stdin or --password-command, "
                     "not both\n"));
+      return TERN_CLI_EXIT_USAGE;
+    }
+
+  if (options.oauth2 != NULL && (options.password_stdin || options.password_command != NULL ||
+                                 options.verify))
+    {
+      g_printerr (_("tern-cli account add: --oauth2 signs in through the browser; it does not "
+                    "go with --password-stdin, --password-command or --verify\n"));
+      return TERN_CLI_EXIT_USAGE;
+    }
+  if (options.oauth2 == NULL && (options.oauth2_authorization_uri != NULL ||
+                                 options.oauth2_token_uri != NULL ||
+                                 options.oauth2_client_id != NULL || options.oauth2_scope != NULL))
+    {
+      g_printerr (_("tern-cli account add: the --oauth2-… options need --oauth2 custom\n"));
       return TERN_CLI_EXIT_USAGE;
     }
 
@@ -546,6 +659,38 @@ account_add (TernCliContext  *context,
         }
     }
 
+  /* The sign-in comes before anything is saved: a failed one leaves
+   * nothing behind. */
+  if (options.oauth2 != NULL)
+    {
+      tern_account_set_auth_method (account, TERN_AUTH_METHOD_OAUTH2);
+      tern_account_set_oauth2 (account, options.oauth2, options.oauth2_authorization_uri,
+                               options.oauth2_token_uri, options.oauth2_client_id,
+                               options.oauth2_scope);
+      if (!g_str_equal (options.oauth2, "google") && !g_str_equal (options.oauth2, "microsoft") &&
+          !g_str_equal (options.oauth2, "custom"))
+        {
+          g_printerr (_("tern-cli account add: --oauth2 is google, microsoft or custom\n"));
+          return TERN_CLI_EXIT_USAGE;
+        }
+      if (g_str_equal (options.oauth2, "custom") &&
+          (options.oauth2_authorization_uri == NULL || options.oauth2_token_uri == NULL ||
+           options.oauth2_client_id == NULL))
+        {
+          g_printerr (_("tern-cli account add: --oauth2 custom needs --oauth2-authorization-uri, "
+                        "--oauth2-token-uri and --oauth2-client-id\n"));
+          return TERN_CLI_EXIT_USAGE;
+        }
+
+      password = oauth2_sign_in (account, options.email, &error);
+      if (password == NULL)
+        {
+          g_printerr (_("tern-cli account add: the sign-in failed, nothing was saved: %s\n"),
+                      error->message);
+          return TERN_CLI_EXIT_FAILURE;
+        }
+    }
+
   manager = open_manager (context);
   if (manager == NULL)
     {
@@ -562,7 +707,23 @@ account_add (TernCliContext  *context,
 
   g_print (_("Added the account “%s”.\n"), tern_account_get_id (account));
 
-  if (password != NULL)
+  if (password != NULL && options.oauth2 != NULL)
+    {
+      g_autoptr(TernCredentials) keyring = tern_credentials_secret_new ();
+      gboolean stored = store_secret (keyring, tern_account_get_id (account),
+                                      TERN_CREDENTIAL_OAUTH2_REFRESH_TOKEN, password, &error);
+
+      g_clear_pointer (&password, tern_credentials_free_secret);
+      if (!stored)
+        {
+          g_printerr (_("tern-cli account add: the account is saved, but its sign-in is not: "
+                        "%s\nRun “tern-cli account edit %s --oauth2-sign-in” to try again.\n"),
+                      error->message, tern_account_get_id (account));
+          return TERN_CLI_EXIT_FAILURE;
+        }
+      g_print (_("Signed in; the refresh token is in the keyring.\n"));
+    }
+  else if (password != NULL)
     {
       gboolean stored = store_password (account, password, &error);
 
@@ -611,6 +772,8 @@ account_edit (TernCliContext  *context,
     { "password-command", 0, 0, G_OPTION_ARG_STRING, &options.password_command,
       N_("Get the password from this shell command (\"\" to use the keyring again)"),
       N_("COMMAND") },
+    { "oauth2-sign-in", 0, 0, G_OPTION_ARG_NONE, &options.oauth2_sign_in,
+      N_("Sign in through the browser again (an OAuth2 account whose sign-in expired)"), NULL },
     { "enable", 0, 0, G_OPTION_ARG_NONE, &options.enable, N_("Turn the account on"), NULL },
     { "disable", 0, 0, G_OPTION_ARG_NONE, &options.disable, N_("Turn the account off"), NULL },
     { NULL }
@@ -684,6 +847,30 @@ account_edit (TernCliContext  *context,
                       error->message);
           return TERN_CLI_EXIT_FAILURE;
         }
+    }
+
+  if (options.oauth2_sign_in)
+    {
+      g_autoptr(TernCredentials) keyring = tern_credentials_secret_new ();
+      char *refresh_token = oauth2_sign_in (account, tern_account_get_receiving_username (account),
+                                            &error);
+      gboolean stored;
+
+      if (refresh_token == NULL)
+        {
+          g_printerr (_("tern-cli account edit: the sign-in failed: %s\n"), error->message);
+          return TERN_CLI_EXIT_FAILURE;
+        }
+      stored = store_secret (keyring, tern_account_get_id (account),
+                             TERN_CREDENTIAL_OAUTH2_REFRESH_TOKEN, refresh_token, &error);
+      tern_credentials_free_secret (refresh_token);
+      if (!stored)
+        {
+          g_printerr (_("tern-cli account edit: the sign-in was not stored: %s\n"),
+                      error->message);
+          return TERN_CLI_EXIT_FAILURE;
+        }
+      g_print (_("Signed in again; the refresh token is in the keyring.\n"));
     }
 
   g_print (_("Saved the account “%s”.\n"), tern_account_get_id (account));
@@ -874,9 +1061,17 @@ account_show (TernCliContext  *context,
            tern_account_get_sending_username (account) != NULL
              ? tern_account_get_sending_username (account) : "");
   /* Where the password comes from, never the password. */
-  g_print (_("Password:   %s\n"), tern_account_get_receiving_password_command (account) != NULL
-                                    ? _("from its password command")
-                                    : _("in the keyring"));
+  if (tern_account_get_auth_method (account) == TERN_AUTH_METHOD_OAUTH2)
+    {
+      g_print (_("Sign-in:    OAuth2 with %s; the refresh token is in the keyring\n"),
+               tern_account_get_oauth2_provider (account));
+      if (tern_account_get_oauth2_token_uri (account) != NULL)
+        g_print (_("Provider:   %s\n"), tern_account_get_oauth2_token_uri (account));
+    }
+  else
+    g_print (_("Password:   %s\n"), tern_account_get_receiving_password_command (account) != NULL
+                                      ? _("from its password command")
+                                      : _("in the keyring"));
   if (tern_account_get_receiving_password_command (account) != NULL)
     g_print (_("Command:    %s\n"), tern_account_get_receiving_password_command (account));
 
@@ -894,6 +1089,55 @@ account_show (TernCliContext  *context,
     }
 
   return TERN_CLI_EXIT_OK;
+}
+
+/* Deletes every folder of @account_id in the store, with its messages
+ * (tern_store_delete_folder_async() takes a folder's subfolders along, so
+ * only the top ones are named). */
+static gboolean
+remove_local_mail (TernCliContext  *context,
+                   const char      *account_id,
+                   guint           *out_folders,
+                   GError         **error)
+{
+  g_autoptr(GAsyncResult) listed = NULL;
+  g_autoptr(GPtrArray) folders = NULL;
+  TernStore *store = tern_cli_open_store (context, error);
+
+  *out_folders = 0;
+  if (store == NULL)
+    return FALSE;
+
+  tern_store_list_folders_async (store, account_id, NULL, tern_cli_got_result, &listed);
+  folders = tern_store_list_folders_finish (store, tern_cli_wait (&listed), error);
+  if (folders == NULL)
+    return FALSE;
+
+  for (guint i = 0; i < folders->len; i++)
+    {
+      TernFolder *folder = g_ptr_array_index (folders, i);
+      const char *path = tern_folder_get_path (folder);
+      g_autoptr(GAsyncResult) deleted = NULL;
+      gboolean is_child = FALSE;
+
+      for (guint j = 0; j < folders->len && !is_child; j++)
+        {
+          const char *other = tern_folder_get_path (g_ptr_array_index (folders, j));
+          gsize length = strlen (other);
+
+          is_child = j != i && strncmp (path, other, length) == 0 && path[length] == '/';
+        }
+      if (is_child)
+        continue;
+
+      tern_store_delete_folder_async (store, tern_folder_get_id (folder), NULL,
+                                      tern_cli_got_result, &deleted);
+      if (!tern_store_delete_folder_finish (store, tern_cli_wait (&deleted), error))
+        return FALSE;
+      (*out_folders)++;
+    }
+
+  return TRUE;
 }
 
 static int
@@ -931,13 +1175,35 @@ account_remove (TernCliContext  *context,
     return TERN_CLI_EXIT_FAILURE;
   account = g_object_ref (tern_account_manager_lookup (manager, argv[1]));
 
-  question = g_strdup_printf (_("Remove the account “%s” (%s) and its mail on this computer?"),
-                              tern_account_get_id (account), address_of (account));
+  question = g_strdup_printf (
+    tern_account_get_receiving_protocol (account) == TERN_RECEIVING_PROTOCOL_POP3
+      ? _("Remove the account “%s” (%s) and its mail on this computer? For a POP3 account this "
+          "may be the only copy of that mail.")
+      : _("Remove the account “%s” (%s) and its mail on this computer?"),
+    tern_account_get_id (account), address_of (account));
   if (!yes && !confirm (question))
     {
-      g_printerr (_("tern-cli account remove: not removed; run with --yes to remove it\n"));
+      g_printerr (_("tern-cli account remove: not removed; its settings, passwords and mail on "
+                    "this computer stay. Run with --yes (or answer “y” on a terminal) to remove "
+                    "them\n"));
       return TERN_CLI_EXIT_FAILURE;
     }
+
+  /* The mail goes first: should that fail, the account is still there to
+   * try again, rather than its mail left behind without it. */
+  {
+    guint folders = 0;
+
+    if (!remove_local_mail (context, tern_account_get_id (account), &folders, &error))
+      {
+        g_printerr (_("tern-cli account remove: its mail on this computer could not be "
+                      "removed, so the account stays: %s\n"), error->message);
+        return TERN_CLI_EXIT_FAILURE;
+      }
+    g_print (g_dngettext (GETTEXT_PACKAGE, "Removed %u folder of mail on this computer.\n",
+                          "Removed %u folders of mail on this computer.\n", folders),
+             folders);
+  }
 
   if (!tern_account_manager_remove (manager, account, &error))
     {

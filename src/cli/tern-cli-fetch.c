@@ -7,6 +7,7 @@
 
 #include "tern-account-manager.h"
 #include "tern-cli.h"
+#include "tern-account-auth.h"
 #include "tern-credentials.h"
 #include "tern-credentials-secret.h"
 #include "tern-pop3-downloader.h"
@@ -54,7 +55,9 @@ tern_cli_load_account (TernCliContext  *context,
  *
  * Returns: (transfer full) (nullable): the account's secret of @kind from
  *   its password command or the keyring; %NULL when none is stored (which
- *   is not an error: the server may need none).  Free it with
+ *   is not an error: the server may need none).  For an account with
+ *   Auth=oauth2 it is a new OAuth2 access token, got with the refresh
+ *   token in the keyring, and a missing one is an error.  Free it with
  *   tern_credentials_free_secret().
  */
 char *
@@ -67,6 +70,19 @@ tern_cli_lookup_secret (TernAccount         *account,
   g_autoptr(GAsyncResult) result = NULL;
   g_autoptr(GError) local_error = NULL;
   char *secret;
+
+  if (tern_account_get_auth_method (account) == TERN_AUTH_METHOD_OAUTH2)
+    {
+      g_autoptr(TernAccountAuth) auth = tern_account_auth_new (account, credentials);
+
+      tern_account_auth_get_secret_async (auth, kind, NULL, tern_cli_got_result, &result);
+      secret = tern_account_auth_get_secret_finish (auth, tern_cli_wait (&result), error);
+      if (secret == NULL && error != NULL && *error != NULL)
+        g_prefix_error (error, _("could not get an OAuth2 access token (run “tern-cli account "
+                                 "edit %s --oauth2-sign-in” if the sign-in expired): "),
+                        tern_account_get_id (account));
+      return secret;
+    }
 
   tern_credentials_lookup_async (credentials, tern_account_get_id (account), kind, NULL,
                                  tern_cli_got_result, &result);
@@ -210,8 +226,13 @@ tern_cli_command_fetch (TernCliContext  *context,
   tern_pop3_downloader_set_server (downloader, host, port,
                                    tern_cli_connection_security (
                                      tern_account_get_receiving_security (account)));
-  tern_pop3_downloader_set_login (downloader, tern_account_get_receiving_username (account),
-                                  password);
+  if (tern_account_get_auth_method (account) == TERN_AUTH_METHOD_OAUTH2)
+    tern_pop3_downloader_set_oauth2_login (downloader,
+                                           tern_account_get_receiving_username (account),
+                                           password);
+  else
+    tern_pop3_downloader_set_login (downloader, tern_account_get_receiving_username (account),
+                                    password);
   g_clear_pointer (&password, tern_credentials_free_secret);
   tern_pop3_downloader_set_tls_database (downloader, database);
   tern_pop3_downloader_set_pinned_certificate (downloader, pin);

@@ -92,8 +92,12 @@ new_sender (TernCliContext  *context,
   pin = tern_cli_trusted_pin (context, host, port);
 
   tern_outbox_sender_set_server (sender, host, port, tern_cli_connection_security (security));
-  tern_outbox_sender_set_login (sender, username != NULL && *username != '\0' ? username : NULL,
-                                password);
+  if (tern_account_get_auth_method (account) == TERN_AUTH_METHOD_OAUTH2 && password != NULL)
+    tern_outbox_sender_set_oauth2_login (sender, username, password);
+  else
+    tern_outbox_sender_set_login (sender,
+                                  username != NULL && *username != '\0' ? username : NULL,
+                                  password);
   g_clear_pointer (&password, tern_credentials_free_secret);
   tern_outbox_sender_set_tls_database (sender, database);
   tern_outbox_sender_set_pinned_certificate (sender, pin);

@@ -111,10 +111,19 @@ new_sync (TernCliContext  *context,
   if (store == NULL)
     return NULL;
 
-  tern_credentials_lookup_async (credentials, tern_account_get_id (account),
-                                 TERN_CREDENTIAL_RECEIVING_PASSWORD, NULL, tern_cli_got_result,
-                                 &result);
-  password = tern_credentials_lookup_finish (credentials, tern_cli_wait (&result), error);
+  if (tern_account_get_auth_method (account) == TERN_AUTH_METHOD_OAUTH2)
+    {
+      password = tern_cli_lookup_secret (account, TERN_CREDENTIAL_RECEIVING_PASSWORD, error);
+      if (password == NULL)
+        return NULL;
+    }
+  else
+    {
+      tern_credentials_lookup_async (credentials, tern_account_get_id (account),
+                                     TERN_CREDENTIAL_RECEIVING_PASSWORD, NULL,
+                                     tern_cli_got_result, &result);
+      password = tern_credentials_lookup_finish (credentials, tern_cli_wait (&result), error);
+    }
   if (password == NULL)
     {
       g_prefix_error (error, _("No password for “%s”: "), tern_account_get_id (account));
@@ -125,7 +134,11 @@ new_sync (TernCliContext  *context,
   tern_imap_sync_set_server (sync, tern_account_get_receiving_host (account),
                              tern_account_get_receiving_port (account),
                              connection_security (tern_account_get_receiving_security (account)));
-  tern_imap_sync_set_login (sync, tern_account_get_receiving_username (account), password);
+  if (tern_account_get_auth_method (account) == TERN_AUTH_METHOD_OAUTH2)
+    tern_imap_sync_set_oauth2_login (sync, tern_account_get_receiving_username (account),
+                                     password);
+  else
+    tern_imap_sync_set_login (sync, tern_account_get_receiving_username (account), password);
 
   /* A certificate the user accepted with "tern-cli trust". */
   {

@@ -6,7 +6,10 @@
 #include <sys/stat.h>
 #include <glib/gstdio.h>
 
+#include "tern-account-auth.h"
 #include "tern-account-manager.h"
+#include "tern-credentials-memory.h"
+#include "tern-sasl.h"
 #include "tern-account.h"
 #include "tern-identity.h"
 #include "tern-test-util.h"
@@ -962,6 +965,185 @@ test_choose_without_accounts (Fixture       *fixture,
   g_assert_null (identity);
 }
 
+/* Writes @text as `<config>/oauth.ini` and loads it. */
+static TernAccount *
+load_text (Fixture     *fixture,
+           const char  *text,
+           GError     **error)
+{
+  g_autofree char *path = g_build_filename (fixture->config_dir, "oauth.ini", NULL);
+
+  g_assert_true (g_file_set_contents (path, text, -1, NULL));
+  return tern_account_new_from_file (path, error);
+}
+
+#define OAUTH_BASE "[Account]\nAuth=oauth2\n[Receiving]\nProtocol=imap\nHost=imap.example.com\n" \
+                   "[Sending]\nHost=smtp.example.com\n[Identity 1]\nAddress=ada@example.com\n"
+
+static void
+test_oauth2_settings (Fixture       *fixture,
+                      gconstpointer  user_data)
+{
+  g_autoptr(TernAccount) account = NULL;
+  g_autoptr(TernAccount) again = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *path = g_build_filename (fixture->config_dir, "oauth.ini", NULL);
+  g_autofree char *text = NULL;
+  const struct {
+    const char *group;
+    const char *bad;
+    const char *where;
+  } bad[] = {
+    { "", "", "[OAuth2] Provider:" },
+    { "[OAuth2]\nProvider=yahoo\n", "yahoo", "[OAuth2] Provider:" },
+    { "[OAuth2]\nProvider=custom\nTokenURI=https://id.example/t\nClientId=x\n", NULL,
+      "[OAuth2] AuthorizationURI:" },
+    { "[OAuth2]\nProvider=custom\nAuthorizationURI=http://id.example/a\n"
+      "TokenURI=https://id.example/t\nClientId=x\n", "http://id.example/a",
+      "[OAuth2] AuthorizationURI:" },
+    { "[OAuth2]\nProvider=custom\nAuthorizationURI=https://id.example/a\n"
+      "TokenURI=https://id.example/t\n", NULL, "[OAuth2] ClientId:" },
+  };
+
+  /* A custom provider: every value is kept, and written back. */
+  account = load_text (fixture, OAUTH_BASE "[OAuth2]\nProvider=custom\n"
+                       "AuthorizationURI=http://127.0.0.1:8080/authorize\n"
+                       "TokenURI=https://id.example.com/token\nClientId=tern\nScope=mail\n",
+                       &error);
+  g_assert_no_error (error);
+  g_assert_cmpint (tern_account_get_auth_method (account), ==, TERN_AUTH_METHOD_OAUTH2);
+  g_assert_cmpstr (tern_account_get_oauth2_provider (account), ==, "custom");
+  g_assert_cmpstr (tern_account_get_oauth2_authorization_uri (account), ==,
+                   "http://127.0.0.1:8080/authorize");
+  g_assert_cmpstr (tern_account_get_oauth2_token_uri (account), ==,
+                   "https://id.example.com/token");
+  g_assert_cmpstr (tern_account_get_oauth2_client_id (account), ==, "tern");
+  g_assert_cmpstr (tern_account_get_oauth2_scope (account), ==, "mail");
+  g_assert_true (tern_account_save_to_file (account, path, &error));
+  g_assert_no_error (error);
+  again = tern_account_new_from_file (path, &error);
+  g_assert_no_error (error);
+  g_assert_cmpint (tern_account_get_auth_method (again), ==, TERN_AUTH_METHOD_OAUTH2);
+  g_assert_cmpstr (tern_account_get_oauth2_token_uri (again), ==, "https://id.example.com/token");
+
+  /* Back to passwords: the [OAuth2] group goes. */
+  tern_account_set_auth_method (again, TERN_AUTH_METHOD_PASSWORD);
+  g_assert_true (tern_account_save_to_file (again, path, &error));
+  g_file_get_contents (path, &text, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_null (strstr (text, "[OAuth2]"));
+  g_assert_null (strstr (text, "Auth="));
+
+  /* A built-in provider needs nothing else. */
+  g_clear_object (&account);
+  account = load_text (fixture, OAUTH_BASE "[OAuth2]\nProvider=google\n", &error);
+  g_assert_no_error (error);
+  g_assert_cmpstr (tern_account_get_oauth2_provider (account), ==, "google");
+  g_assert_null (tern_account_get_oauth2_token_uri (account));
+
+  for (guint i = 0; i < G_N_ELEMENTS (bad); i++)
+    {
+      g_autofree char *file = g_strconcat (OAUTH_BASE, bad[i].group, NULL);
+      g_autoptr(TernAccount) refused = load_text (fixture, file, &error);
+      int code = bad[i].bad == NULL || *bad[i].bad == '\0' ? TERN_ACCOUNT_ERROR_MISSING_KEY
+                                                            : TERN_ACCOUNT_ERROR_INVALID_VALUE;
+
+      g_assert_null (refused);
+      g_assert_error (error, TERN_ACCOUNT_ERROR, code);
+      g_assert_nonnull (strstr (error->message, "oauth.ini"));
+      g_assert_nonnull (strstr (error->message, bad[i].where));
+      g_clear_error (&error);
+    }
+}
+
+static void
+test_token_keys_are_refused (Fixture       *fixture,
+                             gconstpointer  user_data)
+{
+  const char *keys[] = { "RefreshToken", "AccessToken", "ClientSecret" };
+
+  for (guint i = 0; i < G_N_ELEMENTS (keys); i++)
+    {
+      g_autofree char *file = g_strdup_printf (OAUTH_BASE "[OAuth2]\nProvider=google\n%s=rt-1x\n",
+                                               keys[i]);
+      g_autoptr(GError) error = NULL;
+      g_autoptr(TernAccount) refused = load_text (fixture, file, &error);
+
+      g_assert_null (refused);
+      g_assert_error (error, TERN_ACCOUNT_ERROR, TERN_ACCOUNT_ERROR_PASSWORD_IN_FILE);
+      g_assert_nonnull (strstr (error->message, keys[i]));
+      g_assert_null (strstr (error->message, "rt-1x"));
+    }
+}
+
+static char *
+auth_secret (TernAccountAuth  *auth,
+             GError          **error)
+{
+  g_autoptr(GAsyncResult) result = NULL;
+
+  tern_account_auth_get_secret_async (auth, TERN_CREDENTIAL_SENDING_PASSWORD, NULL,
+                                      tern_test_got_result_cb, &result);
+  return tern_account_auth_get_secret_finish (auth, tern_test_wait_for (&result), error);
+}
+
+static void
+test_auth_password_and_missing_sign_in (Fixture       *fixture,
+                                        gconstpointer  user_data)
+{
+  g_autoptr(TernCredentials) credentials = tern_credentials_memory_new ();
+  g_autoptr(TernAccount) password_account = NULL;
+  g_autoptr(TernAccount) oauth_account = NULL;
+  g_autoptr(TernAccountAuth) auth = NULL;
+  g_autoptr(TernAccountAuth) oauth = NULL;
+  g_autoptr(GAsyncResult) stored = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GError) refused = g_error_new_literal (TERN_SASL_ERROR, TERN_SASL_ERROR_TOKEN_INVALID,
+                                                   "invalid token");
+  g_autofree char *secret = NULL;
+  g_autofree char *path = g_build_filename (fixture->config_dir, "plain.ini", NULL);
+
+  /* A password account: the password of the kind asked for, and no retry
+   * when the server refuses it. */
+  g_assert_true (g_file_set_contents (path, "[Account]\n[Receiving]\nProtocol=imap\n"
+                                      "Host=imap.example.com\n[Sending]\nHost=smtp.example.com\n"
+                                      "[Identity 1]\nAddress=ada@example.com\n", -1, NULL));
+  password_account = tern_account_new_from_file (path, &error);
+  g_assert_no_error (error);
+  tern_credentials_store_async (credentials, "plain", TERN_CREDENTIAL_SENDING_PASSWORD, "pw-smtp",
+                                NULL, tern_test_got_result_cb, &stored);
+  g_assert_true (tern_credentials_store_finish (credentials, tern_test_wait_for (&stored),
+                                                &error));
+  auth = tern_account_auth_new (password_account, credentials);
+  g_assert_false (tern_account_auth_uses_oauth2 (auth));
+  secret = auth_secret (auth, &error);
+  g_assert_no_error (error);
+  g_assert_cmpstr (secret, ==, "pw-smtp");
+  g_assert_false (tern_account_auth_retry_after_error (auth, refused));
+
+  /* An OAuth2 account that was never signed in: a clear error, before any
+   * request to the provider. */
+  oauth_account = load_text (fixture, OAUTH_BASE "[OAuth2]\nProvider=custom\n"
+                             "AuthorizationURI=http://127.0.0.1:9/a\n"
+                             "TokenURI=http://127.0.0.1:9/t\nClientId=tern\n", &error);
+  g_assert_no_error (error);
+  oauth = tern_account_auth_new (oauth_account, credentials);
+  g_assert_true (tern_account_auth_uses_oauth2 (oauth));
+  g_clear_pointer (&secret, g_free);
+  secret = auth_secret (oauth, &error);
+  g_assert_null (secret);
+  g_assert_error (error, TERN_CREDENTIALS_ERROR, TERN_CREDENTIALS_ERROR_NOT_FOUND);
+  g_clear_error (&error);
+
+  /* Only login refusals are worth a fresh token. */
+  {
+    g_autoptr(GError) offline = g_error_new_literal (G_IO_ERROR, G_IO_ERROR_NETWORK_UNREACHABLE,
+                                                     "offline");
+
+    g_assert_false (tern_account_auth_retry_after_error (oauth, offline));
+  }
+}
+
 #define ADD_FIXTURE_TEST(path, func) \
   g_test_add (path, Fixture, NULL, fixture_set_up, func, fixture_tear_down)
 
@@ -982,6 +1164,11 @@ main (int   argc,
                     test_password_key_is_refused);
   ADD_FIXTURE_TEST ("/account/file/invalid-settings-are-never-written",
                     test_save_refuses_invalid);
+  ADD_FIXTURE_TEST ("/account/file/oauth2-settings-are-checked-and-kept", test_oauth2_settings);
+  ADD_FIXTURE_TEST ("/account/file/token-and-secret-keys-are-refused",
+                    test_token_keys_are_refused);
+  ADD_FIXTURE_TEST ("/account/auth/password-and-missing-sign-in",
+                    test_auth_password_and_missing_sign_in);
   ADD_FIXTURE_TEST ("/account/manager/broken-file-does-not-stop-the-others",
                     test_broken_file_does_not_stop_others);
   ADD_FIXTURE_TEST ("/account/manager/missing-folder-means-no-accounts",

@@ -21,6 +21,16 @@
  *   Order=0                    # place in the account list, smallest first
  *   SyncInterval=15            # minutes between checks; 0 = only by hand
  *   OfflineDays=30             # days of mail kept offline; 0 = all of it
+ *   Auth=password              # password | oauth2; default: password
+ *   GoaId=account_1700000000_0 # made from this GNOME Online Accounts
+ *                              # account, which keeps its passwords
+ *
+ *   [OAuth2]                   # required with Auth=oauth2
+ *   Provider=google            # google | microsoft | custom
+ *   AuthorizationURI=https://id.example.com/authorize   # custom only,
+ *   TokenURI=https://id.example.com/token   # required there; plain http
+ *   ClientId=tern-desktop      #   only to 127.0.0.1 or localhost
+ *   Scope=mail offline         # custom only, optional
  *
  *   [Receiving]
  *   Protocol=imap              # imap | pop3 (required)
@@ -55,7 +65,9 @@
  *   SmtpSecurity=tls           #   as in [Sending]
  *
  * (The comments above explain the keys; GKeyFile comments go on lines of
- * their own.)  No key may name a password (PasswordCommand holds a
+ * their own.)  With Auth=oauth2 the refresh token is in the keyring, like
+ * a password, and no key may name a token or a secret (TokenURI is an
+ * address, not a token).  No key may name a password (PasswordCommand holds a
  * command, not a password, and is the one exception): passwords come from the
  * credentials provider (the keyring), and a file that holds one is
  * refused with an error asking the user to remove it, so that it is never
@@ -71,6 +83,7 @@
 #define RECEIVING_GROUP "Receiving"
 #define SENDING_GROUP   "Sending"
 #define POP3_GROUP      "POP3"
+#define OAUTH2_GROUP    "OAuth2"
 #define IDENTITY_PREFIX "Identity "
 #define PASSWORD_COMMAND_KEY "PasswordCommand"
 
@@ -342,7 +355,72 @@ key_names_a_password (const char *key)
   if (g_str_equal (key, PASSWORD_COMMAND_KEY))
     return FALSE;
 
-  return strstr (folded, "password") != NULL || strstr (folded, "passwd") != NULL;
+  if (strstr (folded, "password") != NULL || strstr (folded, "passwd") != NULL)
+    return TRUE;
+
+  /* OAuth2 tokens and client secrets belong in the keyring too. */
+  return (strstr (folded, "token") != NULL && !g_str_equal (key, "TokenURI")) ||
+         strstr (folded, "secret") != NULL;
+}
+
+/* An OAuth2 endpoint: https, or http only to this computer (tests and
+ * local bridges). */
+static gboolean
+read_endpoint (Reader      *reader,
+               const char  *key,
+               char       **out,
+               GError     **error)
+{
+  g_autoptr(GUri) uri = NULL;
+  const char *scheme;
+  const char *host;
+
+  if (!read_required_string (reader, OAUTH2_GROUP, key, out, error))
+    return FALSE;
+
+  uri = g_uri_parse (*out, G_URI_FLAGS_NONE, NULL);
+  scheme = uri != NULL ? g_uri_get_scheme (uri) : NULL;
+  host = uri != NULL ? g_uri_get_host (uri) : NULL;
+  if (uri == NULL || host == NULL || *host == '\0' ||
+      (g_strcmp0 (scheme, "https") != 0 &&
+       !(g_strcmp0 (scheme, "http") == 0 &&
+         (g_str_equal (host, "127.0.0.1") || g_str_equal (host, "localhost") ||
+          g_str_equal (host, "::1")))))
+    {
+      set_key_error (error, TERN_ACCOUNT_ERROR_INVALID_VALUE, reader->path, OAUTH2_GROUP, key,
+                     "“%s” is not an https address (plain http is allowed only to "
+                     "127.0.0.1 or localhost)", *out);
+      g_clear_pointer (out, g_free);
+      return FALSE;
+    }
+
+  return TRUE;
+}
+
+static gboolean
+read_oauth2 (Reader       *reader,
+             TernAccount  *self,
+             GError      **error)
+{
+  static const char * const providers[] = { "google", "microsoft", "custom", NULL };
+
+  if (!read_required_string (reader, OAUTH2_GROUP, "Provider", &self->oauth2_provider, error))
+    return FALSE;
+  if (!g_strv_contains (providers, self->oauth2_provider))
+    {
+      set_key_error (error, TERN_ACCOUNT_ERROR_INVALID_VALUE, reader->path, OAUTH2_GROUP,
+                     "Provider", "“%s” is not one of google, microsoft, custom",
+                     self->oauth2_provider);
+      return FALSE;
+    }
+  if (!g_str_equal (self->oauth2_provider, "custom"))
+    return TRUE;
+
+  return read_endpoint (reader, "AuthorizationURI", &self->oauth2_authorization_uri, error) &&
+         read_endpoint (reader, "TokenURI", &self->oauth2_token_uri, error) &&
+         read_required_string (reader, OAUTH2_GROUP, "ClientId", &self->oauth2_client_id,
+                               error) &&
+         ((self->oauth2_scope = read_string (reader, OAUTH2_GROUP, "Scope")), TRUE);
 }
 
 static gboolean
@@ -506,6 +584,7 @@ read_account (TernAccount *self,
   int receiving_security;
   int sending_security;
   int after_download;
+  int auth_method;
 
   if (!g_str_has_suffix (basename, ".ini"))
     {
@@ -541,6 +620,14 @@ read_account (TernAccount *self,
                   TERN_ACCOUNT_DEFAULT_OFFLINE_DAYS, &self->offline_days, error))
     return FALSE;
   self->display_name = read_string (&reader, ACCOUNT_GROUP, "Name");
+  self->goa_id = read_string (&reader, ACCOUNT_GROUP, "GoaId");
+
+  if (!read_enum (&reader, ACCOUNT_GROUP, "Auth", TERN_TYPE_AUTH_METHOD, FALSE,
+                  TERN_AUTH_METHOD_PASSWORD, &auth_method, error))
+    return FALSE;
+  self->auth_method = auth_method;
+  if (self->auth_method == TERN_AUTH_METHOD_OAUTH2 && !read_oauth2 (&reader, self, error))
+    return FALSE;
 
   if (!read_enum (&reader, RECEIVING_GROUP, "Protocol", TERN_TYPE_RECEIVING_PROTOCOL, TRUE,
                   TERN_RECEIVING_PROTOCOL_IMAP, &protocol, error) ||
@@ -697,6 +784,21 @@ write_key_file (TernAccount *self)
   g_key_file_set_uint64 (key_file, ACCOUNT_GROUP, "Order", self->order);
   g_key_file_set_uint64 (key_file, ACCOUNT_GROUP, "SyncInterval", self->sync_interval);
   g_key_file_set_uint64 (key_file, ACCOUNT_GROUP, "OfflineDays", self->offline_days);
+  write_string (key_file, ACCOUNT_GROUP, "GoaId", self->goa_id);
+  if (self->auth_method == TERN_AUTH_METHOD_OAUTH2)
+    {
+      write_string (key_file, ACCOUNT_GROUP, "Auth", tern_auth_method_to_string (self->auth_method));
+      write_string (key_file, OAUTH2_GROUP, "Provider", self->oauth2_provider);
+      write_string (key_file, OAUTH2_GROUP, "AuthorizationURI", self->oauth2_authorization_uri);
+      write_string (key_file, OAUTH2_GROUP, "TokenURI", self->oauth2_token_uri);
+      write_string (key_file, OAUTH2_GROUP, "ClientId", self->oauth2_client_id);
+      write_string (key_file, OAUTH2_GROUP, "Scope", self->oauth2_scope);
+    }
+  else
+    {
+      g_key_file_remove_key (key_file, ACCOUNT_GROUP, "Auth", NULL);
+      g_key_file_remove_group (key_file, OAUTH2_GROUP, NULL);
+    }
 
   write_string (key_file, RECEIVING_GROUP, "Protocol",
                 tern_receiving_protocol_to_string (self->receiving_protocol));

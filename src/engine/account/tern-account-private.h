@@ -37,6 +37,17 @@ struct _TernAccount
   char *receiving_password_command;
   char *sending_password_command;
 
+  /* Auth= and the [OAuth2] group; the refresh token is in the keyring. */
+  TernAuthMethod auth_method;
+  char *oauth2_provider;
+  char *oauth2_authorization_uri;
+  char *oauth2_token_uri;
+  char *oauth2_client_id;
+  char *oauth2_scope;
+
+  /* The GNOME Online Accounts account it came from, if any. */
+  char *goa_id;
+
   guint sync_interval;
   guint offline_days;
 

@@ -22,6 +22,10 @@ G_DEFINE_ENUM_TYPE (TernPop3AfterDownload, tern_pop3_after_download,
   G_DEFINE_ENUM_VALUE (TERN_POP3_AFTER_DOWNLOAD_KEEP, "keep"),
   G_DEFINE_ENUM_VALUE (TERN_POP3_AFTER_DOWNLOAD_KEEP_FOR_DAYS, "keep-for-days"))
 
+G_DEFINE_ENUM_TYPE (TernAuthMethod, tern_auth_method,
+  G_DEFINE_ENUM_VALUE (TERN_AUTH_METHOD_PASSWORD, "password"),
+  G_DEFINE_ENUM_VALUE (TERN_AUTH_METHOD_OAUTH2, "oauth2"))
+
 static const char *
 enum_nick (GType type,
            int   value)
@@ -44,6 +48,12 @@ const char *
 tern_receiving_protocol_to_string (TernReceivingProtocol protocol)
 {
   return enum_nick (TERN_TYPE_RECEIVING_PROTOCOL, protocol);
+}
+
+const char *
+tern_auth_method_to_string (TernAuthMethod method)
+{
+  return enum_nick (TERN_TYPE_AUTH_METHOD, method);
 }
 
 const char *

@@ -66,6 +66,19 @@ typedef enum
 #define TERN_TYPE_POP3_AFTER_DOWNLOAD (tern_pop3_after_download_get_type ())
 GType tern_pop3_after_download_get_type (void) G_GNUC_CONST;
 
+/* How Tern proves who the user is to the account's servers. */
+typedef enum
+{
+  /* A password from the keyring or the account's password command. */
+  TERN_AUTH_METHOD_PASSWORD,
+  /* An OAuth2 access token (XOAUTH2 or OAUTHBEARER), got with the refresh
+   * token the keyring keeps. */
+  TERN_AUTH_METHOD_OAUTH2,
+} TernAuthMethod;
+
+#define TERN_TYPE_AUTH_METHOD (tern_auth_method_get_type ())
+GType tern_auth_method_get_type (void) G_GNUC_CONST;
+
 /* The largest port number, and the limits of the numbers a file may hold. */
 #define TERN_ACCOUNT_MAX_PORT            65535
 #define TERN_ACCOUNT_MAX_SYNC_MINUTES    (7 * 24 * 60)
@@ -79,6 +92,7 @@ GType tern_pop3_after_download_get_type (void) G_GNUC_CONST;
 const char *tern_security_to_string              (TernSecurity           security);
 const char *tern_receiving_protocol_to_string    (TernReceivingProtocol  protocol);
 const char *tern_pop3_after_download_to_string   (TernPop3AfterDownload  after);
+const char *tern_auth_method_to_string           (TernAuthMethod         method);
 
 guint16     tern_receiving_protocol_default_port (TernReceivingProtocol  protocol,
                                                   TernSecurity           security);

@@ -117,6 +117,12 @@ tern_account_finalize (GObject *object)
   g_clear_pointer (&self->receiving_password_command, g_free);
   g_clear_pointer (&self->sending_password_command, g_free);
   g_clear_pointer (&self->pop3_deliver_to, g_free);
+  g_clear_pointer (&self->oauth2_provider, g_free);
+  g_clear_pointer (&self->goa_id, g_free);
+  g_clear_pointer (&self->oauth2_authorization_uri, g_free);
+  g_clear_pointer (&self->oauth2_token_uri, g_free);
+  g_clear_pointer (&self->oauth2_client_id, g_free);
+  g_clear_pointer (&self->oauth2_scope, g_free);
   g_clear_object (&self->identities);
   g_clear_pointer (&self->source, g_key_file_unref);
 
@@ -699,6 +705,138 @@ tern_account_set_sending_password_command (TernAccount *self,
 
   set_string (self, &self->sending_password_command, command,
               PROP_SENDING_PASSWORD_COMMAND);
+}
+
+/**
+ * tern_account_get_auth_method:
+ *
+ * Returns: whether the account's servers get a password or an OAuth2
+ *   access token.  With %TERN_AUTH_METHOD_OAUTH2 the keyring holds the
+ *   refresh token (%TERN_CREDENTIAL_OAUTH2_REFRESH_TOKEN) and the provider
+ *   settings below say where to use it.
+ */
+TernAuthMethod
+tern_account_get_auth_method (TernAccount *self)
+{
+  g_return_val_if_fail (TERN_IS_ACCOUNT (self), TERN_AUTH_METHOD_PASSWORD);
+
+  return self->auth_method;
+}
+
+void
+tern_account_set_auth_method (TernAccount    *self,
+                              TernAuthMethod  method)
+{
+  g_return_if_fail (TERN_IS_ACCOUNT (self));
+
+  self->auth_method = method;
+}
+
+/**
+ * tern_account_get_oauth2_provider:
+ *
+ * Returns: (nullable): "google", "microsoft" or "custom", or %NULL when
+ *   the account has no OAuth2 settings.
+ */
+const char *
+tern_account_get_oauth2_provider (TernAccount *self)
+{
+  g_return_val_if_fail (TERN_IS_ACCOUNT (self), NULL);
+
+  return self->oauth2_provider;
+}
+
+/* The next four: (nullable), set only for a "custom" provider. */
+const char *
+tern_account_get_oauth2_authorization_uri (TernAccount *self)
+{
+  g_return_val_if_fail (TERN_IS_ACCOUNT (self), NULL);
+
+  return self->oauth2_authorization_uri;
+}
+
+const char *
+tern_account_get_oauth2_token_uri (TernAccount *self)
+{
+  g_return_val_if_fail (TERN_IS_ACCOUNT (self), NULL);
+
+  return self->oauth2_token_uri;
+}
+
+const char *
+tern_account_get_oauth2_client_id (TernAccount *self)
+{
+  g_return_val_if_fail (TERN_IS_ACCOUNT (self), NULL);
+
+  return self->oauth2_client_id;
+}
+
+const char *
+tern_account_get_oauth2_scope (TernAccount *self)
+{
+  g_return_val_if_fail (TERN_IS_ACCOUNT (self), NULL);
+
+  return self->oauth2_scope;
+}
+
+static void
+replace_string (char       **field,
+                const char  *value)
+{
+  g_free (*field);
+  *field = value != NULL && *value != '\0' ? g_strdup (value) : NULL;
+}
+
+/**
+ * tern_account_get_goa_id:
+ *
+ * Returns: (nullable): the id of the GNOME Online Accounts account this
+ *   account was made from (GoaId= in the file); its passwords are then
+ *   asked of GOA, which keeps them.
+ */
+const char *
+tern_account_get_goa_id (TernAccount *self)
+{
+  g_return_val_if_fail (TERN_IS_ACCOUNT (self), NULL);
+
+  return self->goa_id;
+}
+
+void
+tern_account_set_goa_id (TernAccount *self,
+                         const char  *goa_id)
+{
+  g_return_if_fail (TERN_IS_ACCOUNT (self));
+
+  replace_string (&self->goa_id, goa_id);
+}
+
+/**
+ * tern_account_set_oauth2:
+ * @provider: (nullable): "google", "microsoft" or "custom"
+ * @authorization_uri: (nullable): for "custom": the authorization endpoint
+ * @token_uri: (nullable): for "custom": the token endpoint
+ * @client_id: (nullable): for "custom": Tern's client ID there
+ * @scope: (nullable): for "custom": the scopes, separated by spaces
+ *
+ * Sets where the account's OAuth2 tokens come from.  The values are
+ * checked when the account is saved (tern_account_save_to_file()).
+ */
+void
+tern_account_set_oauth2 (TernAccount *self,
+                         const char  *provider,
+                         const char  *authorization_uri,
+                         const char  *token_uri,
+                         const char  *client_id,
+                         const char  *scope)
+{
+  g_return_if_fail (TERN_IS_ACCOUNT (self));
+
+  replace_string (&self->oauth2_provider, provider);
+  replace_string (&self->oauth2_authorization_uri, authorization_uri);
+  replace_string (&self->oauth2_token_uri, token_uri);
+  replace_string (&self->oauth2_client_id, client_id);
+  replace_string (&self->oauth2_scope, scope);
 }
 
 /**

@@ -69,6 +69,29 @@ const char           *tern_account_get_sending_password_command   (TernAccount  
 void                  tern_account_set_sending_password_command   (TernAccount      *self,
                                                                    const char       *command);
 
+/* OAuth2 instead of a password.  @provider is "google", "microsoft" or
+ * "custom"; the endpoints, client ID and scope are read only for "custom". */
+TernAuthMethod        tern_account_get_auth_method           (TernAccount           *self);
+void                  tern_account_set_auth_method           (TernAccount           *self,
+                                                              TernAuthMethod         method);
+const char           *tern_account_get_oauth2_provider       (TernAccount           *self);
+const char           *tern_account_get_oauth2_authorization_uri (TernAccount        *self);
+const char           *tern_account_get_oauth2_token_uri      (TernAccount           *self);
+const char           *tern_account_get_oauth2_client_id      (TernAccount           *self);
+const char           *tern_account_get_oauth2_scope          (TernAccount           *self);
+void                  tern_account_set_oauth2                (TernAccount           *self,
+                                                              const char            *provider,
+                                                              const char            *authorization_uri,
+                                                              const char            *token_uri,
+                                                              const char            *client_id,
+                                                              const char            *scope);
+
+/* GNOME Online Accounts: the online account's id when the account came
+ * from there; its passwords then come from GOA. */
+const char           *tern_account_get_goa_id                (TernAccount           *self);
+void                  tern_account_set_goa_id                (TernAccount           *self,
+                                                              const char            *goa_id);
+
 /* Schedule and offline copy */
 guint                 tern_account_get_sync_interval         (TernAccount           *self);
 void                  tern_account_set_sync_interval         (TernAccount           *self,

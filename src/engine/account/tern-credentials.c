@@ -5,6 +5,9 @@
 #include <string.h>
 
 #include "tern-credentials.h"
+#ifdef TERN_HAVE_GOA
+#include "tern-credentials-goa.h"
+#endif
 #include "tern-credentials-command.h"
 
 /*
@@ -253,6 +256,8 @@ tern_credentials_delete_finish (TernCredentials  *self,
  * Picks the provider for @account: its password commands when it has
  * any (for the passwords they give; everything else, and the passwords
  * of a server without a command, still go to @keyring), else @keyring.
+ * An account made from a GNOME Online Accounts password account (GoaId=)
+ * gets its passwords from GOA instead, when Tern is built with it.
  *
  * Returns: (transfer full): the provider.
  */
@@ -265,6 +270,13 @@ tern_credentials_for_account (TernAccount     *account,
 
   g_return_val_if_fail (TERN_IS_ACCOUNT (account), NULL);
   g_return_val_if_fail (TERN_IS_CREDENTIALS (keyring), NULL);
+
+#ifdef TERN_HAVE_GOA
+  /* GOA keeps an online account's passwords; Tern never copies them. */
+  if (tern_account_get_goa_id (account) != NULL &&
+      tern_account_get_auth_method (account) == TERN_AUTH_METHOD_PASSWORD)
+    return tern_credentials_goa_new (tern_account_get_goa_id (account));
+#endif
 
   receiving = tern_account_get_receiving_password_command (account);
   sending = tern_account_get_sending_password_command (account);

@@ -117,6 +117,8 @@ tern_goa_account_new (GoaObject  *object,
     }
 
   account = tern_account_new ();
+  if (goa_account != NULL)
+    tern_account_set_goa_id (account, goa_account_get_id (goa_account));
   identity = tern_identity_new (goa_mail_get_name (mail), address);
   tern_account_add_identity (account, identity);
 

@@ -770,6 +770,7 @@ typedef struct
   TernCredentials *credentials;
   char *account_id;
   char *access_token;
+  gint64 expires_in;
 } AccessRequest;
 
 static void
@@ -820,6 +821,7 @@ refreshed_cb (GObject      *source,
     }
 
   request->access_token = g_steal_pointer (&tokens->access_token);
+  request->expires_in = tokens->expires_in;
   if (tokens->refresh_token != NULL && *tokens->refresh_token != '\0')
     {
       tern_credentials_store_async (request->credentials, request->account_id,
@@ -901,4 +903,75 @@ tern_oauth2_get_access_token_finish (TernOAuth2    *self,
   g_return_val_if_fail (g_task_is_valid (result, self), NULL);
 
   return g_task_propagate_pointer (G_TASK (result), error);
+}
+
+/**
+ * tern_oauth2_get_access_token_finish_full:
+ * @out_expires_in: (out) (optional): seconds the token lasts from when it
+ *   was issued, 0 when the provider did not say
+ *
+ * As tern_oauth2_get_access_token_finish(), with the token's lifetime.
+ */
+char *
+tern_oauth2_get_access_token_finish_full (TernOAuth2    *self,
+                                          GAsyncResult  *result,
+                                          gint64        *out_expires_in,
+                                          GError       **error)
+{
+  AccessRequest *request;
+
+  g_return_val_if_fail (g_task_is_valid (result, self), NULL);
+
+  request = g_task_get_task_data (G_TASK (result));
+  if (out_expires_in != NULL)
+    *out_expires_in = request->expires_in;
+
+  return g_task_propagate_pointer (G_TASK (result), error);
+}
+
+/**
+ * tern_oauth2_new_for_account:
+ * @account: an account with Auth=oauth2
+ *
+ * Returns: (transfer full) (nullable): the sign-in the account's [OAuth2]
+ *   settings describe: a built-in provider, or a custom one with its own
+ *   endpoints, client ID and scope; %NULL with
+ *   %TERN_OAUTH2_ERROR_NOT_CONFIGURED when the account has none or this
+ *   build has no client ID for its provider.
+ */
+TernOAuth2 *
+tern_oauth2_new_for_account (TernAccount  *account,
+                             GError      **error)
+{
+  const char *provider;
+
+  g_return_val_if_fail (TERN_IS_ACCOUNT (account), NULL);
+
+  provider = tern_account_get_oauth2_provider (account);
+  if (tern_account_get_auth_method (account) != TERN_AUTH_METHOD_OAUTH2 || provider == NULL)
+    {
+      g_set_error (error, TERN_OAUTH2_ERROR, TERN_OAUTH2_ERROR_NOT_CONFIGURED,
+                   "the account “%s” does not sign in with OAuth2",
+                   tern_account_get_id (account));
+      return NULL;
+    }
+
+  if (!g_str_equal (provider, "custom"))
+    return tern_oauth2_new_for_provider (provider, error);
+
+  if (tern_account_get_oauth2_authorization_uri (account) == NULL ||
+      tern_account_get_oauth2_token_uri (account) == NULL ||
+      tern_account_get_oauth2_client_id (account) == NULL)
+    {
+      g_set_error (error, TERN_OAUTH2_ERROR, TERN_OAUTH2_ERROR_NOT_CONFIGURED,
+                   "the account “%s” names no OAuth2 endpoints or client ID",
+                   tern_account_get_id (account));
+      return NULL;
+    }
+
+  return tern_oauth2_new (tern_account_get_oauth2_authorization_uri (account),
+                          tern_account_get_oauth2_token_uri (account),
+                          tern_account_get_oauth2_client_id (account), NULL,
+                          tern_account_get_oauth2_scope (account) != NULL
+                            ? tern_account_get_oauth2_scope (account) : "");
 }

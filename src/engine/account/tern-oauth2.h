@@ -96,5 +96,12 @@ void              tern_oauth2_get_access_token_async  (TernOAuth2           *sel
 char             *tern_oauth2_get_access_token_finish (TernOAuth2           *self,
                                                        GAsyncResult         *result,
                                                        GError              **error);
+char             *tern_oauth2_get_access_token_finish_full (TernOAuth2      *self,
+                                                            GAsyncResult    *result,
+                                                            gint64          *out_expires_in,
+                                                            GError         **error);
+
+TernOAuth2       *tern_oauth2_new_for_account       (TernAccount            *account,
+                                                     GError                **error);
 
 G_END_DECLS

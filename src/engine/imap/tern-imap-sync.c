@@ -48,6 +48,8 @@ struct _TernImapSync
   TernConnectionSecurity security;
   char *username;
   char *password;
+  /* The password is an OAuth2 access token (XOAUTH2/OAUTHBEARER). */
+  gboolean oauth2;
   GTlsDatabase *tls_database;
   char *local_address;
   char *pinned_certificate;
@@ -151,6 +153,25 @@ tern_imap_sync_set_login (TernImapSync *self,
   self->username = g_strdup (username);
   g_free (self->password);
   self->password = g_strdup (password);
+  self->oauth2 = FALSE;
+}
+
+/**
+ * tern_imap_sync_set_oauth2_login:
+ * @token: an OAuth2 access token
+ *
+ * As tern_imap_sync_set_login(), for an account that signs in with
+ * OAuth2: the server gets @token through OAUTHBEARER or XOAUTH2, whichever
+ * it offers, and never as a password.  An expired or revoked token makes a
+ * run fail with %TERN_SASL_ERROR_TOKEN_INVALID.
+ */
+void
+tern_imap_sync_set_oauth2_login (TernImapSync *self,
+                                 const char   *username,
+                                 const char   *token)
+{
+  tern_imap_sync_set_login (self, username, token);
+  self->oauth2 = TRUE;
 }
 
 void
@@ -457,9 +478,9 @@ ensure_client (TernImapSync  *self,
 
   if (!tern_imap_client_was_preauthenticated (client))
     {
-      tern_imap_client_login_async (client, self->username != NULL ? self->username : "",
-                                    self->password != NULL ? self->password : "", cancellable,
-                                    got_result_cb, &logged_in);
+      (self->oauth2 ? tern_imap_client_login_oauth_async : tern_imap_client_login_async)
+        (client, self->username != NULL ? self->username : "",
+         self->password != NULL ? self->password : "", cancellable, got_result_cb, &logged_in);
       if (!tern_imap_client_login_finish (client, wait_for (self, &logged_in), error))
         return FALSE;
     }

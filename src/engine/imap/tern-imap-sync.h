@@ -78,6 +78,9 @@ void          tern_imap_sync_set_server          (TernImapSync           *self,
 void          tern_imap_sync_set_login           (TernImapSync           *self,
                                                   const char             *username,
                                                   const char             *password);
+void          tern_imap_sync_set_oauth2_login    (TernImapSync           *self,
+                                                  const char             *username,
+                                                  const char             *token);
 void          tern_imap_sync_set_tls_database    (TernImapSync           *self,
                                                   GTlsDatabase           *database);
 void          tern_imap_sync_set_local_address   (TernImapSync           *self,

@@ -1023,6 +1023,14 @@ login_sasl_line_cb (GObject      *source,
  * %TERN_CONNECTION_SECURITY_NONE.  A refused login fails with
  * %TERN_POP3_ERROR_AUTH_FAILED and is not tried again another way.
  */
+static void login_start (TernPop3Client      *self,
+                         const char          *username,
+                         const char          *password,
+                         gboolean             oauth,
+                         GCancellable        *cancellable,
+                         GAsyncReadyCallback  callback,
+                         gpointer             user_data);
+
 void
 tern_pop3_client_login_async (TernPop3Client      *self,
                               const char          *username,
@@ -1030,6 +1038,37 @@ tern_pop3_client_login_async (TernPop3Client      *self,
                               GCancellable        *cancellable,
                               GAsyncReadyCallback  callback,
                               gpointer             user_data)
+{
+  login_start (self, username, password, FALSE, cancellable, callback, user_data);
+}
+
+/**
+ * tern_pop3_client_login_oauth_async:
+ * @token: an OAuth2 access token
+ *
+ * Logs in with OAUTHBEARER or XOAUTH2, whichever the server offers; fails
+ * with %TERN_POP3_ERROR_NO_MECHANISM when it offers neither (the token is
+ * never sent as a password).  Finish with tern_pop3_client_login_finish().
+ */
+void
+tern_pop3_client_login_oauth_async (TernPop3Client      *self,
+                                    const char          *username,
+                                    const char          *token,
+                                    GCancellable        *cancellable,
+                                    GAsyncReadyCallback  callback,
+                                    gpointer             user_data)
+{
+  login_start (self, username, token, TRUE, cancellable, callback, user_data);
+}
+
+static void
+login_start (TernPop3Client      *self,
+             const char          *username,
+             const char          *password,
+             gboolean             oauth,
+             GCancellable        *cancellable,
+             GAsyncReadyCallback  callback,
+             gpointer             user_data)
 {
   GTask *task;
   LoginData *data;
@@ -1066,7 +1105,16 @@ tern_pop3_client_login_async (TernPop3Client      *self,
   if (sasl_caps != NULL)
     {
       mechanisms = g_strsplit_set (sasl_caps, " ", -1);
-      mechanism = tern_sasl_choose_mechanism ((const char * const *) mechanisms, FALSE);
+      mechanism = tern_sasl_choose_mechanism ((const char * const *) mechanisms, oauth);
+    }
+
+  /* tern_sasl_choose_mechanism() picks only OAuth mechanisms for a token. */
+  if (oauth && mechanism == NULL)
+    {
+      op_fail (task, g_error_new (TERN_POP3_ERROR, TERN_POP3_ERROR_NO_MECHANISM,
+                                  "The server offers neither OAUTHBEARER nor XOAUTH2"));
+      g_object_unref (task);
+      return;
     }
 
   if (mechanism == NULL)

@@ -118,6 +118,12 @@ void            tern_pop3_client_login_async            (TernPop3Client       *s
                                                          GCancellable         *cancellable,
                                                          GAsyncReadyCallback   callback,
                                                          gpointer              user_data);
+void            tern_pop3_client_login_oauth_async      (TernPop3Client       *self,
+                                                         const char           *username,
+                                                         const char           *token,
+                                                         GCancellable         *cancellable,
+                                                         GAsyncReadyCallback   callback,
+                                                         gpointer             user_data);
 gboolean        tern_pop3_client_login_finish           (TernPop3Client       *self,
                                                          GAsyncResult         *result,
                                                          GError              **error);

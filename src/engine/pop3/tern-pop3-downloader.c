@@ -42,6 +42,8 @@ struct _TernPop3Downloader
   TernConnectionSecurity security;
   char *username;
   char *password;
+  /* The password is an OAuth2 access token (XOAUTH2/OAUTHBEARER). */
+  gboolean oauth2;
   GTlsDatabase *tls_database;
   char *pin;
   char *local_address;
@@ -170,6 +172,23 @@ tern_pop3_downloader_set_login (TernPop3Downloader *self,
     memset (self->password, 0, strlen (self->password));
   g_free (self->password);
   self->password = g_strdup (password);
+  self->oauth2 = FALSE;
+}
+
+/**
+ * tern_pop3_downloader_set_oauth2_login:
+ * @token: an OAuth2 access token
+ *
+ * As tern_pop3_downloader_set_login(), for an account that signs in with
+ * OAuth2: the token goes through OAUTHBEARER or XOAUTH2, never USER/PASS.
+ */
+void
+tern_pop3_downloader_set_oauth2_login (TernPop3Downloader *self,
+                                       const char         *username,
+                                       const char         *token)
+{
+  tern_pop3_downloader_set_login (self, username, token);
+  self->oauth2 = TRUE;
 }
 
 void
@@ -883,8 +902,9 @@ connect_cb (GObject      *source,
       run_fail (task, error);
       return;
     }
-  tern_pop3_client_login_async (data->client, self->username, self->password,
-                                g_task_get_cancellable (task), login_cb, g_object_ref (task));
+  (self->oauth2 ? tern_pop3_client_login_oauth_async : tern_pop3_client_login_async)
+    (data->client, self->username, self->password, g_task_get_cancellable (task), login_cb,
+     g_object_ref (task));
 }
 
 static void

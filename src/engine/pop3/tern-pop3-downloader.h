@@ -74,6 +74,9 @@ void                tern_pop3_downloader_set_server        (TernPop3Downloader  
 void                tern_pop3_downloader_set_login         (TernPop3Downloader     *self,
                                                             const char             *username,
                                                             const char             *password);
+void                tern_pop3_downloader_set_oauth2_login  (TernPop3Downloader     *self,
+                                                            const char             *username,
+                                                            const char             *token);
 void                tern_pop3_downloader_set_tls_database  (TernPop3Downloader     *self,
                                                             GTlsDatabase           *database);
 void                tern_pop3_downloader_set_pinned_certificate (TernPop3Downloader *self,

@@ -28,6 +28,8 @@ struct _TernOutboxSender
   TernConnectionSecurity security;
   char *username;
   char *password;
+  /* The password is an OAuth2 access token (XOAUTH2/OAUTHBEARER). */
+  gboolean oauth2;
   GTlsDatabase *tls_database;
   char *pin;
   char *local_address;
@@ -136,6 +138,23 @@ tern_outbox_sender_set_login (TernOutboxSender *self,
     memset (self->password, 0, strlen (self->password));
   g_free (self->password);
   self->password = g_strdup (password);
+  self->oauth2 = FALSE;
+}
+
+/**
+ * tern_outbox_sender_set_oauth2_login:
+ * @token: an OAuth2 access token
+ *
+ * As tern_outbox_sender_set_login(), for an account that signs in with
+ * OAuth2: the token goes through OAUTHBEARER or XOAUTH2.
+ */
+void
+tern_outbox_sender_set_oauth2_login (TernOutboxSender *self,
+                                     const char       *username,
+                                     const char       *token)
+{
+  tern_outbox_sender_set_login (self, username, token);
+  self->oauth2 = TRUE;
 }
 
 void
@@ -521,7 +540,8 @@ connected_cb (GObject      *source,
   if (self->username != NULL)
     {
       tern_smtp_client_authenticate_async (data->client, self->username,
-                                           self->password != NULL ? self->password : "", FALSE,
+                                           self->password != NULL ? self->password : "",
+                                           self->oauth2,
                                            g_task_get_cancellable (task), authenticated_cb,
                                            g_object_ref (task));
       return;

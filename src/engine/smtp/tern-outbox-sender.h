@@ -66,6 +66,9 @@ void              tern_outbox_sender_set_server        (TernOutboxSender       *
 void              tern_outbox_sender_set_login         (TernOutboxSender       *self,
                                                         const char             *username,
                                                         const char             *password);
+void              tern_outbox_sender_set_oauth2_login  (TernOutboxSender       *self,
+                                                        const char             *username,
+                                                        const char             *token);
 void              tern_outbox_sender_set_tls_database  (TernOutboxSender       *self,
                                                         GTlsDatabase           *database);
 void              tern_outbox_sender_set_pinned_certificate (TernOutboxSender   *self,
