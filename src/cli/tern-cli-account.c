@@ -1093,7 +1093,7 @@ account_show (TernCliContext  *context,
 
 /* Deletes every folder of @account_id in the store, with its messages
  * (tern_store_delete_folder_async() takes a folder's subfolders along, so
- * only the top ones are named). */
+ * only the top ones are named), and what else the store keeps for it. */
 static gboolean
 remove_local_mail (TernCliContext  *context,
                    const char      *account_id,
@@ -1101,6 +1101,7 @@ remove_local_mail (TernCliContext  *context,
                    GError         **error)
 {
   g_autoptr(GAsyncResult) listed = NULL;
+  g_autoptr(GAsyncResult) forgotten = NULL;
   g_autoptr(GPtrArray) folders = NULL;
   TernStore *store = tern_cli_open_store (context, error);
 
@@ -1137,7 +1138,9 @@ remove_local_mail (TernCliContext  *context,
       (*out_folders)++;
     }
 
-  return TRUE;
+  /* Its unsent mail, queued changes and POP3 records go too. */
+  tern_store_forget_account_async (store, account_id, NULL, tern_cli_got_result, &forgotten);
+  return tern_store_forget_account_finish (store, tern_cli_wait (&forgotten), error);
 }
 
 static int

@@ -712,6 +712,75 @@ test_undo_window (void)
   tern_test_remove_tree (dir);
 }
 
+/* Removing an account takes its unsent mail, queued changes and POP3
+ * records out of the store, and leaves another account's. */
+static void
+test_forget_account (void)
+{
+  g_autofree char *dir = tern_test_make_temp_dir ("tern-outbox-XXXXXX");
+  g_autofree char *bodies = g_build_filename (dir, "bodies.sqlite", NULL);
+  g_autoptr(TernStore) store = tern_test_open_store (dir);
+  g_autoptr(TernOutboxItem) mine = NULL;
+  g_autoptr(TernOutboxItem) theirs = NULL;
+  g_autoptr(GBytes) raw = compose ("Other", "bob@example.org", 100);
+  g_autoptr(GAsyncResult) result = NULL;
+  g_autoptr(GError) error = NULL;
+  const char *const envelope[] = { "bob@example.org", NULL };
+  gint64 now = g_get_real_time () / G_USEC_PER_SEC;
+  g_autofree char *body_count = NULL;
+  sqlite3 *db;
+
+  mine = queue (store, "Leaving", "ann@example.org", 100, now + 3600);
+  tern_store_outbox_add_async (store, "other", "other@example.org", envelope, raw, now + 3600,
+                               NULL, tern_test_got_result_cb, &result);
+  theirs = tern_store_outbox_add_finish (store, tern_test_wait_for (&result), &error);
+  g_assert_no_error (error);
+  g_clear_object (&result);
+
+  for (guint i = 0; i < 2; i++)
+    {
+      const char *account = i == 0 ? ACCOUNT : "other";
+      g_autofree char *sql = g_strdup_printf (
+        "INSERT INTO pending_actions (account, kind, message_ids, created) "
+        "VALUES ('%s', 1, '1', 0); "
+        "INSERT INTO pop3_uidls (account, uidl, state, first_seen) "
+        "VALUES ('%s', 'uidl-1', 1, 0);", account, account);
+
+      exec (dir, sql);
+    }
+
+  tern_store_forget_account_async (store, ACCOUNT, NULL, tern_test_got_result_cb, &result);
+  g_assert_true (tern_store_forget_account_finish (store, tern_test_wait_for (&result), &error));
+  g_assert_no_error (error);
+
+  g_assert_cmpint (query (dir, "SELECT count (*) FROM outbox WHERE account = 'acct'"), ==, 0);
+  g_assert_cmpint (query (dir, "SELECT count (*) FROM pending_actions WHERE account = 'acct'"),
+                   ==, 0);
+  g_assert_cmpint (query (dir, "SELECT count (*) FROM pop3_uidls WHERE account = 'acct'"), ==, 0);
+  g_assert_cmpint (query (dir, "SELECT count (*) FROM outbox WHERE account = 'other'"), ==, 1);
+  g_assert_cmpint (query (dir, "SELECT count (*) FROM pending_actions WHERE account = 'other'"),
+                   ==, 1);
+  g_assert_cmpint (query (dir, "SELECT count (*) FROM pop3_uidls WHERE account = 'other'"), ==, 1);
+
+  /* The unsent message is gone from the Outbox folder, body and all; the
+   * other account's stays. */
+  g_assert_cmpint (query (dir, "SELECT count (*) FROM messages WHERE subject = 'Leaving'"), ==, 0);
+  g_assert_cmpint (query (dir, "SELECT count (*) FROM messages WHERE subject = 'Other'"), ==, 1);
+  g_assert_cmpint (query (dir, "SELECT total FROM folders WHERE path = 'Outbox'"), ==, 1);
+  g_assert_cmpint (sqlite3_open_v2 (bodies, &db, SQLITE_OPEN_READONLY, NULL), ==, SQLITE_OK);
+  body_count = g_strdup_printf ("SELECT count (*) FROM bodies WHERE id = %" G_GINT64_FORMAT,
+                                theirs->message_id);
+  g_assert_cmpint (tern_test_query_int (db, body_count), ==, 1);
+  g_free (body_count);
+  body_count = g_strdup_printf ("SELECT count (*) FROM bodies WHERE id = %" G_GINT64_FORMAT,
+                                mine->message_id);
+  g_assert_cmpint (tern_test_query_int (db, body_count), ==, 0);
+  sqlite3_close (db);
+
+  tern_test_close_store (&store);
+  tern_test_remove_tree (dir);
+}
+
 /* A crash after the body's commit and before the index's: the next open
  * indexes the body into the Outbox folder, and the row left "storing" is
  * queued and sent; a row whose body never made it is dropped. */
@@ -929,6 +998,7 @@ main (int   argc,
   g_test_add_func ("/outbox/too-big-refused-before-upload", test_too_big_refused_before_upload);
   g_test_add_func ("/outbox/offline-keeps-queue", test_offline_keeps_queue);
   g_test_add_func ("/outbox/undo-window-cancels", test_undo_window);
+  g_test_add_func ("/outbox/forget-account", test_forget_account);
   g_test_add_func ("/outbox/kill-after-data-duplicates-never-loses", test_kill_after_data);
   g_test_add_func ("/outbox/interrupted-add-recovered", test_interrupted_add_recovered);
   g_test_add_func ("/outbox/dsn-requested-reaches-server", test_dsn_requested);

@@ -4,6 +4,7 @@
 
 #include <string.h>
 
+#include "tern-store-outbox.h"
 #include "tern-store-private.h"
 
 /*
@@ -837,6 +838,160 @@ gboolean
 tern_store_delete_folder_finish (TernStore     *self,
                                  GAsyncResult  *result,
                                  GError       **error)
+{
+  g_return_val_if_fail (g_task_is_valid (result, self), FALSE);
+
+  return g_task_propagate_boolean (G_TASK (result), error);
+}
+
+/* Forgetting an account */
+
+static void
+forget_account_job (TernStore   *self,
+                    TernStoreDb *db,
+                    GTask       *task)
+{
+  const char *account = g_task_get_task_data (task);
+  static const char *const forget[] = {
+    "DELETE FROM outbox WHERE account = ?",
+    "DELETE FROM pending_actions WHERE account = ?",
+    "DELETE FROM pop3_uidls WHERE account = ?",
+  };
+  g_autoptr(GArray) body_ids = g_array_new (FALSE, FALSE, sizeof (gint64));
+  g_autoptr(sqlite3_stmt) select = NULL;
+  GError *error = NULL;
+  int rc;
+
+  if (!tern_store_begin (db->index, &error))
+    {
+      g_task_return_error (task, error);
+      return;
+    }
+
+  /* Its unsent mail: the outbox rows and the messages the Outbox folder
+   * of this computer shows for them. */
+  select = tern_store_prepare (db->index, "SELECT body_id FROM outbox WHERE account = ?", &error);
+  if (select == NULL)
+    goto failed;
+  sqlite3_bind_text (select, 1, account, -1, SQLITE_STATIC);
+  while ((rc = sqlite3_step (select)) == SQLITE_ROW)
+    {
+      gint64 id = sqlite3_column_int64 (select, 0);
+
+      g_array_append_val (body_ids, id);
+    }
+  if (rc != SQLITE_DONE)
+    {
+      tern_store_sql_error (db->index, rc, "Could not forget the account", &error);
+      goto failed;
+    }
+
+  for (guint i = 0; i < body_ids->len; i++)
+    {
+      gint64 id = g_array_index (body_ids, gint64, i);
+      g_autoptr(sqlite3_stmt) remove = NULL;
+      g_autoptr(GBytes) raw = tern_store_body_get (db, id, NULL);
+
+      if (!tern_store_unindex (db, id, raw, &error))
+        goto failed;
+      remove = tern_store_prepare (db->index,
+                                   "DELETE FROM messages WHERE id = ? AND folder_id IN "
+                                   "(SELECT id FROM folders WHERE account = ? AND path = ?)",
+                                   &error);
+      if (remove == NULL)
+        goto failed;
+      sqlite3_bind_int64 (remove, 1, id);
+      sqlite3_bind_text (remove, 2, TERN_LOCAL_ACCOUNT, -1, SQLITE_STATIC);
+      sqlite3_bind_text (remove, 3, TERN_OUTBOX_FOLDER, -1, SQLITE_STATIC);
+      rc = sqlite3_step (remove);
+      if (rc != SQLITE_DONE)
+        {
+          tern_store_sql_error (db->index, rc, "Could not forget the account", &error);
+          goto failed;
+        }
+    }
+
+  for (guint i = 0; i < G_N_ELEMENTS (forget); i++)
+    {
+      g_autoptr(sqlite3_stmt) stmt = tern_store_prepare (db->index, forget[i], &error);
+
+      if (stmt == NULL)
+        goto failed;
+      sqlite3_bind_text (stmt, 1, account, -1, SQLITE_STATIC);
+      rc = sqlite3_step (stmt);
+      if (rc != SQLITE_DONE)
+        {
+          tern_store_sql_error (db->index, rc, "Could not forget the account", &error);
+          goto failed;
+        }
+    }
+
+  if (!tern_store_commit (db->index, &error))
+    goto failed;
+
+  /* The bodies go once the index no longer names them; a failure leaves
+   * only unused bytes. */
+  if (body_ids->len > 0 && tern_store_begin (db->bodies, NULL))
+    {
+      g_autoptr(sqlite3_stmt) body = tern_store_prepare (db->bodies,
+                                                        "DELETE FROM bodies WHERE id = ?", NULL);
+      g_autoptr(sqlite3_stmt) meta = tern_store_prepare (db->bodies,
+                                                        "DELETE FROM body_meta WHERE id = ?",
+                                                        NULL);
+
+      for (guint i = 0; body != NULL && meta != NULL && i < body_ids->len; i++)
+        {
+          sqlite3_bind_int64 (body, 1, g_array_index (body_ids, gint64, i));
+          sqlite3_step (body);
+          sqlite3_reset (body);
+          sqlite3_bind_int64 (meta, 1, g_array_index (body_ids, gint64, i));
+          sqlite3_step (meta);
+          sqlite3_reset (meta);
+        }
+      if (body == NULL || meta == NULL || !tern_store_commit (db->bodies, NULL))
+        tern_store_rollback (db->bodies);
+    }
+
+  tern_store_save_folder_meta (db, account);
+  g_task_return_boolean (task, TRUE);
+  return;
+
+failed:
+  tern_store_rollback (db->index);
+  g_task_return_error (task, error);
+}
+
+/**
+ * tern_store_forget_account_async:
+ * @account: an account's id
+ *
+ * Forgets what the store keeps for an account besides its folders: unsent
+ * mail in the outbox, changes queued for its server, and what POP3
+ * downloads remember.  Delete the account's folders first, with
+ * tern_store_delete_folder_async().
+ */
+void
+tern_store_forget_account_async (TernStore           *self,
+                                 const char          *account,
+                                 GCancellable        *cancellable,
+                                 GAsyncReadyCallback  callback,
+                                 gpointer             user_data)
+{
+  g_autoptr(GTask) task = NULL;
+
+  g_return_if_fail (TERN_IS_STORE (self));
+  g_return_if_fail (account != NULL);
+
+  task = g_task_new (self, cancellable, callback, user_data);
+  g_task_set_source_tag (task, tern_store_forget_account_async);
+  g_task_set_task_data (task, g_strdup (account), g_free);
+  tern_store_queue_write (self, task, forget_account_job);
+}
+
+gboolean
+tern_store_forget_account_finish (TernStore     *self,
+                                  GAsyncResult  *result,
+                                  GError       **error)
 {
   g_return_val_if_fail (g_task_is_valid (result, self), FALSE);
 

@@ -95,6 +95,14 @@ void         tern_store_delete_folder_async   (TernStore            *self,
 gboolean     tern_store_delete_folder_finish  (TernStore            *self,
                                                GAsyncResult         *result,
                                                GError              **error);
+void         tern_store_forget_account_async  (TernStore            *self,
+                                               const char           *account,
+                                               GCancellable         *cancellable,
+                                               GAsyncReadyCallback   callback,
+                                               gpointer              user_data);
+gboolean     tern_store_forget_account_finish (TernStore            *self,
+                                               GAsyncResult         *result,
+                                               GError              **error);
 
 /* Messages */
 void         tern_store_add_messages_async    (TernStore            *self,
