@@ -641,31 +641,67 @@ write_message_async (TernComposer        *self,
 
 /* Drafts */
 
+/* Has the account's next pass, which replays what was queued for its
+ * server, come in a moment. */
+static void
+sync_soon (TernWindow *window,
+           TernStore  *store,
+           const char *account)
+{
+  GtkApplication *application = window != NULL ? gtk_window_get_application (GTK_WINDOW (window))
+                                               : NULL;
+
+  if (application != NULL && account != NULL)
+    tern_mail_service_sync_soon (tern_application_ensure_mail_service (
+                                   TERN_APPLICATION (application), store),
+                                 account);
+}
+
+typedef struct
+{
+  GWeakRef window;
+  char *account;
+} DeleteData;
+
 static void
 delete_done_cb (GObject      *source,
                 GAsyncResult *result,
                 gpointer      user_data)
 {
+  DeleteData *data = user_data;
+  g_autoptr(TernWindow) window = g_weak_ref_get (&data->window);
   g_autoptr(GError) error = NULL;
+  guint queued;
 
-  tern_store_queue_action_finish (TERN_STORE (source), result, &error);
+  queued = tern_store_queue_action_finish (TERN_STORE (source), result, &error);
   if (error != NULL && !g_error_matches (error, TERN_STORE_ERROR, TERN_STORE_ERROR_NOT_FOUND))
     g_warning ("Could not delete the previous draft: %s", error->message);
+  if (queued > 0)
+    sync_soon (window, TERN_STORE (source), data->account);
+  g_weak_ref_clear (&data->window);
+  g_free (data->account);
+  g_free (data);
 }
 
-/* Deletes a draft here and, through the action queue, from the server
- * once it is there. */
+/* Deletes the composer's last draft here and, through the action queue,
+ * from the server once it is there. */
 static void
-delete_draft (TernStore *store,
-              gint64     draft_id)
+delete_draft (TernComposer *self,
+              TernStore    *store,
+              gint64        draft_id)
 {
   g_autoptr(GArray) ids = g_array_new (FALSE, FALSE, sizeof (gint64));
+  g_autoptr(TernWindow) window = get_main_window (self);
+  DeleteData *data;
 
   if (store == NULL || draft_id <= 0)
     return;
   g_array_append_val (ids, draft_id);
+  data = g_new0 (DeleteData, 1);
+  g_weak_ref_init (&data->window, window);
+  data->account = g_strdup (self->draft_account);
   tern_store_queue_action_async (store, TERN_ACTION_DELETE, ids, 0, 0, 0, NULL, delete_done_cb,
-                                 NULL);
+                                 data);
 }
 
 static const char *
@@ -691,15 +727,7 @@ upload_queued_cb (GObject      *source,
   g_autoptr(GError) error = NULL;
 
   if (tern_store_queue_upload_finish (TERN_STORE (source), result, &error))
-    {
-      GtkApplication *application = gtk_window_get_application (GTK_WINDOW (data->window));
-
-      if (application != NULL)
-        tern_mail_service_sync_soon (
-          tern_application_ensure_mail_service (TERN_APPLICATION (application),
-                                                TERN_STORE (source)),
-          data->account);
-    }
+    sync_soon (data->window, TERN_STORE (source), data->account);
   else if (error != NULL)
     g_warning ("The draft stays on this computer: %s", error->message);
   g_object_unref (data->window);
@@ -732,7 +760,7 @@ draft_saved_cb (GObject      *source,
   new_id = ids->len > 0 ? g_array_index (ids, gint64, 0) : 0;
   /* The new draft is written before the previous one goes: a crash
    * between the two leaves two drafts, never none. */
-  delete_draft (TERN_STORE (source), self->draft_id);
+  delete_draft (self, TERN_STORE (source), self->draft_id);
   self->draft_id = new_id;
   /* A draft in a folder of the server's goes there too, for the user's
    * other devices. */
@@ -873,7 +901,7 @@ discard_response_cb (AdwMessageDialog *dialog,
     return;
   self->closing = TRUE;
   g_clear_handle_id (&self->draft_timeout, g_source_remove);
-  delete_draft (get_store (self), self->draft_id);
+  delete_draft (self, get_store (self), self->draft_id);
   self->draft_id = 0;
   self->changed = FALSE;
   gtk_window_destroy (GTK_WINDOW (self));
@@ -940,7 +968,7 @@ queued_cb (GObject      *source,
     {
       g_autoptr(TernWindow) window = get_main_window (self);
 
-      delete_draft (TERN_STORE (source), self->draft_id);
+      delete_draft (self, TERN_STORE (source), self->draft_id);
       self->draft_id = 0;
       self->changed = FALSE;
       self->closing = TRUE;

@@ -198,12 +198,15 @@ tern_rich_link_is_allowed (const char *link)
 /* Writing */
 
 /* Escapes @text for HTML; runs of spaces keep their width, as a
- * no-break space after each plain one. */
+ * no-break space after each plain one.  *@after_space carries on from
+ * one run of a line to the next (TRUE at its start, where a space would
+ * be lost too). */
 static void
-append_escaped (GString    *out,
-                const char *text)
+append_escaped_run (GString    *out,
+                    const char *text,
+                    gboolean   *after_space_inout)
 {
-  gboolean after_space = TRUE;
+  gboolean after_space = *after_space_inout;
 
   for (const char *p = text; *p != '\0'; p = g_utf8_next_char (p))
     {
@@ -241,12 +244,39 @@ append_escaped (GString    *out,
         }
       after_space = c == ' ' || c == '\t';
     }
+  *after_space_inout = after_space;
+}
+
+/* Escapes an attribute's value: spaces stay as they are. */
+static void
+append_escaped (GString    *out,
+                const char *text)
+{
+  for (const char *p = text; *p != '\0'; p = g_utf8_next_char (p))
+    {
+      gunichar c = g_utf8_get_char (p);
+
+      if (c == ' ')
+        g_string_append_c (out, ' ');
+      else if (c < 0x20 || c == 0x7f)
+        continue;
+      else
+        {
+          char one[8] = { 0 };
+          gboolean after_space = FALSE;
+
+          g_unichar_to_utf8 (c, one);
+          append_escaped_run (out, one, &after_space);
+        }
+    }
 }
 
 static void
 append_runs (GString      *out,
              TernRichLine *line)
 {
+  gboolean after_space = TRUE;
+
   for (guint i = 0; i < line->runs->len; i++)
     {
       TernRichRun *run = g_ptr_array_index (line->runs, i);
@@ -259,6 +289,7 @@ append_runs (GString      *out,
           g_string_append (out, "\" alt=\"");
           append_escaped (out, run->text);
           g_string_append (out, "\" style=\"max-width: 100%\"/>");
+          after_space = FALSE;
           continue;
         }
       if (link)
@@ -271,7 +302,7 @@ append_runs (GString      *out,
         g_string_append (out, "<b>");
       if (run->style & TERN_RICH_ITALIC)
         g_string_append (out, "<i>");
-      append_escaped (out, run->text);
+      append_escaped_run (out, run->text, &after_space);
       if (run->style & TERN_RICH_ITALIC)
         g_string_append (out, "</i>");
       if (run->style & TERN_RICH_BOLD)
