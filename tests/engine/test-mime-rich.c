@@ -98,6 +98,19 @@ test_html_and_plain (void)
   g_assert_nonnull (strstr (html, "<div><br/></div>"));
   g_assert_nonnull (strstr (html, "<img src=\"cid:abc@office.example\" alt=\"logo.png\""));
 
+  {
+    /* A reply's quote needs no HTML: "> " says it in plain text. */
+    g_autoptr(TernRichText) reply = tern_rich_text_new ();
+
+    tern_rich_text_add_line (reply, TERN_RICH_PARAGRAPH);
+    tern_rich_text_add_run (reply, "Yes.", 0, NULL);
+    tern_rich_text_add_line (reply, TERN_RICH_QUOTE);
+    tern_rich_text_add_run (reply, "Lunch?", 0, NULL);
+    g_assert_true (tern_rich_text_is_plain (reply));
+    tern_rich_text_add_line (reply, TERN_RICH_BULLET);
+    g_assert_false (tern_rich_text_is_plain (reply));
+  }
+
   g_assert_cmpstr (plain, ==,
                    "Hello Ann, see our site <https://example.org/?a=1&b=\"2\"> and "
                    "<script>alert('x')</script> & more\n"

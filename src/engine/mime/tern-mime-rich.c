@@ -150,7 +150,8 @@ tern_rich_text_add_image (TernRichText *self,
  * tern_rich_text_is_plain:
  *
  * Returns: %TRUE when nothing in the text needs HTML: no style, link,
- *   list, quote or image.
+ *   list or image.  Quotes, such as those of a reply, have their plain
+ *   form ("> "), which every mail program shows as a quote.
  */
 gboolean
 tern_rich_text_is_plain (TernRichText *self)
@@ -159,7 +160,7 @@ tern_rich_text_is_plain (TernRichText *self)
     {
       TernRichLine *line = g_ptr_array_index (self->lines, i);
 
-      if (line->block != TERN_RICH_PARAGRAPH)
+      if (line->block != TERN_RICH_PARAGRAPH && line->block != TERN_RICH_QUOTE)
         return FALSE;
       for (guint j = 0; j < line->runs->len; j++)
         {
