@@ -292,6 +292,13 @@ test_plain_draft_keeps_attachments (void)
   tern_mime_composer_set_draft (composer, TRUE);
   tern_mime_composer_set_text (composer, "Just text\n");
   g_assert_true (tern_mime_composer_add_attachment (composer, file, NULL, &error));
+  {
+    static const char forwarded[] =
+      "From: bob@example.org\r\nSubject: Price list\r\n\r\nHi\r\n";
+    g_autoptr(GBytes) bytes = g_bytes_new_static (forwarded, strlen (forwarded));
+
+    tern_mime_composer_add_forwarded (composer, bytes);
+  }
   raw = tern_mime_composer_to_bytes (composer, &error);
   g_assert_no_error (error);
 
@@ -299,10 +306,15 @@ test_plain_draft_keeps_attachments (void)
                                       opened, attachments, &error);
   g_assert_null (text);
   g_assert_error (error, TERN_RICH_ERROR, TERN_RICH_ERROR_NOT_RICH_TEXT);
-  g_assert_cmpuint (attachments->len, ==, 1);
+  g_assert_cmpuint (attachments->len, ==, 2);
   g_assert_true (g_str_has_suffix (attachments->pdata[0], "/notes.txt"));
   g_assert_true (g_file_get_contents (attachments->pdata[0], &contents, NULL, NULL));
   g_assert_cmpstr (contents, ==, "first\nsecond\n");
+  g_clear_pointer (&contents, g_free);
+  /* A forwarded message stays whole. */
+  g_assert_true (g_str_has_suffix (attachments->pdata[1], "/forwarded.eml"));
+  g_assert_true (g_file_get_contents (attachments->pdata[1], &contents, NULL, NULL));
+  g_assert_nonnull (strstr (contents, "Subject: Price list"));
 
   tern_test_remove_tree (dir);
 }

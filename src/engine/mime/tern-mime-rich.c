@@ -570,7 +570,8 @@ text_cb (GMarkupParseContext  *context,
   const char *link = NULL;
   gboolean blank = TRUE;
 
-  if (length == 0 || element == NULL || g_str_equal (element, "title") || g_str_equal (element, "style") ||
+  if (length == 0 || element == NULL || g_str_equal (element, "title") ||
+      g_str_equal (element, "style") || g_str_equal (element, "script") ||
       g_str_equal (element, "head"))
     return;
 
@@ -670,6 +671,12 @@ collect_part_cb (GMimeObject *parent,
   DraftParts *found = user_data;
   GMimeContentType *type = g_mime_object_get_content_type (part);
 
+  /* A forwarded message goes with the draft whole, as a file. */
+  if (GMIME_IS_MESSAGE_PART (part))
+    {
+      g_ptr_array_add (found->parts, part);
+      return;
+    }
   if (!GMIME_IS_PART (part))
     return;
   if (found->html == NULL && g_mime_content_type_is_type (type, "text", "html") &&
@@ -683,16 +690,20 @@ collect_part_cb (GMimeObject *parent,
 /* Writes the decoded content of @part to a new file in @dir, named after
  * the part when it has a usable name. */
 static char *
-save_part (GMimePart   *part,
+save_part (GMimeObject *part,
            const char  *dir,
            const char  *slot,
            GError     **error)
 {
-  const char *name = g_mime_part_get_filename (part);
+  const char *name = GMIME_IS_PART (part) ? g_mime_part_get_filename (GMIME_PART (part))
+                                          : "forwarded.eml";
   g_autofree char *base = name != NULL ? g_path_get_basename (name) : NULL;
   g_autofree char *subdir = g_build_filename (dir, slot, NULL);
   g_autofree char *path = NULL;
-  GMimeDataWrapper *content = g_mime_part_get_content (part);
+  GMimeDataWrapper *content = GMIME_IS_PART (part) ? g_mime_part_get_content (GMIME_PART (part))
+                                                    : NULL;
+  GMimeMessage *message = GMIME_IS_MESSAGE_PART (part)
+                          ? g_mime_message_part_get_message (GMIME_MESSAGE_PART (part)) : NULL;
   GMimeStream *stream;
   gboolean ok;
 
@@ -713,8 +724,12 @@ save_part (GMimePart   *part,
   stream = g_mime_stream_fs_open (path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600, error);
   if (stream == NULL)
     return NULL;
-  ok = content != NULL && g_mime_data_wrapper_write_to_stream (content, stream) >= 0 &&
-       g_mime_stream_flush (stream) == 0;
+  if (content != NULL)
+    ok = g_mime_data_wrapper_write_to_stream (content, stream) >= 0;
+  else
+    ok = message != NULL && g_mime_object_write_to_stream (GMIME_OBJECT (message), NULL,
+                                                           stream) >= 0;
+  ok = ok && g_mime_stream_flush (stream) == 0;
   g_object_unref (stream);
   if (!ok)
     {
@@ -801,7 +816,7 @@ tern_rich_text_read_message (const guint8  *data,
             {
               g_autofree char *slot = g_strdup_printf ("image-%u", g_hash_table_size (used));
 
-              run->image = save_part (GMIME_PART (image), dir, slot, error);
+              run->image = save_part (image, dir, slot, error);
               if (run->image == NULL)
                 return NULL;
               g_hash_table_add (used, image);
@@ -818,7 +833,7 @@ tern_rich_text_read_message (const guint8  *data,
       /* Inline images the text does not show are dropped with it. */
       if (g_hash_table_contains (used, part) || g_mime_object_get_content_id (part) != NULL)
         continue;
-      path = save_part (GMIME_PART (part), dir, slot, error);
+      path = save_part (part, dir, slot, error);
       if (path == NULL)
         return NULL;
       g_ptr_array_add (attachments, path);
