@@ -894,9 +894,12 @@ tern_composer_format_init (TernComposer *self)
   gtk_text_buffer_create_tag (buffer, "bold", "weight", PANGO_WEIGHT_BOLD, NULL);
   gtk_text_buffer_create_tag (buffer, "italic", "style", PANGO_STYLE_ITALIC, NULL);
   gtk_text_buffer_create_tag (buffer, "list-mark", "foreground-rgba", &dim, NULL);
-  gtk_text_buffer_create_tag (buffer, "bullet", NULL);
-  gtk_text_buffer_create_tag (buffer, "numbered", NULL);
-  gtk_text_buffer_create_tag (buffer, "quote", NULL);
+  /* The view takes a line's margins from the tags of its first character,
+   * its mark: list items and quotes stand in from the text, wrapped lines
+   * too. */
+  gtk_text_buffer_create_tag (buffer, "bullet", "left-margin", 28, NULL);
+  gtk_text_buffer_create_tag (buffer, "numbered", "left-margin", 28, NULL);
+  gtk_text_buffer_create_tag (buffer, "quote", "left-margin", 24, NULL);
   g_signal_connect_after (buffer, "insert-text", G_CALLBACK (insert_text_after_cb), self);
   g_signal_connect (buffer, "mark-set", G_CALLBACK (mark_set_cb), self);
   self->rich = TRUE;

@@ -59,6 +59,7 @@ struct _TernComposer
   gboolean         closing;
   gint64           draft_id;
   char            *draft_account;  /* the account of the last draft saved */
+  char            *files_dir;      /* the files of a reopened draft, removed with it */
 
   /* Rich text (tern-composer-format.c) */
   gboolean         rich;

@@ -1194,10 +1194,35 @@ tern_composer_dispose (GObject *object)
   G_OBJECT_CLASS (tern_composer_parent_class)->dispose (object);
 }
 
+/* Removes a folder this composer made, with what is in it. */
+static void
+remove_tree (const char *path)
+{
+  g_autoptr(GDir) dir = g_dir_open (path, 0, NULL);
+  const char *name;
+
+  while (dir != NULL && (name = g_dir_read_name (dir)) != NULL)
+    {
+      g_autofree char *child = g_build_filename (path, name, NULL);
+
+      if (g_file_test (child, G_FILE_TEST_IS_DIR) &&
+          !g_file_test (child, G_FILE_TEST_IS_SYMLINK))
+        remove_tree (child);
+      else
+        g_unlink (child);
+    }
+  g_rmdir (path);
+}
+
 static void
 tern_composer_finalize (GObject *object)
 {
   TernComposer *self = TERN_COMPOSER (object);
+
+  /* Every message and draft was written whole before the window went. */
+  if (self->files_dir != NULL)
+    remove_tree (self->files_dir);
+  g_free (self->files_dir);
 
   for (guint i = 0; i < self->choices->len; i++)
     {
@@ -1520,6 +1545,7 @@ draft_raw_cb (GObject      *source,
       self->in_reply_to = g_strdup (tern_mime_message_get_in_reply_to (parsed));
       self->references = references != NULL ? g_strjoinv (" ", (char **) references) : NULL;
     }
+  self->files_dir = g_steal_pointer (&dir);
   /* The next save replaces this copy, and sending deletes it. */
   self->draft_id = data->message_id;
   self->draft_account = g_strdup (data->account);
