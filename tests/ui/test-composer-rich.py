@@ -284,7 +284,8 @@ def test_server_draft(context):
     context.screenshot('composer-draft-saved')
     T.close_window(tern, window, 'the composer')
 
-    # Opened again from the account's Drafts folder, with a double click.
+    # Opened again from the account's Drafts folder: with the reader's
+    # button, or with a double click.
     sidebar = T.pane(tern, 'Accounts and Folders')
     rows = T.find_all(sidebar, lambda a: (T.has_role(a, T.pyatspi.ROLE_LIST_ITEM)
                                           and a.name == 'Drafts'))
@@ -292,7 +293,24 @@ def test_server_draft(context):
     T.select_child(rows[-1], 'the account’s Drafts folder')
     row = T.message_row(tern, subject)
     T.select_child(row, f'the draft “{subject}”')
-    T.open_message(tern, subject)
+    reader = T.open_message(tern, subject)
+    # The reader says it is a draft, and offers to edit it.
+    T.label_in(reader, 'This message is a draft.', 'the note that the message is a draft')
+    edit = find(reader, lambda a: (T.has_role(a, T.pyatspi.ROLE_PUSH_BUTTON)
+                                   and a.name == 'Edit Draft'),
+                'the “Edit Draft” button')
+    context.screenshot('composer-draft-in-reader')
+    T.click(edit, 'the “Edit Draft” button')
+    window = C.composer_window(tern, subject)
+    body = find(window, lambda a: a.name == 'Message Text', 'the message text')
+    wait_for(lambda: C.text_of(body).startswith('First version and more'),
+             f'the draft’s text in the composer, not “{C.text_of(body)}”')
+    # Closed unchanged, it stays as it was: one draft on the server.
+    T.close_window(tern, window, 'the composer')
+    time.sleep(2)
+    check(len(drafts_on_server()) == 1, 'closing the draft unchanged changed the server')
+
+    # Or opened with a double click on it in the list.
     box = row.queryComponent().getExtents(T.pyatspi.DESKTOP_COORDS)
     T.pyatspi.Registry.generateMouseEvent(box.x + box.width // 2, box.y + box.height // 2, 'b1d')
     window = C.composer_window(tern, subject)
