@@ -2,8 +2,8 @@
 
 /* Drafts in the store: the account's Drafts folder is the one of that
  * role, the server's first, and a draft saved there is queued for upload
- * as an APPEND with \Draft; the previous copy's deletion is queued for
- * the server once it has a UID there. */
+ * as an APPEND with \Draft, as is a message whose sending was taken
+ * back. */
 
 #include "config.h"
 
@@ -13,6 +13,7 @@
 #include "tern-message-flags.h"
 #include "tern-store.h"
 #include "tern-store-drafts.h"
+#include "tern-store-outbox.h"
 #include "tern-store-sync.h"
 #include "tern-test-util.h"
 
@@ -138,6 +139,35 @@ test_server_drafts_folder_and_upload (void)
     g_assert_cmpint (action->folder_id, ==, tern_folder_get_id (drafts));
     g_assert_cmpint (g_array_index (action->message_ids, gint64, 0), ==, id);
     g_assert_cmpstr (action->argument, ==, "\\Seen \\Draft");
+  }
+
+  {
+    /* Sending taken back: the message goes to the account's Drafts on
+     * the server, queued for upload like a draft. */
+    static const char * const recipients[] = { "ann@example.org", NULL };
+    g_autoptr(GAsyncResult) added = NULL;
+    g_autoptr(GAsyncResult) cancelled = NULL;
+    g_autoptr(GBytes) raw = g_bytes_new_static (draft, strlen (draft));
+    g_autoptr(TernOutboxItem) item = NULL;
+    g_autoptr(GPtrArray) after = NULL;
+    TernPendingAction *upload;
+
+    tern_store_outbox_add_async (store, "work", "zoe@office.example", recipients, raw,
+                                 g_get_real_time () / G_USEC_PER_SEC + 3600, NULL,
+                                 tern_test_got_result_cb, &added);
+    item = tern_store_outbox_add_finish (store, tern_test_wait_for (&added), &error);
+    g_assert_no_error (error);
+    tern_store_outbox_cancel_async (store, item->id, NULL, tern_test_got_result_cb, &cancelled);
+    g_assert_true (tern_store_outbox_change_finish (store, tern_test_wait_for (&cancelled),
+                                                    &error));
+    g_assert_no_error (error);
+    after = actions_of (store, "work");
+    g_assert_cmpuint (after->len, ==, 2);
+    upload = g_ptr_array_index (after, 1);
+    g_assert_cmpint (upload->kind, ==, TERN_ACTION_APPEND);
+    g_assert_cmpint (upload->folder_id, ==, tern_folder_get_id (drafts));
+    g_assert_cmpint (g_array_index (upload->message_ids, gint64, 0), ==, item->message_id);
+    g_assert_cmpstr (upload->argument, ==, "\\Seen \\Draft");
   }
 
   /* Another account's drafts are its own. */
