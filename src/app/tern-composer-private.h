@@ -4,6 +4,7 @@
 
 #include "tern-account-manager.h"
 #include "tern-composer.h"
+#include "tern-mime-rich.h"
 
 G_BEGIN_DECLS
 
@@ -35,6 +36,10 @@ struct _TernComposer
   GtkTextView     *body_view;
   GtkRevealer     *attachments_revealer;
   GtkListBox      *attachments_list;
+  GtkWidget       *format_bar;
+  GtkToggleButton *bold_button;
+  GtkToggleButton *italic_button;
+  GtkToggleButton *plain_button;
 
   GWeakRef         main_window;
   TernAccountManager *accounts;
@@ -53,8 +58,25 @@ struct _TernComposer
   gboolean         sending;
   gboolean         closing;
   gint64           draft_id;
+  char            *draft_account;  /* the account of the last draft saved */
+  char            *files_dir;      /* the files of a reopened draft, removed with it */
+
+  /* Rich text (tern-composer-format.c) */
+  gboolean         rich;
+  guint            typing_style;   /* TernRichStyle of what is typed next */
+  guint            formatting;     /* > 0 while the composer changes the text itself */
 };
 
-void tern_composer_mark_unchanged (TernComposer *self);
+void          tern_composer_mark_unchanged     (TernComposer   *self);
+
+/* tern-composer-format.c */
+void          tern_composer_format_class_init (GtkWidgetClass *widget_class);
+void          tern_composer_format_init       (TernComposer   *self);
+TernRichText *tern_composer_get_rich_text     (TernComposer   *self);
+void          tern_composer_set_rich_text     (TernComposer   *self,
+                                               TernRichText   *text);
+void          tern_composer_set_rich          (TernComposer   *self,
+                                               gboolean        rich);
+void          tern_composer_mark_quotes       (TernComposer   *self);
 
 G_END_DECLS

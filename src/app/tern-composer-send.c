@@ -8,6 +8,7 @@
 #include "tern-composer.h"
 #include "tern-credentials.h"
 #include "tern-credentials-secret.h"
+#include "tern-mail-service.h"
 #include "tern-outbox-sender.h"
 #include "tern-store-outbox.h"
 #include "tern-trust.h"
@@ -239,8 +240,17 @@ cancelled_cb (GObject      *source,
   g_autoptr(GError) error = NULL;
 
   if (tern_store_outbox_change_finish (TERN_STORE (source), result, &error))
-    tern_window_show_toast (sending->window,
-                            _("Sending was cancelled; the message is in Drafts"));
+    {
+      GtkApplication *application = gtk_window_get_application (GTK_WINDOW (sending->window));
+
+      tern_window_show_toast (sending->window,
+                              _("Sending was cancelled; the message is in Drafts"));
+      /* It goes to the server's Drafts when the account has them. */
+      if (application != NULL)
+        tern_mail_service_sync_soon (
+          tern_application_ensure_mail_service (TERN_APPLICATION (application), sending->store),
+          sending->account);
+    }
   else
     {
       g_autofree char *text = g_strdup_printf (_("The message could not be taken back: %s"),

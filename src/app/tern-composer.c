@@ -9,7 +9,11 @@
 
 #include "tern-composer-private.h"
 #include "tern-message-flags.h"
+#include "tern-mime-message.h"
+#include "tern-store-drafts.h"
 #include "tern-store-outbox.h"
+#include "tern-store-sync.h"
+#include "tern-mail-service.h"
 
 /*
  * The composer: a window of its own for one message.  It offers every
@@ -523,6 +527,39 @@ build (TernComposer  *self,
       !add_field (composer, TERN_RECIPIENT_BCC, self->bcc_entry, error))
     return NULL;
   tern_mime_composer_set_subject (composer, entry_text (self->subject_entry));
+  if (self->rich)
+    {
+      g_autoptr(TernRichText) rich = tern_composer_get_rich_text (self);
+
+      g_free (text);
+      text = tern_rich_text_to_plain (rich);
+      /* Text without formatting goes out as plain text alone. */
+      if (!tern_rich_text_is_plain (rich))
+        {
+          g_autofree char *html = NULL;
+
+          for (guint i = 0; i < rich->lines->len; i++)
+            {
+              TernRichLine *line = g_ptr_array_index (rich->lines, i);
+
+              for (guint j = 0; j < line->runs->len; j++)
+                {
+                  TernRichRun *run = g_ptr_array_index (line->runs, j);
+                  char *cid;
+
+                  if (run->image == NULL)
+                    continue;
+                  cid = tern_mime_composer_add_inline_image (composer, run->image, NULL, error);
+                  if (cid == NULL)
+                    return NULL;
+                  g_free (run->image);
+                  run->image = cid;
+                }
+            }
+          html = tern_rich_text_to_html (rich);
+          tern_mime_composer_set_html (composer, html);
+        }
+    }
   if (!g_str_has_suffix (text, "\n"))
     {
       char *ended = g_strconcat (text, "\n", NULL);
@@ -604,27 +641,67 @@ write_message_async (TernComposer        *self,
 
 /* Drafts */
 
+/* Has the account's next pass, which replays what was queued for its
+ * server, come in a moment. */
+static void
+sync_soon (TernWindow *window,
+           TernStore  *store,
+           const char *account)
+{
+  GtkApplication *application = window != NULL ? gtk_window_get_application (GTK_WINDOW (window))
+                                               : NULL;
+
+  if (application != NULL && account != NULL)
+    tern_mail_service_sync_soon (tern_application_ensure_mail_service (
+                                   TERN_APPLICATION (application), store),
+                                 account);
+}
+
+typedef struct
+{
+  GWeakRef window;
+  char *account;
+} DeleteData;
+
 static void
 delete_done_cb (GObject      *source,
                 GAsyncResult *result,
                 gpointer      user_data)
 {
+  DeleteData *data = user_data;
+  g_autoptr(TernWindow) window = g_weak_ref_get (&data->window);
   g_autoptr(GError) error = NULL;
+  guint queued;
 
-  if (!tern_store_delete_messages_finish (TERN_STORE (source), result, &error))
+  queued = tern_store_queue_action_finish (TERN_STORE (source), result, &error);
+  if (error != NULL && !g_error_matches (error, TERN_STORE_ERROR, TERN_STORE_ERROR_NOT_FOUND))
     g_warning ("Could not delete the previous draft: %s", error->message);
+  if (queued > 0)
+    sync_soon (window, TERN_STORE (source), data->account);
+  g_weak_ref_clear (&data->window);
+  g_free (data->account);
+  g_free (data);
 }
 
+/* Deletes the composer's last draft here and, through the action queue,
+ * from the server once it is there. */
 static void
-delete_draft (TernStore *store,
-              gint64     draft_id)
+delete_draft (TernComposer *self,
+              TernStore    *store,
+              gint64        draft_id)
 {
   g_autoptr(GArray) ids = g_array_new (FALSE, FALSE, sizeof (gint64));
+  g_autoptr(TernWindow) window = get_main_window (self);
+  DeleteData *data;
 
   if (store == NULL || draft_id <= 0)
     return;
   g_array_append_val (ids, draft_id);
-  tern_store_delete_messages_async (store, ids, NULL, delete_done_cb, NULL);
+  data = g_new0 (DeleteData, 1);
+  g_weak_ref_init (&data->window, window);
+  data->account = g_strdup (self->draft_account);
+  tern_store_queue_action_async (store, TERN_ACTION_DELETE, ids, 0, 0, 0, NULL, delete_done_cb,
+                                 data);
 }
 
 static const char *
@@ -635,14 +712,39 @@ draft_account (TernComposer *self)
   return choice != NULL ? tern_account_get_id (choice->account) : TERN_LOCAL_ACCOUNT;
 }
 
+typedef struct
+{
+  TernWindow *window;
+  char *account;
+} UploadData;
+
+static void
+upload_queued_cb (GObject      *source,
+                  GAsyncResult *result,
+                  gpointer      user_data)
+{
+  UploadData *data = user_data;
+  g_autoptr(GError) error = NULL;
+
+  if (tern_store_queue_upload_finish (TERN_STORE (source), result, &error))
+    sync_soon (data->window, TERN_STORE (source), data->account);
+  else if (error != NULL)
+    g_warning ("The draft stays on this computer: %s", error->message);
+  g_object_unref (data->window);
+  g_free (data->account);
+  g_free (data);
+}
+
 static void
 draft_saved_cb (GObject      *source,
                 GAsyncResult *result,
                 gpointer      user_data)
 {
   g_autoptr(TernComposer) self = user_data;
+  g_autoptr(TernWindow) window = get_main_window (self);
   g_autoptr(GArray) ids = NULL;
   g_autoptr(GError) error = NULL;
+  gint64 new_id;
 
   self->saving = FALSE;
   ids = tern_store_add_messages_finish (TERN_STORE (source), result, &error);
@@ -655,10 +757,22 @@ draft_saved_cb (GObject      *source,
         show_toast (self, text);
       return;
     }
+  new_id = ids->len > 0 ? g_array_index (ids, gint64, 0) : 0;
   /* The new draft is written before the previous one goes: a crash
    * between the two leaves two drafts, never none. */
-  delete_draft (TERN_STORE (source), self->draft_id);
-  self->draft_id = ids->len > 0 ? g_array_index (ids, gint64, 0) : 0;
+  delete_draft (self, TERN_STORE (source), self->draft_id);
+  self->draft_id = new_id;
+  /* A draft in a folder of the server's goes there too, for the user's
+   * other devices. */
+  if (new_id > 0 && window != NULL)
+    {
+      UploadData *upload = g_new0 (UploadData, 1);
+
+      upload->window = g_object_ref (window);
+      upload->account = g_strdup (self->draft_account);
+      tern_store_queue_upload_async (TERN_STORE (source), new_id, TERN_STORE_DRAFT_FLAGS, NULL,
+                                     upload_queued_cb, upload);
+    }
   /* The draft saved on closing arrives when the window is gone. */
   if (self->closing)
     return;
@@ -684,7 +798,7 @@ drafts_folder_cb (GObject      *source,
   g_autoptr(GPtrArray) messages = g_ptr_array_new_with_free_func (
     (GDestroyNotify) tern_new_message_free);
 
-  folder = tern_store_ensure_folder_finish (TERN_STORE (source), result, &error);
+  folder = tern_store_find_role_folder_finish (TERN_STORE (source), result, &error);
   if (folder == NULL)
     {
       data->self->saving = FALSE;
@@ -735,8 +849,11 @@ save_draft (TernComposer *self)
   data = g_new0 (DraftData, 1);
   data->self = g_object_ref (self);
   data->raw = raw;
-  tern_store_ensure_folder_async (store, draft_account (self), TERN_DRAFTS_FOLDER,
-                                  TERN_FOLDER_ROLE_DRAFTS, NULL, drafts_folder_cb, data);
+  g_free (self->draft_account);
+  self->draft_account = g_strdup (draft_account (self));
+  /* The account's own Drafts folder, whatever the server calls it. */
+  tern_store_find_role_folder_async (store, draft_account (self), TERN_FOLDER_ROLE_DRAFTS,
+                                     TERN_STORE_DRAFTS_PATH, NULL, drafts_folder_cb, data);
 }
 
 static gboolean
@@ -784,7 +901,7 @@ discard_response_cb (AdwMessageDialog *dialog,
     return;
   self->closing = TRUE;
   g_clear_handle_id (&self->draft_timeout, g_source_remove);
-  delete_draft (get_store (self), self->draft_id);
+  delete_draft (self, get_store (self), self->draft_id);
   self->draft_id = 0;
   self->changed = FALSE;
   gtk_window_destroy (GTK_WINDOW (self));
@@ -851,7 +968,7 @@ queued_cb (GObject      *source,
     {
       g_autoptr(TernWindow) window = get_main_window (self);
 
-      delete_draft (TERN_STORE (source), self->draft_id);
+      delete_draft (self, TERN_STORE (source), self->draft_id);
       self->draft_id = 0;
       self->changed = FALSE;
       self->closing = TRUE;
@@ -1030,6 +1147,7 @@ tern_composer_set_body (TernComposer *self,
   g_free (self->signature);
   self->signature = NULL;
   gtk_text_buffer_set_text (buffer, text != NULL ? text : "", -1);
+  tern_composer_mark_quotes (self);
   update_signature (self);
   gtk_text_buffer_get_start_iter (buffer, &start);
   gtk_text_buffer_place_cursor (buffer, &start);
@@ -1076,10 +1194,35 @@ tern_composer_dispose (GObject *object)
   G_OBJECT_CLASS (tern_composer_parent_class)->dispose (object);
 }
 
+/* Removes a folder this composer made, with what is in it. */
+static void
+remove_tree (const char *path)
+{
+  g_autoptr(GDir) dir = g_dir_open (path, 0, NULL);
+  const char *name;
+
+  while (dir != NULL && (name = g_dir_read_name (dir)) != NULL)
+    {
+      g_autofree char *child = g_build_filename (path, name, NULL);
+
+      if (g_file_test (child, G_FILE_TEST_IS_DIR) &&
+          !g_file_test (child, G_FILE_TEST_IS_SYMLINK))
+        remove_tree (child);
+      else
+        g_unlink (child);
+    }
+  g_rmdir (path);
+}
+
 static void
 tern_composer_finalize (GObject *object)
 {
   TernComposer *self = TERN_COMPOSER (object);
+
+  /* Every message and draft was written whole before the window went. */
+  if (self->files_dir != NULL)
+    remove_tree (self->files_dir);
+  g_free (self->files_dir);
 
   for (guint i = 0; i < self->choices->len; i++)
     {
@@ -1094,6 +1237,7 @@ tern_composer_finalize (GObject *object)
   g_clear_object (&self->cancellable);
   g_clear_pointer (&self->forwarded, g_bytes_unref);
   g_free (self->signature);
+  g_free (self->draft_account);
   g_free (self->in_reply_to);
   g_free (self->references);
   g_weak_ref_clear (&self->main_window);
@@ -1132,6 +1276,8 @@ tern_composer_class_init (TernComposerClass *klass)
   gtk_widget_class_bind_template_child (widget_class, TernComposer, attachments_revealer);
   gtk_widget_class_bind_template_child (widget_class, TernComposer, attachments_list);
 
+  tern_composer_format_class_init (widget_class);
+
   gtk_widget_class_install_action (widget_class, "composer.send", NULL, send_action);
   gtk_widget_class_install_action (widget_class, "composer.attach", NULL, attach_action);
   gtk_widget_class_install_action (widget_class, "composer.discard", NULL, discard_action);
@@ -1147,6 +1293,7 @@ tern_composer_init (TernComposer *self)
   GtkDropTarget *target;
 
   gtk_widget_init_template (GTK_WIDGET (self));
+  tern_composer_format_init (self);
   self->choices = g_array_new (FALSE, FALSE, sizeof (IdentityChoice));
   self->attachments = g_ptr_array_new_with_free_func (g_free);
   self->cancellable = g_cancellable_new ();
@@ -1226,4 +1373,213 @@ tern_composer_mark_unchanged (TernComposer *self)
 {
   g_clear_handle_id (&self->draft_timeout, g_source_remove);
   self->changed = FALSE;
+}
+
+/* Opening a saved draft */
+
+/* Puts the text of a saved draft in place; when it ends with the chosen
+ * identity's signature, that is the signature a change of identity
+ * replaces. */
+static void
+restore_body (TernComposer *self,
+              const char   *text,
+              TernRichText *rich)
+{
+  IdentityChoice *choice = selected_choice (self);
+  g_autofree char *block = signature_block (choice != NULL ? choice->identity : NULL);
+  GtkTextBuffer *buffer = gtk_text_view_get_buffer (self->body_view);
+  g_autofree char *body = NULL;
+  GtkTextIter start;
+
+  if (rich != NULL)
+    {
+      tern_composer_set_rich_text (self, rich);
+    }
+  else
+    {
+      g_autofree char *plain = g_strdup (text != NULL ? text : "");
+
+      /* The text went out with a line end added. */
+      if (g_str_has_suffix (plain, "\n"))
+        plain[strlen (plain) - 1] = '\0';
+      gtk_text_buffer_set_text (buffer, plain, -1);
+      tern_composer_mark_quotes (self);
+    }
+  body = get_body (self);
+  g_free (self->signature);
+  self->signature = block != NULL && g_str_has_suffix (body, block) ? g_steal_pointer (&block)
+                                                                    : NULL;
+  gtk_text_buffer_get_start_iter (buffer, &start);
+  gtk_text_buffer_place_cursor (buffer, &start);
+}
+
+static char *
+address_list (GPtrArray *addresses)
+{
+  g_autoptr(GString) list = g_string_new (NULL);
+
+  for (guint i = 0; addresses != NULL && i < addresses->len; i++)
+    {
+      TernAddress *address = addresses->pdata[i];
+
+      if (address->address == NULL || *address->address == '\0')
+        continue;
+      if (list->len > 0)
+        g_string_append (list, ", ");
+      if (address->name != NULL && *address->name != '\0')
+        {
+          g_string_append_c (list, '"');
+          for (const char *p = address->name; *p != '\0'; p++)
+            {
+              if (*p == '"' || *p == '\\')
+                g_string_append_c (list, '\\');
+              g_string_append_c (list, *p);
+            }
+          g_string_append_printf (list, "\" <%s>", address->address);
+        }
+      else
+        g_string_append (list, address->address);
+    }
+  return g_string_free (g_steal_pointer (&list), FALSE);
+}
+
+typedef struct
+{
+  GWeakRef window;
+  gint64 message_id;
+  char *account;
+} DraftOpen;
+
+static void
+draft_open_free (DraftOpen *data)
+{
+  g_weak_ref_clear (&data->window);
+  g_free (data->account);
+  g_free (data);
+}
+
+static void
+draft_raw_cb (GObject      *source,
+              GAsyncResult *result,
+              gpointer      user_data)
+{
+  DraftOpen *data = user_data;
+  g_autoptr(TernWindow) window = g_weak_ref_get (&data->window);
+  g_autoptr(GBytes) raw = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(TernMimeMessage) parsed = NULL;
+  g_autoptr(TernRichText) rich = NULL;
+  g_autoptr(GPtrArray) files = g_ptr_array_new_with_free_func (g_free);
+  g_autofree char *dir = NULL;
+  g_autofree char *to = NULL;
+  g_autofree char *cc = NULL;
+  GtkApplication *application;
+  GPtrArray *from;
+  TernComposer *self;
+
+  raw = tern_store_get_raw_finish (TERN_STORE (source), result, &error);
+  if (window == NULL)
+    {
+      draft_open_free (data);
+      return;
+    }
+  if (raw == NULL)
+    {
+      g_autofree char *text = g_strdup_printf (_("Could not open the draft: %s"),
+                                               error->message);
+
+      tern_window_show_toast (window, text);
+      draft_open_free (data);
+      return;
+    }
+
+  /* The draft's images and attachments become files again, for the
+   * composer to send or save with the next draft. */
+  application = gtk_window_get_application (GTK_WINDOW (window));
+  dir = g_build_filename (application != NULL
+                          ? tern_paths_get_cache_dir (tern_application_get_paths (
+                                                        TERN_APPLICATION (application)))
+                          : g_get_tmp_dir (), "drafts-XXXXXX", NULL);
+  if (g_mkdir_with_parents (tern_paths_get_cache_dir (tern_application_get_paths (
+                                                        TERN_APPLICATION (application))),
+                            0700) != 0 || g_mkdtemp (dir) == NULL)
+    {
+      tern_window_show_toast (window, _("Could not open the draft: no room for its files"));
+      draft_open_free (data);
+      return;
+    }
+  rich = tern_rich_text_read_message (g_bytes_get_data (raw, NULL), g_bytes_get_size (raw), dir,
+                                      files, &error);
+  if (rich == NULL && !g_error_matches (error, TERN_RICH_ERROR, TERN_RICH_ERROR_NOT_RICH_TEXT))
+    {
+      g_autofree char *text = g_strdup_printf (_("Could not open the draft: %s"),
+                                               error->message);
+
+      tern_window_show_toast (window, text);
+      draft_open_free (data);
+      return;
+    }
+
+  parsed = tern_mime_message_parse (g_bytes_get_data (raw, NULL), g_bytes_get_size (raw));
+  self = tern_composer_new (window);
+  from = tern_mime_message_get_from (parsed);
+  if (from != NULL && from->len > 0)
+    tern_composer_select_identity (self, data->account,
+                                   ((TernAddress *) from->pdata[0])->address);
+  to = address_list (tern_mime_message_get_to (parsed));
+  cc = address_list (tern_mime_message_get_cc (parsed));
+  tern_composer_add_recipients (self, TERN_RECIPIENT_TO, to);
+  tern_composer_add_recipients (self, TERN_RECIPIENT_CC, cc);
+  tern_composer_set_subject (self, tern_mime_message_get_subject (parsed));
+  restore_body (self, tern_mime_message_get_body_text (parsed), rich);
+  for (guint i = 0; i < files->len; i++)
+    {
+      g_autoptr(GFile) file = g_file_new_for_path (files->pdata[i]);
+
+      attach_file (self, file);
+    }
+  if (tern_mime_message_get_in_reply_to (parsed) != NULL)
+    {
+      const char * const *references = tern_mime_message_get_references (parsed);
+
+      self->in_reply_to = g_strdup (tern_mime_message_get_in_reply_to (parsed));
+      self->references = references != NULL ? g_strjoinv (" ", (char **) references) : NULL;
+    }
+  self->files_dir = g_steal_pointer (&dir);
+  /* The next save replaces this copy, and sending deletes it. */
+  self->draft_id = data->message_id;
+  self->draft_account = g_strdup (data->account);
+  tern_composer_mark_unchanged (self);
+  gtk_window_present (GTK_WINDOW (self));
+  gtk_widget_grab_focus (GTK_WIDGET (self->body_view));
+  draft_open_free (data);
+}
+
+/**
+ * tern_composer_open_draft:
+ * @message: a draft
+ * @account_id: the account whose Drafts folder holds it
+ *
+ * Opens @message in a new composer to be written on: its recipients,
+ * subject, text (rich when Tern wrote it so), inline images and
+ * attachments.  Saving replaces it; sending deletes it.
+ */
+void
+tern_composer_open_draft (TernWindow  *main_window,
+                          TernMessage *message,
+                          const char  *account_id)
+{
+  TernStore *store = tern_window_get_store (main_window);
+  DraftOpen *data;
+
+  g_return_if_fail (TERN_IS_WINDOW (main_window));
+  g_return_if_fail (message != NULL);
+
+  if (store == NULL)
+    return;
+  data = g_new0 (DraftOpen, 1);
+  g_weak_ref_init (&data->window, main_window);
+  data->message_id = tern_message_get_id (message);
+  data->account = g_strdup (account_id);
+  tern_store_get_raw_async (store, data->message_id, NULL, draft_raw_cb, data);
 }

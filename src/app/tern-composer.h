@@ -43,6 +43,9 @@ void          tern_composer_open_for_message (TernWindow        *main_window,
                                               TernMessage       *message,
                                               const char        *received_by,
                                               TernComposeMode    mode);
+void          tern_composer_open_draft       (TernWindow        *main_window,
+                                              TernMessage       *message,
+                                              const char        *account_id);
 
 /* tern-composer-send.c: the outbox side, shared by every composer. */
 void          tern_composer_queued           (TernWindow        *main_window,

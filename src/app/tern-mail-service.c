@@ -71,6 +71,7 @@ typedef struct
   gboolean running;
   gboolean watching;
   gboolean pass_wanted;
+  gboolean again;              /* changes to send came during a pass */
   guint timer;
   guint backoff;
   char *problem;
@@ -464,7 +465,8 @@ pass_done_cb (GObject      *source,
   sync->backoff = 0;
   g_clear_pointer (&sync->problem, g_free);
   g_clear_pointer (&sync->refused_digest, g_free);
-  schedule_pass (sync, interval_seconds (sync));
+  schedule_pass (sync, sync->again ? 1 : interval_seconds (sync));
+  sync->again = FALSE;
   start_watch (sync);
 }
 
@@ -927,4 +929,29 @@ tern_mail_service_init (TernMailService *self)
   self->monitor = g_network_monitor_get_default ();
   self->offline = !g_network_monitor_get_network_available (self->monitor);
   g_signal_connect (self->monitor, "network-changed", G_CALLBACK (network_changed_cb), self);
+}
+
+/**
+ * tern_mail_service_sync_soon:
+ * @account_id: an account with changes for its server, such as a draft
+ *   to upload
+ *
+ * Has the account's next pass, which replays the queued actions, come in
+ * a moment rather than at the account's interval.
+ */
+void
+tern_mail_service_sync_soon (TernMailService *self,
+                             const char      *account_id)
+{
+  AccountSync *sync;
+
+  g_return_if_fail (TERN_IS_MAIL_SERVICE (self));
+
+  sync = g_hash_table_lookup (self->accounts, account_id);
+  if (sync == NULL || sync->imap == NULL)
+    return;
+  if (sync->running)
+    sync->again = TRUE;
+  else
+    schedule_pass (sync, 1);
 }

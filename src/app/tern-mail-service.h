@@ -30,5 +30,7 @@ void             tern_mail_service_add_account  (TernMailService *self,
 void             tern_mail_service_stop         (TernMailService *self);
 gboolean         tern_mail_service_get_busy     (TernMailService *self);
 gboolean         tern_mail_service_get_offline  (TernMailService *self);
+void             tern_mail_service_sync_soon    (TernMailService *self,
+                                                 const char      *account_id);
 
 G_END_DECLS

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "tern-format.h"
+#include "tern-message-flags.h"
 #include "tern-message-view.h"
 #include "tern-web.h"
 
@@ -871,6 +872,26 @@ build (TernMessageView *self)
       gtk_box_append (GTK_BOX (warning), gtk_label_new (text));
       gtk_label_set_wrap (GTK_LABEL (gtk_widget_get_last_child (warning)), TRUE);
       gtk_box_append (GTK_BOX (self->details), warning);
+    }
+  if (tern_message_get_flags (message) & TERN_MESSAGE_FLAG_DRAFT)
+    {
+      /* A draft is there to be written on: the window opens it in a
+       * composer. */
+      GtkWidget *draft = gtk_box_new (GTK_ORIENTATION_HORIZONTAL, 6);
+      GtkWidget *label = gtk_label_new (_("This message is a draft."));
+      GtkWidget *edit = gtk_button_new_with_label (_("Edit Draft"));
+
+      gtk_widget_add_css_class (draft, "tern-banner");
+      gtk_label_set_xalign (GTK_LABEL (label), 0);
+      gtk_label_set_wrap (GTK_LABEL (label), TRUE);
+      gtk_widget_set_hexpand (label, TRUE);
+      gtk_widget_set_valign (edit, GTK_ALIGN_CENTER);
+      gtk_actionable_set_action_name (GTK_ACTIONABLE (edit), "win.edit-draft");
+      gtk_actionable_set_action_target (GTK_ACTIONABLE (edit), "x",
+                                        tern_message_get_id (message));
+      gtk_box_append (GTK_BOX (draft), label);
+      gtk_box_append (GTK_BOX (draft), edit);
+      gtk_box_append (GTK_BOX (self->details), draft);
     }
   gtk_box_append (GTK_BOX (self->box), self->details);
 

@@ -717,6 +717,31 @@ reply_action (GtkWidget  *widget,
                                   folder != NULL ? tern_folder_get_account (folder) : NULL, mode);
 }
 
+/* Opens a draft the reader shows in a composer. */
+static void
+edit_draft_action (GtkWidget  *widget,
+                   const char *action_name,
+                   GVariant   *parameter)
+{
+  TernWindow *self = TERN_WINDOW (widget);
+  GPtrArray *messages = tern_reader_get_messages (self->reader);
+  gint64 id = g_variant_get_int64 (parameter);
+
+  for (guint i = 0; messages != NULL && i < messages->len; i++)
+    {
+      TernMessage *message = messages->pdata[i];
+      TernFolder *folder;
+
+      if (tern_message_get_id (message) != id)
+        continue;
+      folder = tern_sidebar_find_folder (self->sidebar, tern_message_get_folder_id (message));
+      tern_composer_open_draft (self, message,
+                                folder != NULL ? tern_folder_get_account (folder)
+                                               : TERN_LOCAL_ACCOUNT);
+      return;
+    }
+}
+
 void
 tern_window_install_actions (GtkWidgetClass *widget_class)
 {
@@ -734,6 +759,7 @@ tern_window_install_actions (GtkWidgetClass *widget_class)
   gtk_widget_class_install_action (widget_class, "win.reply", NULL, reply_action);
   gtk_widget_class_install_action (widget_class, "win.reply-all", NULL, reply_action);
   gtk_widget_class_install_action (widget_class, "win.forward", NULL, reply_action);
+  gtk_widget_class_install_action (widget_class, "win.edit-draft", "x", edit_draft_action);
 
   gtk_widget_class_add_binding_action (widget_class, GDK_KEY_f, GDK_CONTROL_MASK,
                                        "win.search", NULL);

@@ -289,6 +289,21 @@ static void
 list_activated_cb (TernMessageList *list,
                    TernWindow      *self)
 {
+  GPtrArray *messages = tern_reader_get_messages (self->reader);
+
+  /* A draft opens in the composer, to be written on. */
+  for (guint i = messages != NULL ? messages->len : 0; i > 0; i--)
+    {
+      TernMessage *message = messages->pdata[i - 1];
+      TernFolder *folder = tern_sidebar_find_folder (self->sidebar,
+                                                     tern_message_get_folder_id (message));
+
+      if (folder != NULL && tern_folder_get_role (folder) == TERN_FOLDER_ROLE_DRAFTS)
+        {
+          tern_composer_open_draft (self, message, tern_folder_get_account (folder));
+          return;
+        }
+    }
   if (adw_leaflet_get_folded (self->leaflet))
     adw_leaflet_set_visible_child (self->leaflet, self->reader_pane);
 }

@@ -334,9 +334,8 @@ def test_undo(context):
     T.label_in(tern.window, 'Sending was cancelled; the message is in Drafts',
                'the toast that says the message is in Drafts')
     check(outbox(context, data_dir) == [], 'the message is still in the outbox')
-    # The outbox gives a message it takes back to the Drafts on this
-    # computer.
-    drafts = cli(context, data_dir, 'list', 'Drafts')
+    # The outbox gives a message it takes back to the account's Drafts.
+    drafts = cli(context, data_dir, 'list', f'{tern_account_of(context, data_dir)}:Drafts')
     check('Undo me' in drafts, f'the message is not in Drafts: {drafts}')
     check(toast is not None, 'no toast')
 

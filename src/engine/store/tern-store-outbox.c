@@ -6,6 +6,7 @@
 
 #include "tern-message-flags.h"
 #include "tern-store-outbox.h"
+#include "tern-store-drafts.h"
 #include "tern-store-private.h"
 
 /*
@@ -968,6 +969,7 @@ cancel_job (TernStore   *self,
   g_autoptr(TernFolder) folder = NULL;
   GError *error = NULL;
   gint64 from_folder;
+  gboolean queued = FALSE;
 
   item = load_item (db->index, data->item_id, &error);
   if (item == NULL)
@@ -987,9 +989,12 @@ cancel_job (TernStore   *self,
       return;
     }
   from_folder = folder_of_message (db->index, item->message_id);
-  folder = tern_store_folder_ensure (db->index, TERN_LOCAL_ACCOUNT, TERN_DRAFTS_FOLDER,
-                                     TERN_FOLDER_ROLE_DRAFTS, FALSE, &error);
+  /* The account's own Drafts, whatever the server calls it; uploaded
+   * there when it is the server's, as a composer's drafts are. */
+  folder = tern_store_role_folder (db, item->account, TERN_FOLDER_ROLE_DRAFTS,
+                                   TERN_DRAFTS_FOLDER, &error);
   if (folder == NULL || !leave_outbox (db, item, folder, &error) ||
+      !tern_store_queue_upload (db, item->message_id, TERN_STORE_DRAFT_FLAGS, &queued, &error) ||
       !tern_store_commit (db->index, &error))
     {
       tern_store_rollback (db->index);
@@ -1005,7 +1010,8 @@ cancel_job (TernStore   *self,
  * tern_store_outbox_cancel_async:
  *
  * Cancels a queued (or failed) message before it is sent: it leaves the
- * queue and goes to the local Drafts folder.  Fails with
+ * queue and goes to its account's Drafts folder (the server's, with its
+ * upload queued, when the account has one).  Fails with
  * %TERN_STORE_ERROR_INVALID once sending began.
  */
 void

@@ -200,6 +200,17 @@ TernFolder  *tern_store_folder_ensure   (sqlite3           *db,
                                          TernFolderRole     role,
                                          gboolean           must_be_new,
                                          GError           **error);
+/* Drafts (tern-store-drafts.c), in the caller's transaction */
+TernFolder  *tern_store_role_folder     (TernStoreDb       *db,
+                                         const char        *account,
+                                         TernFolderRole     role,
+                                         const char        *path,
+                                         GError           **error);
+gboolean  tern_store_queue_upload       (TernStoreDb       *db,
+                                         gint64             message_id,
+                                         const char        *flags,
+                                         gboolean          *out_queued,
+                                         GError           **error);
 gboolean  tern_store_ingest             (TernStore         *self,
                                          TernStoreDb       *db,
                                          TernFolder        *folder,
