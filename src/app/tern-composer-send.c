@@ -4,6 +4,7 @@
 
 #include <glib/gi18n.h>
 
+#include "tern-account-auth.h"
 #include "tern-account-manager.h"
 #include "tern-composer.h"
 #include "tern-credentials.h"
@@ -18,10 +19,12 @@
  * main window shows "Sending…" with Undo for as long as the message waits
  * (its send_after), Undo takes it back out of the outbox into Drafts, and
  * each account has one outbox sender, kept by the application, that sends
- * what falls due.
+ * what falls due.  An OAuth2 account's sender gets a fresh access token
+ * each time a message is handed to it.
  */
 
 #define SENDERS_KEY "tern-composer-senders"
+#define AUTHS_KEY "tern-composer-auths"
 
 typedef struct
 {
@@ -53,6 +56,21 @@ senders_of (GtkApplication *application)
                               (GDestroyNotify) g_hash_table_unref);
     }
   return senders;
+}
+
+/* The access tokens of OAuth2 accounts, by account id. */
+static GHashTable *
+auths_of (GtkApplication *application)
+{
+  GHashTable *auths = g_object_get_data (G_OBJECT (application), AUTHS_KEY);
+
+  if (auths == NULL)
+    {
+      auths = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_object_unref);
+      g_object_set_data_full (G_OBJECT (application), AUTHS_KEY, auths,
+                              (GDestroyNotify) g_hash_table_unref);
+    }
+  return auths;
 }
 
 static TernConnectionSecurity
@@ -105,7 +123,10 @@ password_cb (GObject      *source,
   guint16 port = tern_account_get_sending_port (account);
   char *password;
 
-  password = tern_credentials_lookup_finish (TERN_CREDENTIALS (source), result, &error);
+  if (TERN_IS_ACCOUNT_AUTH (source))
+    password = tern_account_auth_get_secret_finish (TERN_ACCOUNT_AUTH (source), result, &error);
+  else
+    password = tern_credentials_lookup_finish (TERN_CREDENTIALS (source), result, &error);
   if (password == NULL && error != NULL &&
       !g_error_matches (error, TERN_CREDENTIALS_ERROR, TERN_CREDENTIALS_ERROR_NOT_FOUND))
     {
@@ -120,8 +141,12 @@ password_cb (GObject      *source,
   tern_outbox_sender_set_server (sender, host, port,
                                  connection_security (tern_account_get_sending_security (
                                                         account)));
-  tern_outbox_sender_set_login (sender, username != NULL && *username != '\0' ? username : NULL,
-                                password);
+  if (TERN_IS_ACCOUNT_AUTH (source))
+    tern_outbox_sender_set_oauth2_login (sender, username, password);
+  else
+    tern_outbox_sender_set_login (sender,
+                                  username != NULL && *username != '\0' ? username : NULL,
+                                  password);
   g_clear_pointer (&password, tern_credentials_free_secret);
   trust = tern_trust_store_new (setup->config_dir);
   if (tern_trust_store_load (trust, NULL))
@@ -141,7 +166,19 @@ typedef struct
 {
   TernOutboxSender *sender;
   guint attempts;
+  /* OAuth2 accounts: where a fresh token comes from, and for whom */
+  TernAccountAuth *auth;
+  char *username;
 } Kick;
+
+static void
+kick_free (Kick *kick)
+{
+  g_object_unref (kick->sender);
+  g_clear_object (&kick->auth);
+  g_free (kick->username);
+  g_free (kick);
+}
 
 static gboolean kick_cb (gpointer user_data);
 
@@ -166,8 +203,31 @@ kicked_cb (GObject      *source,
     g_warning ("Sending mail: %s", error->message);
   for (guint i = 0; stats.notes != NULL && i < stats.notes->len; i++)
     g_message ("%s", (char *) g_ptr_array_index (stats.notes, i));
-  g_object_unref (kick->sender);
-  g_free (kick);
+  kick_free (kick);
+}
+
+static void
+token_for_kick_cb (GObject      *source,
+                   GAsyncResult *result,
+                   gpointer      user_data)
+{
+  Kick *kick = user_data;
+  g_autoptr(GError) error = NULL;
+  char *token = tern_account_auth_get_secret_finish (TERN_ACCOUNT_AUTH (source), result, &error);
+
+  if (token == NULL)
+    {
+      /* The message stays in the outbox, for the next attempt. */
+      g_warning ("No access token to send mail from “%s”: %s",
+                 tern_account_get_id (tern_account_auth_get_account (TERN_ACCOUNT_AUTH (source))),
+                 error->message);
+      kick_free (kick);
+      return;
+    }
+
+  tern_outbox_sender_set_oauth2_login (kick->sender, kick->username, token);
+  tern_credentials_free_secret (token);
+  tern_outbox_sender_run_async (kick->sender, NULL, kicked_cb, kick);
 }
 
 static gboolean
@@ -175,7 +235,11 @@ kick_cb (gpointer user_data)
 {
   Kick *kick = user_data;
 
-  tern_outbox_sender_run_async (kick->sender, NULL, kicked_cb, kick);
+  if (kick->auth != NULL)
+    tern_account_auth_get_secret_async (kick->auth, TERN_CREDENTIAL_SENDING_PASSWORD, NULL,
+                                        token_for_kick_cb, kick);
+  else
+    tern_outbox_sender_run_async (kick->sender, NULL, kicked_cb, kick);
   return G_SOURCE_REMOVE;
 }
 
@@ -203,8 +267,15 @@ wake_sender (TernWindow *window,
   if (sender != NULL)
     {
       Kick *kick = g_new0 (Kick, 1);
+      TernAccountAuth *auth = g_hash_table_lookup (auths_of (application), account_id);
 
       kick->sender = g_object_ref (sender);
+      if (auth != NULL)
+        {
+          kick->auth = g_object_ref (auth);
+          kick->username = g_strdup (tern_account_get_sending_username (
+                                       tern_account_auth_get_account (auth)));
+        }
       g_timeout_add_seconds (delay + 1, kick_cb, kick);
       return;
     }
@@ -227,6 +298,15 @@ wake_sender (TernWindow *window,
   setup->config_dir = g_strdup (tern_paths_get_config_dir (paths));
   keyring = tern_credentials_secret_new ();
   setup->credentials = tern_credentials_for_account (account, keyring);
+  if (tern_account_get_auth_method (account) == TERN_AUTH_METHOD_OAUTH2)
+    {
+      TernAccountAuth *auth = tern_account_auth_new (account, setup->credentials);
+
+      g_hash_table_replace (auths_of (application), g_strdup (account_id), auth);
+      tern_account_auth_get_secret_async (auth, TERN_CREDENTIAL_SENDING_PASSWORD, NULL,
+                                          password_cb, setup);
+      return;
+    }
   tern_credentials_lookup_async (setup->credentials, account_id,
                                  TERN_CREDENTIAL_SENDING_PASSWORD, NULL, password_cb, setup);
 }
