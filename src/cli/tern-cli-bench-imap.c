@@ -337,6 +337,7 @@ tern_cli_bench_imap (TernCliContext  *context,
   g_autofree char *full_dir = NULL;
   gboolean as_json = FALSE;
   gboolean no_mbsync = FALSE;
+  gboolean headers_only = FALSE;
   double header_s = 0, raw_s = 0, full_s = 0, mbsync_s = -1, resync_ms = 0;
   guint header_count = 0, raw_count = 0, full_count = 0;
   const GOptionEntry entries[] = {
@@ -350,6 +351,8 @@ tern_cli_bench_imap (TernCliContext  *context,
     { "folder", 0, 0, G_OPTION_ARG_STRING, &server.folder, N_("The folder (INBOX)"),
       N_("FOLDER") },
     { "no-mbsync", 0, 0, G_OPTION_ARG_NONE, &no_mbsync, N_("Leave mbsync out"), NULL },
+    { "headers-only", 0, 0, G_OPTION_ARG_NONE, &headers_only,
+      N_("Leave out the full sync and mbsync"), NULL },
     { "json", 0, 0, G_OPTION_ARG_NONE, &as_json, N_("Print one JSON object"), NULL },
     { NULL }
   };
@@ -385,12 +388,15 @@ tern_cli_bench_imap (TernCliContext  *context,
     goto failed;
 
   /* Tern's full sync. */
-  full_dir = g_dir_make_tmp ("tern-bench-imap-XXXXXX", &error);
-  if (full_dir == NULL ||
-      !tern_sync_once (&server, full_dir, TRUE, &full_s, NULL, &full_count, &error))
-    goto failed;
+  if (!headers_only)
+    {
+      full_dir = g_dir_make_tmp ("tern-bench-imap-XXXXXX", &error);
+      if (full_dir == NULL ||
+          !tern_sync_once (&server, full_dir, TRUE, &full_s, NULL, &full_count, &error))
+        goto failed;
+    }
 
-  if (!no_mbsync)
+  if (!no_mbsync && !headers_only)
     {
       g_autoptr(GError) mbsync_error = NULL;
 
@@ -402,7 +408,8 @@ tern_cli_bench_imap (TernCliContext  *context,
     }
 
   remove_tree (header_dir);
-  remove_tree (full_dir);
+  if (full_dir != NULL)
+    remove_tree (full_dir);
 
   if (as_json)
     {
@@ -419,7 +426,10 @@ tern_cli_bench_imap (TernCliContext  *context,
       json_builder_set_member_name (builder, "raw_fetch_s");
       json_builder_add_double_value (builder, raw_s);
       json_builder_set_member_name (builder, "tern_full_sync_s");
-      json_builder_add_double_value (builder, full_s);
+      if (!headers_only)
+        json_builder_add_double_value (builder, full_s);
+      else
+        json_builder_add_null_value (builder);
       json_builder_set_member_name (builder, "mbsync_s");
       if (mbsync_s >= 0)
         json_builder_add_double_value (builder, mbsync_s);
@@ -444,7 +454,8 @@ tern_cli_bench_imap (TernCliContext  *context,
       g_print ("  Tern header sync:    %8.2f s  (%.2fx the raw fetch)\n", header_s,
                raw_s > 0 ? header_s / raw_s : 0.0);
       g_print ("  raw UID FETCH 1:*:   %8.2f s\n", raw_s);
-      g_print ("  Tern full sync:      %8.2f s\n", full_s);
+      if (!headers_only)
+        g_print ("  Tern full sync:      %8.2f s\n", full_s);
       if (mbsync_s >= 0)
         g_print ("  mbsync:              %8.2f s  (Tern full sync %.2fx mbsync)\n", mbsync_s,
                  full_s / mbsync_s);
