@@ -1567,8 +1567,6 @@ tern_store_get_uid_map_finish (TernStore     *self,
 
 /* Headers */
 
-/* Takes ids from the bodies' sequence for messages that have no body
- * yet, so that no body stored later can be given the same id. */
 /*
  * Takes @count new message ids from the bodies database, which hands out
  * every message id (AUTOINCREMENT: an id is never given twice, even after
