@@ -26,6 +26,10 @@ typedef enum
   FAULT_BYE,
   /* Send a line that is not IMAP in the second header FETCH. */
   FAULT_GARBAGE,
+  /* Not a fault: answer two pipelined header FETCH commands as a server
+   * that works on both at once may, the second's messages first, then
+   * the first's, then both tagged replies in order. */
+  FAULT_INTERLEAVE,
 } Fault;
 
 typedef struct
@@ -107,6 +111,8 @@ serve (FakeServer        *server,
   GOutputStream *out = g_io_stream_get_output_stream (G_IO_STREAM (connection));
   g_autoptr(GDataInputStream) in = g_data_input_stream_new (g_io_stream_get_input_stream (G_IO_STREAM (connection)));
   guint header_fetches = 0;
+  g_autofree char *held_tag = NULL;
+  g_autoptr(GString) held = NULL;
   char *line;
 
   send_text (out, "* OK [CAPABILITY IMAP4rev1 UIDPLUS] scripted server ready\r\n");
@@ -153,6 +159,8 @@ serve (FakeServer        *server,
 
           if (wants_header)
             header_fetches++;
+          if (fault == FAULT_INTERLEAVE && wants_header && header_fetches == 1)
+            held = g_string_new (NULL);
 
           for (guint i = 0; i < uids->len; i++)
             {
@@ -196,6 +204,20 @@ serve (FakeServer        *server,
                 {
                   g_string_append_printf (text, "* %u FETCH (UID %u FLAGS ())\r\n", uid, uid);
                 }
+            }
+          if (fault == FAULT_INTERLEAVE && wants_header && header_fetches == 1)
+            {
+              /* Held back until the next command comes. */
+              g_string_append_len (held, text->str, text->len);
+              held_tag = g_strdup (tag);
+              g_string_free (text, TRUE);
+              continue;
+            }
+          if (held != NULL && held_tag != NULL)
+            {
+              g_string_append (text, held->str);
+              g_string_append_printf (text, "%s OK done\r\n", held_tag);
+              g_clear_pointer (&held_tag, g_free);
             }
           g_string_append_printf (text, "%s OK done\r\n", tag);
           reply = g_string_free (text, FALSE);
@@ -320,6 +342,56 @@ test_fault (gconstpointer data)
   tern_test_remove_tree (dir);
 }
 
+static void
+added_cb (TernStore           *store,
+          TernStoreChangeKind  kind,
+          GArray              *folders,
+          GArray              *messages,
+          GArray              *sizes)
+{
+  guint size = messages != NULL ? messages->len : 0;
+
+  if (kind == TERN_STORE_CHANGE_MESSAGES_ADDED)
+    g_array_append_val (sizes, size);
+}
+
+/* The messages of a later batch that come before an earlier batch is
+ * done go to the store with their own batch: the newest message, asked
+ * for alone, comes first and alone. */
+static void
+test_interleaved_batches (void)
+{
+  FakeServer *server = server_start (FAULT_INTERLEAVE);
+  g_autofree char *dir = tern_test_make_temp_dir ("tern-imap-sync-fake-XXXXXX");
+  TernStore *store = tern_test_open_store (dir);
+  g_autoptr(TernImapSync) sync = tern_imap_sync_new (store, "scripted");
+  g_autoptr(GArray) sizes = g_array_new (FALSE, FALSE, sizeof (guint));
+  g_autoptr(GError) error = NULL;
+  TernImapSyncStats stats = { 0 };
+
+  g_signal_connect (store, "changed", G_CALLBACK (added_cb), sizes);
+  tern_imap_sync_set_server (sync, "127.0.0.1", server->port, TERN_CONNECTION_SECURITY_NONE);
+  tern_imap_sync_set_login (sync, "user", "secret");
+  tern_imap_sync_set_offline_days (sync, 0);
+  tern_imap_sync_set_first_batch (sync, 1);
+
+  g_assert_true (tern_imap_sync_run (sync, "INBOX", &stats, NULL, &error));
+  g_assert_no_error (error);
+  g_assert_cmpuint (stats.new_messages, ==, N_MESSAGES);
+  g_assert_cmpint (count_messages (store), ==, N_MESSAGES);
+  tern_test_drain_main_context ();
+  g_assert_cmpuint (sizes->len, ==, 2);
+  g_assert_cmpuint (g_array_index (sizes, guint, 0), ==, 1);
+  g_assert_cmpuint (g_array_index (sizes, guint, 1), ==, N_MESSAGES - 1);
+
+  g_signal_handlers_disconnect_by_data (store, sizes);
+  tern_imap_sync_disconnect (sync);
+  g_clear_object (&sync);
+  tern_test_close_store (&store);
+  server_stop (server);
+  tern_test_remove_tree (dir);
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -332,6 +404,7 @@ main (int   argc,
                         GINT_TO_POINTER (FAULT_BYE), test_fault);
   g_test_add_data_func ("/imap-sync/fake/garbage-during-fetch-then-recover",
                         GINT_TO_POINTER (FAULT_GARBAGE), test_fault);
+  g_test_add_func ("/imap-sync/fake/interleaved-batches-keep-their-own", test_interleaved_batches);
 
   return g_test_run ();
 }

@@ -135,6 +135,20 @@ index_int (Fixture    *fixture,
   return value;
 }
 
+/* Runs @sql on the bodies database, beside the store. */
+static void
+bodies_exec (Fixture    *fixture,
+             const char *sql)
+{
+  g_autofree char *path = g_build_filename (fixture->dir, "bodies.sqlite", NULL);
+  sqlite3 *db = NULL;
+
+  g_assert_cmpint (sqlite3_open (path, &db), ==, SQLITE_OK);
+  sqlite3_busy_timeout (db, 5000);
+  g_assert_cmpint (sqlite3_exec (db, sql, NULL, NULL, NULL), ==, SQLITE_OK);
+  sqlite3_close (db);
+}
+
 /* FTS5 checks its index against itself: a search entry taken out with
  * other words than it was made with fails this. */
 static void
@@ -686,6 +700,63 @@ test_headers_ids_never_meet_bodies (Fixture       *fixture,
   /* A rebuild-free reopen keeps all four. */
   fixture_reopen (fixture);
   g_assert_cmpint (index_int (fixture, "SELECT count (*) FROM messages"), ==, 4);
+}
+
+/* Headers after a stored body, and a body after headers again: every id
+ * is new, above all given before, even one whose row is gone. */
+static void
+test_headers_ids_follow_bodies (Fixture       *fixture,
+                                gconstpointer  user_data)
+{
+  gint64 inbox = server_inbox (fixture->store);
+  g_autoptr(GPtrArray) mail = g_ptr_array_new_with_free_func ((GDestroyNotify) tern_new_message_free);
+  g_autoptr(GPtrArray) more = g_ptr_array_new_with_free_func ((GDestroyNotify) tern_new_message_free);
+  g_autoptr(GPtrArray) later = g_ptr_array_new_with_free_func ((GDestroyNotify) tern_header_message_free);
+  g_autoptr(GArray) local = NULL;
+  g_autoptr(GArray) headers = NULL;
+  g_autoptr(GArray) again = NULL;
+  g_autoptr(GArray) last = NULL;
+  g_autoptr(GBytes) raw = full_message ("Local", "me@example.org", "local@example.org", NULL,
+                                        JAN_01_2024, "local body\r\n");
+  g_autoptr(GBytes) raw2 = full_message ("Local 2", "me@example.org", "local2@example.org", NULL,
+                                         JAN_01_2024, "second body\r\n");
+  g_autoptr(GError) error = NULL;
+  gint64 highest;
+
+  g_ptr_array_add (mail, tern_new_message_new (raw, 0, 0));
+  local = tern_test_add_messages (fixture->store, inbox, mail, TERN_STORE_DURABILITY_NORMAL,
+                                  &error);
+  g_assert_no_error (error);
+
+  headers = add_numbered (fixture->store, inbox, 5);
+  for (guint i = 0; i < headers->len; i++)
+    {
+      g_assert_cmpint (g_array_index (headers, gint64, i), >, g_array_index (local, gint64, 0));
+      if (i > 0)
+        g_assert_cmpint (g_array_index (headers, gint64, i), >,
+                         g_array_index (headers, gint64, i - 1));
+    }
+  highest = g_array_index (headers, gint64, 4);
+
+  /* A body stored now is numbered above the headers' ids. */
+  g_ptr_array_add (more, tern_new_message_new (raw2, 0, 0));
+  again = tern_test_add_messages (fixture->store, inbox, more, TERN_STORE_DURABILITY_NORMAL,
+                                  &error);
+  g_assert_no_error (error);
+  g_assert_cmpint (g_array_index (again, gint64, 0), >, highest);
+  highest = g_array_index (again, gint64, 0);
+
+  /* With the highest body gone, its id is still never given again; a
+   * batch mixing known and new UIDs keeps the known ones' ids. */
+  bodies_exec (fixture, "DELETE FROM bodies WHERE id = (SELECT max (id) FROM bodies)");
+  g_ptr_array_add (later, header_message (3, "Message 3", "Ann <ann@example.org>",
+                                          "m3@example.org", NULL, JAN_01_2024 + 3 * DAY));
+  g_ptr_array_add (later, header_message (6, "Message 6", "Ann <ann@example.org>",
+                                          "m6@example.org", NULL, JAN_01_2024 + 6 * DAY));
+  last = add_headers (fixture->store, inbox, later);
+  g_assert_cmpint (g_array_index (last, gint64, 0), ==, g_array_index (headers, gint64, 2));
+  g_assert_cmpint (g_array_index (last, gint64, 1), >, highest);
+  g_assert_cmpint (index_int (fixture, "SELECT count (*) FROM messages"), ==, 8);
 }
 
 static void
@@ -1401,6 +1472,7 @@ main (int   argc,
   ADD ("/store/sync/folders/state-saved-across-reopen", test_folder_state_saved);
   ADD ("/store/sync/headers/listed-searchable-threaded", test_headers_listed_searchable_threaded);
   ADD ("/store/sync/headers/ids-never-meet-bodies", test_headers_ids_never_meet_bodies);
+  ADD ("/store/sync/headers/ids-follow-bodies", test_headers_ids_follow_bodies);
   ADD ("/store/sync/headers/attach-body-fills-the-row", test_attach_body_fills_the_row);
   ADD ("/store/sync/headers/missing-bodies-newest-first", test_missing_bodies_newest_first);
   ADD ("/store/sync/uid-map/pages-cover-the-folder", test_uid_map_pages);

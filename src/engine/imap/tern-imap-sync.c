@@ -1006,6 +1006,8 @@ typedef struct
   GArray *bounds;
   guint next_batch;
   guint fetching;
+  /* The BatchFetch of each UID FETCH on the wire, oldest first. */
+  GPtrArray *inflight;
   guint preparing;
   gboolean writing;
   /* Ready: Batch, in the order asked for. */
@@ -1031,8 +1033,61 @@ batch_free (Batch *batch)
 typedef struct
 {
   Pipeline *pipeline;
+  guint index;
   Collected collected;
 } BatchFetch;
+
+/*
+ * A server may work on pipelined commands at once (Dovecot does), so the
+ * FETCH responses of a later batch can come before an earlier batch is
+ * done; the client hands every one to the oldest UID FETCH.  Each message
+ * goes to the batch that asked for its UID, so that a batch holds what it
+ * asked for and goes to the store as soon as its command is done; one
+ * that no batch asked for stays with the command that got it.
+ */
+static void
+route_headers_cb (const TernImapFetch *fetch,
+                  gpointer             user_data)
+{
+  BatchFetch *receiver = user_data;
+  Pipeline *pipeline = receiver->pipeline;
+  BatchFetch *target = receiver;
+
+  if ((fetch->fields & TERN_IMAP_FETCH_UID) != 0 && fetch->uid != 0)
+    {
+      guint low = 0;
+      guint high = pipeline->uids->len;
+
+      /* The position of the UID in the sorted @uids, if there. */
+      while (low < high)
+        {
+          guint middle = low + (high - low) / 2;
+
+          if (g_array_index (pipeline->uids, guint32, middle) < fetch->uid)
+            low = middle + 1;
+          else
+            high = middle;
+        }
+
+      if (low < pipeline->uids->len && g_array_index (pipeline->uids, guint32, low) == fetch->uid)
+        {
+          for (guint i = 0; i < pipeline->inflight->len; i++)
+            {
+              BatchFetch *batch = g_ptr_array_index (pipeline->inflight, i);
+              TernImapUidRange *bound = &g_array_index (pipeline->bounds, TernImapUidRange,
+                                                        batch->index);
+
+              if (bound->first <= low && low < bound->last)
+                {
+                  target = batch;
+                  break;
+                }
+            }
+        }
+    }
+
+  collect_headers_cb (fetch, &target->collected);
+}
 
 static void pipeline_pump (Pipeline *pipeline);
 
@@ -1099,6 +1154,7 @@ pipeline_fetched_cb (GObject      *source,
   GError *error = NULL;
 
   pipeline->fetching--;
+  g_ptr_array_remove (pipeline->inflight, batch);
   if (!tern_imap_client_uid_fetch_finish (TERN_IMAP_CLIENT (source), result, NULL, &error))
     {
       if (pipeline->error == NULL)
@@ -1155,7 +1211,7 @@ pipeline_pump (Pipeline *pipeline)
          pipeline->next_batch < pipeline->bounds->len)
     {
       TernImapUidRange *bound = &g_array_index (pipeline->bounds, TernImapUidRange,
-                                                pipeline->next_batch++);
+                                                pipeline->next_batch);
       g_autofree char *set = NULL;
       g_autofree char *items = NULL;
       BatchFetch *batch = g_new0 (BatchFetch, 1);
@@ -1164,11 +1220,12 @@ pipeline_pump (Pipeline *pipeline)
                                          bound->last - bound->first);
       items = g_strdup_printf ("(%s%s)", SUMMARY_ITEMS, self->condstore ? " MODSEQ" : "");
       batch->pipeline = pipeline;
+      batch->index = pipeline->next_batch++;
       collected_init (&batch->collected);
+      g_ptr_array_add (pipeline->inflight, batch);
       pipeline->fetching++;
-      tern_imap_client_uid_fetch_async (self->client, set, items, 0, FALSE, collect_headers_cb,
-                                        &batch->collected, pipeline->cancellable,
-                                        pipeline_fetched_cb, batch);
+      tern_imap_client_uid_fetch_async (self->client, set, items, 0, FALSE, route_headers_cb,
+                                        batch, pipeline->cancellable, pipeline_fetched_cb, batch);
     }
 }
 
@@ -1192,6 +1249,7 @@ fetch_new_headers (TernImapSync       *self,
   pipeline.stats = stats;
   pipeline.cancellable = cancellable;
   pipeline.bounds = g_array_new (FALSE, FALSE, sizeof (TernImapUidRange));
+  pipeline.inflight = g_ptr_array_new ();
   g_queue_init (&pipeline.ready);
 
   /* Index ranges into @uids, newest first ("first" and "last" here are
@@ -1215,6 +1273,7 @@ fetch_new_headers (TernImapSync       *self,
 
   g_queue_clear_full (&pipeline.ready, (GDestroyNotify) batch_free);
   g_array_unref (pipeline.bounds);
+  g_ptr_array_unref (pipeline.inflight);
 
   if (pipeline.error != NULL)
     {

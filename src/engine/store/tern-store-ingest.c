@@ -620,3 +620,34 @@ tern_store_ingest_new_message (TernStore       *self,
                  prepared->fts, message->flags, message->uid, message->internal_date,
                  message->keywords, error);
 }
+
+/**
+ * tern_store_ingest_prepared:
+ * @body_id: the id the message gets
+ * @raw: the raw message, or its header section
+ * @prepared_mime: (nullable): @raw parsed already, or %NULL
+ * @prepared_fts: (nullable): what tern_store_fts_text_new() made of
+ *   @prepared_mime, or %NULL
+ *
+ * As tern_store_ingest(), with the search words made already (on another
+ * thread) when @prepared_fts is given.
+ */
+gboolean
+tern_store_ingest_prepared (TernStore       *self,
+                            TernStoreDb     *db,
+                            TernFolder      *folder,
+                            gint64           body_id,
+                            GBytes          *raw,
+                            TernMimeMessage *prepared_mime,
+                            TernFtsText     *prepared_fts,
+                            guint            flags,
+                            gint64           uid,
+                            gint64           internal_date,
+                            const char      *keywords,
+                            GError         **error)
+{
+  g_return_val_if_fail (prepared_fts == NULL || prepared_mime != NULL, FALSE);
+
+  return ingest (self, db, folder, body_id, raw, prepared_mime, prepared_fts, flags, uid,
+                 internal_date, keywords, error);
+}

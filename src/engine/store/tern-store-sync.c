@@ -148,8 +148,8 @@ tern_header_message_new (GBytes  *header,
 /**
  * tern_header_message_prepare:
  *
- * Parses the header section, off the store's writer thread.  Optional;
- * callable from any thread, once.
+ * Parses the header section and makes its search words, off the store's
+ * writer thread.  Optional; callable from any thread, once.
  */
 void
 tern_header_message_prepare (TernHeaderMessage *message)
@@ -162,6 +162,7 @@ tern_header_message_prepare (TernHeaderMessage *message)
 
   data = g_bytes_get_data (message->header, &size);
   message->parsed = tern_mime_message_parse (data, size);
+  message->fts = tern_store_fts_text_new (message->parsed);
 }
 
 void
@@ -172,6 +173,7 @@ tern_header_message_free (TernHeaderMessage *message)
 
   g_clear_pointer (&message->header, g_bytes_unref);
   g_clear_pointer ((TernMimeMessage **) &message->parsed, tern_mime_message_unref);
+  g_clear_pointer ((TernFtsText **) &message->fts, tern_store_fts_text_free);
   g_free (message->keywords);
   g_free (message);
 }
@@ -1565,42 +1567,74 @@ tern_store_get_uid_map_finish (TernStore     *self,
 
 /* Headers */
 
-/* Takes ids from the bodies' sequence for messages that have no body
- * yet, so that no body stored later can be given the same id. */
+/*
+ * Takes @count new message ids from the bodies database, which hands out
+ * every message id (AUTOINCREMENT: an id is never given twice, even after
+ * its row is gone).  A message known by its headers only has no body row
+ * yet, so its id is taken by moving the table's sequence on by @count in
+ * one statement: the next rows the bodies table gets are numbered above
+ * them, as SQLite numbers an AUTOINCREMENT row above both the sequence and
+ * the largest id in the table.
+ */
 static gboolean
 reserve_ids (TernStoreDb  *db,
              guint         count,
              GArray       *ids,
              GError      **error)
 {
+  sqlite3_stmt *last;
+  sqlite3_stmt *update;
   sqlite3_stmt *insert;
-  sqlite3_stmt *remove;
+  gint64 base = 0;
+  int rc;
 
   if (!tern_store_begin (db->bodies, error))
     return FALSE;
 
-  insert = tern_store_db_statement (db, db->bodies,
-                                    "INSERT INTO bodies (encoding, raw_size, data) VALUES (0, 0, x'')",
+  last = tern_store_db_statement (db, db->bodies,
+                                  "SELECT max (coalesce ((SELECT seq FROM sqlite_sequence "
+                                  "                       WHERE name = 'bodies'), 0), "
+                                  "            coalesce ((SELECT max (id) FROM bodies), 0))",
+                                  error);
+  update = tern_store_db_statement (db, db->bodies,
+                                    "UPDATE sqlite_sequence SET seq = ? WHERE name = 'bodies'",
                                     error);
-  remove = tern_store_db_statement (db, db->bodies, "DELETE FROM bodies WHERE id = ?", error);
-  if (insert == NULL || remove == NULL)
+  insert = tern_store_db_statement (db, db->bodies,
+                                    "INSERT INTO sqlite_sequence (name, seq) VALUES ('bodies', ?)",
+                                    error);
+  if (last == NULL || update == NULL || insert == NULL)
     goto failed;
 
-  for (guint i = 0; i < count; i++)
+  rc = sqlite3_step (last);
+  if (rc == SQLITE_ROW)
+    base = sqlite3_column_int64 (last, 0);
+  sqlite3_reset (last);
+  if (rc != SQLITE_ROW)
     {
-      gint64 id;
+      tern_store_sql_error (db->bodies, rc, "Could not take message ids", error);
+      goto failed;
+    }
 
-      if (!step_done (db->bodies, insert, "Could not take a message id", error))
+  /* The sequence row exists once the table has had a row. */
+  sqlite3_bind_int64 (update, 1, base + count);
+  if (!step_done (db->bodies, update, "Could not take message ids", error))
+    goto failed;
+  if (sqlite3_changes (db->bodies) == 0)
+    {
+      sqlite3_bind_int64 (insert, 1, base + count);
+      if (!step_done (db->bodies, insert, "Could not take message ids", error))
         goto failed;
-      id = sqlite3_last_insert_rowid (db->bodies);
-      sqlite3_bind_int64 (remove, 1, id);
-      if (!step_done (db->bodies, remove, "Could not take a message id", error))
-        goto failed;
-      g_array_append_val (ids, id);
     }
 
   if (!tern_store_commit (db->bodies, error))
     goto failed;
+
+  for (guint i = 1; i <= count; i++)
+    {
+      gint64 id = base + i;
+
+      g_array_append_val (ids, id);
+    }
 
   return TRUE;
 
@@ -1631,7 +1665,36 @@ find_uid (TernStoreDb  *db,
   return id;
 }
 
-#define HEADER_BATCH 500
+/* Whether the folder has any message with a UID in [@first, @last]: a
+ * folder synced for the first time has none, and its new messages need
+ * not be looked up one by one.  Errs towards TRUE. */
+static gboolean
+has_uid_in (TernStoreDb *db,
+            gint64       folder_id,
+            guint32      first,
+            guint32      last)
+{
+  sqlite3_stmt *stmt = tern_store_db_statement (db, db->index,
+                                                "SELECT 1 FROM messages WHERE folder_id = ? "
+                                                "AND uid IS NOT NULL "
+                                                "AND uid BETWEEN ? AND ? LIMIT 1",
+                                                NULL);
+  int rc;
+
+  if (stmt == NULL)
+    return TRUE;
+  sqlite3_bind_int64 (stmt, 1, folder_id);
+  sqlite3_bind_int64 (stmt, 2, first);
+  sqlite3_bind_int64 (stmt, 3, last);
+  rc = sqlite3_step (stmt);
+  sqlite3_reset (stmt);
+
+  return rc != SQLITE_DONE;
+}
+
+/* Messages per transaction: a first sync writes one fetched batch of
+ * headers in one commit. */
+#define HEADER_BATCH 2000
 
 static void
 add_headers_job (TernStore   *self,
@@ -1661,12 +1724,28 @@ add_headers_job (TernStore   *self,
       guint n_new = 0;
       guint unread = 0;
       guint next = 0;
+      guint32 low = G_MAXUINT32;
+      guint32 high = 0;
+      gboolean look_up;
       sqlite3_stmt *update;
 
       for (guint i = first; i < first + count; i++)
         {
           TernHeaderMessage *message = g_ptr_array_index (data->messages, i);
-          gint64 id = message->uid > 0 ? find_uid (db, data->folder_id, message->uid) : 0;
+
+          if (message->uid > 0)
+            {
+              low = MIN (low, message->uid);
+              high = MAX (high, message->uid);
+            }
+        }
+      look_up = high > 0 && has_uid_in (db, data->folder_id, low, high);
+
+      for (guint i = first; i < first + count; i++)
+        {
+          TernHeaderMessage *message = g_ptr_array_index (data->messages, i);
+          gint64 id = look_up && message->uid > 0 ? find_uid (db, data->folder_id, message->uid)
+                                                  : 0;
 
           g_array_append_val (existing, id);
           if (id == 0)
@@ -1707,9 +1786,9 @@ add_headers_job (TernStore   *self,
            * sender, the recipients, the subject), so that it can be taken
            * out again from the row alone; a message with several senders
            * gets its entry made again from the row. */
-          if (!tern_store_ingest (self, db, folder, id, message->header, message->parsed,
-                                  message->flags, message->uid, message->internal_date,
-                                  message->keywords, &error))
+          if (!tern_store_ingest_prepared (self, db, folder, id, message->header, message->parsed,
+                                           message->fts, message->flags, message->uid,
+                                           message->internal_date, message->keywords, &error))
             goto rollback;
 
           sqlite3_bind_int64 (update, 1, id);
@@ -1730,6 +1809,11 @@ add_headers_job (TernStore   *self,
               if (row == NULL || !header_fts_write (db, id, row, FALSE, &error))
                 goto rollback;
             }
+
+          /* Done with: the parsed header goes here, not on the thread
+           * that reads the server. */
+          g_clear_pointer ((TernMimeMessage **) &message->parsed, tern_mime_message_unref);
+          g_clear_pointer ((TernFtsText **) &message->fts, tern_store_fts_text_free);
 
           if ((message->flags & (TERN_MESSAGE_FLAG_SEEN | TERN_MESSAGE_FLAG_DELETED)) == 0)
             unread++;

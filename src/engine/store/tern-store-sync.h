@@ -140,6 +140,7 @@ typedef struct
 
   /*< private >*/
   gpointer parsed;
+  gpointer fts;
 } TernHeaderMessage;
 
 TernHeaderMessage *tern_header_message_new     (GBytes            *header,
