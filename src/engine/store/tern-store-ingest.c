@@ -648,6 +648,6 @@ tern_store_ingest_prepared (TernStore       *self,
 {
   g_return_val_if_fail (prepared_fts == NULL || prepared_mime != NULL, FALSE);
 
-  return ingest (self, db, folder, body_id, raw, prepared_mime, prepared_fts, flags, uid,
-                 internal_date, keywords, error);
+  return ingest (self, db, folder, body_id, raw, g_bytes_get_size (raw), prepared_mime,
+                 prepared_fts, flags, uid, internal_date, keywords, error);
 }
