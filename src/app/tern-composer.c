@@ -892,6 +892,13 @@ from_changed_cb (GtkDropDown  *dropdown,
   schedule_draft (self);
 }
 
+static gboolean
+destroy_cb (gpointer user_data)
+{
+  gtk_window_destroy (GTK_WINDOW (user_data));
+  return G_SOURCE_REMOVE;
+}
+
 static void
 discard_response_cb (AdwMessageDialog *dialog,
                      const char       *response,
@@ -904,7 +911,10 @@ discard_response_cb (AdwMessageDialog *dialog,
   delete_draft (self, get_store (self), self->draft_id);
   self->draft_id = 0;
   self->changed = FALSE;
-  gtk_window_destroy (GTK_WINDOW (self));
+  /* Not while the dialog, which is transient for the composer, is still
+   * handling its response: it closes first. */
+  gtk_widget_set_visible (GTK_WIDGET (self), FALSE);
+  g_idle_add_full (G_PRIORITY_DEFAULT_IDLE, destroy_cb, g_object_ref (self), g_object_unref);
 }
 
 static void
