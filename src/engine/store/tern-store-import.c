@@ -93,42 +93,64 @@ report_progress (ImportData *data,
   }
 }
 
+/* A batch handed to the writer, its bodies stored. */
+typedef struct
+{
+  GAsyncResult *result;
+  GArray *body_ids;
+} InFlight;
+
+static void
+in_flight_free (InFlight *batch)
+{
+  g_clear_object (&batch->result);
+  g_array_unref (batch->body_ids);
+  g_free (batch);
+}
+
 static void
 batch_added_cb (GObject      *source,
                 GAsyncResult *result,
                 gpointer      user_data)
 {
-  GAsyncResult **out = user_data;
+  InFlight *batch = user_data;
 
-  *out = g_object_ref (result);
+  batch->result = g_object_ref (result);
 }
 
-/* Waits, on the import thread, for the batch in flight, if any. */
+/* Waits, on the import thread, for the oldest batch in flight.  A batch
+ * the writer skipped, as one before it failed, takes its bodies back. */
 static gboolean
-finish_batch (ImportData     *data,
-              GMainContext   *context,
-              TernStoreDb    *bodies,
-              GAsyncResult  **in_flight,
-              gboolean       *pending,
-              guint          *imported,
-              GError        **error)
+finish_batch (ImportData    *data,
+              GMainContext  *context,
+              TernStoreDb   *bodies,
+              GQueue        *in_flight,
+              guint         *imported,
+              GError       **error)
 {
+  InFlight *batch = g_queue_pop_head (in_flight);
   g_autoptr(GArray) ids = NULL;
+  GError *local_error = NULL;
 
-  if (!*pending)
+  if (batch == NULL)
     return TRUE;
 
-  while (*in_flight == NULL)
+  while (batch->result == NULL)
     g_main_context_iteration (context, TRUE);
-  *pending = FALSE;
 
-  ids = tern_store_add_messages_finish (data->store, *in_flight, error);
-  g_clear_object (in_flight);
+  ids = tern_store_add_messages_finish (data->store, batch->result, &local_error);
   if (ids == NULL)
-    return FALSE;
+    {
+      if (g_error_matches (local_error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+        tern_store_bodies_forget (bodies, batch->body_ids);
+      g_propagate_error (error, local_error);
+      in_flight_free (batch);
+      return FALSE;
+    }
 
   tern_store_bodies_mark_indexed (bodies, ids);
   *imported += ids->len;
+  in_flight_free (batch);
   return TRUE;
 }
 
@@ -233,12 +255,12 @@ import_thread (GTask        *task,
   g_autoptr(TernMaildirReader) maildir = NULL;
   g_autoptr(GPtrArray) batch = NULL;
   g_autoptr(TernImportResult) result = g_new0 (TernImportResult, 1);
-  g_autoptr(GAsyncResult) in_flight = NULL;
+  g_autoptr(GCancellable) stop = g_cancellable_new ();
+  GQueue in_flight = G_QUEUE_INIT;
   g_autoptr(TernFolder) folder = NULL;
   TernStoreDb bodies = { 0 };
   Preparing preparing = { 0 };
   GThreadPool *pool;
-  gboolean pending = FALSE;
   GError *error = NULL;
 
   result->problems = g_ptr_array_new_with_free_func (g_free);
@@ -311,27 +333,34 @@ import_thread (GTask        *task,
 
       if (batch->len >= TERN_STORE_IMPORT_BATCH || (raw == NULL && batch->len > 0))
         {
-          /* One batch in flight at a time: its result comes before the next
-           * is handed over, so an error stops the import where it is. */
-          g_autoptr(GArray) body_ids = g_array_new (FALSE, FALSE, sizeof (gint64));
+          /* Two batches in flight, so that the writer always has the next
+           * while this thread and the pool make the one after.  When one
+           * fails, the writer skips those after it (they share @stop), so
+           * an error stops the import where it is. */
+          InFlight *handed = g_new0 (InFlight, 1);
 
+          handed->body_ids = g_array_new (FALSE, FALSE, sizeof (gint64));
           wait_prepared (&preparing);
-          if (!tern_store_bodies_put (&bodies, folder, batch, body_ids, &error))
-            break;
+          if (!tern_store_bodies_put (&bodies, folder, batch, handed->body_ids, &error))
+            {
+              in_flight_free (handed);
+              break;
+            }
           /* Until the writer takes the batch, it holds only what the index
            * rows need. */
           for (guint i = 0; i < batch->len; i++)
             tern_new_message_release_body (g_ptr_array_index (batch, i));
-          if (!finish_batch (data, context, &bodies, &in_flight, &pending, &result->imported,
-                             &error))
+          if (in_flight.length >= 2 &&
+              !finish_batch (data, context, &bodies, &in_flight, &result->imported, &error))
             {
-              tern_store_bodies_forget (&bodies, body_ids);
+              tern_store_bodies_forget (&bodies, handed->body_ids);
+              in_flight_free (handed);
               break;
             }
 
-          tern_store_add_stored_messages_async (data->store, data->folder_id, batch, body_ids,
-                                                NULL, batch_added_cb, &in_flight);
-          pending = TRUE;
+          tern_store_add_stored_messages_async (data->store, data->folder_id, batch,
+                                                handed->body_ids, stop, batch_added_cb, handed);
+          g_queue_push_tail (&in_flight, handed);
           g_ptr_array_unref (batch);
           batch = g_ptr_array_new_with_free_func ((GDestroyNotify) tern_new_message_free);
 
@@ -353,11 +382,11 @@ import_thread (GTask        *task,
   g_mutex_clear (&preparing.lock);
   g_cond_clear (&preparing.done);
 
-  /* The last batch, or the one in flight when reading failed. */
-  if (error == NULL)
-    finish_batch (data, context, &bodies, &in_flight, &pending, &result->imported, &error);
-  else
-    finish_batch (data, context, &bodies, &in_flight, &pending, &result->imported, NULL);
+  /* The last batches, or those in flight when reading failed; after a
+   * failure, the error is the first one's. */
+  while (in_flight.length > 0)
+    finish_batch (data, context, &bodies, &in_flight, &result->imported,
+                  error == NULL ? &error : NULL);
   tern_store_db_close (&bodies);
 
   g_main_context_pop_thread_default (context);

@@ -240,6 +240,10 @@ add_messages_job (TernStore   *self,
       if (!index_batch (self, db, folder, data->messages, 0, data->messages->len, batch_ids,
                         &error))
         {
+          /* The batches queued after this one by the same caller are
+           * skipped: they share the cancellable. */
+          if (g_task_get_cancellable (task) != NULL)
+            g_cancellable_cancel (g_task_get_cancellable (task));
           g_prefix_error (&error, "0 of %u messages were added: ", data->messages->len);
           g_task_return_error (task, error);
           return;
@@ -321,7 +325,9 @@ tern_store_add_messages_async (TernStore           *self,
  * As tern_store_add_messages_async(), for messages whose bodies a thread
  * other than the writer stored: the writer writes only their index rows,
  * all in one transaction, and then frees what was prepared for them.  When
- * that fails, the bodies are taken back; else the caller marks them
+ * that fails, the bodies are taken back and @cancellable is cancelled, so
+ * that batches queued after it with the same one are skipped (their
+ * bodies are the caller's to take back); else the caller marks them
  * indexed.  tern_store_add_messages_finish() gives the result.
  */
 void
@@ -342,6 +348,9 @@ tern_store_add_stored_messages_async (TernStore           *self,
 
   task = g_task_new (self, cancellable, callback, user_data);
   g_task_set_source_tag (task, tern_store_add_stored_messages_async);
+  /* A failure cancels @cancellable for the batches after, and is still
+   * the result of this one. */
+  g_task_set_check_cancellable (task, FALSE);
   data = g_new0 (AddData, 1);
   data->folder_id = folder_id;
   data->messages = g_ptr_array_ref (messages);
