@@ -25,6 +25,8 @@
  */
 
 #define BACKOFF_FIRST_SECONDS 30
+/* How soon a pass takes the user's changes (moves, flags) to the server. */
+#define PUSH_DELAY_SECONDS 2
 
 struct _TernMailService
 {
@@ -468,7 +470,10 @@ pass_done_cb (GObject      *source,
   sync->backoff = 0;
   g_clear_pointer (&sync->problem, g_free);
   g_clear_pointer (&sync->refused_digest, g_free);
-  schedule_pass (sync, interval_seconds (sync));
+  /* Changes made while the pass ran go to the server soon, not at the
+   * next interval. */
+  schedule_pass (sync, sync->pass_wanted ? PUSH_DELAY_SECONDS : interval_seconds (sync));
+  sync->pass_wanted = FALSE;
   if (!run_next_job (sync))
     start_watch (sync);
 }
@@ -1018,6 +1023,32 @@ network_changed_cb (GNetworkMonitor *monitor,
           sync->backoff = 0;
           start_pass (sync);
         }
+    }
+}
+
+/**
+ * tern_mail_service_push_changes:
+ *
+ * Has every IMAP account's changes made here (moves, flags, deletions)
+ * taken to its server in a pass soon, rather than at the next interval.
+ */
+void
+tern_mail_service_push_changes (TernMailService *self)
+{
+  GHashTableIter iter;
+  AccountSync *sync;
+
+  g_return_if_fail (TERN_IS_MAIL_SERVICE (self));
+
+  g_hash_table_iter_init (&iter, self->accounts);
+  while (g_hash_table_iter_next (&iter, NULL, (gpointer *) &sync))
+    {
+      if (sync->imap == NULL)
+        continue;
+      if (sync->running)
+        sync->pass_wanted = TRUE;
+      else
+        schedule_pass (sync, PUSH_DELAY_SECONDS);
     }
 }
 

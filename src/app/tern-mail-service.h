@@ -30,6 +30,7 @@ void             tern_mail_service_start        (TernMailService *self);
 void             tern_mail_service_add_account  (TernMailService *self,
                                                  TernAccount     *account);
 void             tern_mail_service_stop         (TernMailService *self);
+void             tern_mail_service_push_changes (TernMailService *self);
 gboolean         tern_mail_service_get_busy     (TernMailService *self);
 gboolean         tern_mail_service_get_offline  (TernMailService *self);
 

@@ -11,9 +11,9 @@
 /*
  * Messages the outbox gives up on (the server refused them for good: a 5xx
  * answer, refused recipients, too big) are told at once: a toast in the
- * main window that stays until it is dismissed, naming the message and the
- * server's reason, with Retry; and a notification when the window is not
- * in front.  The message itself stays in the Outbox folder, in state
+ * main window that stays until it is dismissed, naming the message, whose
+ * Details tell the server's reason and offer to try again; and a
+ * notification with the reason when the window is not in front.  The message itself stays in the Outbox folder, in state
  * failed, to be corrected or tried again.
  */
 
@@ -23,6 +23,7 @@ typedef struct
   TernStore *store;
   TernOutboxSender *sender;
   gint64 item_id;
+  char *subject;
   char *reason;
 } Failure;
 
@@ -34,8 +35,21 @@ failure_free (gpointer  data,
 
   g_object_unref (failure->store);
   g_object_unref (failure->sender);
+  g_free (failure->subject);
   g_free (failure->reason);
   g_free (failure);
+}
+
+static Failure *
+failure_copy (Failure *failure)
+{
+  Failure *copy = g_memdup2 (failure, sizeof (Failure));
+
+  g_object_ref (copy->store);
+  g_object_ref (copy->sender);
+  copy->subject = g_strdup (failure->subject);
+  copy->reason = g_strdup (failure->reason);
+  return copy;
 }
 
 static void
@@ -69,12 +83,43 @@ requeued_cb (GObject      *source,
 }
 
 static void
-retry_clicked_cb (AdwToast *toast,
-                  Failure  *failure)
+retry (Failure *failure)
 {
   tern_store_outbox_retry_async (failure->store, failure->item_id,
                                  g_get_real_time () / G_USEC_PER_SEC, failure->reason, NULL,
                                  requeued_cb, g_object_ref (failure->sender));
+}
+
+static void
+details_response_cb (AdwMessageDialog *dialog,
+                     const char       *response,
+                     Failure          *failure)
+{
+  if (g_strcmp0 (response, "retry") == 0)
+    retry (failure);
+}
+
+/* The toast names the message; its Details tell the server's reason in
+ * full, which is often too long for a toast, and offer to try again. */
+static void
+details_clicked_cb (AdwToast *toast,
+                    Failure  *failure)
+{
+  GtkWindow *window = gtk_application_get_active_window (failure->application);
+  g_autofree char *heading = g_strdup_printf (_("“%s” Was Not Sent"), failure->subject);
+  g_autofree char *body = g_strdup_printf (_("%s\n\nThe message waits in the Outbox On This "
+                                             "Computer, to be corrected or sent again."),
+                                           failure->reason);
+  AdwMessageDialog *dialog = ADW_MESSAGE_DIALOG (adw_message_dialog_new (window, heading, body));
+
+  adw_message_dialog_add_responses (dialog, "close", _("_Close"), "retry", _("_Try Again"),
+                                    NULL);
+  adw_message_dialog_set_response_appearance (dialog, "retry", ADW_RESPONSE_SUGGESTED);
+  adw_message_dialog_set_default_response (dialog, "retry");
+  adw_message_dialog_set_close_response (dialog, "close");
+  g_signal_connect_data (dialog, "response", G_CALLBACK (details_response_cb),
+                         failure_copy (failure), failure_free, 0);
+  gtk_window_present (GTK_WINDOW (dialog));
 }
 
 static void
@@ -90,22 +135,27 @@ gave_up_cb (TernOutboxSender *sender,
   g_autofree char *text = NULL;
   const char *name = subject != NULL && *subject != '\0' ? subject : _("(No subject)");
 
-  text = g_strdup_printf (_("“%s” was not sent: %s"), name, reason);
-  g_message ("%s", text);
+  g_message ("“%s” was not sent: %s", name, reason);
 
   if (window != NULL && TERN_IS_WINDOW (window))
     {
-      AdwToast *toast = adw_toast_new (text);
+      g_autofree char *markup = NULL;
+      AdwToast *toast;
       Failure *failure = g_new0 (Failure, 1);
 
+      text = g_strdup_printf (_("“%s” was not sent"), name);
+      markup = g_markup_escape_text (text, -1);
+      toast = adw_toast_new (markup);
+      failure->application = watch->application;
       failure->store = g_object_ref (watch->store);
       failure->sender = g_object_ref (sender);
       failure->item_id = item_id;
+      failure->subject = g_strdup (name);
       failure->reason = g_strdup (reason);
       adw_toast_set_timeout (toast, 0);
       adw_toast_set_priority (toast, ADW_TOAST_PRIORITY_HIGH);
-      adw_toast_set_button_label (toast, _("_Retry"));
-      g_signal_connect_data (toast, "button-clicked", G_CALLBACK (retry_clicked_cb), failure,
+      adw_toast_set_button_label (toast, _("_Details"));
+      g_signal_connect_data (toast, "button-clicked", G_CALLBACK (details_clicked_cb), failure,
                              failure_free, 0);
       tern_window_add_toast (TERN_WINDOW (window), toast);
     }

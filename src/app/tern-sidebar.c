@@ -347,6 +347,19 @@ format_megabytes (guint64 kib)
 }
 
 static void
+clear_quota (Quota *quota)
+{
+  if (quota->label == NULL)
+    return;
+  gtk_box_remove (GTK_BOX (quota->box), quota->label);
+  gtk_box_remove (GTK_BOX (quota->box), quota->level);
+  quota->label = NULL;
+  quota->level = NULL;
+  gtk_widget_set_margin_top (quota->box, 0);
+  gtk_widget_set_margin_bottom (quota->box, 0);
+}
+
+static void
 got_quota_cb (GObject      *source,
               GAsyncResult *result,
               gpointer      user_data)
@@ -361,17 +374,33 @@ got_quota_cb (GObject      *source,
   guint64 limit = 0;
 
   if (!tern_mail_service_get_quota_finish (TERN_MAIL_SERVICE (source), result, &used, &limit,
-                                           &error))
+                                           &error) || limit == 0)
     {
       /* No limit, no QUOTA extension, or no answer: nothing to show. */
-      if (!g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+      if (error != NULL && !g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
         g_debug ("No quota: %s", error->message);
-      if (quota != NULL)
-        gtk_widget_set_visible (quota->box, FALSE);
+      if (quota != NULL && !g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+        clear_quota (quota);
       return;
     }
-  if (quota == NULL || limit == 0)
+  if (quota == NULL)
     return;
+
+  /* The line and the bar are made when there is something to show (the
+   * accessibility tree of GTK 4.8 misses widgets shown after being
+   * hidden). */
+  if (quota->label == NULL)
+    {
+      quota->label = gtk_label_new (NULL);
+      gtk_label_set_xalign (GTK_LABEL (quota->label), 0);
+      gtk_widget_add_css_class (quota->label, "caption");
+      quota->level = gtk_level_bar_new ();
+      gtk_widget_set_size_request (quota->level, 200, -1);
+      gtk_box_append (GTK_BOX (quota->box), quota->label);
+      gtk_box_append (GTK_BOX (quota->box), quota->level);
+      gtk_widget_set_margin_top (quota->box, 6);
+      gtk_widget_set_margin_bottom (quota->box, 6);
+    }
 
   used_text = format_megabytes (used);
   limit_text = format_megabytes (limit);
@@ -381,7 +410,6 @@ got_quota_cb (GObject      *source,
   gtk_level_bar_set_value (GTK_LEVEL_BAR (quota->level), MIN ((double) used / limit, 1.0));
   gtk_accessible_update_property (GTK_ACCESSIBLE (quota->level),
                                   GTK_ACCESSIBLE_PROPERTY_LABEL, text, -1);
-  gtk_widget_set_visible (quota->box, TRUE);
 }
 
 static void
@@ -431,16 +459,6 @@ make_account_menu (TernSidebar *self,
   quota->box = gtk_box_new (GTK_ORIENTATION_VERTICAL, 6);
   gtk_widget_set_margin_start (quota->box, 12);
   gtk_widget_set_margin_end (quota->box, 12);
-  gtk_widget_set_margin_top (quota->box, 6);
-  gtk_widget_set_margin_bottom (quota->box, 6);
-  quota->label = gtk_label_new (NULL);
-  gtk_label_set_xalign (GTK_LABEL (quota->label), 0);
-  gtk_widget_add_css_class (quota->label, "caption");
-  quota->level = gtk_level_bar_new ();
-  gtk_widget_set_size_request (quota->level, 200, -1);
-  gtk_box_append (GTK_BOX (quota->box), quota->label);
-  gtk_box_append (GTK_BOX (quota->box), quota->level);
-  gtk_widget_set_visible (quota->box, FALSE);
   g_object_set_data_full (G_OBJECT (quota->box), "tern-quota", quota, quota_free);
   gtk_popover_menu_add_child (GTK_POPOVER_MENU (popover), quota->box, "quota");
   g_object_set_data (G_OBJECT (popover), "tern-quota-box", quota->box);

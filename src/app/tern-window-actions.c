@@ -363,6 +363,8 @@ move_done_cb (GObject      *source,
 
   if (!tern_store_move_messages_finish (TERN_STORE (source), result, &error))
     report_error (self, _("Could not move the messages"), error);
+  else if (self->mail_service != NULL)
+    tern_mail_service_push_changes (self->mail_service);
 }
 
 static void
