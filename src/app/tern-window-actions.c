@@ -7,6 +7,7 @@
 #include "tern-composer.h"
 #include "tern-conversation.h"
 #include "tern-message-flags.h"
+#include "tern-store-sync.h"
 #include "tern-window-private.h"
 
 /*
@@ -368,12 +369,71 @@ move_done_cb (GObject      *source,
 }
 
 static void
+queued_move_cb (GObject      *source,
+                GAsyncResult *result,
+                gpointer      user_data)
+{
+  g_autoptr(TernWindow) self = user_data;
+  g_autoptr(GError) error = NULL;
+
+  tern_store_queue_action_finish (TERN_STORE (source), result, &error);
+  if (error != NULL)
+    report_error (self, _("Could not move the messages"), error);
+  else if (self->mail_service != NULL)
+    tern_mail_service_push_changes (self->mail_service);
+}
+
+/* Moves @ids, all in @from_folder, to @to_folder.  Between two folders of
+ * one server the move is queued for the server too (and taken there
+ * soon); otherwise the messages move in the store only. */
+static void
+move_group (TernWindow *self,
+            GArray     *ids,
+            gint64      from_folder,
+            gint64      to_folder)
+{
+  TernFolder *from = tern_sidebar_find_folder (self->sidebar, from_folder);
+  TernFolder *to = tern_sidebar_find_folder (self->sidebar, to_folder);
+
+  if (from != NULL && to != NULL &&
+      g_strcmp0 (tern_folder_get_account (from), tern_folder_get_account (to)) == 0 &&
+      !g_str_equal (tern_folder_get_account (to), TERN_LOCAL_ACCOUNT))
+    tern_store_queue_action_async (self->store, TERN_ACTION_MOVE, ids, to_folder, 0, 0, NULL,
+                                   queued_move_cb, g_object_ref (self));
+  else
+    tern_store_move_messages_async (self->store, ids, to_folder, NULL, move_done_cb,
+                                    g_object_ref (self));
+}
+
+/* The ids of @ids grouped by their folder in @folders: folder → GArray. */
+static GHashTable *
+group_by_folder (GArray *ids,
+                 GArray *folders)
+{
+  GHashTable *by_folder = g_hash_table_new_full (g_int64_hash, g_int64_equal, g_free,
+                                                 (GDestroyNotify) g_array_unref);
+
+  for (guint i = 0; i < ids->len; i++)
+    {
+      gint64 folder = g_array_index (folders, gint64, i);
+      GArray *group = g_hash_table_lookup (by_folder, &folder);
+
+      if (group == NULL)
+        {
+          group = g_array_new (FALSE, FALSE, sizeof (gint64));
+          g_hash_table_insert (by_folder, g_memdup2 (&folder, sizeof folder), group);
+        }
+      g_array_append_val (group, g_array_index (ids, gint64, i));
+    }
+  return by_folder;
+}
+
+static void
 undo_move (TernWindow *self,
            gpointer    data)
 {
   Move *move = data;
-  g_autoptr(GHashTable) by_folder = g_hash_table_new_full (g_int64_hash, g_int64_equal, g_free,
-                                                           (GDestroyNotify) g_array_unref);
+  g_autoptr(GHashTable) by_folder = group_by_folder (move->ids, move->from_folders);
   GHashTableIter iter;
   gpointer key;
   gpointer value;
@@ -381,23 +441,9 @@ undo_move (TernWindow *self,
   if (move->add_flags != 0)
     apply_flag (self, move->ids, move->add_flags, FALSE);
 
-  for (guint i = 0; i < move->ids->len; i++)
-    {
-      gint64 folder = g_array_index (move->from_folders, gint64, i);
-      GArray *ids = g_hash_table_lookup (by_folder, &folder);
-
-      if (ids == NULL)
-        {
-          ids = g_array_new (FALSE, FALSE, sizeof (gint64));
-          g_hash_table_insert (by_folder, g_memdup2 (&folder, sizeof folder), ids);
-        }
-      g_array_append_val (ids, g_array_index (move->ids, gint64, i));
-    }
-
   g_hash_table_iter_init (&iter, by_folder);
   while (g_hash_table_iter_next (&iter, &key, &value))
-    tern_store_move_messages_async (self->store, value, *(gint64 *) key, NULL, move_done_cb,
-                                    g_object_ref (self));
+    move_group (self, value, move->to_folder, *(gint64 *) key);
 }
 
 static void
@@ -433,8 +479,16 @@ move_messages (TernWindow *self,
 
   if (add_flags != 0)
     apply_flag (self, move->ids, add_flags, TRUE);
-  tern_store_move_messages_async (self->store, move->ids, move->to_folder, NULL, move_done_cb,
-                                  g_object_ref (self));
+  {
+    g_autoptr(GHashTable) by_folder = group_by_folder (move->ids, move->from_folders);
+    GHashTableIter iter;
+    gpointer key;
+    gpointer value;
+
+    g_hash_table_iter_init (&iter, by_folder);
+    while (g_hash_table_iter_next (&iter, &key, &value))
+      move_group (self, value, *(gint64 *) key, move->to_folder);
+  }
   show_undo_toast (self, title, undo_move, NULL, move, move_free);
 }
 
