@@ -133,8 +133,12 @@ show_outcome (Archive      *archive,
                                               "%u Messages Archived", moved), moved);
       description = moved == 0
                     ? g_strdup (_("The folder has no mail that old; nothing was moved."))
-                    : g_strdup_printf (_("It is in “%s” On This Computer, and no longer "
-                                         "takes room on the server."), archive->local_path);
+                    : g_strdup_printf (g_dngettext (GETTEXT_PACKAGE,
+                                                    "It is in “%s” On This Computer, and no "
+                                                    "longer takes room on the server.",
+                                                    "They are in “%s” On This Computer, and no "
+                                                    "longer take room on the server.", moved),
+                                       archive->local_path);
       adw_status_page_set_icon_name (archive->outcome, "emblem-ok-symbolic");
     }
   else
