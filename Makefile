@@ -36,7 +36,7 @@ run: build
 # The test servers with a sample mailbox, a throw-away profile for it, and
 # Tern on that profile; everything stops and goes when Tern quits.
 demo: deps-test build
-	$(MESON) devenv -C $(BUILDDIR) python3 $(CURDIR)/build-aux/tern-demo run \
+	$(MESON) devenv -C $(BUILDDIR) /usr/bin/python3 $(CURDIR)/build-aux/tern-demo run \
 	  --tern $(CURDIR)/$(BUILDDIR)/src/app/tern --tern-cli $(CURDIR)/$(BUILDDIR)/src/cli/tern-cli
 
 check: deps-test $(BUILDDIR)/build.ninja
