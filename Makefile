@@ -3,6 +3,7 @@
 # A thin wrapper over meson, so that a fresh clone needs only two commands:
 #   make run     installs what is missing, builds and starts Tern
 #   make check   installs what is missing, builds and runs the whole suite
+#   make demo    opens Tern on a sample mailbox served by the test servers
 #   make bench   builds and prints the benchmarks' figures
 
 BUILDDIR ?= _build
@@ -10,7 +11,7 @@ ASAN_BUILDDIR ?= _build-asan
 MESON ?= meson
 SETUP_OPTIONS ?= -Dprofile=development --werror
 
-.PHONY: all build run check bench deps deps-test deps-bench clean
+.PHONY: all build run demo check bench deps deps-test deps-bench clean
 
 all: build
 
@@ -31,6 +32,12 @@ build: deps $(BUILDDIR)/build.ninja
 
 run: build
 	$(MESON) devenv -C $(BUILDDIR) $(CURDIR)/$(BUILDDIR)/src/app/tern
+
+# The test servers with a sample mailbox, a throw-away profile for it, and
+# Tern on that profile; everything stops and goes when Tern quits.
+demo: deps-test build
+	$(MESON) devenv -C $(BUILDDIR) /usr/bin/python3 $(CURDIR)/build-aux/tern-demo run \
+	  --tern $(CURDIR)/$(BUILDDIR)/src/app/tern --tern-cli $(CURDIR)/$(BUILDDIR)/src/cli/tern-cli
 
 check: deps-test $(BUILDDIR)/build.ninja
 	BUILDDIR=$(BUILDDIR) ASAN_BUILDDIR=$(ASAN_BUILDDIR) MESON=$(MESON) \

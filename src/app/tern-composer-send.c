@@ -11,6 +11,7 @@
 #include "tern-credentials-secret.h"
 #include "tern-mail-service.h"
 #include "tern-outbox-sender.h"
+#include "tern-send-failures.h"
 #include "tern-store-outbox.h"
 #include "tern-trust.h"
 
@@ -156,6 +157,7 @@ password_cb (GObject      *source,
                                     tern_account_get_receiving_protocol (account) ==
                                     TERN_RECEIVING_PROTOCOL_IMAP
                                     ? TERN_SENT_COPY_UPLOAD : TERN_SENT_COPY_LOCAL);
+  tern_send_failures_watch (GTK_APPLICATION (setup->application), setup->store, sender);
   tern_outbox_sender_start (sender);
   g_hash_table_replace (senders_of (setup->application),
                         g_strdup (tern_account_get_id (account)), g_steal_pointer (&sender));

@@ -26,6 +26,8 @@
  */
 
 #define BACKOFF_FIRST_SECONDS 30
+/* How soon a pass takes the user's changes (moves, flags) to the server. */
+#define PUSH_DELAY_SECONDS 2
 
 struct _TernMailService
 {
@@ -70,8 +72,7 @@ typedef struct
   GCancellable *watch_cancellable;
   gboolean running;
   gboolean watching;
-  gboolean pass_wanted;
-  gboolean again;              /* changes to send came during a pass */
+  gboolean pass_wanted;         /* a pass, or changes to send, came during one */
   guint timer;
   guint backoff;
   char *problem;
@@ -83,11 +84,49 @@ typedef struct
   char *refused_digest;
   /* OAuth2 accounts: the access token, kept between passes. */
   TernAccountAuth *auth;
+  /* Jobs the user asked for (GTask, see Job), run one at a time on the
+   * account's connection between passes. */
+  GQueue jobs;
+  GTask *job;
 } AccountSync;
+
+/* A job on an account's server: read its quota, or move old mail to a
+ * folder on this computer. */
+typedef enum
+{
+  JOB_QUOTA,
+  JOB_ARCHIVE,
+} JobKind;
+
+typedef struct
+{
+  JobKind kind;
+  char *folder_path;
+  guint older_than_days;
+  gint64 local_folder_id;
+  guint64 used_kib;
+  guint64 limit_kib;
+  guint count;
+} Job;
+
+static void
+job_free (Job *job)
+{
+  g_free (job->folder_path);
+  g_free (job);
+}
 
 static void
 account_sync_clear (AccountSync *sync)
 {
+  GTask *task;
+
+  while ((task = g_queue_pop_head (&sync->jobs)) != NULL)
+    {
+      g_task_return_new_error (task, G_IO_ERROR, G_IO_ERROR_CANCELLED,
+                               "Tern stopped getting mail");
+      g_object_unref (task);
+    }
   g_clear_handle_id (&sync->timer, g_source_remove);
   if (sync->watch_cancellable != NULL)
     g_cancellable_cancel (sync->watch_cancellable);
@@ -293,6 +332,7 @@ new_in_inbox (TernMailService *self,
 /* IMAP */
 
 static void start_pass (AccountSync *sync);
+static gboolean run_next_job (AccountSync *sync);
 
 static gboolean
 pass_due_cb (gpointer user_data)
@@ -390,6 +430,9 @@ watch_done_cb (GObject      *source,
   sync->watching = FALSE;
   if (sync->service == NULL)
     return;
+  /* A job asked for goes first; a pass wanted meanwhile follows it. */
+  if (run_next_job (sync))
+    return;
   if (sync->pass_wanted)
     {
       sync->pass_wanted = FALSE;
@@ -443,6 +486,8 @@ pass_done_cb (GObject      *source,
           return;
         }
       report_problem (sync, error);
+      /* The jobs waiting are tried all the same; each says how it fails. */
+      run_next_job (sync);
       if (g_error_matches (error, TERN_IMAP_CLIENT_ERROR,
                            TERN_IMAP_CLIENT_ERROR_AUTHENTICATION_FAILED))
         {
@@ -465,9 +510,34 @@ pass_done_cb (GObject      *source,
   sync->backoff = 0;
   g_clear_pointer (&sync->problem, g_free);
   g_clear_pointer (&sync->refused_digest, g_free);
-  schedule_pass (sync, sync->again ? 1 : interval_seconds (sync));
-  sync->again = FALSE;
-  start_watch (sync);
+  /* Changes made while the pass ran go to the server soon, not at the
+   * next interval. */
+  schedule_pass (sync, sync->pass_wanted ? PUSH_DELAY_SECONDS : interval_seconds (sync));
+  sync->pass_wanted = FALSE;
+  if (!run_next_job (sync))
+    start_watch (sync);
+}
+
+/* Gives the account's connection its server, login and certificate. */
+static void
+configure_imap (AccountSync *sync,
+                const char  *password)
+{
+  TernAccount *account = sync->account;
+  g_autofree char *pin = lookup_pin (sync->service, account);
+
+  tern_imap_sync_set_server (sync->imap, tern_account_get_receiving_host (account),
+                             tern_account_get_receiving_port (account),
+                             connection_security (tern_account_get_receiving_security (account)));
+  if (sync->auth != NULL)
+    tern_imap_sync_set_oauth2_login (sync->imap, tern_account_get_receiving_username (account),
+                                     password);
+  else
+    tern_imap_sync_set_login (sync->imap, tern_account_get_receiving_username (account),
+                              password);
+  tern_imap_sync_set_pinned_certificate (sync->imap, pin);
+  tern_imap_sync_set_offline_days (sync->imap, tern_account_get_offline_days (account));
+  tern_imap_sync_set_all_bodies (sync->imap, tern_account_get_offline_days (account) == 0);
 }
 
 static void
@@ -477,8 +547,6 @@ pass_password_cb (GObject      *source,
 {
   g_autoptr(AccountSync) sync = user_data;
   g_autoptr(GError) error = NULL;
-  g_autofree char *pin = NULL;
-  TernAccount *account = sync->account;
   TernMailService *self = sync->service;
   char *password;
 
@@ -514,20 +582,8 @@ pass_password_cb (GObject      *source,
       return;
     }
 
-  tern_imap_sync_set_server (sync->imap, tern_account_get_receiving_host (account),
-                             tern_account_get_receiving_port (account),
-                             connection_security (tern_account_get_receiving_security (account)));
-  if (sync->auth != NULL)
-    tern_imap_sync_set_oauth2_login (sync->imap, tern_account_get_receiving_username (account),
-                                     password);
-  else
-    tern_imap_sync_set_login (sync->imap, tern_account_get_receiving_username (account),
-                              password);
+  configure_imap (sync, password);
   g_clear_pointer (&password, tern_credentials_free_secret);
-  pin = lookup_pin (self, account);
-  tern_imap_sync_set_pinned_certificate (sync->imap, pin);
-  tern_imap_sync_set_offline_days (sync->imap, tern_account_get_offline_days (account));
-  tern_imap_sync_set_all_bodies (sync->imap, tern_account_get_offline_days (account) == 0);
   tern_imap_sync_run_async (sync->imap, NULL, self->cancellable, pass_done_cb,
                             account_sync_ref (sync));
 }
@@ -566,6 +622,268 @@ start_pass (AccountSync *sync)
   tern_credentials_lookup_async (credentials, tern_account_get_id (sync->account),
                                  TERN_CREDENTIAL_RECEIVING_PASSWORD, self->cancellable,
                                  pass_password_cb, account_sync_ref (sync));
+}
+
+/* Jobs: the quota, archiving old mail */
+
+static void
+job_thread (GTask        *task,
+            gpointer      source_object,
+            gpointer      task_data,
+            GCancellable *cancellable)
+{
+  TernImapSync *imap = source_object;
+  Job *job = g_task_get_task_data (G_TASK (task_data));
+  g_autoptr(GMainContext) context = g_main_context_new ();
+  GError *error = NULL;
+  gboolean ok;
+
+  /* As in a pass, the connection lives and closes on this thread's own
+   * context. */
+  g_main_context_push_thread_default (context);
+  if (job->kind == JOB_QUOTA)
+    ok = tern_imap_sync_get_quota (imap, &job->used_kib, &job->limit_kib, cancellable, &error);
+  else
+    ok = tern_imap_sync_archive (imap, job->folder_path, job->older_than_days,
+                                 job->local_folder_id, &job->count, cancellable, &error);
+  tern_imap_sync_disconnect (imap);
+  while (g_main_context_iteration (context, FALSE))
+    ;
+  g_main_context_pop_thread_default (context);
+  if (ok)
+    g_task_return_boolean (task, TRUE);
+  else
+    g_task_return_error (task, error);
+}
+
+static void
+job_done_cb (GObject      *source,
+             GAsyncResult *result,
+             gpointer      user_data)
+{
+  g_autoptr(AccountSync) sync = user_data;
+  g_autoptr(GTask) job = g_steal_pointer (&sync->job);
+  GError *error = NULL;
+
+  sync->running = FALSE;
+  if (g_task_propagate_boolean (G_TASK (result), &error))
+    g_task_return_boolean (job, TRUE);
+  else
+    g_task_return_error (job, error);
+  if (sync->service == NULL)
+    return;
+  set_busy (sync->service, FALSE);
+  if (run_next_job (sync))
+    return;
+  /* A pass that fell due meanwhile runs now; otherwise the watch goes on. */
+  if (sync->timer == 0 || sync->pass_wanted)
+    {
+      sync->pass_wanted = FALSE;
+      start_pass (sync);
+    }
+  else
+    start_watch (sync);
+}
+
+static void
+job_password_cb (GObject      *source,
+                 GAsyncResult *result,
+                 gpointer      user_data)
+{
+  g_autoptr(AccountSync) sync = user_data;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GTask) task = NULL;
+  g_autofree char *digest = NULL;
+  char *password;
+
+  password = secret_finish (source, result, &error);
+  if (password != NULL)
+    digest = g_compute_checksum_for_string (G_CHECKSUM_SHA256, password, -1);
+  if (sync->service == NULL ||
+      (password == NULL && error != NULL &&
+       !g_error_matches (error, TERN_CREDENTIALS_ERROR, TERN_CREDENTIALS_ERROR_NOT_FOUND)) ||
+      (digest != NULL && g_strcmp0 (digest, sync->refused_digest) == 0))
+    {
+      g_clear_pointer (&password, tern_credentials_free_secret);
+      if (error == NULL)
+        error = sync->service == NULL
+                ? g_error_new (G_IO_ERROR, G_IO_ERROR_CANCELLED, "Tern stopped getting mail")
+                : g_error_new (TERN_IMAP_CLIENT_ERROR,
+                               TERN_IMAP_CLIENT_ERROR_AUTHENTICATION_FAILED,
+                               _("The server refused the password"));
+      /* job_done_cb's bookkeeping, with the failure. */
+      task = g_task_new (sync->imap, NULL, job_done_cb, account_sync_ref (sync));
+      g_task_return_error (task, g_steal_pointer (&error));
+      return;
+    }
+
+  configure_imap (sync, password);
+  g_clear_pointer (&password, tern_credentials_free_secret);
+  task = g_task_new (sync->imap, g_task_get_cancellable (sync->job), job_done_cb,
+                     account_sync_ref (sync));
+  g_task_set_task_data (task, g_object_ref (sync->job), g_object_unref);
+  g_task_run_in_thread (task, job_thread);
+}
+
+/* Starts the next job when the connection is free, or asks the watch to
+ * give it up.  Returns whether a job starts or waits for the watch. */
+static gboolean
+run_next_job (AccountSync *sync)
+{
+  g_autoptr(TernCredentials) keyring = NULL;
+  g_autoptr(TernCredentials) credentials = NULL;
+
+  if (sync->service == NULL || sync->running || g_queue_is_empty (&sync->jobs))
+    return FALSE;
+  if (sync->watching)
+    {
+      g_cancellable_cancel (sync->watch_cancellable);
+      return TRUE;
+    }
+
+  sync->job = g_queue_pop_head (&sync->jobs);
+  sync->running = TRUE;
+  set_busy (sync->service, TRUE);
+  if (account_auth (sync) != NULL)
+    {
+      tern_account_auth_get_secret_async (sync->auth, TERN_CREDENTIAL_RECEIVING_PASSWORD,
+                                          sync->service->cancellable, job_password_cb,
+                                          account_sync_ref (sync));
+      return TRUE;
+    }
+  keyring = tern_credentials_secret_new ();
+  credentials = tern_credentials_for_account (sync->account, keyring);
+  tern_credentials_lookup_async (credentials, tern_account_get_id (sync->account),
+                                 TERN_CREDENTIAL_RECEIVING_PASSWORD,
+                                 sync->service->cancellable, job_password_cb,
+                                 account_sync_ref (sync));
+  return TRUE;
+}
+
+static void
+queue_job (TernMailService     *self,
+           const char          *account_id,
+           Job                 *job,
+           GCancellable        *cancellable,
+           GAsyncReadyCallback  callback,
+           gpointer             user_data,
+           gpointer             source_tag)
+{
+  g_autoptr(GTask) task = g_task_new (self, cancellable, callback, user_data);
+  AccountSync *sync = g_hash_table_lookup (self->accounts, account_id);
+
+  g_task_set_source_tag (task, source_tag);
+  g_task_set_task_data (task, job, (GDestroyNotify) job_free);
+  if (sync == NULL || sync->imap == NULL)
+    {
+      g_task_return_new_error (task, G_IO_ERROR, G_IO_ERROR_NOT_SUPPORTED,
+                               _("“%s” is not an IMAP account Tern gets mail for"), account_id);
+      return;
+    }
+  g_queue_push_tail (&sync->jobs, g_steal_pointer (&task));
+  run_next_job (sync);
+}
+
+/**
+ * tern_mail_service_get_quota_async:
+ * @account_id: an IMAP account's ID
+ *
+ * Asks the account's server how much of its storage the account uses, on
+ * the account's connection, between passes.
+ */
+void
+tern_mail_service_get_quota_async (TernMailService     *self,
+                                   const char          *account_id,
+                                   GCancellable        *cancellable,
+                                   GAsyncReadyCallback  callback,
+                                   gpointer             user_data)
+{
+  Job *job = g_new0 (Job, 1);
+
+  g_return_if_fail (TERN_IS_MAIL_SERVICE (self));
+
+  job->kind = JOB_QUOTA;
+  queue_job (self, account_id, job, cancellable, callback, user_data,
+             tern_mail_service_get_quota_async);
+}
+
+/**
+ * tern_mail_service_get_quota_finish:
+ * @out_used_kib: (out): the storage used, in KiB
+ * @out_limit_kib: (out): the limit, in KiB
+ *
+ * Returns: %FALSE with @error when the server sets no limit, has no QUOTA
+ *   extension, or could not be asked.
+ */
+gboolean
+tern_mail_service_get_quota_finish (TernMailService  *self,
+                                    GAsyncResult     *result,
+                                    guint64          *out_used_kib,
+                                    guint64          *out_limit_kib,
+                                    GError          **error)
+{
+  Job *job;
+
+  g_return_val_if_fail (g_task_is_valid (result, self), FALSE);
+
+  if (!g_task_propagate_boolean (G_TASK (result), error))
+    return FALSE;
+  job = g_task_get_task_data (G_TASK (result));
+  *out_used_kib = job->used_kib;
+  *out_limit_kib = job->limit_kib;
+  return TRUE;
+}
+
+/**
+ * tern_mail_service_archive_async:
+ * @account_id: an IMAP account's ID
+ * @folder_path: the account's folder to take mail from
+ * @older_than_days: how old the mail must be
+ * @local_folder_id: a folder On This Computer
+ *
+ * Moves the folder's mail older than @older_than_days days to the local
+ * folder: each batch is in the store before the server deletes it.
+ */
+void
+tern_mail_service_archive_async (TernMailService     *self,
+                                 const char          *account_id,
+                                 const char          *folder_path,
+                                 guint                older_than_days,
+                                 gint64               local_folder_id,
+                                 GCancellable        *cancellable,
+                                 GAsyncReadyCallback  callback,
+                                 gpointer             user_data)
+{
+  Job *job = g_new0 (Job, 1);
+
+  g_return_if_fail (TERN_IS_MAIL_SERVICE (self));
+
+  job->kind = JOB_ARCHIVE;
+  job->folder_path = g_strdup (folder_path);
+  job->older_than_days = older_than_days;
+  job->local_folder_id = local_folder_id;
+  queue_job (self, account_id, job, cancellable, callback, user_data,
+             tern_mail_service_archive_async);
+}
+
+/**
+ * tern_mail_service_archive_finish:
+ * @out_count: (out): how many messages were moved, also on failure
+ */
+gboolean
+tern_mail_service_archive_finish (TernMailService  *self,
+                                  GAsyncResult     *result,
+                                  guint            *out_count,
+                                  GError          **error)
+{
+  Job *job;
+
+  g_return_val_if_fail (g_task_is_valid (result, self), FALSE);
+
+  job = g_task_get_task_data (G_TASK (result));
+  if (out_count != NULL)
+    *out_count = job->count;
+  return g_task_propagate_boolean (G_TASK (result), error);
 }
 
 /* POP3 */
@@ -809,6 +1127,32 @@ network_changed_cb (GNetworkMonitor *monitor,
     }
 }
 
+/**
+ * tern_mail_service_push_changes:
+ *
+ * Has every IMAP account's changes made here (moves, flags, deletions)
+ * taken to its server in a pass soon, rather than at the next interval.
+ */
+void
+tern_mail_service_push_changes (TernMailService *self)
+{
+  GHashTableIter iter;
+  AccountSync *sync;
+
+  g_return_if_fail (TERN_IS_MAIL_SERVICE (self));
+
+  g_hash_table_iter_init (&iter, self->accounts);
+  while (g_hash_table_iter_next (&iter, NULL, (gpointer *) &sync))
+    {
+      if (sync->imap == NULL)
+        continue;
+      if (sync->running)
+        sync->pass_wanted = TRUE;
+      else
+        schedule_pass (sync, PUSH_DELAY_SECONDS);
+    }
+}
+
 gboolean
 tern_mail_service_get_busy (TernMailService *self)
 {
@@ -951,7 +1295,7 @@ tern_mail_service_sync_soon (TernMailService *self,
   if (sync == NULL || sync->imap == NULL)
     return;
   if (sync->running)
-    sync->again = TRUE;
+    sync->pass_wanted = TRUE;
   else
     schedule_pass (sync, 1);
 }

@@ -138,6 +138,57 @@ make_label (const char *css_class,
   return label;
 }
 
+static TernMessageDrag *
+message_drag_copy (TernMessageDrag *drag)
+{
+  TernMessageDrag *copy = g_new (TernMessageDrag, 1);
+
+  *copy = *drag;
+  return copy;
+}
+
+G_DEFINE_BOXED_TYPE (TernMessageDrag, tern_message_drag, message_drag_copy, g_free)
+
+/* Dragging rows: a row outside the selection becomes the selection, so
+ * that what moves is what is highlighted. */
+static GdkContentProvider *
+drag_prepare_cb (GtkDragSource *source,
+                 double         x,
+                 double         y,
+                 gpointer       user_data)
+{
+  TernMessageList *self = user_data;
+  GtkWidget *grid = gtk_event_controller_get_widget (GTK_EVENT_CONTROLLER (source));
+  GtkListItem *item = g_object_get_data (G_OBJECT (grid), "tern-list-item");
+  GtkSelectionModel *selection = GTK_SELECTION_MODEL (self->selection);
+  g_autoptr(GtkBitset) selected = NULL;
+  TernMessageDrag drag = { 0 };
+  guint position;
+
+  if (item == NULL || selection == NULL)
+    return NULL;
+  position = gtk_list_item_get_position (item);
+  if (position == GTK_INVALID_LIST_POSITION)
+    return NULL;
+  if (!gtk_selection_model_is_selected (selection, position))
+    gtk_selection_model_select_item (selection, position, TRUE);
+
+  selected = gtk_selection_model_get_selection (selection);
+  drag.count = (guint) gtk_bitset_get_size (selected);
+  return gdk_content_provider_new_typed (TERN_TYPE_MESSAGE_DRAG, &drag);
+}
+
+static void
+drag_begin_cb (GtkDragSource *source,
+               GdkDrag       *drag,
+               gpointer       user_data)
+{
+  GtkWidget *grid = gtk_event_controller_get_widget (GTK_EVENT_CONTROLLER (source));
+  g_autoptr(GdkPaintable) icon = gtk_widget_paintable_new (grid);
+
+  gtk_drag_source_set_icon (source, icon, 12, 12);
+}
+
 static void
 setup_cb (GtkSignalListItemFactory *factory,
           GtkListItem              *item,
@@ -186,7 +237,18 @@ setup_cb (GtkSignalListItemFactory *factory,
   gtk_grid_attach (GTK_GRID (grid), widgets->preview, 1, 2, 1, 1);
 
   g_object_set_data_full (G_OBJECT (grid), "tern-row-widgets", widgets, g_free);
+  g_object_set_data (G_OBJECT (grid), "tern-list-item", item);
   gtk_list_item_set_child (item, grid);
+
+  /* Rows are dragged to a folder of the sidebar to move them there. */
+  {
+    GtkDragSource *source = gtk_drag_source_new ();
+
+    gtk_drag_source_set_actions (source, GDK_ACTION_MOVE);
+    g_signal_connect (source, "prepare", G_CALLBACK (drag_prepare_cb), user_data);
+    g_signal_connect (source, "drag-begin", G_CALLBACK (drag_begin_cb), NULL);
+    gtk_widget_add_controller (grid, GTK_EVENT_CONTROLLER (source));
+  }
 }
 
 static void

@@ -8,6 +8,21 @@
 
 G_BEGIN_DECLS
 
+/*
+ * TernMessageDrag: what a drag of messages out of the list carries, inside
+ * the app: how many rows are selected.  The rows dragged are the list's
+ * selection (a drag that starts on a row outside it selects that row), so
+ * a drop acts on the selection, as the Move action does.
+ */
+typedef struct
+{
+  guint count;
+} TernMessageDrag;
+
+#define TERN_TYPE_MESSAGE_DRAG (tern_message_drag_get_type ())
+
+GType tern_message_drag_get_type (void) G_GNUC_CONST;
+
 #define TERN_TYPE_MESSAGE_LIST (tern_message_list_get_type ())
 
 G_DECLARE_FINAL_TYPE (TernMessageList, tern_message_list, TERN, MESSAGE_LIST, GtkWidget)

@@ -4,6 +4,8 @@
 
 #include <glib/gi18n.h>
 
+#include "tern-mail-service.h"
+#include "tern-message-list.h"
 #include "tern-sidebar.h"
 
 /*
@@ -12,6 +14,11 @@
  * folders, then the folders On This Computer.  Unread counts follow the
  * store's change notifications; a change that keeps the same folders only
  * updates the rows' labels, so that focus and selection stay put.
+ *
+ * Each account's heading has the account's menu: how full its server is
+ * (read when the menu opens, hidden when the server sets no limit) and
+ * "Archive Old Mail".  Messages dragged from the list onto a folder move
+ * there through win.move-to, as the Move menu moves them.
  */
 
 #define RELOAD_DELAY_MS 100
@@ -24,6 +31,7 @@ struct _TernSidebar
   GtkListBox *list;
 
   TernStore *store;
+  TernMailService *mail_service;
   gulong changed_handler;
   GCancellable *cancellable;
   guint reload_source;
@@ -48,6 +56,7 @@ typedef struct
 {
   char *key;               /* "role:N", "folder:ID" or "heading:NAME" */
   char *title;
+  char *account;           /* an account's heading: the account's ID */
   const char *icon_name;
   gint64 folder_id;        /* 0 for a unified folder or a heading */
   TernFolderRole role;
@@ -64,6 +73,7 @@ entry_free (gpointer data)
 
   g_free (entry->key);
   g_free (entry->title);
+  g_free (entry->account);
   g_free (entry);
 }
 
@@ -143,7 +153,7 @@ folder_title (TernFolder *folder)
     }
 }
 
-static void
+static Entry *
 add_entry (GPtrArray      *entries,
            char           *key,
            char           *title,
@@ -163,6 +173,7 @@ add_entry (GPtrArray      *entries,
   entry->unread = unread;
   entry->heading = heading;
   g_ptr_array_add (entries, entry);
+  return entry;
 }
 
 static int
@@ -213,7 +224,7 @@ add_accounts_without_folders (GPtrArray          *entries,
         has_folders = g_strcmp0 (tern_folder_get_account (folders->pdata[j]), accounts[i]) == 0;
       if (!has_folders)
         add_entry (entries, g_strdup_printf ("heading:%s", accounts[i]), g_strdup (accounts[i]),
-                   NULL, 0, 0, 0, TRUE);
+                   NULL, 0, 0, 0, TRUE)->account = g_strdup (accounts[i]);
     }
 }
 
@@ -257,7 +268,8 @@ make_entries (GPtrArray          *folders,
       else if (!local && g_strcmp0 (account, folder_account) != 0)
         {
           add_entry (entries, g_strdup_printf ("heading:%s", folder_account),
-                     g_strdup (folder_account), NULL, 0, 0, 0, TRUE);
+                     g_strdup (folder_account), NULL, 0, 0, 0, TRUE)->account =
+            g_strdup (folder_account);
           account = folder_account;
         }
 
@@ -306,8 +318,185 @@ update_entry_row (Entry *entry)
                                   -1);
 }
 
+/* The account's menu */
+
+typedef struct
+{
+  GtkWidget *box;
+  GtkWidget *label;
+  GtkWidget *level;
+  GCancellable *cancellable;
+} Quota;
+
+static void
+quota_free (gpointer data)
+{
+  Quota *quota = data;
+
+  g_cancellable_cancel (quota->cancellable);
+  g_object_unref (quota->cancellable);
+  g_free (quota);
+}
+
+static char *
+format_megabytes (guint64 kib)
+{
+  double mb = kib / 1024.0;
+
+  return g_strdup_printf (mb < 10 ? "%.1f" : "%.0f", mb);
+}
+
+static void
+clear_quota (Quota *quota)
+{
+  if (quota->label == NULL)
+    return;
+  gtk_box_remove (GTK_BOX (quota->box), quota->label);
+  gtk_box_remove (GTK_BOX (quota->box), quota->level);
+  quota->label = NULL;
+  quota->level = NULL;
+  gtk_widget_set_margin_top (quota->box, 0);
+  gtk_widget_set_margin_bottom (quota->box, 0);
+}
+
+static void
+got_quota_cb (GObject      *source,
+              GAsyncResult *result,
+              gpointer      user_data)
+{
+  g_autoptr(GtkWidget) box = user_data;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *used_text = NULL;
+  g_autofree char *limit_text = NULL;
+  g_autofree char *text = NULL;
+  Quota *quota = g_object_get_data (G_OBJECT (box), "tern-quota");
+  guint64 used = 0;
+  guint64 limit = 0;
+
+  if (!tern_mail_service_get_quota_finish (TERN_MAIL_SERVICE (source), result, &used, &limit,
+                                           &error) || limit == 0)
+    {
+      /* No limit, no QUOTA extension, or no answer: nothing to show. */
+      if (error != NULL && !g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+        g_debug ("No quota: %s", error->message);
+      if (quota != NULL && !g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+        clear_quota (quota);
+      return;
+    }
+  if (quota == NULL)
+    return;
+
+  /* The line and the bar are made when there is something to show (the
+   * accessibility tree of GTK 4.8 misses widgets shown after being
+   * hidden). */
+  if (quota->label == NULL)
+    {
+      quota->label = gtk_label_new (NULL);
+      gtk_label_set_xalign (GTK_LABEL (quota->label), 0);
+      gtk_widget_add_css_class (quota->label, "caption");
+      quota->level = gtk_level_bar_new ();
+      gtk_widget_set_size_request (quota->level, 200, -1);
+      gtk_box_append (GTK_BOX (quota->box), quota->label);
+      gtk_box_append (GTK_BOX (quota->box), quota->level);
+      gtk_widget_set_margin_top (quota->box, 6);
+      gtk_widget_set_margin_bottom (quota->box, 6);
+    }
+
+  used_text = format_megabytes (used);
+  limit_text = format_megabytes (limit);
+  /* Translators: the storage an account uses on its server, in megabytes */
+  text = g_strdup_printf (_("%s MB of %s MB used"), used_text, limit_text);
+  gtk_label_set_label (GTK_LABEL (quota->label), text);
+  gtk_level_bar_set_value (GTK_LEVEL_BAR (quota->level), MIN ((double) used / limit, 1.0));
+  gtk_accessible_update_property (GTK_ACCESSIBLE (quota->level),
+                                  GTK_ACCESSIBLE_PROPERTY_LABEL, text, -1);
+}
+
+static void
+menu_shown_cb (GtkWidget *popover,
+               gpointer   user_data)
+{
+  TernSidebar *self = user_data;
+  GtkWidget *box = g_object_get_data (G_OBJECT (popover), "tern-quota-box");
+  Quota *quota = g_object_get_data (G_OBJECT (box), "tern-quota");
+  const char *account = g_object_get_data (G_OBJECT (popover), "tern-account");
+
+  if (self->mail_service == NULL || account == NULL)
+    return;
+  g_cancellable_cancel (quota->cancellable);
+  g_object_unref (quota->cancellable);
+  quota->cancellable = g_cancellable_new ();
+  tern_mail_service_get_quota_async (self->mail_service, account, quota->cancellable,
+                                     got_quota_cb, g_object_ref (box));
+}
+
 static GtkWidget *
-make_row (Entry *entry)
+make_account_menu (TernSidebar *self,
+                   Entry       *entry)
+{
+  g_autoptr(GMenu) menu = g_menu_new ();
+  g_autoptr(GMenu) usage = g_menu_new ();
+  g_autoptr(GMenu) actions = g_menu_new ();
+  g_autoptr(GMenuItem) item = NULL;
+  g_autofree char *label = NULL;
+  GtkWidget *button = gtk_menu_button_new ();
+  GtkWidget *popover;
+  Quota *quota = g_new0 (Quota, 1);
+
+  item = g_menu_item_new (NULL, NULL);
+  g_menu_item_set_attribute (item, "custom", "s", "quota");
+  g_menu_append_item (usage, item);
+  g_menu_append_section (menu, NULL, G_MENU_MODEL (usage));
+  g_clear_object (&item);
+  item = g_menu_item_new (_("_Archive Old Mail…"), NULL);
+  g_menu_item_set_action_and_target_value (item, "win.archive-old-mail",
+                                           g_variant_new_string (entry->account));
+  g_menu_append_item (actions, item);
+  g_menu_append_section (menu, NULL, G_MENU_MODEL (actions));
+
+  popover = gtk_popover_menu_new_from_model (G_MENU_MODEL (menu));
+  quota->cancellable = g_cancellable_new ();
+  quota->box = gtk_box_new (GTK_ORIENTATION_VERTICAL, 6);
+  gtk_widget_set_margin_start (quota->box, 12);
+  gtk_widget_set_margin_end (quota->box, 12);
+  g_object_set_data_full (G_OBJECT (quota->box), "tern-quota", quota, quota_free);
+  gtk_popover_menu_add_child (GTK_POPOVER_MENU (popover), quota->box, "quota");
+  g_object_set_data (G_OBJECT (popover), "tern-quota-box", quota->box);
+  g_object_set_data_full (G_OBJECT (popover), "tern-account", g_strdup (entry->account), g_free);
+  g_signal_connect_object (popover, "show", G_CALLBACK (menu_shown_cb), self, 0);
+
+  gtk_menu_button_set_popover (GTK_MENU_BUTTON (button), popover);
+  gtk_menu_button_set_icon_name (GTK_MENU_BUTTON (button), "view-more-symbolic");
+  gtk_widget_add_css_class (button, "flat");
+  gtk_widget_set_valign (button, GTK_ALIGN_CENTER);
+  gtk_widget_set_tooltip_text (button, _("Account Menu"));
+  /* Translators: the accessible name of an account's menu button */
+  label = g_strdup_printf (_("Menu of %s"), entry->title);
+  gtk_accessible_update_property (GTK_ACCESSIBLE (button),
+                                  GTK_ACCESSIBLE_PROPERTY_LABEL, label, -1);
+  return button;
+}
+
+/* Dropping messages on a folder */
+
+static gboolean
+drop_cb (GtkDropTarget *target,
+         const GValue  *value,
+         double         x,
+         double         y,
+         gpointer       user_data)
+{
+  GtkWidget *row = gtk_event_controller_get_widget (GTK_EVENT_CONTROLLER (target));
+  Entry *entry = g_object_get_data (G_OBJECT (row), "tern-entry");
+
+  if (entry == NULL || entry->folder_id == 0)
+    return FALSE;
+  return gtk_widget_activate_action (row, "win.move-to", "x", entry->folder_id);
+}
+
+static GtkWidget *
+make_row (TernSidebar *self,
+          Entry       *entry)
 {
   GtkWidget *row = gtk_list_box_row_new ();
   GtkWidget *box = gtk_box_new (GTK_ORIENTATION_HORIZONTAL, 12);
@@ -326,6 +515,8 @@ make_row (Entry *entry)
       gtk_list_box_row_set_activatable (GTK_LIST_BOX_ROW (row), FALSE);
       gtk_list_box_row_set_selectable (GTK_LIST_BOX_ROW (row), FALSE);
       gtk_box_append (GTK_BOX (box), label);
+      if (entry->account != NULL)
+        gtk_box_append (GTK_BOX (box), make_account_menu (self, entry));
       gtk_accessible_update_property (GTK_ACCESSIBLE (row),
                                       GTK_ACCESSIBLE_PROPERTY_LABEL, entry->title, -1);
     }
@@ -337,6 +528,13 @@ make_row (Entry *entry)
       gtk_widget_add_css_class (entry->count_label, "dim-label");
       gtk_widget_add_css_class (entry->count_label, "numeric");
       gtk_box_append (GTK_BOX (box), entry->count_label);
+      if (entry->folder_id != 0)
+        {
+          GtkDropTarget *target = gtk_drop_target_new (TERN_TYPE_MESSAGE_DRAG, GDK_ACTION_MOVE);
+
+          g_signal_connect (target, "drop", G_CALLBACK (drop_cb), NULL);
+          gtk_widget_add_controller (row, GTK_EVENT_CONTROLLER (target));
+        }
     }
 
   gtk_list_box_row_set_child (GTK_LIST_BOX_ROW (row), box);
@@ -390,7 +588,7 @@ show_entries (TernSidebar *self,
   self->entries = entries;
 
   for (guint i = 0; i < entries->len; i++)
-    gtk_list_box_append (self->list, make_row (entries->pdata[i]));
+    gtk_list_box_append (self->list, make_row (self, entries->pdata[i]));
 
   /* The folder shown stays selected; at first, the unified Inbox. */
   for (guint i = 0; i < entries->len; i++)
@@ -483,6 +681,20 @@ tern_sidebar_set_store (TernSidebar *self,
     self->changed_handler = g_signal_connect (store, "changed",
                                               G_CALLBACK (store_changed_cb), self);
   reload (self);
+}
+
+/**
+ * tern_sidebar_set_mail_service:
+ *
+ * Where the accounts' menus ask for their quota.
+ */
+void
+tern_sidebar_set_mail_service (TernSidebar     *self,
+                               TernMailService *service)
+{
+  g_return_if_fail (TERN_IS_SIDEBAR (self));
+
+  g_set_object (&self->mail_service, service);
 }
 
 /**
@@ -613,6 +825,7 @@ tern_sidebar_dispose (GObject *object)
   if (self->store != NULL)
     g_clear_signal_handler (&self->changed_handler, self->store);
   g_clear_object (&self->store);
+  g_clear_object (&self->mail_service);
   g_clear_object (&self->cancellable);
   g_clear_pointer (&self->scrolled, gtk_widget_unparent);
   g_clear_pointer (&self->entries, g_ptr_array_unref);

@@ -4,6 +4,7 @@
 
 #include <adwaita.h>
 
+#include "tern-mail-service.h"
 #include "tern-store.h"
 
 G_BEGIN_DECLS
@@ -16,6 +17,8 @@ void        tern_sidebar_set_accounts     (TernSidebar        *self,
                                            const char * const *accounts);
 void        tern_sidebar_set_store        (TernSidebar *self,
                                            TernStore   *store);
+void        tern_sidebar_set_mail_service (TernSidebar     *self,
+                                           TernMailService *service);
 GPtrArray  *tern_sidebar_get_folders      (TernSidebar *self);
 TernFolder *tern_sidebar_find_folder      (TernSidebar *self,
                                            gint64       folder_id);

@@ -7,6 +7,7 @@
 #include "tern-composer.h"
 #include "tern-conversation.h"
 #include "tern-message-flags.h"
+#include "tern-store-sync.h"
 #include "tern-window-private.h"
 
 /*
@@ -220,6 +221,8 @@ apply_flag (TernWindow *self,
             guint       flag,
             gboolean    set)
 {
+  if (ids->len == 0)
+    return;
   tern_store_set_flags_async (self->store, ids, set ? flag : 0, set ? 0 : flag, NULL,
                               flags_done_cb, g_object_ref (self));
 }
@@ -335,13 +338,24 @@ tern_window_mark_shown_read (TernWindow *self)
 
 /* Moves */
 
+/* A move between two folders of one server is only shown (its rows
+ * hidden) while its toast is up, and made when the toast goes: queued for
+ * the server then, it never has to be taken back there.  Other moves (to
+ * or from this computer, between accounts) happen in the store at once,
+ * and Undo moves them back. */
 typedef struct
 {
-  GArray *ids;
+  GArray *ids;               /* moved in the store at once */
   GArray *from_folders;      /* the folder of each id, for undo */
+  GArray *deferred_ids;      /* moved on the server when the toast goes */
+  GArray *deferred_from;
   gint64 to_folder;
   guint add_flags;
 } Move;
+
+static void update_hidden  (TernWindow *self);
+static void forget_pending (TernWindow *self,
+                            GArray     *ids);
 
 static void
 move_free (gpointer data)
@@ -350,6 +364,8 @@ move_free (gpointer data)
 
   g_array_unref (move->ids);
   g_array_unref (move->from_folders);
+  g_array_unref (move->deferred_ids);
+  g_array_unref (move->deferred_from);
   g_free (move);
 }
 
@@ -366,36 +382,95 @@ move_done_cb (GObject      *source,
 }
 
 static void
+queued_move_cb (GObject      *source,
+                GAsyncResult *result,
+                gpointer      user_data)
+{
+  g_autoptr(TernWindow) self = user_data;
+  g_autoptr(GError) error = NULL;
+
+  tern_store_queue_action_finish (TERN_STORE (source), result, &error);
+  if (error != NULL)
+    report_error (self, _("Could not move the messages"), error);
+  else if (self->mail_service != NULL)
+    tern_mail_service_push_changes (self->mail_service);
+}
+
+/* Whether a move from @from_folder to @to_folder goes to a server. */
+static gboolean
+is_server_move (TernWindow *self,
+                gint64      from_folder,
+                gint64      to_folder)
+{
+  TernFolder *from = tern_sidebar_find_folder (self->sidebar, from_folder);
+  TernFolder *to = tern_sidebar_find_folder (self->sidebar, to_folder);
+
+  return from != NULL && to != NULL &&
+         g_strcmp0 (tern_folder_get_account (from), tern_folder_get_account (to)) == 0 &&
+         !g_str_equal (tern_folder_get_account (to), TERN_LOCAL_ACCOUNT);
+}
+
+/* The ids of @ids grouped by their folder in @folders: folder → GArray. */
+static GHashTable *
+group_by_folder (GArray *ids,
+                 GArray *folders)
+{
+  GHashTable *by_folder = g_hash_table_new_full (g_int64_hash, g_int64_equal, g_free,
+                                                 (GDestroyNotify) g_array_unref);
+
+  for (guint i = 0; i < ids->len; i++)
+    {
+      gint64 folder = g_array_index (folders, gint64, i);
+      GArray *group = g_hash_table_lookup (by_folder, &folder);
+
+      if (group == NULL)
+        {
+          group = g_array_new (FALSE, FALSE, sizeof (gint64));
+          g_hash_table_insert (by_folder, g_memdup2 (&folder, sizeof folder), group);
+        }
+      g_array_append_val (group, g_array_index (ids, gint64, i));
+    }
+  return by_folder;
+}
+
+static void
 undo_move (TernWindow *self,
            gpointer    data)
 {
   Move *move = data;
-  g_autoptr(GHashTable) by_folder = g_hash_table_new_full (g_int64_hash, g_int64_equal, g_free,
-                                                           (GDestroyNotify) g_array_unref);
+  g_autoptr(GHashTable) by_folder = group_by_folder (move->ids, move->from_folders);
   GHashTableIter iter;
   gpointer key;
   gpointer value;
 
   if (move->add_flags != 0)
-    apply_flag (self, move->ids, move->add_flags, FALSE);
-
-  for (guint i = 0; i < move->ids->len; i++)
     {
-      gint64 folder = g_array_index (move->from_folders, gint64, i);
-      GArray *ids = g_hash_table_lookup (by_folder, &folder);
-
-      if (ids == NULL)
-        {
-          ids = g_array_new (FALSE, FALSE, sizeof (gint64));
-          g_hash_table_insert (by_folder, g_memdup2 (&folder, sizeof folder), ids);
-        }
-      g_array_append_val (ids, g_array_index (move->ids, gint64, i));
+      apply_flag (self, move->ids, move->add_flags, FALSE);
+      apply_flag (self, move->deferred_ids, move->add_flags, FALSE);
     }
 
   g_hash_table_iter_init (&iter, by_folder);
   while (g_hash_table_iter_next (&iter, &key, &value))
     tern_store_move_messages_async (self->store, value, *(gint64 *) key, NULL, move_done_cb,
                                     g_object_ref (self));
+
+  forget_pending (self, move->deferred_ids);
+  update_hidden (self);
+}
+
+/* The toast went without Undo: the server moves are queued now. */
+static void
+finish_move (TernWindow *self,
+             gpointer    data)
+{
+  Move *move = data;
+
+  if (move->deferred_ids->len > 0 && self->store != NULL)
+    tern_store_queue_action_async (self->store, TERN_ACTION_MOVE, move->deferred_ids,
+                                   move->to_folder, 0, 0, NULL, queued_move_cb,
+                                   g_object_ref (self));
+  /* The rows stay hidden until the store reports them moved. */
+  forget_pending (self, move->deferred_ids);
 }
 
 static void
@@ -411,6 +486,8 @@ move_messages (TernWindow *self,
   move->add_flags = add_flags;
   move->ids = g_array_new (FALSE, FALSE, sizeof (gint64));
   move->from_folders = g_array_new (FALSE, FALSE, sizeof (gint64));
+  move->deferred_ids = g_array_new (FALSE, FALSE, sizeof (gint64));
+  move->deferred_from = g_array_new (FALSE, FALSE, sizeof (gint64));
 
   for (guint i = 0; i < messages->len; i++)
     {
@@ -419,21 +496,43 @@ move_messages (TernWindow *self,
 
       if (folder == move->to_folder)
         continue;
-      g_array_append_val (move->ids, id);
-      g_array_append_val (move->from_folders, folder);
+      if (is_server_move (self, folder, move->to_folder))
+        {
+          g_array_append_val (move->deferred_ids, id);
+          g_array_append_val (move->deferred_from, folder);
+        }
+      else
+        {
+          g_array_append_val (move->ids, id);
+          g_array_append_val (move->from_folders, folder);
+        }
     }
 
-  if (move->ids->len == 0)
+  if (move->ids->len == 0 && move->deferred_ids->len == 0)
     {
       move_free (move);
       return;
     }
 
   if (add_flags != 0)
-    apply_flag (self, move->ids, add_flags, TRUE);
-  tern_store_move_messages_async (self->store, move->ids, move->to_folder, NULL, move_done_cb,
-                                  g_object_ref (self));
-  show_undo_toast (self, title, undo_move, NULL, move, move_free);
+    {
+      apply_flag (self, move->ids, add_flags, TRUE);
+      apply_flag (self, move->deferred_ids, add_flags, TRUE);
+    }
+  if (move->ids->len > 0)
+    tern_store_move_messages_async (self->store, move->ids, move->to_folder, NULL,
+                                    move_done_cb, g_object_ref (self));
+  if (move->deferred_ids->len > 0)
+    {
+      if (self->pending_deletes == NULL)
+        self->pending_deletes = g_hash_table_new_full (g_int64_hash, g_int64_equal, g_free, NULL);
+      for (guint i = 0; i < move->deferred_ids->len; i++)
+        g_hash_table_add (self->pending_deletes,
+                          g_memdup2 (&g_array_index (move->deferred_ids, gint64, i),
+                                     sizeof (gint64)));
+      update_hidden (self);
+    }
+  show_undo_toast (self, title, undo_move, finish_move, move, move_free);
 }
 
 static void

@@ -5,6 +5,7 @@
 #include <glib/gi18n.h>
 
 #include "tern-account-manager.h"
+#include "tern-archive-dialog.h"
 #include "tern-composer.h"
 #include "tern-message-list-model.h"
 #include "tern-setup-assistant.h"
@@ -387,6 +388,21 @@ start_getting_mail (TernWindow *self)
   g_signal_connect_object (self->mail_service, "problem", G_CALLBACK (mail_problem_cb), self, 0);
   mail_busy_cb (self->mail_service, NULL, self);
   mail_offline_cb (self->mail_service, NULL, self);
+  tern_sidebar_set_mail_service (self->sidebar, self->mail_service);
+}
+
+static void
+archive_old_mail_action (GtkWidget  *widget,
+                         const char *action_name,
+                         GVariant   *parameter)
+{
+  TernWindow *self = TERN_WINDOW (widget);
+
+  if (self->store == NULL || self->mail_service == NULL)
+    return;
+  tern_archive_dialog_present (GTK_WINDOW (self), self->store, self->mail_service,
+                               tern_sidebar_get_folders (self->sidebar),
+                               g_variant_get_string (parameter, NULL));
 }
 
 /**
@@ -686,6 +702,8 @@ tern_window_class_init (TernWindowClass *klass)
                                    tern_window_add_account_action);
   gtk_widget_class_install_action (widget_class, "win.navigate-back", NULL,
                                    tern_window_navigate_back_action);
+  gtk_widget_class_install_action (widget_class, "win.archive-old-mail", "s",
+                                   archive_old_mail_action);
   gtk_widget_class_add_binding_action (widget_class, GDK_KEY_Left, GDK_ALT_MASK,
                                        "win.navigate-back", NULL);
 

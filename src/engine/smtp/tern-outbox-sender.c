@@ -50,6 +50,14 @@ struct _TernOutboxSender
 
 G_DEFINE_FINAL_TYPE (TernOutboxSender, tern_outbox_sender, G_TYPE_OBJECT)
 
+enum
+{
+  SIGNAL_GAVE_UP,
+  N_SIGNALS
+};
+
+static guint signals[N_SIGNALS];
+
 void
 tern_outbox_run_stats_clear (TernOutboxRunStats *stats)
 {
@@ -80,6 +88,18 @@ static void
 tern_outbox_sender_class_init (TernOutboxSenderClass *klass)
 {
   G_OBJECT_CLASS (klass)->finalize = tern_outbox_sender_finalize;
+
+  /**
+   * TernOutboxSender::gave-up:
+   * @item_id: the outbox item, which stays in the Outbox in state failed
+   * @subject: (nullable): its subject
+   * @reason: why: the server's answer, naming refused addresses
+   *
+   * Emitted on the context of the run when a message is given up on.
+   */
+  signals[SIGNAL_GAVE_UP] =
+    g_signal_new ("gave-up", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL,
+                  G_TYPE_NONE, 3, G_TYPE_INT64, G_TYPE_STRING, G_TYPE_STRING);
 }
 
 static void
@@ -438,6 +458,7 @@ handle_error (GTask  *task,
       note (data, "“%s” was not sent: %s", item->subject, error->message);
       tern_store_outbox_fail_async (self->store, item->id, error->message, NULL, recorded_cb,
                                     g_object_ref (task));
+      g_signal_emit (self, signals[SIGNAL_GAVE_UP], 0, item->id, item->subject, error->message);
     }
   else
     {
