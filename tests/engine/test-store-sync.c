@@ -1115,6 +1115,67 @@ test_queue_applies_and_survives_restart (Fixture       *fixture,
   g_assert_cmpint (tern_message_get_uid (moved), ==, 31);
 }
 
+/* A message moved again before its first move reached the server: the
+ * queue holds one action from where the server has it, or none. */
+static void
+test_queue_second_move_starts_from_the_server (Fixture       *fixture,
+                                                gconstpointer  user_data)
+{
+  gint64 inbox = server_inbox (fixture->store);
+  gint64 archive = folder_id (fixture->store, "Archive");
+  gint64 trash = folder_id (fixture->store, "Trash");
+  g_autoptr(GArray) ids = add_numbered (fixture->store, inbox, 3);
+  g_autoptr(GPtrArray) actions = NULL;
+  g_autoptr(TernMessage) back = NULL;
+  g_autoptr(GError) error = NULL;
+  gint64 first = g_array_index (ids, gint64, 0);
+  gint64 second = g_array_index (ids, gint64, 1);
+  gint64 third = g_array_index (ids, gint64, 2);
+  TernPendingAction *action;
+
+  /* Moved and moved back: nothing for the server, the UID kept. */
+  g_assert_cmpuint (queue_action (fixture->store, TERN_ACTION_MOVE, first, archive, 0, 0, &error),
+                    ==, 1);
+  g_assert_cmpuint (queue_action (fixture->store, TERN_ACTION_MOVE, first, inbox, 0, 0, &error),
+                    ==, 0);
+  g_assert_no_error (error);
+  back = get_message (fixture->store, first, &error);
+  g_assert_no_error (error);
+  g_assert_cmpint (tern_message_get_folder_id (back), ==, inbox);
+  g_assert_cmpint (tern_message_get_uid (back), ==, 1);
+
+  /* Moved twice: one move, from the Inbox to the last folder. */
+  g_assert_cmpuint (queue_action (fixture->store, TERN_ACTION_MOVE, second, archive, 0, 0, &error),
+                    ==, 1);
+  g_assert_cmpuint (queue_action (fixture->store, TERN_ACTION_MOVE, second, trash, 0, 0,
+                                  &error), ==, 1);
+  g_assert_no_error (error);
+
+  /* Moved, then deleted: the server's copy is deleted where it is. */
+  g_assert_cmpuint (queue_action (fixture->store, TERN_ACTION_MOVE, third, archive, 0, 0, &error),
+                    ==, 1);
+  g_assert_cmpuint (queue_action (fixture->store, TERN_ACTION_DELETE, third, 0, 0, 0, &error),
+                    ==, 1);
+  g_assert_no_error (error);
+
+  actions = list_actions (fixture->store);
+  g_assert_cmpuint (actions->len, ==, 2);
+  action = g_ptr_array_index (actions, 0);
+  g_assert_cmpint (action->kind, ==, TERN_ACTION_MOVE);
+  g_assert_cmpint (action->folder_id, ==, inbox);
+  g_assert_cmpint (action->target_id, ==, trash);
+  g_assert_cmpuint (action->uids->len, ==, 1);
+  g_assert_cmpuint (g_array_index (action->uids, guint32, 0), ==, 2);
+  action = g_ptr_array_index (actions, 1);
+  g_assert_cmpint (action->kind, ==, TERN_ACTION_DELETE);
+  g_assert_cmpint (action->folder_id, ==, inbox);
+  g_assert_cmpuint (g_array_index (action->uids, guint32, 0), ==, 3);
+
+  g_assert_cmpint (index_int (fixture, "SELECT total FROM folders WHERE path = 'INBOX'"), ==, 1);
+  g_assert_cmpint (index_int (fixture, "SELECT total FROM folders WHERE path = 'Archive'"), ==, 0);
+  g_assert_cmpint (index_int (fixture, "SELECT total FROM folders WHERE path = 'Trash'"), ==, 1);
+}
+
 static void
 test_queue_local_only_is_not_queued (Fixture       *fixture,
                                      gconstpointer  user_data)
@@ -1482,6 +1543,8 @@ main (int   argc,
   ADD ("/store/sync/queue/applies-at-once-and-survives-restart",
        test_queue_applies_and_survives_restart);
   ADD ("/store/sync/queue/local-only-is-not-queued", test_queue_local_only_is_not_queued);
+  ADD ("/store/sync/queue/second-move-starts-from-the-server",
+       test_queue_second_move_starts_from_the_server);
   ADD ("/store/sync/queue/gone-messages-drop-their-actions", test_gone_messages_drop_their_actions);
   ADD ("/store/sync/list-models-follow-sync", test_list_models_follow_sync);
   ADD ("/store/sync/queue/sent-copy-upload", test_sent_copy_upload);

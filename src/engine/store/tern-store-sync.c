@@ -2491,6 +2491,70 @@ group_free (Group *group)
   g_free (group);
 }
 
+/*
+ * A message a queued move put in @folder_id, not yet moved on the server,
+ * goes back where it was, with its UID there, and out of that move's
+ * action: a new action on it then starts from what the server has.  So a
+ * move and a move back cancel out, a second move goes from the first
+ * folder straight to the last, and a delete deletes the server's copy
+ * where it is.  @folder_id and @uid become the message's place.
+ */
+static gboolean
+unwind_queued_move (TernStoreDb  *db,
+                    gint64        id,
+                    gint64       *folder_id,
+                    guint32      *uid,
+                    GError      **error)
+{
+  g_autoptr(GPtrArray) actions = NULL;
+  sqlite3_stmt *stmt;
+
+  actions = read_actions (db->index, "target_id = ?1", *folder_id, NULL, error);
+  if (actions == NULL)
+    return FALSE;
+
+  for (guint i = 0; i < actions->len; i++)
+    {
+      TernPendingAction *action = g_ptr_array_index (actions, i);
+
+      if (!action_moves (action->kind))
+        continue;
+
+      for (guint j = 0; j < action->message_ids->len; j++)
+        {
+          guint32 original;
+
+          if (g_array_index (action->message_ids, gint64, j) != id)
+            continue;
+
+          original = g_array_index (action->uids, guint32, j);
+          stmt = tern_store_db_statement (db, db->index,
+                                          "UPDATE messages SET folder_id = ?1, uid = ?2, "
+                                          "folder_role = (SELECT role FROM folders "
+                                          "WHERE id = ?1) WHERE id = ?3",
+                                          error);
+          if (stmt == NULL)
+            return FALSE;
+          sqlite3_bind_int64 (stmt, 1, action->folder_id);
+          sqlite3_bind_int64 (stmt, 2, original);
+          sqlite3_bind_int64 (stmt, 3, id);
+          if (!step_done (db->index, stmt, "Could not move a message back", error))
+            return FALSE;
+
+          g_array_remove_index (action->uids, j);
+          g_array_remove_index (action->message_ids, j);
+          if (!rewrite_action (db, action, error))
+            return FALSE;
+
+          *folder_id = action->folder_id;
+          *uid = original;
+          return TRUE;
+        }
+    }
+
+  return TRUE;
+}
+
 static void
 queue_action_job (TernStore   *self,
                   TernStoreDb *db,
@@ -2547,6 +2611,28 @@ queue_action_job (TernStore   *self,
         }
       folder_id = sqlite3_column_int64 (select, 0);
       uid = (guint32) sqlite3_column_int64 (select, 1);
+      if (uid == 0 && sqlite3_column_int (select, 3) != 0 && data->kind != TERN_ACTION_COPY)
+        {
+          gint64 was_in = folder_id;
+
+          sqlite3_reset (select);
+          if (!unwind_queued_move (db, id, &folder_id, &uid, &error))
+            goto failed;
+          if (folder_id != was_in)
+            {
+              add_unique (folders, was_in);
+              add_unique (folders, folder_id);
+              add_unique (touched, id);
+            }
+          sqlite3_bind_int64 (select, 1, id);
+          if (sqlite3_step (select) != SQLITE_ROW)
+            {
+              sqlite3_reset (select);
+              g_set_error (&error, TERN_STORE_ERROR, TERN_STORE_ERROR_NOT_FOUND,
+                           "There is no message %" G_GINT64_FORMAT, id);
+              goto failed;
+            }
+        }
 
       for (guint j = 0; j < groups->len && group == NULL; j++)
         {
