@@ -1061,7 +1061,12 @@ account_show (TernCliContext  *context,
            tern_account_get_sending_username (account) != NULL
              ? tern_account_get_sending_username (account) : "");
   /* Where the password comes from, never the password. */
-  if (tern_account_get_auth_method (account) == TERN_AUTH_METHOD_OAUTH2)
+  if (tern_account_get_auth_method (account) == TERN_AUTH_METHOD_OAUTH2 &&
+      tern_account_get_oauth2_provider (account) == NULL)
+    {
+      g_print (_("Sign-in:    OAuth2 through GNOME Online Accounts, which keeps the tokens\n"));
+    }
+  else if (tern_account_get_auth_method (account) == TERN_AUTH_METHOD_OAUTH2)
     {
       g_print (_("Sign-in:    OAuth2 with %s; the refresh token is in the keyring\n"),
                tern_account_get_oauth2_provider (account));

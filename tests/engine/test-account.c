@@ -1041,6 +1041,23 @@ test_oauth2_settings (Fixture       *fixture,
   g_assert_cmpstr (tern_account_get_oauth2_provider (account), ==, "google");
   g_assert_null (tern_account_get_oauth2_token_uri (account));
 
+  /* An online account gets its tokens from GNOME Online Accounts: no
+   * provider of its own, none written. */
+  g_clear_object (&account);
+  account = load_text (fixture, "[Account]\nAuth=oauth2\nGoaId=account_1\n"
+                       "[Receiving]\nProtocol=imap\nHost=imap.example.com\n"
+                       "[Sending]\nHost=smtp.example.com\n[Identity 1]\nAddress=ada@example.com\n",
+                       &error);
+  g_assert_no_error (error);
+  g_assert_cmpint (tern_account_get_auth_method (account), ==, TERN_AUTH_METHOD_OAUTH2);
+  g_assert_null (tern_account_get_oauth2_provider (account));
+  g_assert_true (tern_account_save_to_file (account, path, &error));
+  g_clear_pointer (&text, g_free);
+  g_file_get_contents (path, &text, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_null (strstr (text, "[OAuth2]"));
+  g_assert_nonnull (strstr (text, "Auth=oauth2"));
+
   for (guint i = 0; i < G_N_ELEMENTS (bad); i++)
     {
       g_autofree char *file = g_strconcat (OAUTH_BASE, bad[i].group, NULL);

@@ -19,6 +19,16 @@
 #include "tern-smtp-client.h"
 #include "tern-test-servers.h"
 
+#ifdef TERN_HAVE_GOA
+#define GOA_API_IS_SUBJECT_TO_CHANGE
+#include <goa/goa.h>
+#include <signal.h>
+#include <sys/prctl.h>
+
+#include "tern-credentials-goa.h"
+#include "tern-goa.h"
+#endif
+
 #define WAIT_SECONDS 60
 
 static GSubprocess *provider;
@@ -478,6 +488,181 @@ start_provider (TernTestServers *servers)
   g_assert_no_error (error);
 }
 
+#ifdef TERN_HAVE_GOA
+/* Children die with the test, should an assertion end it. */
+static void
+die_with_parent (gpointer user_data)
+{
+  prctl (PR_SET_PDEATHSIG, SIGTERM);
+}
+
+static GSubprocess *
+spawn_child (GError     **error,
+             const char  *first,
+             ...)
+{
+  g_autoptr(GSubprocessLauncher) launcher =
+    g_subprocess_launcher_new (G_SUBPROCESS_FLAGS_STDOUT_PIPE);
+  g_autoptr(GPtrArray) argv = g_ptr_array_new ();
+  va_list args;
+
+  g_ptr_array_add (argv, (char *) first);
+  va_start (args, first);
+  for (const char *arg = va_arg (args, const char *); arg != NULL;
+       arg = va_arg (args, const char *))
+    g_ptr_array_add (argv, (char *) arg);
+  va_end (args);
+  g_ptr_array_add (argv, NULL);
+
+  g_subprocess_launcher_set_child_setup (launcher, die_with_parent, NULL, NULL);
+  return g_subprocess_launcher_spawnv (launcher, (const char * const *) argv->pdata, error);
+}
+
+/* Starts a D-Bus session bus of the test's own, made this process's
+ * session bus; returns the daemon. */
+static GSubprocess *
+start_session_bus (void)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GDataInputStream) out = NULL;
+  g_autofree char *address = NULL;
+  GSubprocess *daemon;
+
+  daemon = spawn_child (&error, "dbus-daemon", "--session", "--nofork", "--print-address=1",
+                        NULL);
+  g_assert_no_error (error);
+  out = g_data_input_stream_new (g_subprocess_get_stdout_pipe (daemon));
+  address = g_data_input_stream_read_line (out, NULL, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_nonnull (address);
+  g_setenv ("DBUS_SESSION_BUS_ADDRESS", g_strstrip (address), TRUE);
+  return daemon;
+}
+
+static guint
+count_lines (const char *path)
+{
+  g_autofree char *text = NULL;
+  guint lines = 0;
+
+  if (!g_file_get_contents (path, &text, NULL, NULL))
+    return 0;
+  for (const char *p = text; *p != '\0'; p++)
+    lines += *p == '\n';
+  return lines;
+}
+
+/* An OAuth2 account of GNOME Online Accounts (Google's, say): Tern takes
+ * its settings, marks it as signing in with OAuth2 without a provider of
+ * its own, and logs in with the access tokens GOA hands out.  GOA itself
+ * is played by tern_test_fake_goa.py, which gives out a token the local
+ * provider issued, as goa-daemon gives the one its provider issued. */
+static void
+test_goa_account_tokens (Fixture       *fixture,
+                         gconstpointer  user_data)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GSubprocess) bus = NULL;
+  g_autoptr(GSubprocess) goa = NULL;
+  g_autoptr(GDataInputStream) goa_out = NULL;
+  g_autoptr(GoaClient) client = NULL;
+  g_autoptr(GoaObject) object = NULL;
+  g_autoptr(TernAccount) account = NULL;
+  g_autoptr(TernAccount) reloaded = NULL;
+  g_autoptr(TernCredentials) memory = NULL;
+  g_autoptr(TernCredentials) credentials = NULL;
+  g_autoptr(TernAccountAuth) auth = NULL;
+  g_autofree char *issued = NULL;
+  g_autofree char *token = NULL;
+  g_autofree char *again = NULL;
+  g_autofree char *mechanism = NULL;
+  g_autofree char *ready = NULL;
+  g_autofree char *imap = NULL;
+  g_autofree char *smtp = NULL;
+  g_autofree char *script = NULL;
+  g_autofree char *token_file = g_build_filename (scratch, "goa-token", NULL);
+  g_autofree char *calls_file = g_build_filename (scratch, "goa-calls", NULL);
+  g_autofree char *account_file = g_build_filename (scratch, "goa.ini", NULL);
+
+  if (fixture->servers == NULL)
+    return;
+
+  /* The token GOA got from its provider. */
+  issued = get_secret (fixture->auth, &error);
+  g_assert_no_error (error);
+  g_file_set_contents (token_file, issued, -1, &error);
+  g_assert_no_error (error);
+
+  bus = start_session_bus ();
+  script = g_test_build_filename (G_TEST_DIST, "integration", "tern_test_fake_goa.py", NULL);
+  imap = g_strdup_printf ("%s:%u", fixture->servers->host, fixture->servers->imaps_port);
+  smtp = g_strdup_printf ("%s:%u", fixture->servers->host, fixture->servers->smtps_port);
+  goa = spawn_child (&error, "/usr/bin/python3", script, "account_goa_oauth2",
+                     fixture->user->login, imap, smtp, token_file, calls_file, NULL);
+  g_assert_no_error (error);
+  goa_out = g_data_input_stream_new (g_subprocess_get_stdout_pipe (goa));
+  ready = g_data_input_stream_read_line (goa_out, NULL, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_cmpstr (ready, ==, "ready");
+
+  client = goa_client_new_sync (NULL, &error);
+  g_assert_no_error (error);
+  object = goa_client_lookup_by_id (client, "account_goa_oauth2");
+  g_assert_nonnull (object);
+
+  account = tern_goa_account_new (object, &error);
+  g_assert_no_error (error);
+  g_assert_cmpint (tern_account_get_auth_method (account), ==, TERN_AUTH_METHOD_OAUTH2);
+  g_assert_cmpstr (tern_account_get_goa_id (account), ==, "account_goa_oauth2");
+  g_assert_cmpuint (tern_account_get_receiving_port (account), ==, fixture->servers->imaps_port);
+
+  /* Its file names no provider of its own, and loads again. */
+  g_assert_true (tern_account_save_to_file (account, account_file, &error));
+  g_assert_no_error (error);
+  reloaded = tern_account_new_from_file (account_file, &error);
+  g_assert_no_error (error);
+  g_assert_cmpint (tern_account_get_auth_method (reloaded), ==, TERN_AUTH_METHOD_OAUTH2);
+  g_assert_null (tern_account_get_oauth2_provider (reloaded));
+
+  memory = tern_credentials_memory_new ();
+  credentials = tern_credentials_for_account (reloaded, memory);
+  g_assert_true (TERN_IS_CREDENTIALS_GOA (credentials));
+  auth = tern_account_auth_new (reloaded, credentials);
+
+  token = get_secret (auth, &error);
+  g_assert_no_error (error);
+  g_assert_cmpstr (token, ==, issued);
+  g_assert_cmpuint (count_lines (calls_file), ==, 1);
+  /* Kept while it lasts: GOA is not asked again. */
+  again = get_secret (auth, &error);
+  g_assert_no_error (error);
+  g_assert_cmpstr (again, ==, token);
+  g_assert_cmpuint (count_lines (calls_file), ==, 1);
+
+  mechanism = imap_login (fixture->servers, fixture->user->login, token, &error);
+  g_assert_no_error (error);
+  g_assert_cmpstr (mechanism, ==, "OAUTHBEARER");
+
+  /* An account GOA cannot give a token for says so. */
+  tern_account_auth_forget_token (auth);
+  g_file_set_contents (token_file, "", 0, &error);
+  g_assert_no_error (error);
+  g_clear_pointer (&token, g_free);
+  token = get_secret (auth, &error);
+  g_assert_null (token);
+  g_assert_error (error, TERN_CREDENTIALS_ERROR, TERN_CREDENTIALS_ERROR_FAILED);
+  g_assert_nonnull (strstr (error->message, "GNOME Online Accounts gave no access token"));
+
+  g_subprocess_send_signal (goa, SIGTERM);
+  g_subprocess_wait (goa, NULL, NULL);
+  g_subprocess_send_signal (bus, SIGTERM);
+  g_subprocess_wait (bus, NULL, NULL);
+  g_unlink (token_file);
+  g_unlink (calls_file);
+  g_unlink (account_file);
+}
+#endif
+
 #define ADD_TEST(path, func) \
   g_test_add (path, Fixture, NULL, fixture_set_up, func, fixture_tear_down)
 
@@ -502,6 +687,9 @@ main (int   argc,
             test_expired_token_fails_cleanly);
   ADD_TEST ("/oauth2/smtp/submission-takes-an-access-token", test_smtp_token);
   ADD_TEST ("/oauth2/refresh/revoked-sign-in-is-a-clear-error", test_revoked_sign_in);
+#ifdef TERN_HAVE_GOA
+  ADD_TEST ("/oauth2/goa/online-account-signs-in-with-goa-tokens", test_goa_account_tokens);
+#endif
 
   status = g_test_run ();
 

@@ -3,6 +3,9 @@
 #include "config.h"
 
 #include "tern-account-auth.h"
+#ifdef TERN_HAVE_GOA
+#include "tern-credentials-goa.h"
+#endif
 #include "tern-imap-client.h"
 #include "tern-pop3-client.h"
 #include "tern-sasl.h"
@@ -157,23 +160,14 @@ password_cb (GObject      *source,
     g_task_return_pointer (task, secret, (GDestroyNotify) tern_credentials_free_secret);
 }
 
+/* Keeps @token, which lasts @expires_in seconds (0: not said), and
+ * hands it to @task. */
 static void
-token_cb (GObject      *source,
-          GAsyncResult *result,
-          gpointer      user_data)
+keep_token (GTask  *task,
+            char   *token,
+            gint64  expires_in)
 {
-  g_autoptr(GTask) task = user_data;
   TernAccountAuth *self = g_task_get_source_object (task);
-  GError *error = NULL;
-  gint64 expires_in = 0;
-  char *token = tern_oauth2_get_access_token_finish_full (TERN_OAUTH2 (source), result,
-                                                          &expires_in, &error);
-
-  if (token == NULL)
-    {
-      g_task_return_error (task, error);
-      return;
-    }
 
   if (expires_in <= 0)
     expires_in = UNKNOWN_LIFETIME_SECONDS;
@@ -185,6 +179,42 @@ token_cb (GObject      *source,
   self->obtained_at = g_get_monotonic_time ();
   g_task_return_pointer (task, token, (GDestroyNotify) tern_credentials_free_secret);
 }
+
+static void
+token_cb (GObject      *source,
+          GAsyncResult *result,
+          gpointer      user_data)
+{
+  g_autoptr(GTask) task = user_data;
+  GError *error = NULL;
+  gint64 expires_in = 0;
+  char *token = tern_oauth2_get_access_token_finish_full (TERN_OAUTH2 (source), result,
+                                                          &expires_in, &error);
+
+  if (token == NULL)
+    g_task_return_error (task, error);
+  else
+    keep_token (task, token, expires_in);
+}
+
+#ifdef TERN_HAVE_GOA
+static void
+goa_token_cb (GObject      *source,
+              GAsyncResult *result,
+              gpointer      user_data)
+{
+  g_autoptr(GTask) task = user_data;
+  GError *error = NULL;
+  gint expires_in = 0;
+  char *token = tern_credentials_goa_get_access_token_finish (TERN_CREDENTIALS_GOA (source),
+                                                              result, &expires_in, &error);
+
+  if (token == NULL)
+    g_task_return_error (task, error);
+  else
+    keep_token (task, token, expires_in);
+}
+#endif
 
 /**
  * tern_account_auth_get_secret_async:
@@ -226,6 +256,16 @@ tern_account_auth_get_secret_async (TernAccountAuth     *self,
       g_object_unref (task);
       return;
     }
+
+#ifdef TERN_HAVE_GOA
+  /* An online account: GOA signs in and refreshes; Tern asks it. */
+  if (TERN_IS_CREDENTIALS_GOA (self->credentials))
+    {
+      tern_credentials_goa_get_access_token_async (TERN_CREDENTIALS_GOA (self->credentials),
+                                                   cancellable, goa_token_cb, task);
+      return;
+    }
+#endif
 
   if (self->oauth2 == NULL)
     {

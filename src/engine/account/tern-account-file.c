@@ -25,7 +25,9 @@
  *   GoaId=account_1700000000_0 # made from this GNOME Online Accounts
  *                              # account, which keeps its passwords
  *
- *   [OAuth2]                   # required with Auth=oauth2
+ *   [OAuth2]                   # required with Auth=oauth2, but for an
+ *                              # online account (GoaId), whose tokens
+ *                              # come from GNOME Online Accounts
  *   Provider=google            # google | microsoft | custom
  *   AuthorizationURI=https://id.example.com/authorize   # custom only,
  *   TokenURI=https://id.example.com/token   # required there; plain http
@@ -626,7 +628,8 @@ read_account (TernAccount *self,
                   TERN_AUTH_METHOD_PASSWORD, &auth_method, error))
     return FALSE;
   self->auth_method = auth_method;
-  if (self->auth_method == TERN_AUTH_METHOD_OAUTH2 && !read_oauth2 (&reader, self, error))
+  if (self->auth_method == TERN_AUTH_METHOD_OAUTH2 && self->goa_id == NULL &&
+      !read_oauth2 (&reader, self, error))
     return FALSE;
 
   if (!read_enum (&reader, RECEIVING_GROUP, "Protocol", TERN_TYPE_RECEIVING_PROTOCOL, TRUE,
@@ -788,6 +791,8 @@ write_key_file (TernAccount *self)
   if (self->auth_method == TERN_AUTH_METHOD_OAUTH2)
     {
       write_string (key_file, ACCOUNT_GROUP, "Auth", tern_auth_method_to_string (self->auth_method));
+      if (self->oauth2_provider == NULL)
+        g_key_file_remove_group (key_file, OAUTH2_GROUP, NULL);
       write_string (key_file, OAUTH2_GROUP, "Provider", self->oauth2_provider);
       write_string (key_file, OAUTH2_GROUP, "AuthorizationURI", self->oauth2_authorization_uri);
       write_string (key_file, OAUTH2_GROUP, "TokenURI", self->oauth2_token_uri);

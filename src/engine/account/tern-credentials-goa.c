@@ -24,6 +24,9 @@ typedef struct
 {
   TernCredentialKind kind;
   GoaObject *object;
+  /* An access token is asked for, not a password. */
+  gboolean token;
+  gint expires_in;
 } Lookup;
 
 static void
@@ -63,6 +66,36 @@ got_password_cb (GObject      *source,
 }
 
 static void
+got_token_cb (GObject      *source,
+              GAsyncResult *result,
+              gpointer      user_data)
+{
+  g_autoptr(GTask) task = user_data;
+  Lookup *lookup = g_task_get_task_data (task);
+  g_autoptr(GError) error = NULL;
+  char *token = NULL;
+
+  if (!goa_oauth2_based_call_get_access_token_finish (GOA_OAUTH2_BASED (source), &token,
+                                                      &lookup->expires_in, result, &error))
+    {
+      g_dbus_error_strip_remote_error (error);
+      g_task_return_new_error (task, TERN_CREDENTIALS_ERROR, TERN_CREDENTIALS_ERROR_FAILED,
+                               "GNOME Online Accounts gave no access token: %s",
+                               error->message);
+      return;
+    }
+  if (token == NULL || *token == '\0')
+    {
+      g_free (token);
+      g_task_return_new_error (task, TERN_CREDENTIALS_ERROR, TERN_CREDENTIALS_ERROR_FAILED,
+                               "GNOME Online Accounts gave an empty access token");
+      return;
+    }
+
+  g_task_return_pointer (task, token, (GDestroyNotify) tern_credentials_free_secret);
+}
+
+static void
 got_client_cb (GObject      *source,
                GAsyncResult *result,
                gpointer      user_data)
@@ -87,6 +120,22 @@ got_client_cb (GObject      *source,
       g_task_return_new_error (task, TERN_CREDENTIALS_ERROR, TERN_CREDENTIALS_ERROR_NOT_FOUND,
                                "the online account “%s” is no longer in GNOME Online Accounts",
                                self->goa_id);
+      return;
+    }
+
+  if (lookup->token)
+    {
+      GoaOAuth2Based *oauth2_based = goa_object_peek_oauth2_based (lookup->object);
+
+      if (oauth2_based == NULL)
+        {
+          g_task_return_new_error (task, TERN_CREDENTIALS_ERROR, TERN_CREDENTIALS_ERROR_NOT_FOUND,
+                                   "the online account “%s” does not sign in with OAuth2",
+                                   self->goa_id);
+          return;
+        }
+      goa_oauth2_based_call_get_access_token (oauth2_based, g_task_get_cancellable (task),
+                                              got_token_cb, g_object_ref (task));
       return;
     }
 
@@ -235,4 +284,56 @@ tern_credentials_goa_new (const char *goa_id)
   self->goa_id = g_strdup (goa_id);
 
   return TERN_CREDENTIALS (self);
+}
+
+/**
+ * tern_credentials_goa_get_access_token_async:
+ *
+ * Asks GNOME Online Accounts for an access token of an OAuth2 online
+ * account (org.gnome.OnlineAccounts.OAuth2Based.GetAccessToken); GOA
+ * refreshes it itself.
+ */
+void
+tern_credentials_goa_get_access_token_async (TernCredentialsGoa  *self,
+                                             GCancellable        *cancellable,
+                                             GAsyncReadyCallback  callback,
+                                             gpointer             user_data)
+{
+  GTask *task;
+  Lookup *lookup;
+
+  g_return_if_fail (TERN_IS_CREDENTIALS_GOA (self));
+
+  task = g_task_new (self, cancellable, callback, user_data);
+  g_task_set_source_tag (task, tern_credentials_goa_get_access_token_async);
+  lookup = g_new0 (Lookup, 1);
+  lookup->token = TRUE;
+  g_task_set_task_data (task, lookup, (GDestroyNotify) lookup_free);
+  goa_client_new (cancellable, got_client_cb, task);
+}
+
+/**
+ * tern_credentials_goa_get_access_token_finish:
+ * @expires_in: (out) (optional): the seconds the token lasts, 0 when GOA
+ *   does not say
+ *
+ * Returns: (transfer full): the token, to be freed with
+ *   tern_credentials_free_secret(), or %NULL with @error set.
+ */
+char *
+tern_credentials_goa_get_access_token_finish (TernCredentialsGoa  *self,
+                                              GAsyncResult        *result,
+                                              gint                *expires_in,
+                                              GError             **error)
+{
+  Lookup *lookup;
+  char *token;
+
+  g_return_val_if_fail (g_task_is_valid (result, self), NULL);
+
+  token = g_task_propagate_pointer (G_TASK (result), error);
+  lookup = g_task_get_task_data (G_TASK (result));
+  if (expires_in != NULL)
+    *expires_in = token != NULL ? MAX (lookup->expires_in, 0) : 0;
+  return token;
 }

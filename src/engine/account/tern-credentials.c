@@ -272,9 +272,13 @@ tern_credentials_for_account (TernAccount     *account,
   g_return_val_if_fail (TERN_IS_CREDENTIALS (keyring), NULL);
 
 #ifdef TERN_HAVE_GOA
-  /* GOA keeps an online account's passwords; Tern never copies them. */
+  /* GOA keeps an online account's passwords, or signs it in with OAuth2
+   * and hands out its tokens; Tern never copies them.  An online account
+   * given an OAuth2 provider of Tern's own keeps its refresh token in the
+   * keyring instead. */
   if (tern_account_get_goa_id (account) != NULL &&
-      tern_account_get_auth_method (account) == TERN_AUTH_METHOD_PASSWORD)
+      (tern_account_get_auth_method (account) == TERN_AUTH_METHOD_PASSWORD ||
+       tern_account_get_oauth2_provider (account) == NULL))
     return tern_credentials_goa_new (tern_account_get_goa_id (account));
 #endif
 

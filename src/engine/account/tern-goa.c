@@ -119,6 +119,10 @@ tern_goa_account_new (GoaObject  *object,
   account = tern_account_new ();
   if (goa_account != NULL)
     tern_account_set_goa_id (account, goa_account_get_id (goa_account));
+  /* Google's, Microsoft's: GOA hands out access tokens, not passwords. */
+  if (goa_object_peek_oauth2_based (object) != NULL &&
+      goa_object_peek_password_based (object) == NULL)
+    tern_account_set_auth_method (account, TERN_AUTH_METHOD_OAUTH2);
   identity = tern_identity_new (goa_mail_get_name (mail), address);
   tern_account_add_identity (account, identity);
 
