@@ -1096,9 +1096,9 @@ account_show (TernCliContext  *context,
   return TERN_CLI_EXIT_OK;
 }
 
-/* Deletes every folder of @account_id in the store, with its messages
- * (tern_store_delete_folder_async() takes a folder's subfolders along, so
- * only the top ones are named), and what else the store keeps for it. */
+/* Deletes every folder of @account_id in the store, with its mail, and
+ * what else the store keeps for it; @out_folders says how many folders
+ * there were. */
 static gboolean
 remove_local_mail (TernCliContext  *context,
                    const char      *account_id,
@@ -1118,32 +1118,8 @@ remove_local_mail (TernCliContext  *context,
   folders = tern_store_list_folders_finish (store, tern_cli_wait (&listed), error);
   if (folders == NULL)
     return FALSE;
+  *out_folders = folders->len;
 
-  for (guint i = 0; i < folders->len; i++)
-    {
-      TernFolder *folder = g_ptr_array_index (folders, i);
-      const char *path = tern_folder_get_path (folder);
-      g_autoptr(GAsyncResult) deleted = NULL;
-      gboolean is_child = FALSE;
-
-      for (guint j = 0; j < folders->len && !is_child; j++)
-        {
-          const char *other = tern_folder_get_path (g_ptr_array_index (folders, j));
-          gsize length = strlen (other);
-
-          is_child = j != i && strncmp (path, other, length) == 0 && path[length] == '/';
-        }
-      if (is_child)
-        continue;
-
-      tern_store_delete_folder_async (store, tern_folder_get_id (folder), NULL,
-                                      tern_cli_got_result, &deleted);
-      if (!tern_store_delete_folder_finish (store, tern_cli_wait (&deleted), error))
-        return FALSE;
-      (*out_folders)++;
-    }
-
-  /* Its unsent mail, queued changes and POP3 records go too. */
   tern_store_forget_account_async (store, account_id, NULL, tern_cli_got_result, &forgotten);
   return tern_store_forget_account_finish (store, tern_cli_wait (&forgotten), error);
 }

@@ -659,12 +659,14 @@ tern_store_rename_folder_finish (TernStore     *self,
 
 /* Deleting */
 
-static void
-delete_folder_job (TernStore   *self,
-                   TernStoreDb *db,
-                   GTask       *task)
+/* Deletes a folder, its subfolders and their messages, on the writer
+ * thread, in transactions of its own. */
+static gboolean
+delete_folder_tree (TernStore    *self,
+                    TernStoreDb  *db,
+                    gint64        folder_id,
+                    GError      **out_error)
 {
-  FolderData *data = g_task_get_task_data (task);
   g_autoptr(TernFolder) folder = NULL;
   g_autoptr(sqlite3_stmt) select = NULL;
   g_autoptr(GArray) folder_ids = g_array_new (FALSE, FALSE, sizeof (gint64));
@@ -672,13 +674,10 @@ delete_folder_job (TernStore   *self,
   GError *error = NULL;
   int rc;
 
-  if (!tern_store_begin (db->index, &error))
-    {
-      g_task_return_error (task, error);
-      return;
-    }
+  if (!tern_store_begin (db->index, out_error))
+    return FALSE;
 
-  folder = tern_store_folder_load (db->index, data->folder_id, &error);
+  folder = tern_store_folder_load (db->index, folder_id, &error);
   if (folder == NULL)
     goto failed;
 
@@ -693,7 +692,7 @@ delete_folder_job (TernStore   *self,
   if (select == NULL)
     goto failed;
   sqlite3_bind_text (select, 1, tern_folder_get_account (folder), -1, SQLITE_STATIC);
-  sqlite3_bind_int64 (select, 2, data->folder_id);
+  sqlite3_bind_int64 (select, 2, folder_id);
   sqlite3_bind_text (select, 3, tern_folder_get_path (folder), -1, SQLITE_STATIC);
   while ((rc = sqlite3_step (select)) == SQLITE_ROW)
     {
@@ -801,12 +800,26 @@ delete_folder_job (TernStore   *self,
     }
 
   tern_store_emit_changed (self, TERN_STORE_CHANGE_FOLDERS, folder_ids, NULL);
-  g_task_return_boolean (task, TRUE);
-  return;
+  return TRUE;
 
 failed:
   tern_store_rollback (db->index);
-  g_task_return_error (task, error);
+  g_propagate_error (out_error, error);
+  return FALSE;
+}
+
+static void
+delete_folder_job (TernStore   *self,
+                   TernStoreDb *db,
+                   GTask       *task)
+{
+  FolderData *data = g_task_get_task_data (task);
+  GError *error = NULL;
+
+  if (delete_folder_tree (self, db, data->folder_id, &error))
+    g_task_return_boolean (task, TRUE);
+  else
+    g_task_return_error (task, error);
 }
 
 /**
@@ -858,9 +871,44 @@ forget_account_job (TernStore   *self,
     "DELETE FROM pop3_uidls WHERE account = ?",
   };
   g_autoptr(GArray) body_ids = g_array_new (FALSE, FALSE, sizeof (gint64));
+  g_autoptr(GArray) top_folders = g_array_new (FALSE, FALSE, sizeof (gint64));
   g_autoptr(sqlite3_stmt) select = NULL;
   GError *error = NULL;
   int rc;
+
+  /* Its folders, with their subfolders and mail, each top one at a time. */
+  select = tern_store_prepare (db->index,
+                               "SELECT id FROM folders AS f WHERE account = ?1 AND NOT EXISTS "
+                               "(SELECT 1 FROM folders AS p WHERE p.account = ?1 AND "
+                               "substr (f.path, 1, length (p.path) + 1) = p.path || '/')",
+                               &error);
+  if (select == NULL)
+    {
+      g_task_return_error (task, error);
+      return;
+    }
+  sqlite3_bind_text (select, 1, account, -1, SQLITE_STATIC);
+  while ((rc = sqlite3_step (select)) == SQLITE_ROW)
+    {
+      gint64 id = sqlite3_column_int64 (select, 0);
+
+      g_array_append_val (top_folders, id);
+    }
+  g_clear_pointer (&select, sqlite3_finalize);
+  if (rc != SQLITE_DONE)
+    {
+      tern_store_sql_error (db->index, rc, "Could not forget the account", &error);
+      g_task_return_error (task, error);
+      return;
+    }
+  for (guint i = 0; i < top_folders->len; i++)
+    {
+      if (!delete_folder_tree (self, db, g_array_index (top_folders, gint64, i), &error))
+        {
+          g_task_return_error (task, error);
+          return;
+        }
+    }
 
   if (!tern_store_begin (db->index, &error))
     {
@@ -965,10 +1013,10 @@ failed:
  * tern_store_forget_account_async:
  * @account: an account's id
  *
- * Forgets what the store keeps for an account besides its folders: unsent
- * mail in the outbox, changes queued for its server, and what POP3
- * downloads remember.  Delete the account's folders first, with
- * tern_store_delete_folder_async().
+ * Forgets what the store keeps for an account: its folders, with their
+ * subfolders and mail, unsent mail in the outbox, changes queued for its
+ * server, and what POP3 downloads remember.  Mail on the server is not
+ * touched.
  */
 void
 tern_store_forget_account_async (TernStore           *self,
