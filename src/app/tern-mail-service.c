@@ -69,6 +69,8 @@ typedef struct
   TernAccount *account;
   TernImapSync *imap;
   TernPop3Downloader *pop3;
+  /* The account's passes and checks; cancelled when it is removed. */
+  GCancellable *cancellable;
   GCancellable *watch_cancellable;
   gboolean running;
   gboolean watching;
@@ -136,6 +138,7 @@ account_sync_clear (AccountSync *sync)
       tern_pop3_downloader_stop (sync->pop3);
     }
   g_clear_object (&sync->watch_cancellable);
+  g_clear_object (&sync->cancellable);
   g_clear_object (&sync->imap);
   g_clear_object (&sync->pop3);
   g_clear_object (&sync->account);
@@ -584,7 +587,7 @@ pass_password_cb (GObject      *source,
 
   configure_imap (sync, password);
   g_clear_pointer (&password, tern_credentials_free_secret);
-  tern_imap_sync_run_async (sync->imap, NULL, self->cancellable, pass_done_cb,
+  tern_imap_sync_run_async (sync->imap, NULL, sync->cancellable, pass_done_cb,
                             account_sync_ref (sync));
 }
 
@@ -613,14 +616,14 @@ start_pass (AccountSync *sync)
   if (account_auth (sync) != NULL)
     {
       tern_account_auth_get_secret_async (sync->auth, TERN_CREDENTIAL_RECEIVING_PASSWORD,
-                                          self->cancellable, pass_password_cb,
+                                          sync->cancellable, pass_password_cb,
                                           account_sync_ref (sync));
       return;
     }
   keyring = tern_credentials_secret_new ();
   credentials = tern_credentials_for_account (sync->account, keyring);
   tern_credentials_lookup_async (credentials, tern_account_get_id (sync->account),
-                                 TERN_CREDENTIAL_RECEIVING_PASSWORD, self->cancellable,
+                                 TERN_CREDENTIAL_RECEIVING_PASSWORD, sync->cancellable,
                                  pass_password_cb, account_sync_ref (sync));
 }
 
@@ -927,7 +930,7 @@ pop3_checked_cb (TernPop3Downloader    *downloader,
       /* An access token outlives neither its hour nor a revocation. */
       if (sync->auth != NULL && tern_account_auth_retry_after_error (sync->auth, error))
         tern_account_auth_get_secret_async (sync->auth, TERN_CREDENTIAL_RECEIVING_PASSWORD,
-                                            self->cancellable, pop3_token_cb,
+                                            sync->cancellable, pop3_token_cb,
                                             account_sync_ref (sync));
       return;
     }
@@ -1013,6 +1016,7 @@ tern_mail_service_add_account (TernMailService *self,
 
   sync = g_rc_box_new0 (AccountSync);
   sync->service = self;
+  sync->cancellable = g_cancellable_new ();
   sync->account = g_object_ref (account);
   g_hash_table_insert (self->accounts, g_strdup (id), sync);
 
@@ -1026,14 +1030,14 @@ tern_mail_service_add_account (TernMailService *self,
   if (account_auth (sync) != NULL)
     {
       tern_account_auth_get_secret_async (sync->auth, TERN_CREDENTIAL_RECEIVING_PASSWORD,
-                                          self->cancellable, pop3_password_cb,
+                                          sync->cancellable, pop3_password_cb,
                                           account_sync_ref (sync));
       return;
     }
   keyring = tern_credentials_secret_new ();
   credentials = tern_credentials_for_account (account, keyring);
   tern_credentials_lookup_async (credentials, id, TERN_CREDENTIAL_RECEIVING_PASSWORD,
-                                 self->cancellable, pop3_password_cb, account_sync_ref (sync));
+                                 sync->cancellable, pop3_password_cb, account_sync_ref (sync));
 }
 
 /**
@@ -1084,6 +1088,7 @@ tern_mail_service_stop (TernMailService *self)
   while (g_hash_table_iter_next (&iter, NULL, (gpointer *) &sync))
     {
       sync->service = NULL;
+      g_cancellable_cancel (sync->cancellable);
       g_clear_handle_id (&sync->timer, g_source_remove);
       if (sync->watch_cancellable != NULL)
         g_cancellable_cancel (sync->watch_cancellable);
@@ -1092,6 +1097,106 @@ tern_mail_service_stop (TernMailService *self)
     }
   g_hash_table_remove_all (self->accounts);
   self->busy = 0;
+}
+
+/* Removing an account: its work stops, and the removal is done once
+ * nothing of it runs any more (or after a while, whatever runs). */
+#define REMOVAL_WAIT_SECONDS 30
+
+typedef struct
+{
+  AccountSync *sync;
+  gint64 deadline;
+} Removal;
+
+static void
+removal_free (Removal *removal)
+{
+  account_sync_unref (removal->sync);
+  g_free (removal);
+}
+
+static gboolean
+removal_poll_cb (gpointer user_data)
+{
+  GTask *task = user_data;
+  Removal *removal = g_task_get_task_data (task);
+
+  if ((removal->sync->running || removal->sync->watching) &&
+      g_get_monotonic_time () < removal->deadline)
+    return G_SOURCE_CONTINUE;
+
+  g_task_return_boolean (task, TRUE);
+  return G_SOURCE_REMOVE;
+}
+
+/**
+ * tern_mail_service_remove_account_async:
+ * @account_id: the account being removed
+ *
+ * Stops getting the account's mail: its pass, watch, check or job is
+ * cancelled, and the call completes once none runs any more, so that the
+ * caller may then delete its mail on this computer.
+ */
+void
+tern_mail_service_remove_account_async (TernMailService     *self,
+                                        const char          *account_id,
+                                        GAsyncReadyCallback  callback,
+                                        gpointer             user_data)
+{
+  g_autoptr(GTask) task = NULL;
+  AccountSync *sync;
+  Removal *removal;
+  GTask *job;
+
+  g_return_if_fail (TERN_IS_MAIL_SERVICE (self));
+  g_return_if_fail (account_id != NULL);
+
+  task = g_task_new (self, NULL, callback, user_data);
+  g_task_set_source_tag (task, tern_mail_service_remove_account_async);
+  sync = g_hash_table_lookup (self->accounts, account_id);
+  if (sync == NULL)
+    {
+      g_task_return_boolean (task, TRUE);
+      return;
+    }
+
+  /* What runs ends without telling the service, so it is counted out
+   * here. */
+  if (sync->running)
+    set_busy (self, FALSE);
+  sync->service = NULL;
+  g_cancellable_cancel (sync->cancellable);
+  g_clear_handle_id (&sync->timer, g_source_remove);
+  if (sync->watch_cancellable != NULL)
+    g_cancellable_cancel (sync->watch_cancellable);
+  if (sync->job != NULL)
+    g_cancellable_cancel (g_task_get_cancellable (sync->job));
+  while ((job = g_queue_pop_head (&sync->jobs)) != NULL)
+    {
+      g_task_return_new_error (job, G_IO_ERROR, G_IO_ERROR_CANCELLED, "The account was removed");
+      g_object_unref (job);
+    }
+  if (sync->pop3 != NULL)
+    tern_pop3_downloader_stop (sync->pop3);
+
+  removal = g_new0 (Removal, 1);
+  removal->sync = account_sync_ref (sync);
+  removal->deadline = g_get_monotonic_time () + REMOVAL_WAIT_SECONDS * G_USEC_PER_SEC;
+  g_task_set_task_data (task, removal, (GDestroyNotify) removal_free);
+  g_hash_table_remove (self->accounts, account_id);
+  g_timeout_add_full (G_PRIORITY_DEFAULT, 100, removal_poll_cb, g_object_ref (task),
+                      g_object_unref);
+}
+
+gboolean
+tern_mail_service_remove_account_finish (TernMailService  *self,
+                                         GAsyncResult     *result,
+                                         GError          **error)
+{
+  g_return_val_if_fail (g_task_is_valid (result, self), FALSE);
+
+  return g_task_propagate_boolean (G_TASK (result), error);
 }
 
 static void

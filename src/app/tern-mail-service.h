@@ -33,6 +33,13 @@ void             tern_mail_service_stop         (TernMailService *self);
 void             tern_mail_service_push_changes (TernMailService *self);
 gboolean         tern_mail_service_get_busy     (TernMailService *self);
 gboolean         tern_mail_service_get_offline  (TernMailService *self);
+void             tern_mail_service_remove_account_async  (TernMailService     *self,
+                                                         const char          *account_id,
+                                                         GAsyncReadyCallback  callback,
+                                                         gpointer             user_data);
+gboolean         tern_mail_service_remove_account_finish (TernMailService     *self,
+                                                         GAsyncResult        *result,
+                                                         GError             **error);
 void             tern_mail_service_sync_soon    (TernMailService *self,
                                                  const char      *account_id);
 

@@ -437,6 +437,7 @@ make_account_menu (TernSidebar *self,
   g_autoptr(GMenu) menu = g_menu_new ();
   g_autoptr(GMenu) usage = g_menu_new ();
   g_autoptr(GMenu) actions = g_menu_new ();
+  g_autoptr(GMenu) removal = g_menu_new ();
   g_autoptr(GMenuItem) item = NULL;
   g_autofree char *label = NULL;
   GtkWidget *button = gtk_menu_button_new ();
@@ -453,6 +454,12 @@ make_account_menu (TernSidebar *self,
                                            g_variant_new_string (entry->account));
   g_menu_append_item (actions, item);
   g_menu_append_section (menu, NULL, G_MENU_MODEL (actions));
+  g_clear_object (&item);
+  item = g_menu_item_new (_("_Remove Account…"), NULL);
+  g_menu_item_set_action_and_target_value (item, "win.remove-account",
+                                           g_variant_new_string (entry->account));
+  g_menu_append_item (removal, item);
+  g_menu_append_section (menu, NULL, G_MENU_MODEL (removal));
 
   popover = gtk_popover_menu_new_from_model (G_MENU_MODEL (menu));
   quota->cancellable = g_cancellable_new ();

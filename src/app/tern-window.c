@@ -5,6 +5,7 @@
 #include <glib/gi18n.h>
 
 #include "tern-account-manager.h"
+#include "tern-account-removal.h"
 #include "tern-archive-dialog.h"
 #include "tern-composer.h"
 #include "tern-message-list-model.h"
@@ -405,6 +406,19 @@ archive_old_mail_action (GtkWidget  *widget,
                                g_variant_get_string (parameter, NULL));
 }
 
+static void
+remove_account_action (GtkWidget  *widget,
+                       const char *action_name,
+                       GVariant   *parameter)
+{
+  TernWindow *self = TERN_WINDOW (widget);
+
+  if (self->store == NULL || self->mail_service == NULL)
+    return;
+  tern_account_removal_present (self, self->store, self->mail_service,
+                                g_variant_get_string (parameter, NULL));
+}
+
 /**
  * tern_window_show_inbox:
  *
@@ -511,6 +525,19 @@ look_for_accounts (TernWindow *self)
   if (!self->have_accounts &&
       g_str_equal (gtk_stack_get_visible_child_name (self->reader_stack), "status"))
     gtk_stack_set_visible_child_name (self->reader_stack, "welcome");
+}
+
+/**
+ * tern_window_reload_accounts:
+ *
+ * Reads the accounts again, after one was added or removed.
+ */
+void
+tern_window_reload_accounts (TernWindow *self)
+{
+  g_return_if_fail (TERN_IS_WINDOW (self));
+
+  look_for_accounts (self);
 }
 
 static void
@@ -704,6 +731,8 @@ tern_window_class_init (TernWindowClass *klass)
                                    tern_window_navigate_back_action);
   gtk_widget_class_install_action (widget_class, "win.archive-old-mail", "s",
                                    archive_old_mail_action);
+  gtk_widget_class_install_action (widget_class, "win.remove-account", "s",
+                                   remove_account_action);
   gtk_widget_class_add_binding_action (widget_class, GDK_KEY_Left, GDK_ALT_MASK,
                                        "win.navigate-back", NULL);
 

@@ -20,5 +20,6 @@ void        tern_window_add_toast  (TernWindow      *self,
                                     AdwToast        *toast);
 TernStore  *tern_window_get_store  (TernWindow      *self);
 void        tern_window_show_inbox (TernWindow      *self);
+void        tern_window_reload_accounts (TernWindow *self);
 
 G_END_DECLS

@@ -14,7 +14,10 @@ with the helpers, session and runner of test-main-window.py:
   On This Computer, and the server keeps only the newer mail;
 - a message the server refuses for good (an unknown recipient) is told in
   a toast that stays, naming it; its details name the refused address, and
-  Try Again sends it once more; it stays in the Outbox.
+  Try Again sends it once more; it stays in the Outbox;
+- "Remove Account…" asks first; Cancel keeps everything, Remove takes the
+  account out of the sidebar, its settings and its mail on this computer,
+  while the server keeps its mail.
 """
 
 import imaplib
@@ -338,6 +341,57 @@ def test_refused(context):
     wait_for(lambda: tern.log().count('“Lost letter” was not sent') >= 2,
              'the message to be sent again and refused again', timeout=SYNC_TIMEOUT)
     wait_for(lambda: len(C.outbox(context, data_dir)) == 1, 'the message back in the outbox')
+    tern.check_running()
+
+
+@ui_test('/ui/tools/remove-an-account')
+def test_remove_account(context):
+    env = M.server_env()
+    subjects = ['Stays on the server']
+    tern, data_dir, account = start_with_account(context, 'remove', subjects, user=2)
+    address = env['TERN_TEST_USER2']
+    wait_for_subjects(tern, subjects)
+    on_server = imap_count('INBOX', 2)
+    check('Stays on the server' in C.cli(context, data_dir, 'list', f'{account}:INBOX'),
+          'the message is not in the store before the removal')
+
+    def remove_item():
+        open_account_menu(tern, account)
+        item = find(tern.window, lambda a: (T.has_role(a, T.pyatspi.ROLE_MENU_ITEM)
+                                            and (a.name or '').startswith('Remove Account')),
+                    'the “Remove Account…” item')
+        T.click(item, 'the “Remove Account…” item')
+        T.label_in(tern.app, f'Remove {address}?', 'the question before removing')
+
+    def answer(name):
+        button = find(tern.app, lambda a: (T.has_role(a, T.pyatspi.ROLE_PUSH_BUTTON)
+                                           and (a.name or '').replace('_', '').startswith(name)
+                                           and 'Account' not in (a.name or '')),
+                      f'the “{name}” answer')
+        T.click(button, f'the “{name}” answer')
+
+    # Cancel keeps everything.
+    remove_item()
+    context.screenshot('tools-remove-account')
+    answer('Cancel')
+    time.sleep(1)
+    check(account in C.cli(context, data_dir, 'account', 'list'),
+          'the account went although the removal was cancelled')
+
+    # Remove takes it away here, and only here.
+    remove_item()
+    answer('Remove')
+    T.wait_for_label(tern.window, lambda name: name == f'Removed {address}',
+                     'the toast that says the account is removed', timeout=SYNC_TIMEOUT)
+    wait_for(lambda: not find_all(tern.window, lambda a: a.name == f'Menu of {account}'),
+             'the account to leave the sidebar')
+    context.screenshot('tools-account-removed')
+    check(account not in C.cli(context, data_dir, 'account', 'list'),
+          'the account is still listed by tern-cli')
+    folders = C.cli(context, data_dir, 'folders')
+    check(account not in folders, f'the account’s folders are still in the store: {folders}')
+    check(imap_count('INBOX', 2) == on_server,
+          'the server’s Inbox changed when the account was removed here')
     tern.check_running()
 
 
