@@ -914,6 +914,13 @@ oauth2_signed_in_cb (GObject      *source,
       return;
     }
 
+  /* The account signs in with the provider's tokens from now on. */
+  tern_account_set_oauth2 (self->account,
+                           tern_oauth2_provider_for_host (
+                             tern_account_get_receiving_host (self->account)),
+                           NULL, NULL, NULL, NULL);
+  tern_account_set_auth_method (self->account, TERN_AUTH_METHOD_OAUTH2);
+
   manager = tern_account_manager_new (tern_paths_get_config_dir (self->paths));
   loaded = tern_account_manager_load (manager, &error);
   if (loaded == NULL || !tern_account_manager_add (manager, self->account, &error))
