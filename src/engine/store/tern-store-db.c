@@ -581,3 +581,47 @@ tern_store_body_set_state (TernStoreDb  *db,
 
   return TRUE;
 }
+
+/**
+ * tern_store_free_bodies:
+ * @body_ids: (element-type gint64): bodies no message shows any more
+ *
+ * Deletes bodies, with their meta rows, in a transaction of their own on
+ * the bodies database, after the index let go of them.  A failure leaves
+ * them behind: space is lost, not mail.
+ *
+ * Returns: whether they were deleted.
+ */
+gboolean
+tern_store_free_bodies (TernStoreDb *db,
+                        GArray      *body_ids)
+{
+  sqlite3_stmt *body;
+  sqlite3_stmt *meta;
+
+  if (body_ids->len == 0)
+    return TRUE;
+  if (!tern_store_begin (db->bodies, NULL))
+    return FALSE;
+
+  body = tern_store_db_statement (db, db->bodies, "DELETE FROM bodies WHERE id = ?", NULL);
+  meta = tern_store_db_statement (db, db->bodies, "DELETE FROM body_meta WHERE id = ?", NULL);
+  for (guint i = 0; body != NULL && meta != NULL && i < body_ids->len; i++)
+    {
+      gint64 id = g_array_index (body_ids, gint64, i);
+
+      sqlite3_bind_int64 (body, 1, id);
+      sqlite3_step (body);
+      sqlite3_reset (body);
+      sqlite3_bind_int64 (meta, 1, id);
+      sqlite3_step (meta);
+      sqlite3_reset (meta);
+    }
+
+  if (body == NULL || meta == NULL || !tern_store_commit (db->bodies, NULL))
+    {
+      tern_store_rollback (db->bodies);
+      return FALSE;
+    }
+  return TRUE;
+}

@@ -769,35 +769,8 @@ delete_folder_tree (TernStore    *self,
   tern_store_save_folder_meta (db, tern_folder_get_account (folder));
 
   /* The index no longer knows these messages; their bodies go after it. */
-  if (body_ids->len > 0)
-    {
-      g_autoptr(GError) body_error = NULL;
-      g_autoptr(sqlite3_stmt) body = NULL;
-      g_autoptr(sqlite3_stmt) meta = NULL;
-
-      if (tern_store_begin (db->bodies, &body_error) &&
-          (body = tern_store_prepare (db->bodies, "DELETE FROM bodies WHERE id = ?", &body_error)) &&
-          (meta = tern_store_prepare (db->bodies, "DELETE FROM body_meta WHERE id = ?", &body_error)))
-        {
-          for (guint i = 0; i < body_ids->len; i++)
-            {
-              gint64 id = g_array_index (body_ids, gint64, i);
-
-              sqlite3_bind_int64 (body, 1, id);
-              sqlite3_step (body);
-              sqlite3_reset (body);
-              sqlite3_bind_int64 (meta, 1, id);
-              sqlite3_step (meta);
-              sqlite3_reset (meta);
-            }
-          tern_store_commit (db->bodies, &body_error);
-        }
-      if (body_error != NULL)
-        {
-          tern_store_rollback (db->bodies);
-          g_warning ("Could not free the bodies of a deleted folder: %s", body_error->message);
-        }
-    }
+  if (!tern_store_free_bodies (db, body_ids))
+    g_warning ("Could not free the bodies of a deleted folder");
 
   tern_store_emit_changed (self, TERN_STORE_CHANGE_FOLDERS, folder_ids, NULL);
   return TRUE;
@@ -979,26 +952,7 @@ forget_account_job (TernStore   *self,
 
   /* The bodies go once the index no longer names them; a failure leaves
    * only unused bytes. */
-  if (body_ids->len > 0 && tern_store_begin (db->bodies, NULL))
-    {
-      g_autoptr(sqlite3_stmt) body = tern_store_prepare (db->bodies,
-                                                        "DELETE FROM bodies WHERE id = ?", NULL);
-      g_autoptr(sqlite3_stmt) meta = tern_store_prepare (db->bodies,
-                                                        "DELETE FROM body_meta WHERE id = ?",
-                                                        NULL);
-
-      for (guint i = 0; body != NULL && meta != NULL && i < body_ids->len; i++)
-        {
-          sqlite3_bind_int64 (body, 1, g_array_index (body_ids, gint64, i));
-          sqlite3_step (body);
-          sqlite3_reset (body);
-          sqlite3_bind_int64 (meta, 1, g_array_index (body_ids, gint64, i));
-          sqlite3_step (meta);
-          sqlite3_reset (meta);
-        }
-      if (body == NULL || meta == NULL || !tern_store_commit (db->bodies, NULL))
-        tern_store_rollback (db->bodies);
-    }
+  tern_store_free_bodies (db, body_ids);
 
   tern_store_save_folder_meta (db, account);
   g_task_return_boolean (task, TRUE);

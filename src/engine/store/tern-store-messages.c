@@ -51,28 +51,7 @@ static void
 forget_bodies (TernStoreDb *db,
                GArray      *ids)
 {
-  sqlite3_stmt *body = tern_store_db_statement (db, db->bodies, "DELETE FROM bodies WHERE id = ?",
-                                                NULL);
-  sqlite3_stmt *meta = tern_store_db_statement (db, db->bodies,
-                                                "DELETE FROM body_meta WHERE id = ?", NULL);
-
-  if (body == NULL || meta == NULL || !tern_store_begin (db->bodies, NULL))
-    return;
-
-  for (guint i = 0; i < ids->len; i++)
-    {
-      gint64 id = g_array_index (ids, gint64, i);
-
-      sqlite3_bind_int64 (body, 1, id);
-      sqlite3_step (body);
-      sqlite3_reset (body);
-      sqlite3_bind_int64 (meta, 1, id);
-      sqlite3_step (meta);
-      sqlite3_reset (meta);
-    }
-
-  if (!tern_store_commit (db->bodies, NULL))
-    tern_store_rollback (db->bodies);
+  tern_store_free_bodies (db, ids);
 }
 
 /* Writes the bodies of @count messages from @first and commits them;
@@ -1124,27 +1103,7 @@ delete_messages_job (TernStore   *self,
 
   /* Gone from the index, the bodies go too.  Should this fail, they stay
    * as marked-indexed bodies that nothing shows: wasted space, no loss. */
-  if (tern_store_begin (db->bodies, NULL))
-    {
-      sqlite3_stmt *body = tern_store_db_statement (db, db->bodies,
-                                                    "DELETE FROM bodies WHERE id = ?", NULL);
-      sqlite3_stmt *meta = tern_store_db_statement (db, db->bodies,
-                                                    "DELETE FROM body_meta WHERE id = ?", NULL);
-
-      for (guint i = 0; body != NULL && meta != NULL && i < data->ids->len; i++)
-        {
-          gint64 id = g_array_index (data->ids, gint64, i);
-
-          sqlite3_bind_int64 (body, 1, id);
-          sqlite3_step (body);
-          sqlite3_reset (body);
-          sqlite3_bind_int64 (meta, 1, id);
-          sqlite3_step (meta);
-          sqlite3_reset (meta);
-        }
-      tern_store_commit (db->bodies, NULL);
-      tern_store_rollback (db->bodies);
-    }
+  tern_store_free_bodies (db, data->ids);
 
   tern_store_emit_changed (self, TERN_STORE_CHANGE_MESSAGES_REMOVED, folders, data->ids);
   g_task_return_boolean (task, TRUE);

@@ -81,6 +81,8 @@ gboolean  tern_store_bodies_put         (TernStoreDb       *db,
                                          GError           **error);
 void      tern_store_bodies_forget      (TernStoreDb       *db,
                                          GArray            *body_ids);
+gboolean  tern_store_free_bodies        (TernStoreDb       *db,
+                                         GArray            *body_ids);
 void      tern_store_bodies_mark_indexed (TernStoreDb      *db,
                                          GArray            *body_ids);
 void      tern_store_add_stored_messages_async (TernStore           *self,

@@ -544,36 +544,6 @@ remove_message (TernStoreDb  *db,
   return step_done (db->index, stmt, "Could not delete a message", error);
 }
 
-/* Frees the bodies of removed messages, after the index committed.  A
- * failure leaves unused bodies behind: space, not mail, is lost. */
-static void
-free_bodies (TernStoreDb *db,
-             GArray      *bodies)
-{
-  sqlite3_stmt *body;
-  sqlite3_stmt *meta;
-
-  if (bodies->len == 0 || !tern_store_begin (db->bodies, NULL))
-    return;
-
-  body = tern_store_db_statement (db, db->bodies, "DELETE FROM bodies WHERE id = ?", NULL);
-  meta = tern_store_db_statement (db, db->bodies, "DELETE FROM body_meta WHERE id = ?", NULL);
-  for (guint i = 0; body != NULL && meta != NULL && i < bodies->len; i++)
-    {
-      gint64 id = g_array_index (bodies, gint64, i);
-
-      sqlite3_bind_int64 (body, 1, id);
-      sqlite3_step (body);
-      sqlite3_reset (body);
-      sqlite3_bind_int64 (meta, 1, id);
-      sqlite3_step (meta);
-      sqlite3_reset (meta);
-    }
-
-  if (!tern_store_commit (db->bodies, NULL))
-    tern_store_rollback (db->bodies);
-}
-
 static void
 add_unique (GArray *ids,
             gint64  id)
@@ -851,7 +821,7 @@ update_remote_folders_job (TernStore   *self,
   if (result == NULL || !tern_store_commit (db->index, &error))
     goto failed;
 
-  free_bodies (db, bodies);
+  tern_store_free_bodies (db, bodies);
   tern_store_save_folder_meta (db, data->account);
 
   if (changed->len > 0)
@@ -1343,7 +1313,7 @@ reset_folder_job (TernStore   *self,
   if (!tern_store_commit (db->index, &error))
     goto failed;
 
-  free_bodies (db, bodies);
+  tern_store_free_bodies (db, bodies);
 
   if (removed->len > 0)
     tern_store_emit_changed (self, TERN_STORE_CHANGE_MESSAGES_REMOVED, folders, removed);
@@ -2371,7 +2341,7 @@ apply_server_changes_job (TernStore   *self,
   if (!tern_store_commit (db->index, &error))
     goto failed;
 
-  free_bodies (db, bodies);
+  tern_store_free_bodies (db, bodies);
 
   if (updated->len > 0)
     tern_store_emit_changed (self, TERN_STORE_CHANGE_MESSAGES_UPDATED, folders, updated);
@@ -2771,7 +2741,7 @@ queue_action_job (TernStore   *self,
   if (!tern_store_commit (db->index, &error))
     goto failed;
 
-  free_bodies (db, bodies);
+  tern_store_free_bodies (db, bodies);
 
   if (touched->len > 0)
     tern_store_emit_changed (self,
@@ -2931,7 +2901,7 @@ take_out_action (TernStore    *self,
       !tern_store_commit (db->index, error))
     return FALSE;
 
-  free_bodies (db, bodies);
+  tern_store_free_bodies (db, bodies);
 
   if (updated->len > 0)
     tern_store_emit_changed (self, TERN_STORE_CHANGE_MESSAGES_UPDATED, folders, updated);
