@@ -210,11 +210,17 @@ flags_done_cb (GObject      *source,
 {
   g_autoptr(TernWindow) self = user_data;
   g_autoptr(GError) error = NULL;
+  guint queued;
 
-  if (!tern_store_set_flags_finish (TERN_STORE (source), result, &error))
+  queued = tern_store_queue_action_finish (TERN_STORE (source), result, &error);
+  if (error != NULL)
     report_error (self, _("Could not change the messages"), error);
+  else if (queued > 0 && self->mail_service != NULL)
+    tern_mail_service_push_changes (self->mail_service);
 }
 
+/* The change is made here at once, and queued for the server of the
+ * messages that have one, which hears of it soon. */
 static void
 apply_flag (TernWindow *self,
             GArray     *ids,
@@ -223,8 +229,8 @@ apply_flag (TernWindow *self,
 {
   if (ids->len == 0)
     return;
-  tern_store_set_flags_async (self->store, ids, set ? flag : 0, set ? 0 : flag, NULL,
-                              flags_done_cb, g_object_ref (self));
+  tern_store_queue_action_async (self->store, TERN_ACTION_SET_FLAGS, ids, 0, set ? flag : 0,
+                                 set ? 0 : flag, NULL, flags_done_cb, g_object_ref (self));
 }
 
 static void

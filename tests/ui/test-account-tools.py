@@ -15,6 +15,7 @@ with the helpers, session and runner of test-main-window.py:
 - a message the server refuses for good (an unknown recipient) is told in
   a toast that stays, naming it; its details name the refused address, and
   Try Again sends it once more; it stays in the Outbox;
+- reading a message, and marking it unread again, reach the server soon;
 - "Remove Account…" asks first; Cancel keeps everything, Remove takes the
   account out of the sidebar, its settings and its mail on this computer,
   while the server keeps its mail.
@@ -73,6 +74,19 @@ def imap_count(folder, user=1):
         status, data = imap.status(folder, '(MESSAGES)')
         check(status == 'OK', f'STATUS {folder}: {data}')
         return int(re.search(rb'MESSAGES (\d+)', data[0]).group(1))
+
+
+def imap_unseen(folder, user=1):
+    """How many messages of a user's folder the server holds unread."""
+    env = M.server_env()
+    context = ssl.create_default_context(cafile=env['TERN_TEST_CA_FILE'])
+    context.check_hostname = False
+    with imaplib.IMAP4_SSL(env['TERN_TEST_HOST'], int(env['TERN_TEST_IMAPS_PORT']),
+                           ssl_context=context) as imap:
+        imap.login(env[f'TERN_TEST_USER{user}'], env[f'TERN_TEST_PASSWORD{user}'])
+        status, data = imap.status(folder, '(UNSEEN)')
+        check(status == 'OK', f'STATUS {folder}: {data}')
+        return int(re.search(rb'UNSEEN (\d+)', data[0]).group(1))
 
 
 def start_with_account(context, name, subjects=(), user=1):
@@ -341,6 +355,25 @@ def test_refused(context):
     wait_for(lambda: tern.log().count('“Lost letter” was not sent') >= 2,
              'the message to be sent again and refused again', timeout=SYNC_TIMEOUT)
     wait_for(lambda: len(C.outbox(context, data_dir)) == 1, 'the message back in the outbox')
+    tern.check_running()
+
+
+@ui_test('/ui/tools/read-and-unread-reach-the-server')
+def test_read_state_on_server(context):
+    subjects = ['Read me here', 'Read me there']
+    tern, _, account = start_with_account(context, 'readstate', subjects, user=3)
+    wait_for_subjects(tern, subjects)
+    unseen = imap_unseen('INBOX', 3)
+    check(unseen >= 2, f'the server holds {unseen} unread messages, not 2 or more')
+
+    # Opening a message reads it, here and soon on the server.
+    T.select_child(exact_row(tern, 'Read me here'), 'the message “Read me here”')
+    wait_for(lambda: imap_unseen('INBOX', 3) == unseen - 1,
+             'the server to hear that the message was read', timeout=SYNC_TIMEOUT)
+    # Marking it unread again goes there too.
+    context.press('Control_L', 'u')
+    wait_for(lambda: imap_unseen('INBOX', 3) == unseen,
+             'the server to hear that the message is unread again', timeout=SYNC_TIMEOUT)
     tern.check_running()
 
 

@@ -625,3 +625,38 @@ tern_store_free_bodies (TernStoreDb *db,
     }
   return TRUE;
 }
+
+/**
+ * tern_store_body_change_flags:
+ * @body_ids: (element-type gint64): the messages
+ *
+ * Sets @add and clears @remove in the flags the bodies database keeps of
+ * each message, for a rebuild of the index; a failure costs only that.
+ */
+void
+tern_store_body_change_flags (TernStoreDb *db,
+                              GArray      *body_ids,
+                              guint        add,
+                              guint        remove)
+{
+  sqlite3_stmt *stmt;
+
+  if (body_ids->len == 0)
+    return;
+  stmt = tern_store_db_statement (db, db->bodies,
+                                  "UPDATE body_meta SET flags = (flags | ?1) & ~?2 WHERE id = ?3",
+                                  NULL);
+  if (stmt == NULL || !tern_store_begin (db->bodies, NULL))
+    return;
+
+  for (guint i = 0; i < body_ids->len; i++)
+    {
+      sqlite3_bind_int (stmt, 1, add);
+      sqlite3_bind_int (stmt, 2, remove);
+      sqlite3_bind_int64 (stmt, 3, g_array_index (body_ids, gint64, i));
+      sqlite3_step (stmt);
+      sqlite3_reset (stmt);
+    }
+  if (!tern_store_commit (db->bodies, NULL))
+    tern_store_rollback (db->bodies);
+}

@@ -733,24 +733,8 @@ set_flags_job (TernStore   *self,
   if (!tern_store_commit (db->index, &error))
     goto failed;
 
-  /* The bodies keep the flags too, for a rebuild; a failure here costs
-   * only that. */
-  stmt = tern_store_db_statement (db, db->bodies,
-                                  "UPDATE body_meta SET flags = (flags | ?1) & ~?2 WHERE id = ?3",
-                                  NULL);
-  if (stmt != NULL && tern_store_begin (db->bodies, NULL))
-    {
-      for (guint i = 0; i < data->ids->len; i++)
-        {
-          sqlite3_bind_int (stmt, 1, data->add);
-          sqlite3_bind_int (stmt, 2, data->remove);
-          sqlite3_bind_int64 (stmt, 3, g_array_index (data->ids, gint64, i));
-          sqlite3_step (stmt);
-          sqlite3_reset (stmt);
-        }
-      tern_store_commit (db->bodies, NULL);
-      tern_store_rollback (db->bodies);
-    }
+  /* The bodies keep the flags too, for a rebuild. */
+  tern_store_body_change_flags (db, data->ids, data->add, data->remove);
 
   tern_store_emit_changed (self, TERN_STORE_CHANGE_MESSAGES_UPDATED, folders, data->ids);
   g_task_return_boolean (task, TRUE);

@@ -83,6 +83,10 @@ void      tern_store_bodies_forget      (TernStoreDb       *db,
                                          GArray            *body_ids);
 gboolean  tern_store_free_bodies        (TernStoreDb       *db,
                                          GArray            *body_ids);
+void      tern_store_body_change_flags  (TernStoreDb       *db,
+                                         GArray            *body_ids,
+                                         guint              add,
+                                         guint              remove);
 void      tern_store_bodies_mark_indexed (TernStoreDb      *db,
                                          GArray            *body_ids);
 void      tern_store_add_stored_messages_async (TernStore           *self,

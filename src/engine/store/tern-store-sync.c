@@ -2742,6 +2742,9 @@ queue_action_job (TernStore   *self,
     goto failed;
 
   tern_store_free_bodies (db, bodies);
+  /* The bodies keep the flags too, for a rebuild of the index. */
+  if (data->kind == TERN_ACTION_SET_FLAGS)
+    tern_store_body_change_flags (db, touched, data->flags_add, data->flags_remove);
 
   if (touched->len > 0)
     tern_store_emit_changed (self,
