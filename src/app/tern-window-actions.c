@@ -18,7 +18,8 @@
  * Deleting from an account's folder moves the messages to its Trash, and
  * undoing moves them back.  Deleting in a folder on this computer, or in
  * Trash, deletes for good: the messages are hidden at once and deleted when
- * their toast goes away without "Undo" (or when the window closes).
+ * their toast goes away without "Undo" (or when the window closes), on
+ * their server too.
  */
 
 typedef void (*MessagesFunc) (TernWindow *self,
@@ -626,9 +627,13 @@ delete_done_cb (GObject      *source,
 {
   g_autoptr(TernWindow) self = user_data;
   g_autoptr(GError) error = NULL;
+  guint queued;
 
-  if (!tern_store_delete_messages_finish (TERN_STORE (source), result, &error))
+  queued = tern_store_queue_action_finish (TERN_STORE (source), result, &error);
+  if (error != NULL)
     report_error (self, _("Could not delete the messages"), error);
+  else if (queued > 0 && self->mail_service != NULL)
+    tern_mail_service_push_changes (self->mail_service);
 }
 
 static void
@@ -650,8 +655,8 @@ finish_delete (TernWindow *self,
   /* The model drops the rows when the store reports the deletion; they
    * stay hidden until then. */
   if (self->store != NULL)
-    tern_store_delete_messages_async (self->store, deletion->ids, NULL, delete_done_cb,
-                                      g_object_ref (self));
+    tern_store_queue_action_async (self->store, TERN_ACTION_DELETE, deletion->ids, 0, 0, 0,
+                                   NULL, delete_done_cb, g_object_ref (self));
   forget_pending (self, deletion->ids);
 }
 

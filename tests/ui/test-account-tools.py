@@ -16,6 +16,8 @@ with the helpers, session and runner of test-main-window.py:
   a toast that stays, naming it; its details name the refused address, and
   Try Again sends it once more; it stays in the Outbox;
 - reading a message, and marking it unread again, reach the server soon;
+  deleting moves a message to the Trash, and deleting it there deletes it
+  on the server too;
 - "Remove Account…" asks first; Cancel keeps everything, Remove takes the
   account out of the sidebar, its settings and its mail on this computer,
   while the server keeps its mail.
@@ -374,6 +376,30 @@ def test_read_state_on_server(context):
     context.press('Control_L', 'u')
     wait_for(lambda: imap_unseen('INBOX', 3) == unseen,
              'the server to hear that the message is unread again', timeout=SYNC_TIMEOUT)
+    tern.check_running()
+
+
+@ui_test('/ui/tools/delete-moves-to-trash-then-deletes-on-the-server')
+def test_delete_on_server(context):
+    subjects = ['Throw me away']
+    tern, _, account = start_with_account(context, 'deleting', subjects, user=3)
+    wait_for_subjects(tern, subjects)
+    trash = imap_count('Trash', 3)
+
+    # Delete in the Inbox: to the Trash, on the server once the toast goes.
+    T.select_child(exact_row(tern, 'Throw me away'), 'the message “Throw me away”')
+    context.press('Delete')
+    wait_for(lambda: imap_count('Trash', 3) == trash + 1,
+             'the message to reach the server’s Trash', timeout=SYNC_TIMEOUT)
+
+    # Delete in the Trash: for good, there too.
+    T.select_child(sidebar_row(tern, 'Trash', 'the account’s Trash'), 'the Trash')
+    wait_for_subjects(tern, subjects)
+    T.select_child(exact_row(tern, 'Throw me away'), 'the message “Throw me away” in the Trash')
+    context.press('Delete')
+    wait_for(lambda: imap_count('Trash', 3) == trash,
+             'the message to leave the server’s Trash', timeout=SYNC_TIMEOUT)
+    context.screenshot('tools-deleted-for-good')
     tern.check_running()
 
 
