@@ -20,7 +20,7 @@ BUILD_PKGS="
 TEST_PKGS="
   dovecot-imapd dovecot-pop3d dovecot-lmtpd postfix openssl
   xvfb xauth dbus dbus-x11 at-spi2-core python3 python3-pyatspi python3-gi
-  gir1.2-atspi-2.0 gnome-keyring libsecret-tools gnome-online-accounts python3-dbus
+  gir1.2-atspi-2.0 gnome-keyring libsecret-tools gnome-online-accounts python3-dbus gdb
   imagemagick yelp-tools clang libclang-rt-14-dev
 "
 

@@ -16,6 +16,7 @@ every process the session started, even after a crash or a timeout.
 import ctypes
 import ctypes.util
 import os
+import resource
 import secrets
 import shutil
 import signal
@@ -215,10 +216,15 @@ class Session:
         self._logs.append(f)
         return f
 
-    def _spawn(self, argv, name, pass_fds=(), env=None):
+    def _spawn(self, argv, name, pass_fds=(), env=None, core_dumps=False):
+        def allow_core():
+            resource.setrlimit(resource.RLIMIT_CORE,
+                               (resource.RLIM_INFINITY, resource.RLIM_INFINITY))
+
         p = subprocess.Popen(argv, env=env or self.env, stdin=subprocess.DEVNULL,
                              stdout=self._log(name), stderr=subprocess.STDOUT,
-                             pass_fds=pass_fds, cwd=self.root)
+                             pass_fds=pass_fds, cwd=self.root,
+                             preexec_fn=allow_core if core_dumps else None)
         self._processes.append(p)
         return p
 
@@ -310,11 +316,13 @@ class Session:
 
     # Processes
 
-    def spawn(self, argv, name, env_overrides=None):
+    def spawn(self, argv, name, env_overrides=None, core_dumps=False):
         """Starts a program in the session; its output goes to name.log.
 
         env_overrides adds variables to the session's environment, and
-        removes those it maps to None.
+        removes those it maps to None.  With core_dumps, a crash of the
+        program may leave a core file in the session's folder, for
+        crash_report().
         """
         env = dict(self.env)
         for key, value in (env_overrides or {}).items():
@@ -322,7 +330,29 @@ class Session:
                 env.pop(key, None)
             else:
                 env[key] = value
-        return self._spawn(argv, name, env=env)
+        return self._spawn(argv, name, env=env, core_dumps=core_dumps)
+
+    def crash_report(self, program):
+        """The backtraces gdb reads from the core files in the session's
+        folder, or '' when there are none or gdb is missing."""
+        gdb = shutil.which('gdb')
+        if not gdb:
+            return ''
+        reports = []
+        for name in sorted(os.listdir(self.root)):
+            if not name.startswith('core'):
+                continue
+            path = os.path.join(self.root, name)
+            try:
+                result = subprocess.run([gdb, '-q', '-batch', '-ex', 'bt 30',
+                                         '-ex', 'thread apply all bt 12', program, path],
+                                        stdin=subprocess.DEVNULL, capture_output=True,
+                                        text=True, timeout=120)
+                reports.append(result.stdout)
+            except (OSError, subprocess.TimeoutExpired) as e:
+                reports.append(f'gdb could not read {path}: {e}')
+            os.unlink(path)
+        return '\n'.join(reports)
 
     def log_text(self, name):
         try:

@@ -246,7 +246,7 @@ class Tern:
         env.update(extra_env or {})
         self.process = context.session.spawn(
             [context.args.tern, '--data-dir', self.data_dir] + list(args or []), 'tern-' + name,
-            env)
+            env, core_dumps=True)
         self.app = wait_for(self._find_app, f'tern (PID {self.process.pid}) on the AT-SPI desktop',
                             STARTUP_TIMEOUT)
         self.window = wait_for(self._find_main_window, 'the main window “Tern” to show',
@@ -362,6 +362,14 @@ class Context:
                 diagnose(f'tern log: {path}')
                 if tern.process.poll() is not None:
                     diagnose(f'tern exited with status {tern.process.returncode}')
+                    report = self.session.crash_report(self.args.tern)
+                    if report:
+                        crash = os.path.join(self.args.artifacts, f'{tern.name}.crash.txt')
+                        with open(crash, 'w') as f:
+                            f.write(report)
+                        diagnose(f'backtrace ({crash}):')
+                        for line in report.splitlines()[:40]:
+                            diagnose(line)
             tern.stop()
         self.apps = []
 
