@@ -142,7 +142,7 @@ finish_batch (ImportData    *data,
   if (ids == NULL)
     {
       if (g_error_matches (local_error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
-        tern_store_bodies_forget (bodies, batch->body_ids);
+        tern_store_free_bodies (bodies, batch->body_ids);
       g_propagate_error (error, local_error);
       in_flight_free (batch);
       return FALSE;
@@ -353,7 +353,7 @@ import_thread (GTask        *task,
           if (in_flight.length >= 2 &&
               !finish_batch (data, context, &bodies, &in_flight, &result->imported, &error))
             {
-              tern_store_bodies_forget (&bodies, handed->body_ids);
+              tern_store_free_bodies (&bodies, handed->body_ids);
               in_flight_free (handed);
               break;
             }

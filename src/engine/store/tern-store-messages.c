@@ -45,15 +45,6 @@ add_data_free (AddData *data)
   g_free (data);
 }
 
-/* Takes back bodies whose index rows could not be written, so that a
- * refused message does not come back on the next open. */
-static void
-forget_bodies (TernStoreDb *db,
-               GArray      *ids)
-{
-  tern_store_free_bodies (db, ids);
-}
-
 /* Writes the bodies of @count messages from @first and commits them;
  * their ids go to @batch_ids.  Synced: they reach the disk before it
  * returns. */
@@ -121,7 +112,7 @@ index_batch (TernStore    *self,
 
   if (!tern_store_begin (db->index, error))
     {
-      forget_bodies (db, batch_ids);
+      tern_store_free_bodies (db, batch_ids);
       return FALSE;
     }
 
@@ -136,7 +127,7 @@ index_batch (TernStore    *self,
                                           message, error))
         {
           tern_store_rollback (db->index);
-          forget_bodies (db, batch_ids);
+          tern_store_free_bodies (db, batch_ids);
           return FALSE;
         }
     }
@@ -146,7 +137,7 @@ index_batch (TernStore    *self,
       !tern_store_commit (db->index, error))
     {
       tern_store_rollback (db->index);
-      forget_bodies (db, batch_ids);
+      tern_store_free_bodies (db, batch_ids);
       return FALSE;
     }
 
@@ -377,19 +368,6 @@ tern_store_bodies_put (TernStoreDb  *db,
 {
   return put_bodies (db, tern_folder_get_account (folder), tern_folder_get_path (folder),
                      messages, 0, messages->len, FALSE, body_ids, error);
-}
-
-/**
- * tern_store_bodies_forget:
- *
- * Takes back bodies stored by tern_store_bodies_put() that will not be
- * indexed.
- */
-void
-tern_store_bodies_forget (TernStoreDb *db,
-                          GArray      *body_ids)
-{
-  forget_bodies (db, body_ids);
 }
 
 /**

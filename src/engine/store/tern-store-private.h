@@ -79,8 +79,6 @@ gboolean  tern_store_bodies_put         (TernStoreDb       *db,
                                          GPtrArray         *messages,
                                          GArray            *body_ids,
                                          GError           **error);
-void      tern_store_bodies_forget      (TernStoreDb       *db,
-                                         GArray            *body_ids);
 gboolean  tern_store_free_bodies        (TernStoreDb       *db,
                                          GArray            *body_ids);
 void      tern_store_body_change_flags  (TernStoreDb       *db,
