@@ -13,6 +13,7 @@
 
 #include "tern-engine.h"
 #include "tern-mime-composer.h"
+#include "tern-mime-flowed.h"
 #include "tern-test-util.h"
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (GMimeMessage, g_object_unref)
@@ -57,32 +58,6 @@ assert_crlf_only (GBytes *raw)
       g_assert_true (i > 0 && data[i - 1] == '\r');
 }
 
-/* RFC 3676 decoding, for checking: a line ending in a space joins the
- * next; a leading space is unstuffed. */
-static char *
-unflow (const char *text)
-{
-  g_auto(GStrv) lines = g_strsplit (text, "\n", -1);
-  GString *out = g_string_new (NULL);
-
-  for (guint i = 0; lines[i] != NULL; i++)
-    {
-      char *line = lines[i];
-      gsize length = strlen (line);
-
-      if (length > 0 && line[length - 1] == '\r')
-        line[--length] = '\0';
-      if (lines[i + 1] == NULL && length == 0)
-        break;
-      if (line[0] == ' ')
-        line++, length--;
-      g_string_append (out, line);
-      if (length == 0 || line[length - 1] != ' ' || g_str_equal (line, "-- "))
-        g_string_append_c (out, '\n');
-    }
-  return g_string_free (out, FALSE);
-}
-
 static TernMimeComposer *
 new_composer (void)
 {
@@ -113,19 +88,26 @@ test_flowed_text (void)
     "\n"
     "This paragraph is long enough that it must be cut into several lines when it is sent "
     "as flowed text, and joined again by the reader's mail program without a trace.\n"
-    ">not a quote, but starts like one\n"
+    "> A quoted line long enough to be cut in two when it is sent as flowed text, "
+    "each piece keeping its quote mark.\n"
+    ">> > Quoted deeper, with spaced marks.\n"
+    ">\n"
     "From here on, a line that mbox would mangle.\n"
     " leading space\n"
     "Ünïcödé çharacters stay whole: ÅÄÖ åäö ß € 日本語のテキストも大丈夫です。\n"
     "-- \n"
     "Zoë\n";
-  /* What the reader sees: the same, minus the trailing spaces. */
+  /* What the reader sees: the same, minus the trailing spaces, quote
+   * marks written together. */
   const char *expected =
     "Hello Ann,\n"
     "\n"
     "This paragraph is long enough that it must be cut into several lines when it is sent "
     "as flowed text, and joined again by the reader's mail program without a trace.\n"
-    ">not a quote, but starts like one\n"
+    "> A quoted line long enough to be cut in two when it is sent as flowed text, "
+    "each piece keeping its quote mark.\n"
+    ">>> Quoted deeper, with spaced marks.\n"
+    ">\n"
     "From here on, a line that mbox would mangle.\n"
     " leading space\n"
     "Ünïcödé çharacters stay whole: ÅÄÖ åäö ß € 日本語のテキストも大丈夫です。\n"
@@ -150,11 +132,21 @@ test_flowed_text (void)
   {
     g_auto(GStrv) lines = g_strsplit (text, "\n", -1);
 
+    guint quoted = 0;
+
     for (guint i = 0; lines[i] != NULL; i++)
-      g_assert_cmpint (g_utf8_strlen (lines[i], -1), <=, 79);
+      {
+        g_assert_cmpint (g_utf8_strlen (lines[i], -1), <=, 79);
+        if (g_str_has_prefix (lines[i], "> "))
+          quoted++;
+        /* Nothing is space-stuffed in front of a quote mark. */
+        g_assert_false (g_str_has_prefix (lines[i], " >"));
+      }
     g_assert_cmpuint (g_strv_length (lines), >, 10);
+    /* The long quoted line went out in two pieces, both quoted. */
+    g_assert_cmpuint (quoted, ==, 2);
   }
-  back = unflow (text);
+  back = tern_mime_decode_flowed (text, FALSE);
   g_assert_cmpstr (back, ==, expected);
 }
 

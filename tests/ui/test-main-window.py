@@ -761,9 +761,16 @@ Date: {date(4)}
 Message-ID: <lunch-2@example.org>
 In-Reply-To: <lunch-1@example.org>
 References: <lunch-1@example.org>
-Content-Type: text/plain; charset=utf-8
+Content-Type: text/plain; charset=utf-8; format=flowed
 
-Noon works for me.
+Noon works for me. I will book the table by the window, if the place still 
+has one free that day.
+
+On {date(5)}, Alice Martin wrote:
+> Shall we meet at noon? The menu is at 
+> https://food.example.org/menu.
+>
+>> An older line, quoted twice.
 """,
         f"""{envelope('news@bank.example', 3)}
 From: Your Bank <news@bank.example>
@@ -997,6 +1004,8 @@ def test_reader(context):
     label_in(reader, 'Bob Stone <bob@example.org>', 'the From header of the newest message')
     find(reader, lambda a: has_role(a, pyatspi.ROLE_LABEL) and 'Alice Martin' in a.name
          and 'alice@example.org' in a.name, 'the Cc and To headers of the newest message')
+    # The newest message's text, with its quotes drawn as quote blocks.
+    time.sleep(2)
     context.screenshot('mailbox-conversation')
 
 

@@ -5,6 +5,7 @@
 #include <gmime/gmime.h>
 #include <string.h>
 
+#include "tern-mime-flowed.h"
 #include "tern-mime-private.h"
 
 /*
@@ -237,6 +238,23 @@ type_is (GMimeObject *object,
   return content_type != NULL && g_mime_content_type_is_type (content_type, type, subtype);
 }
 
+/* format=flowed text (RFC 3676), and its DelSp=yes. */
+gboolean
+tern_mime_part_is_flowed (GMimePart *part)
+{
+  const char *format = g_mime_object_get_content_type_parameter (GMIME_OBJECT (part), "format");
+
+  return format != NULL && g_ascii_strcasecmp (format, "flowed") == 0;
+}
+
+gboolean
+tern_mime_part_deletes_space (GMimePart *part)
+{
+  const char *delsp = g_mime_object_get_content_type_parameter (GMIME_OBJECT (part), "delsp");
+
+  return delsp != NULL && g_ascii_strcasecmp (delsp, "yes") == 0;
+}
+
 /* Appends the text of a text/plain or text/html part to the body text. */
 static void
 append_part_text (TernMimeIngest *ingest,
@@ -296,6 +314,12 @@ append_part_text (TernMimeIngest *ingest,
     {
       plain = g_string_sized_new (MIN (text->len, room) + 16);
       tern_mime_html_to_text (text->str, text->len, room + 1, plain);
+    }
+  else if (tern_mime_part_is_flowed (part))
+    {
+      g_autofree char *joined = tern_mime_decode_flowed (text->str, tern_mime_part_deletes_space (part));
+
+      plain = g_string_new (joined);
     }
   else
     {

@@ -10,6 +10,7 @@
 
 #include "tern-engine.h"
 #include "tern-mime-composer.h"
+#include "tern-mime-flowed.h"
 #include "tern-mime-private.h"
 
 /* GMime 3.2 declares no automatic cleanups of its own. */
@@ -575,7 +576,10 @@ tern_mime_composer_get_recipients (TernMimeComposer *self)
  * are removed from every line (they would mark it as flowed), long lines
  * are cut after a space with that space left at the end of the piece,
  * lines that start with a space, ">" or "From " are space-stuffed, and
- * the signature separator "-- " stays as it is.
+ * the signature separator "-- " stays as it is.  A quoted line (">" once
+ * per level, together or spaced) keeps its depth: every piece of it
+ * starts with the same quote marks, written together and followed by a
+ * space.
  *
  * Returns: (transfer full): the encoded text, lines ending in "\n".
  */
@@ -598,24 +602,29 @@ tern_mime_encode_flowed (const char *text)
     {
       char *line = lines[i];
       gsize length = strlen (line);
+      gsize content;
+      guint depth;
+      glong width;
       const char *rest;
 
       if (length > 0 && line[length - 1] == '\r')
         line[--length] = '\0';
+      depth = tern_mime_quote_depth (line, length, &content);
       if (!g_str_equal (line, "-- "))
         {
-          while (length > 0 && line[length - 1] == ' ')
+          while (length > content && line[length - 1] == ' ')
             line[--length] = '\0';
         }
+      width = MAX (FLOWED_WIDTH - (glong) depth - 1, FLOWED_WIDTH / 2);
 
-      rest = line;
+      rest = line + content;
       do
         {
           const char *cut = NULL;
           gsize piece;
           glong chars = g_utf8_strlen (rest, -1);
 
-          if (chars > FLOWED_WIDTH)
+          if (chars > width)
             {
               /* The last space within the width, else the first after. */
               const char *p = rest;
@@ -624,17 +633,27 @@ tern_mime_encode_flowed (const char *text)
                 {
                   if (*p == ' ' && p != rest && p[1] != '\0')
                     {
-                      if (c < FLOWED_WIDTH || cut == NULL)
+                      if (c < width || cut == NULL)
                         cut = p + 1;
-                      if (c >= FLOWED_WIDTH)
+                      if (c >= width)
                         break;
                     }
                 }
             }
           piece = cut != NULL ? (gsize) (cut - rest) : strlen (rest);
 
-          if (rest[0] == ' ' || rest[0] == '>' || g_str_has_prefix (rest, "From "))
-            g_string_append_c (out, ' ');
+          if (depth > 0)
+            {
+              /* An empty quoted line is ">" alone: "> " would flow. */
+              for (guint d = 0; d < depth; d++)
+                g_string_append_c (out, '>');
+              if (piece > 0)
+                g_string_append_c (out, ' ');
+            }
+          else if (rest[0] == ' ' || rest[0] == '>' || g_str_has_prefix (rest, "From "))
+            {
+              g_string_append_c (out, ' ');
+            }
           g_string_append_len (out, rest, piece);
           g_string_append_c (out, '\n');
           rest += piece;

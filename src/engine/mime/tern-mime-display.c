@@ -6,6 +6,7 @@
 
 #include "tern-engine.h"
 #include "tern-mime-display.h"
+#include "tern-mime-flowed.h"
 #include "tern-mime-private.h"
 
 /*
@@ -145,6 +146,8 @@ part_text (TernMimeDisplay *self,
     if (text->str[i] == '\0')
       text->str[i] = ' ';
 
+  if (!html && tern_mime_part_is_flowed (part))
+    return tern_mime_decode_flowed (text->str, tern_mime_part_deletes_space (part));
   return g_string_free (g_steal_pointer (&text), FALSE);
 }
 
@@ -804,39 +807,28 @@ append_escaped (GString    *out,
   g_string_append (out, escaped);
 }
 
-/**
- * tern_mime_display_text_to_html:
- * @text: plain text in UTF-8
- *
- * Makes HTML of plain text: every character escaped, line breaks and
- * spaces kept (in a block styled `white-space: pre-wrap`), and web and
- * mail addresses (http:, https:, www., mailto:) made into links.
- *
- * Returns: (transfer full): an HTML fragment.
- */
-char *
-tern_mime_display_text_to_html (const char *text)
+/* Escapes a piece of a line, its web and mail addresses made links. */
+static void
+append_linked (GString    *out,
+               const char *line,
+               gsize       length)
 {
-  GString *out = g_string_new ("<div class=\"tern-plain\">");
-  gsize length;
   gsize done = 0;
 
-  g_return_val_if_fail (text != NULL, NULL);
-
-  length = strlen (text);
   for (gsize i = 0; i < length;)
     {
-      gsize url_length = url_length_at (text, i);
+      gsize url_length = url_length_at (line, i);
 
       if (url_length == 0)
         {
           i++;
           continue;
         }
+      url_length = MIN (url_length, length - i);
 
-      append_escaped (out, text + done, i - done);
+      append_escaped (out, line + done, i - done);
       {
-        g_autofree char *url = g_strndup (text + i, url_length);
+        g_autofree char *url = g_strndup (line + i, url_length);
         g_autofree char *href = g_ascii_strncasecmp (url, "www.", 4) == 0
                                 ? g_strconcat ("http://", url, NULL) : g_strdup (url);
         g_autofree char *escaped_href = g_markup_escape_text (href, -1);
@@ -848,7 +840,97 @@ tern_mime_display_text_to_html (const char *text)
       i += url_length;
       done = i;
     }
-  append_escaped (out, text + done, length - done);
+  append_escaped (out, line + done, length - done);
+}
+
+typedef struct
+{
+  const char *text;
+  gsize length;
+  guint depth;
+} QuotedLine;
+
+static gboolean
+line_is_blank (const QuotedLine *line)
+{
+  for (gsize i = 0; i < line->length; i++)
+    if (!g_ascii_isspace (line->text[i]))
+      return FALSE;
+  return TRUE;
+}
+
+/**
+ * tern_mime_display_text_to_html:
+ * @text: plain text in UTF-8
+ *
+ * Makes HTML of plain text: every character escaped, line breaks and
+ * spaces kept (in a block styled `white-space: pre-wrap`), and web and
+ * mail addresses (http:, https:, www., mailto:) made into links.  Quoted
+ * lines (">" once per level) go into nested
+ * `<blockquote class="tern-quote">` blocks, their quote marks taken off;
+ * past %TERN_MIME_MAX_QUOTE_DEPTH levels the blocks stop nesting.
+ *
+ * Returns: (transfer full): an HTML fragment.
+ */
+char *
+tern_mime_display_text_to_html (const char *text)
+{
+  GString *out = g_string_new ("<div class=\"tern-plain\">");
+  g_autoptr(GArray) lines = g_array_new (FALSE, FALSE, sizeof (QuotedLine));
+  guint open = 0;
+
+  g_return_val_if_fail (text != NULL, NULL);
+
+  for (const char *p = text; *p != '\0';)
+    {
+      const char *end = strchr (p, '\n');
+      gsize length = end != NULL ? (gsize) (end - p) : strlen (p);
+      gsize content;
+      QuotedLine line;
+
+      line.depth = MIN (tern_mime_quote_depth (p, length, &content), TERN_MIME_MAX_QUOTE_DEPTH);
+      line.text = p + content;
+      line.length = length - content;
+      if (line.length > 0 && line.text[line.length - 1] == '\r')
+        line.length--;
+      g_array_append_val (lines, line);
+      p = end != NULL ? end + 1 : p + length;
+    }
+
+  /* Lines of one depth in a row make a run; the blank lines at either end
+   * of a run are left to the quote's margins, so a quote looks the same
+   * whether or not its writer set it off by empty lines. */
+  for (guint i = 0; i < lines->len;)
+    {
+      guint depth = g_array_index (lines, QuotedLine, i).depth;
+      guint first = i;
+      guint last;
+
+      while (i < lines->len && g_array_index (lines, QuotedLine, i).depth == depth)
+        i++;
+      last = i;
+      while (first < last && line_is_blank (&g_array_index (lines, QuotedLine, first)))
+        first++;
+      while (last > first && line_is_blank (&g_array_index (lines, QuotedLine, last - 1)))
+        last--;
+      if (first == last)
+        continue;
+
+      for (; open > depth; open--)
+        g_string_append (out, "</blockquote>");
+      for (; open < depth; open++)
+        g_string_append (out, "<blockquote class=\"tern-quote\">");
+      for (guint j = first; j < last; j++)
+        {
+          const QuotedLine *line = &g_array_index (lines, QuotedLine, j);
+
+          if (j > first)
+            g_string_append_c (out, '\n');
+          append_linked (out, line->text, line->length);
+        }
+    }
+  for (; open > 0; open--)
+    g_string_append (out, "</blockquote>");
   g_string_append (out, "</div>");
 
   return g_string_free (out, FALSE);

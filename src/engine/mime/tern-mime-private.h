@@ -92,6 +92,11 @@ gunichar    tern_mime_windows_1252_char     (guint8                     byte);
 char       *tern_mime_text_make_preview     (const char                *text,
                                              guint                      max_chars);
 
+/* tern-mime-body.c: format=flowed parts. */
+
+gboolean    tern_mime_part_is_flowed        (GMimePart                 *part);
+gboolean    tern_mime_part_deletes_space    (GMimePart                 *part);
+
 /* tern-mime-html.c: the text of an HTML body. */
 
 void        tern_mime_html_to_text          (const char                *html,
