@@ -5,6 +5,10 @@
  * tern_mime_message_parse() and every fact is read back and checked for
  * what the store relies on (valid UTF-8, the documented bounds).
  *
+ * The reader's path goes the same way: the display of the message, its
+ * plain text made HTML (quote blocks closed as they were opened), and the
+ * text written as format=flowed and read back.
+ *
  * It also checks the guard's promise on small inputs: with a field limit of
  * a few dozen bytes, no header that GMime keeps from the guarded copy may
  * be longer, which shows that the guard found every header block GMime
@@ -18,6 +22,9 @@
 #include <string.h>
 
 #include "tern-engine.h"
+#include "tern-mime-composer.h"
+#include "tern-mime-display.h"
+#include "tern-mime-flowed.h"
 #include "tern-mime-message.h"
 #include "tern-mime-private.h"
 #include "tern-mime-subject.h"
@@ -178,6 +185,39 @@ check_guard_agrees_with_gmime (const guint8 *data,
   g_object_unref (stream);
 }
 
+static guint
+count (const char *haystack,
+       const char *needle)
+{
+  guint n = 0;
+
+  for (const char *p = strstr (haystack, needle); p != NULL; p = strstr (p + 1, needle))
+    n++;
+  return n;
+}
+
+static void
+check_display (const guint8 *data,
+               gsize         size)
+{
+  g_autoptr(GBytes) bytes = g_bytes_new_static (data, size);
+  g_autoptr(TernMimeDisplay) display = tern_mime_display_new (bytes);
+  const char *body = tern_mime_display_get_body (display);
+
+  g_assert_true (g_utf8_validate (body, -1, NULL));
+  if (!tern_mime_display_is_html (display))
+    {
+      g_autofree char *html = tern_mime_display_text_to_html (body);
+      g_autofree char *flowed = tern_mime_encode_flowed (body);
+      g_autofree char *back = tern_mime_decode_flowed (flowed, FALSE);
+      guint opened = count (html, "<blockquote");
+
+      g_assert_true (g_utf8_validate (html, -1, NULL));
+      g_assert_cmpuint (opened, ==, count (html, "</blockquote>"));
+      g_assert_true (g_utf8_validate (back, -1, NULL));
+    }
+}
+
 int
 LLVMFuzzerTestOneInput (const guint8 *data,
                         size_t        size)
@@ -197,6 +237,8 @@ LLVMFuzzerTestOneInput (const guint8 *data,
   }
 
   tern_mime_message_unref (message);
+
+  check_display (data, size);
 
   {
     /* The subject rules on raw text as well. */
