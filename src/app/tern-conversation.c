@@ -16,7 +16,7 @@ typedef struct
   gint64 message_id;
   gint64 folder_id;
   guint count;
-  gboolean same_folder;
+  TernConversationScope scope;
   TernMessage *first;
 } LoadData;
 
@@ -61,7 +61,8 @@ conversation_cb (GObject      *source,
     {
       TernMessage *message = found->pdata[i];
 
-      if (load->same_folder && tern_message_get_folder_id (message) != load->folder_id)
+      if (load->scope == TERN_CONVERSATION_SCOPE_ROW &&
+          tern_message_get_folder_id (message) != load->folder_id)
         continue;
       g_ptr_array_add (messages, tern_message_ref (message));
     }
@@ -97,9 +98,12 @@ first_cb (GObject      *source,
   load->first = tern_message_ref (messages->pdata[0]);
   conversation_id = tern_message_get_conversation_id (load->first);
 
-  /* A row of one message (a conversation's only one in the folder, or
-   * any row of the list shown as messages) stands for that message. */
-  if (conversation_id == 0 || load->count <= 1)
+  /* A row of a list shown as messages stands for its message; so does a
+   * row of one message acted on.  Read, a conversation row shows the
+   * whole conversation, though the folder holds one message of it (a
+   * reply of one's own in Sent, the rest in the Inbox). */
+  if (conversation_id == 0 || load->scope == TERN_CONVERSATION_SCOPE_MESSAGE ||
+      (load->scope == TERN_CONVERSATION_SCOPE_ROW && load->count <= 1))
     {
       g_task_return_pointer (task, only_first (load), (GDestroyNotify) g_ptr_array_unref);
       return;
@@ -113,19 +117,19 @@ first_cb (GObject      *source,
 /**
  * tern_conversation_load_async:
  * @row: a row of the message list
- * @same_folder: only the messages in the row's folder (for actions on the
- *   row), or those of every folder (for reading)
+ * @scope: which messages of the row
  *
- * Reads the messages of @row: its message alone for a row of one message;
- * for a conversation row, the conversation's messages in the row's folder
- * (@same_folder) or the whole conversation, replies whose subject changed
- * and those in other folders such as Sent included, less what lies in a
- * Trash or Junk folder other than the row's.
+ * Reads the messages of @row: its message alone
+ * (%TERN_CONVERSATION_SCOPE_MESSAGE); the conversation's messages in the
+ * row's folder (%TERN_CONVERSATION_SCOPE_ROW); or the whole conversation
+ * (%TERN_CONVERSATION_SCOPE_WHOLE), replies whose subject changed and
+ * those in other folders such as Sent included, less what lies in a Trash
+ * or Junk folder other than the row's.
  */
 void
-tern_conversation_load_async (TernStore           *store,
-                              TernMessageRow      *row,
-                              gboolean             same_folder,
+tern_conversation_load_async (TernStore            *store,
+                              TernMessageRow       *row,
+                              TernConversationScope scope,
                               GCancellable        *cancellable,
                               GAsyncReadyCallback  callback,
                               gpointer             user_data)
@@ -139,7 +143,7 @@ tern_conversation_load_async (TernStore           *store,
   load->message_id = tern_message_row_get_id (row);
   load->folder_id = tern_message_row_get_folder_id (row);
   load->count = tern_message_row_get_count (row);
-  load->same_folder = same_folder;
+  load->scope = scope;
   g_task_set_task_data (task, load, load_data_free);
 
   g_array_append_val (ids, load->message_id);

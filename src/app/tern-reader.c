@@ -145,12 +145,14 @@ tern_reader_clear (TernReader *self)
 /**
  * tern_reader_show_row:
  *
- * Shows the message or conversation of @row.
+ * Shows the message of @row, or its whole conversation when @threaded
+ * (the list shows conversations).
  */
 void
 tern_reader_show_row (TernReader     *self,
                       TernStore      *store,
                       TernMessageRow *row,
+                      gboolean        threaded,
                       GSettings      *settings)
 {
   g_return_if_fail (TERN_IS_READER (self));
@@ -159,7 +161,10 @@ tern_reader_show_row (TernReader     *self,
   g_set_object (&self->store, store);
   g_set_object (&self->settings, settings);
   self->cancellable = g_cancellable_new ();
-  tern_conversation_load_async (store, row, FALSE, self->cancellable, loaded_cb, self);
+  tern_conversation_load_async (store, row,
+                                threaded ? TERN_CONVERSATION_SCOPE_WHOLE
+                                : TERN_CONVERSATION_SCOPE_MESSAGE,
+                                self->cancellable, loaded_cb, self);
 }
 
 /**

@@ -16,6 +16,7 @@ G_DECLARE_FINAL_TYPE (TernReader, tern_reader, TERN, READER, GtkWidget)
 void        tern_reader_show_row     (TernReader     *self,
                                       TernStore      *store,
                                       TernMessageRow *row,
+                                      gboolean        threaded,
                                       GSettings      *settings);
 void        tern_reader_clear        (TernReader     *self);
 GPtrArray  *tern_reader_get_messages (TernReader     *self);

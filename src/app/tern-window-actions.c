@@ -88,8 +88,8 @@ with_selection (TernWindow   *self,
   collect->ids = g_hash_table_new_full (g_int64_hash, g_int64_equal, g_free, NULL);
 
   for (guint i = 0; i < rows->len; i++)
-    tern_conversation_load_async (self->store, rows->pdata[i], TRUE, NULL,
-                                  collect_loaded_cb, collect);
+    tern_conversation_load_async (self->store, rows->pdata[i], TERN_CONVERSATION_SCOPE_ROW,
+                                  NULL, collect_loaded_cb, collect);
 }
 
 static GArray *

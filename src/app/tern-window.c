@@ -247,6 +247,8 @@ selection_changed_cb (TernMessageList *list,
     }
   else if (rows->len == 1)
     {
+      TernMessageListModel *model = tern_message_list_get_model (self->message_list);
+
       /* On a phone, choosing a message is opening it. */
       if (adw_leaflet_get_folded (self->leaflet) &&
           adw_leaflet_get_visible_child (self->leaflet) == self->list_pane)
@@ -254,6 +256,7 @@ selection_changed_cb (TernMessageList *list,
 
       self->shown_row_id = tern_message_row_get_id (rows->pdata[0]);
       tern_reader_show_row (self->reader, self->store, rows->pdata[0],
+                            model != NULL && tern_message_list_model_get_threaded (model),
                             tern_window_get_settings (self));
       gtk_stack_set_visible_child_name (self->reader_stack, "reader");
       adw_window_title_set_title (self->reader_title, "");

@@ -1073,6 +1073,25 @@ def test_conversation_across_subjects_and_folders(context):
     time.sleep(6)
     context.screenshot('mailbox-conversation-renamed')
 
+    # The local folder “Sent” (the last row of that name: the first is the
+    # Sent of all accounts) holds one message of the conversation; reading
+    # it shows the whole conversation all the same.
+    sent = wait_for(lambda: [a for a in find_all(tern.window, lambda a: (
+                                 has_role(a, pyatspi.ROLE_LIST_ITEM) and a.name == 'Sent'))][1:],
+                    'the local folder “Sent” in the sidebar')[-1]
+    select_child(sent, 'the local folder “Sent”')
+    find(pane(tern, 'Messages'), lambda a: has_role(a, pyatspi.ROLE_LABEL) and a.name == 'Sent',
+         'the message list to show “Sent”')
+    wait_for(lambda: len(message_rows(tern)) == 1, 'Sent to list the one reply it holds')
+    # The conversation is titled by its newest message.
+    select_child(message_row(tern, 'Re: Lunch plans'), 'the reply in Sent')
+    reader = pane(tern, 'Reader')
+    label_in(reader, 'Moved to Friday', 'the subject of the conversation in the reader')
+    for sender in ('Alice Martin', 'Bob Stone', 'Sam Reed', 'Carol White'):
+        label_in(reader, sender, f'the message from {sender} in the conversation read in Sent')
+    time.sleep(3)
+    context.screenshot('mailbox-conversation-from-sent')
+
 
 @ui_test('/ui/mailbox/dark-style-keeps-blocking-remote-content')
 def test_reader_dark(context):
