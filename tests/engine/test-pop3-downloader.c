@@ -13,6 +13,7 @@
 #include <signal.h>
 #include <string.h>
 #include <sys/wait.h>
+#include <glib/gstdio.h>
 
 #include "tern-pop3-downloader.h"
 #include "tern-store-pop3.h"
@@ -867,6 +868,87 @@ test_lost_records_no_duplicates (void)
   tern_test_remove_tree (dir);
 }
 
+/* Mail deleted here stays deleted when the index is made anew from the
+ * bodies, and when the bodies come from before they listed what POP3 kept
+ * (bodies version 1). */
+static void
+test_rebuilt_index_remembers_deleted (void)
+{
+  g_autofree char *dir = tern_test_make_temp_dir ("tern-pop3-XXXXXX");
+  g_autofree char *index = g_build_filename (dir, "store.sqlite", NULL);
+  g_autofree char *bodies = g_build_filename (dir, "bodies.sqlite", NULL);
+  g_autoptr(TernStore) store = tern_test_open_store (dir);
+  FakeServer *server = fake_server_start (FAULT_NONE);
+  g_autoptr(TernPop3Downloader) downloader = NULL;
+  TernPop3DownloadStats stats = { 0 };
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GArray) gone = g_array_new (FALSE, FALSE, sizeof (gint64));
+  g_autoptr(GHashTable) records = NULL;
+  g_autoptr(GAsyncResult) result = NULL;
+  sqlite3 *db = NULL;
+
+  fill (server, 3);
+  fake_server_run (server);
+  downloader = new_downloader (store, server, TERN_POP3_AFTER_DOWNLOAD_KEEP, 0);
+  g_assert_true (run_check (downloader, &stats, &error));
+  g_assert_cmpuint (stats.downloaded, ==, 3);
+
+  /* uid-2 deleted here for good: its body goes. */
+  tern_store_pop3_load_async (store, ACCOUNT, NULL, tern_test_got_result_cb, &result);
+  records = tern_store_pop3_load_finish (store, tern_test_wait_for (&result), &error);
+  g_assert_no_error (error);
+  g_array_append_val (gone, ((TernPop3Record *) g_hash_table_lookup (records, "uid-2"))->message_id);
+  tern_test_delete_messages (store, gone);
+  g_clear_object (&downloader);
+  tern_test_close_store (&store);
+
+  g_assert_cmpint (sqlite3_open (bodies, &db), ==, SQLITE_OK);
+  g_assert_cmpint (tern_test_query_int (db, "SELECT count (*) FROM pop3_kept"), ==, 3);
+  g_assert_cmpint (tern_test_query_int (db, "SELECT count (*) FROM bodies"), ==, 2);
+  /* Bodies of version 1, without the list. */
+  tern_test_exec_sql (db, "DROP TABLE pop3_kept; PRAGMA user_version = 1;");
+  sqlite3_close (db);
+
+  /* Opening takes the list from the index... */
+  store = tern_test_open_store (dir);
+  g_assert_false (tern_store_was_rebuilt (store));
+  tern_test_close_store (&store);
+  g_assert_cmpint (sqlite3_open (bodies, &db), ==, SQLITE_OK);
+  g_assert_cmpint (tern_test_query_int (db, "PRAGMA user_version"), ==, 2);
+  g_assert_cmpint (tern_test_query_int (db, "SELECT count (*) FROM pop3_kept"), ==, 3);
+  sqlite3_close (db);
+
+  /* ...which is then lost, and made again from the bodies. */
+  g_assert_cmpint (g_unlink (index), ==, 0);
+  store = tern_test_open_store (dir);
+  g_assert_true (tern_store_was_rebuilt (store));
+
+  downloader = new_downloader (store, server, TERN_POP3_AFTER_DOWNLOAD_KEEP, 0);
+  g_assert_true (run_check (downloader, &stats, &error));
+  g_assert_no_error (error);
+  /* Nothing downloaded again: not the two kept, not the one deleted. */
+  g_assert_cmpuint (stats.downloaded, ==, 0);
+  g_assert_cmpuint (server->retr_count, ==, 3);
+  /* And the one deleted here goes from the server when told to. */
+  tern_pop3_downloader_set_delete_on_server (downloader, TRUE);
+  g_assert_true (run_check (downloader, &stats, &error));
+  g_assert_no_error (error);
+  g_assert_cmpuint (stats.deleted, ==, 1);
+  g_assert_cmpuint (fake_server_count (server), ==, 2);
+
+  g_clear_object (&downloader);
+  tern_test_close_store (&store);
+  fake_server_stop (server);
+
+  /* The server forgot it: so does the bodies' list. */
+  g_assert_cmpint (sqlite3_open (bodies, &db), ==, SQLITE_OK);
+  g_assert_cmpint (tern_test_query_int (db, "SELECT count (*) FROM pop3_kept"), ==, 2);
+  g_assert_cmpint (tern_test_query_int (db, "SELECT count (*) FROM pop3_kept "
+                                            "WHERE uidl = 'uid-2'"), ==, 0);
+  sqlite3_close (db);
+  tern_test_remove_tree (dir);
+}
+
 /* The child of the kill test: one check, deleting after download. */
 static int
 child_fetch (const char *dir,
@@ -986,6 +1068,8 @@ main (int   argc,
   g_test_add_func ("/pop3/downloader/large-message-through-a-file",
                    test_large_message_through_a_file);
   g_test_add_func ("/pop3/downloader/periodic-check-runs-now", test_periodic_check);
+  g_test_add_func ("/pop3/downloader/rebuilt-index-remembers-mail-deleted-here",
+                   test_rebuilt_index_remembers_deleted);
   g_test_add_func ("/pop3/downloader/lost-records-no-duplicates",
                    test_lost_records_no_duplicates);
 

@@ -321,46 +321,66 @@ tern_store_migrate_bodies (sqlite3  *db,
   if (version < 0)
     return tern_store_sql_error (db, sqlite3_errcode (db), "Could not read the bodies version",
                                  error);
-  if (version > 1)
+  if (version > 2)
     {
       g_set_error (error, TERN_STORE_ERROR, TERN_STORE_ERROR_TOO_NEW,
                    "The mail bodies are version %d, made by a newer Tern", version);
       return FALSE;
     }
-  if (version == 1)
-    return TRUE;
 
-  return tern_store_exec (db,
-                          "BEGIN IMMEDIATE;"
-                          /* AUTOINCREMENT: an id is never given twice, so no
-                           * new message can meet words left in the search
-                           * index by an old one. */
-                          "CREATE TABLE bodies ("
-                          "  id INTEGER PRIMARY KEY AUTOINCREMENT,"
-                          "  encoding INTEGER NOT NULL,"
-                          "  raw_size INTEGER NOT NULL,"
-                          "  data BLOB NOT NULL);"
-                          /* state: 0 written, not yet in the index; 1 indexed;
-                           * 2 kept aside, as it could not be indexed. */
-                          "CREATE TABLE body_meta ("
-                          "  id INTEGER PRIMARY KEY,"
-                          "  state INTEGER NOT NULL DEFAULT 0,"
-                          "  account TEXT NOT NULL,"
-                          "  path TEXT NOT NULL,"
-                          "  uid INTEGER,"
-                          "  flags INTEGER NOT NULL DEFAULT 0,"
-                          "  internal_date INTEGER NOT NULL DEFAULT 0,"
-                          "  keywords TEXT);"
-                          "CREATE INDEX body_meta_state ON body_meta (state) WHERE state = 0;"
-                          /* What a rebuild cannot learn from the messages. */
-                          "CREATE TABLE folder_meta ("
-                          "  account TEXT NOT NULL,"
-                          "  path TEXT NOT NULL,"
-                          "  role INTEGER NOT NULL DEFAULT 0,"
-                          "  PRIMARY KEY (account, path)) WITHOUT ROWID;"
-                          "PRAGMA user_version = 1;"
-                          "COMMIT;",
-                          error);
+  if (version == 0 &&
+      !tern_store_exec (db,
+                        "BEGIN IMMEDIATE;"
+                        /* AUTOINCREMENT: an id is never given twice, so no
+                         * new message can meet words left in the search
+                         * index by an old one. */
+                        "CREATE TABLE bodies ("
+                        "  id INTEGER PRIMARY KEY AUTOINCREMENT,"
+                        "  encoding INTEGER NOT NULL,"
+                        "  raw_size INTEGER NOT NULL,"
+                        "  data BLOB NOT NULL);"
+                        /* state: 0 written, not yet in the index; 1 indexed;
+                         * 2 kept aside, as it could not be indexed. */
+                        "CREATE TABLE body_meta ("
+                        "  id INTEGER PRIMARY KEY,"
+                        "  state INTEGER NOT NULL DEFAULT 0,"
+                        "  account TEXT NOT NULL,"
+                        "  path TEXT NOT NULL,"
+                        "  uid INTEGER,"
+                        "  flags INTEGER NOT NULL DEFAULT 0,"
+                        "  internal_date INTEGER NOT NULL DEFAULT 0,"
+                        "  keywords TEXT);"
+                        "CREATE INDEX body_meta_state ON body_meta (state) WHERE state = 0;"
+                        /* What a rebuild cannot learn from the messages. */
+                        "CREATE TABLE folder_meta ("
+                        "  account TEXT NOT NULL,"
+                        "  path TEXT NOT NULL,"
+                        "  role INTEGER NOT NULL DEFAULT 0,"
+                        "  PRIMARY KEY (account, path)) WITHOUT ROWID;"
+                        "PRAGMA user_version = 1;"
+                        "COMMIT;",
+                        error))
+    return FALSE;
+
+  /* Version 2: the POP3 messages kept, by their server's id, and the body
+   * each became; a message deleted here keeps its row, with no body.  The
+   * index keeps the same in pop3_uidls; a rebuild learns it from here, so
+   * that mail deleted here is not downloaded again. */
+  if (version < 2 &&
+      !tern_store_exec (db,
+                        "BEGIN IMMEDIATE;"
+                        "CREATE TABLE pop3_kept ("
+                        "  account TEXT NOT NULL,"
+                        "  uidl TEXT NOT NULL,"
+                        "  body_id INTEGER NOT NULL,"
+                        "  first_seen INTEGER NOT NULL,"
+                        "  PRIMARY KEY (account, uidl)) WITHOUT ROWID;"
+                        "PRAGMA user_version = 2;"
+                        "COMMIT;",
+                        error))
+    return FALSE;
+
+  return TRUE;
 }
 
 /* Bodies */

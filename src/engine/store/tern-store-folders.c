@@ -954,6 +954,7 @@ forget_account_job (TernStore   *self,
    * only unused bytes. */
   tern_store_free_bodies (db, body_ids);
 
+  tern_store_pop3_forget_kept (db, account);
   tern_store_save_folder_meta (db, account);
   g_task_return_boolean (task, TRUE);
   return;

@@ -28,6 +28,11 @@
  * with no matching body, which the next load forgets: the message is
  * downloaded again, as it was never kept.
  *
+ * The bodies database keeps its own list of the UIDLs kept (pop3_kept),
+ * written with the bodies in step 2 and never dropped when a message is
+ * deleted here.  An index made anew from the bodies takes its records
+ * from it, so mail deleted here stays deleted.
+ *
  * A message whose UIDL the store does not know, but which the target
  * folder already holds byte for byte (same Message-ID, same size, same
  * bytes), is not stored again: its UIDL is recorded against the copy
@@ -244,6 +249,105 @@ tern_store_pop3_load_finish (TernStore     *self,
   return g_task_propagate_pointer (G_TASK (result), error);
 }
 
+/* The bodies' list of kept UIDLs */
+
+static gboolean
+copy_rows (sqlite3       *from,
+           const char    *select_sql,
+           sqlite3       *to,
+           const char    *insert_sql,
+           GError       **error)
+{
+  g_autoptr(sqlite3_stmt) select = NULL;
+  g_autoptr(sqlite3_stmt) insert = NULL;
+  int rc;
+
+  select = tern_store_prepare (from, select_sql, error);
+  if (select == NULL)
+    return FALSE;
+  insert = tern_store_prepare (to, insert_sql, error);
+  if (insert == NULL || !tern_store_begin (to, error))
+    return FALSE;
+  while ((rc = sqlite3_step (select)) == SQLITE_ROW)
+    {
+      for (int i = 0; i < 4; i++)
+        sqlite3_bind_value (insert, i + 1, sqlite3_column_value (select, i));
+      if (!step_done (to, insert, "Could not copy the POP3 records", error))
+        {
+          tern_store_rollback (to);
+          return FALSE;
+        }
+    }
+  if (rc != SQLITE_DONE)
+    {
+      tern_store_rollback (to);
+      return tern_store_sql_error (from, rc, "Could not read the POP3 records", error);
+    }
+  if (!tern_store_commit (to, error))
+    {
+      tern_store_rollback (to);
+      return FALSE;
+    }
+  return TRUE;
+}
+
+/**
+ * tern_store_pop3_restore:
+ * @rebuilt: the index was just made anew from the bodies
+ *
+ * Brings the two lists of kept POP3 messages together when the store
+ * opens: an index made anew takes the bodies' list, so that mail deleted
+ * here is not downloaded again; bodies from before the list existed take
+ * the index's.
+ */
+gboolean
+tern_store_pop3_restore (TernStoreDb  *db,
+                         gboolean      rebuilt,
+                         GError      **error)
+{
+  g_autoptr(sqlite3_stmt) any = NULL;
+
+  if (rebuilt)
+    return copy_rows (db->bodies,
+                      "SELECT account, uidl, body_id, first_seen FROM pop3_kept",
+                      db->index,
+                      "INSERT OR IGNORE INTO pop3_uidls (account, uidl, state, message_id, "
+                      "first_seen) VALUES (?, ?, 1, ?, ?)",
+                      error);
+
+  any = tern_store_prepare (db->bodies, "SELECT 1 FROM pop3_kept LIMIT 1", error);
+  if (any == NULL)
+    return FALSE;
+  if (sqlite3_step (any) == SQLITE_ROW)
+    return TRUE;
+  return copy_rows (db->index,
+                    "SELECT account, uidl, message_id, first_seen FROM pop3_uidls "
+                    "WHERE state = 1 AND message_id IS NOT NULL",
+                    db->bodies,
+                    "INSERT OR IGNORE INTO pop3_kept (account, uidl, body_id, first_seen) "
+                    "VALUES (?, ?, ?, ?)",
+                    error);
+}
+
+/**
+ * tern_store_pop3_forget_kept:
+ *
+ * Forgets the bodies' list of POP3 messages kept for @account, as the
+ * account goes.
+ */
+void
+tern_store_pop3_forget_kept (TernStoreDb *db,
+                             const char  *account)
+{
+  g_autoptr(sqlite3_stmt) stmt = NULL;
+
+  stmt = tern_store_prepare (db->bodies, "DELETE FROM pop3_kept WHERE account = ?", NULL);
+  if (stmt == NULL)
+    return;
+  sqlite3_bind_text (stmt, 1, account, -1, SQLITE_STATIC);
+  sqlite3_step (stmt);
+}
+
 /* Adding */
 
 typedef struct
@@ -346,6 +450,47 @@ same_message_in_folder (TernStoreDb    *db,
   return found;
 }
 
+/* The bodies database's record of a kept UIDL. */
+static gboolean
+keep_uidl (TernStoreDb  *db,
+           const char   *account,
+           const char   *uidl,
+           gint64        body_id,
+           gint64        first_seen,
+           GError      **error)
+{
+  sqlite3_stmt *stmt;
+
+  stmt = tern_store_db_statement (db, db->bodies,
+                                  "INSERT OR REPLACE INTO pop3_kept (account, uidl, body_id, "
+                                  "first_seen) VALUES (?, ?, ?, ?)",
+                                  error);
+  if (stmt == NULL)
+    return FALSE;
+  sqlite3_bind_text (stmt, 1, account, -1, SQLITE_STATIC);
+  sqlite3_bind_text (stmt, 2, uidl, -1, SQLITE_STATIC);
+  sqlite3_bind_int64 (stmt, 3, body_id);
+  sqlite3_bind_int64 (stmt, 4, first_seen);
+  return step_done (db->bodies, stmt, "Could not record a POP3 message", error);
+}
+
+static gboolean
+drop_kept_uidl (TernStoreDb  *db,
+                const char   *account,
+                const char   *uidl,
+                GError      **error)
+{
+  sqlite3_stmt *stmt;
+
+  stmt = tern_store_db_statement (db, db->bodies,
+                                  "DELETE FROM pop3_kept WHERE account = ? AND uidl = ?", error);
+  if (stmt == NULL)
+    return FALSE;
+  sqlite3_bind_text (stmt, 1, account, -1, SQLITE_STATIC);
+  sqlite3_bind_text (stmt, 2, uidl, -1, SQLITE_STATIC);
+  return step_done (db->bodies, stmt, "Could not forget a POP3 message", error);
+}
+
 /* Records @uidl as stored, as the message @message_id. */
 static gboolean
 adopt (TernStoreDb  *db,
@@ -367,7 +512,10 @@ adopt (TernStoreDb  *db,
   sqlite3_bind_text (stmt, 2, uidl, -1, SQLITE_STATIC);
   sqlite3_bind_int64 (stmt, 3, message_id);
   sqlite3_bind_int64 (stmt, 4, now);
-  return step_done (db->index, stmt, "Could not record a POP3 message", error);
+  if (!step_done (db->index, stmt, "Could not record a POP3 message", error))
+    return FALSE;
+
+  return keep_uidl (db, account, uidl, message_id, now, error);
 }
 
 static void
@@ -398,6 +546,9 @@ take_back (TernStoreDb *db,
           sqlite3_step (meta);
           sqlite3_reset (meta);
         }
+      /* Else a rebuild would take them for mail deleted here. */
+      for (guint i = 0; i < uidls->len; i++)
+        drop_kept_uidl (db, account, g_ptr_array_index (uidls, i), NULL);
       if (!tern_store_commit (db->bodies, NULL))
         tern_store_rollback (db->bodies);
     }
@@ -524,6 +675,8 @@ add_in_writer (TernStore    *self,
           goto failed_bodies;
         }
       g_array_append_val (body_ids, id);
+      if (!keep_uidl (db, data->account, g_ptr_array_index (new_uidls, i), id, now, error))
+        goto failed_bodies;
     }
   if (!tern_store_commit (db->bodies, error))
     goto failed_bodies;
@@ -734,6 +887,16 @@ forget_job (TernStore   *self,
       tern_store_rollback (db->index);
       g_task_return_error (task, error);
       return;
+    }
+
+  /* The server has them no more: the bodies' list forgets them too.  Left
+   * behind, a row costs nothing but a few bytes. */
+  if (tern_store_begin (db->bodies, NULL))
+    {
+      for (guint i = 0; data->uidls[i] != NULL; i++)
+        drop_kept_uidl (db, data->account, data->uidls[i], NULL);
+      if (!tern_store_commit (db->bodies, NULL))
+        tern_store_rollback (db->bodies);
     }
   g_task_return_boolean (task, TRUE);
 }

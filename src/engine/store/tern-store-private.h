@@ -263,6 +263,14 @@ gboolean  tern_store_recover_bodies     (TernStore         *self,
                                          gboolean           all,
                                          GError           **error);
 
+/* tern-store-pop3.c */
+
+gboolean  tern_store_pop3_restore       (TernStoreDb       *db,
+                                         gboolean           rebuilt,
+                                         GError           **error);
+void      tern_store_pop3_forget_kept   (TernStoreDb       *db,
+                                         const char        *account);
+
 TernFolder  *tern_folder_new_from_stmt  (sqlite3_stmt      *stmt);
 TernMessage *tern_message_new_from_stmt (sqlite3_stmt      *stmt);
 void         tern_message_set_attachments (TernMessage     *message,

@@ -619,6 +619,9 @@ tern_store_open_in_thread (TernStore     *self,
   if (!tern_store_recover_bodies (self, db, self->rebuilt, error))
     return FALSE;
 
+  if (!tern_store_pop3_restore (db, self->rebuilt, error))
+    return FALSE;
+
   self->readers = g_thread_pool_new (reader_func, self, N_READERS, FALSE, NULL);
   self->writer = g_thread_new ("tern-store-writer", writer_thread, self);
 
