@@ -1483,6 +1483,7 @@ draft_raw_cb (GObject      *source,
   g_autofree char *dir = NULL;
   g_autofree char *to = NULL;
   g_autofree char *cc = NULL;
+  g_autofree char *bcc = NULL;
   GtkApplication *application;
   GPtrArray *from;
   TernComposer *self;
@@ -1538,8 +1539,12 @@ draft_raw_cb (GObject      *source,
                                    ((TernAddress *) from->pdata[0])->address);
   to = address_list (tern_mime_message_get_to (parsed));
   cc = address_list (tern_mime_message_get_cc (parsed));
+  /* A draft keeps its Bcc in a header of its own (see
+   * tern_mime_composer_set_draft()). */
+  bcc = address_list (tern_mime_message_get_bcc (parsed));
   tern_composer_add_recipients (self, TERN_RECIPIENT_TO, to);
   tern_composer_add_recipients (self, TERN_RECIPIENT_CC, cc);
+  tern_composer_add_recipients (self, TERN_RECIPIENT_BCC, bcc);
   tern_composer_set_subject (self, tern_mime_message_get_subject (parsed));
   restore_body (self, tern_mime_message_get_body_text (parsed), rich);
   for (guint i = 0; i < files->len; i++)
