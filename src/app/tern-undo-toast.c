@@ -98,7 +98,9 @@ tern_undo_toast_new (const char        *title,
   state->data = data;
   state->notify = notify;
   g_object_set_data_full (G_OBJECT (toast), UNDO_KEY, state, (GDestroyNotify) undo_toast_free);
-  adw_toast_set_button_label (toast, _("_Undo"));
+  /* No mnemonic: GTK 4.8 would name the button "_Undo Undo" to screen
+   * readers, and a toast is reached with the pointer or Tab anyway. */
+  adw_toast_set_button_label (toast, _("Undo"));
   adw_toast_set_priority (toast, ADW_TOAST_PRIORITY_HIGH);
   g_signal_connect (toast, "button-clicked", G_CALLBACK (button_clicked_cb), NULL);
   g_signal_connect (toast, "dismissed", G_CALLBACK (dismissed_cb), NULL);
