@@ -853,6 +853,8 @@ plain_toggled_cb (GtkToggleButton *button,
 {
   if (self->formatting > 0)
     return;
+  /* The user's choice stands, whatever identity the message goes from. */
+  self->format_chosen = TRUE;
   tern_composer_set_rich (self, !gtk_toggle_button_get_active (button));
   gtk_widget_grab_focus (GTK_WIDGET (self->body_view));
 }

@@ -60,9 +60,14 @@ struct _TernComposer
   gint64           draft_id;
   char            *draft_account;  /* the account of the last draft saved */
   char            *files_dir;      /* the files of a reopened draft, removed with it */
+  /* The text as the composer itself last left it: while the text still
+   * reads so, the user has not written in it, and a change of identity
+   * brings that identity's format. */
+  char            *untouched_body;
 
   /* Rich text (tern-composer-format.c) */
   gboolean         rich;
+  gboolean         format_chosen;  /* the user turned plain text on or off */
   guint            typing_style;   /* TernRichStyle of what is typed next */
   guint            formatting;     /* > 0 while the composer changes the text itself */
 };

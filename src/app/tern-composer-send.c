@@ -14,6 +14,7 @@
 #include "tern-send-failures.h"
 #include "tern-store-outbox.h"
 #include "tern-trust.h"
+#include "tern-undo-toast.h"
 
 /*
  * What happens once a composer has put its message in the outbox: the
@@ -27,22 +28,29 @@
 #define SENDERS_KEY "tern-composer-senders"
 #define AUTHS_KEY "tern-composer-auths"
 
+/* What Undo on "Sending…" needs.  The toast holds one reference, for as
+ * long as it lives, and taking the message back holds another until the
+ * store answers: either may end first. */
 typedef struct
 {
-  TernWindow *window;
+  GWeakRef window;
   TernStore *store;
   char *account;
   gint64 item_id;
-  gboolean undone;
 } Sending;
 
 static void
-sending_free (Sending *sending)
+sending_clear (Sending *sending)
 {
-  g_object_unref (sending->window);
+  g_weak_ref_clear (&sending->window);
   g_object_unref (sending->store);
   g_free (sending->account);
-  g_free (sending);
+}
+
+static void
+sending_unref (gpointer data)
+{
+  g_rc_box_release_full (data, (GDestroyNotify) sending_clear);
 }
 
 static GHashTable *
@@ -319,48 +327,46 @@ cancelled_cb (GObject      *source,
               gpointer      user_data)
 {
   Sending *sending = user_data;
+  g_autoptr(TernWindow) window = g_weak_ref_get (&sending->window);
   g_autoptr(GError) error = NULL;
+  gboolean cancelled = tern_store_outbox_change_finish (TERN_STORE (source), result, &error);
+  GtkApplication *application = window != NULL
+                                ? gtk_window_get_application (GTK_WINDOW (window)) : NULL;
 
-  if (tern_store_outbox_change_finish (TERN_STORE (source), result, &error))
+  if (cancelled && application != NULL)
     {
-      GtkApplication *application = gtk_window_get_application (GTK_WINDOW (sending->window));
-
-      tern_window_show_toast (sending->window,
-                              _("Sending was cancelled; the message is in Drafts"));
       /* It goes to the server's Drafts when the account has them. */
-      if (application != NULL)
-        tern_mail_service_sync_soon (
-          tern_application_ensure_mail_service (TERN_APPLICATION (application), sending->store),
-          sending->account);
+      tern_mail_service_sync_soon (
+        tern_application_ensure_mail_service (TERN_APPLICATION (application), sending->store),
+        sending->account);
+    }
+  if (window == NULL)
+    {
+      if (!cancelled)
+        g_warning ("The message could not be taken back: %s", error->message);
+    }
+  else if (cancelled)
+    {
+      tern_window_show_toast (window, _("Sending was cancelled; the message is in Drafts"));
     }
   else
     {
       g_autofree char *text = g_strdup_printf (_("The message could not be taken back: %s"),
                                                error->message);
 
-      tern_window_show_toast (sending->window, text);
+      tern_window_show_toast (window, text);
     }
-  sending_free (sending);
+  sending_unref (sending);
 }
 
 static void
-undo_clicked_cb (AdwToast *toast,
-                 Sending  *sending)
+undo_sending (gpointer data)
 {
-  if (sending->undone)
-    return;
-  sending->undone = TRUE;
+  Sending *sending = data;
+
   /* The store refuses when the sender has the message already. */
   tern_store_outbox_cancel_async (sending->store, sending->item_id, NULL, cancelled_cb,
-                                  sending);
-}
-
-static void
-toast_dismissed_cb (AdwToast *toast,
-                    Sending  *sending)
-{
-  if (!sending->undone)
-    sending_free (sending);
+                                  g_rc_box_acquire (sending));
 }
 
 static void
@@ -432,27 +438,21 @@ tern_composer_queued (TernWindow *main_window,
 
   if (store == NULL)
     return;
-  sending = g_new0 (Sending, 1);
-  sending->window = g_object_ref (main_window);
-  sending->store = g_object_ref (store);
-  sending->account = g_strdup (account_id);
-  sending->item_id = item_id;
-
   /* The sender learns when the message falls due; Undo takes it back
    * before then. */
   wake_sender (main_window, store, account_id, delay);
   if (delay == 0)
     {
-      sending_free (sending);
       tern_window_show_toast (main_window, _("Sending…"));
       return;
     }
 
-  toast = adw_toast_new (_("Sending…"));
-  adw_toast_set_button_label (toast, _("_Undo"));
-  adw_toast_set_priority (toast, ADW_TOAST_PRIORITY_HIGH);
+  sending = g_rc_box_new0 (Sending);
+  g_weak_ref_init (&sending->window, main_window);
+  sending->store = g_object_ref (store);
+  sending->account = g_strdup (account_id);
+  sending->item_id = item_id;
+  toast = tern_undo_toast_new (_("Sending…"), undo_sending, NULL, sending, sending_unref);
   adw_toast_set_timeout (toast, delay);
-  g_signal_connect (toast, "button-clicked", G_CALLBACK (undo_clicked_cb), sending);
-  g_signal_connect (toast, "dismissed", G_CALLBACK (toast_dismissed_cb), sending);
   tern_window_add_toast (main_window, toast);
 }

@@ -143,6 +143,34 @@ update_signature (TernComposer *self)
 /* Identities */
 
 static void
+remember_untouched_body (TernComposer *self)
+{
+  g_free (self->untouched_body);
+  self->untouched_body = get_body (self);
+}
+
+static gboolean
+body_untouched (TernComposer *self)
+{
+  g_autofree char *text = get_body (self);
+
+  return g_strcmp0 (text, self->untouched_body) == 0;
+}
+
+/* Starts the text in the chosen identity's format (ComposeFormat in its
+ * account file), unless the user chose one. */
+static void
+apply_identity_format (TernComposer *self)
+{
+  IdentityChoice *choice = selected_choice (self);
+
+  if (choice == NULL || self->format_chosen)
+    return;
+  tern_composer_set_rich (self, tern_identity_get_compose_format (choice->identity) !=
+                                TERN_COMPOSE_FORMAT_PLAIN);
+}
+
+static void
 load_identities (TernComposer *self)
 {
   g_autoptr(TernWindow) window = get_main_window (self);
@@ -888,7 +916,16 @@ from_changed_cb (GtkDropDown  *dropdown,
                  GParamSpec   *pspec,
                  TernComposer *self)
 {
+  gboolean untouched = body_untouched (self);
+
   update_signature (self);
+  /* What the user wrote keeps its format; a text not begun yet takes the
+   * new identity's. */
+  if (untouched)
+    {
+      apply_identity_format (self);
+      remember_untouched_body (self);
+    }
   schedule_draft (self);
 }
 
@@ -1161,6 +1198,7 @@ tern_composer_set_body (TernComposer *self,
   update_signature (self);
   gtk_text_buffer_get_start_iter (buffer, &start);
   gtk_text_buffer_place_cursor (buffer, &start);
+  remember_untouched_body (self);
 }
 
 static void
@@ -1233,6 +1271,7 @@ tern_composer_finalize (GObject *object)
   if (self->files_dir != NULL)
     remove_tree (self->files_dir);
   g_free (self->files_dir);
+  g_free (self->untouched_body);
 
   for (guint i = 0; i < self->choices->len; i++)
     {
@@ -1367,7 +1406,9 @@ tern_composer_new (TernWindow *main_window)
       IdentityChoice *first = &g_array_index (self->choices, IdentityChoice, 0);
 
       tern_composer_select_identity (self, tern_account_get_id (first->account), NULL);
+      apply_identity_format (self);
     }
+  remember_untouched_body (self);
   g_signal_connect (self->from_dropdown, "notify::selected", G_CALLBACK (from_changed_cb), self);
   gtk_window_set_focus (GTK_WINDOW (self), self->to_entry);
   /* Filling it in is not a change of the user's. */
@@ -1383,6 +1424,7 @@ tern_composer_mark_unchanged (TernComposer *self)
 {
   g_clear_handle_id (&self->draft_timeout, g_source_remove);
   self->changed = FALSE;
+  remember_untouched_body (self);
 }
 
 /* Opening a saved draft */
@@ -1483,6 +1525,7 @@ draft_raw_cb (GObject      *source,
   g_autofree char *dir = NULL;
   g_autofree char *to = NULL;
   g_autofree char *cc = NULL;
+  g_autofree char *bcc = NULL;
   GtkApplication *application;
   GPtrArray *from;
   TernComposer *self;
@@ -1538,8 +1581,12 @@ draft_raw_cb (GObject      *source,
                                    ((TernAddress *) from->pdata[0])->address);
   to = address_list (tern_mime_message_get_to (parsed));
   cc = address_list (tern_mime_message_get_cc (parsed));
+  /* A draft keeps its Bcc in a header of its own (see
+   * tern_mime_composer_set_draft()). */
+  bcc = address_list (tern_mime_message_get_bcc (parsed));
   tern_composer_add_recipients (self, TERN_RECIPIENT_TO, to);
   tern_composer_add_recipients (self, TERN_RECIPIENT_CC, cc);
+  tern_composer_add_recipients (self, TERN_RECIPIENT_BCC, bcc);
   tern_composer_set_subject (self, tern_mime_message_get_subject (parsed));
   restore_body (self, tern_mime_message_get_body_text (parsed), rich);
   for (guint i = 0; i < files->len; i++)

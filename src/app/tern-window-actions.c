@@ -8,6 +8,7 @@
 #include "tern-conversation.h"
 #include "tern-message-flags.h"
 #include "tern-store-sync.h"
+#include "tern-undo-toast.h"
 #include "tern-window-private.h"
 
 /*
@@ -133,21 +134,35 @@ typedef struct
 } Undo;
 
 static void
-undo_clicked_cb (AdwToast *toast,
-                 Undo     *undo)
+undo_cb (gpointer data)
 {
+  Undo *undo = data;
+
   if (undo->undone)
     return;
   undo->undone = TRUE;
   undo->undo (undo->self, undo->data);
 }
 
+/* The toast went without Undo. */
 static void
-undo_dismissed_cb (AdwToast *toast,
-                   Undo     *undo)
+undo_done_cb (gpointer data)
 {
-  if (!undo->undone && undo->done != NULL)
+  Undo *undo = data;
+
+  if (undo->undone)
+    return;
+  undo->undone = TRUE;
+  if (undo->done != NULL)
     undo->done (undo->self, undo->data);
+}
+
+/* The toast itself went: nothing can reach the undo any more. */
+static void
+undo_free (gpointer data)
+{
+  Undo *undo = data;
+
   if (undo->self->delete_undos != NULL)
     g_ptr_array_remove (undo->self->delete_undos, undo);
   if (undo->notify != NULL)
@@ -164,7 +179,6 @@ show_undo_toast (TernWindow     *self,
                  gpointer        data,
                  GDestroyNotify  notify)
 {
-  AdwToast *toast = adw_toast_new (title);
   Undo *undo = g_new0 (Undo, 1);
 
   undo->self = g_object_ref (self);
@@ -172,18 +186,14 @@ show_undo_toast (TernWindow     *self,
   undo->done = done_func;
   undo->data = data;
   undo->notify = notify;
-
-  adw_toast_set_button_label (toast, _("Undo"));
-  adw_toast_set_priority (toast, ADW_TOAST_PRIORITY_HIGH);
-  g_signal_connect (toast, "button-clicked", G_CALLBACK (undo_clicked_cb), undo);
-  g_signal_connect (toast, "dismissed", G_CALLBACK (undo_dismissed_cb), undo);
   if (done_func != NULL)
     {
       if (self->delete_undos == NULL)
         self->delete_undos = g_ptr_array_new ();
       g_ptr_array_add (self->delete_undos, undo);
     }
-  adw_toast_overlay_add_toast (self->toast_overlay, toast);
+  adw_toast_overlay_add_toast (self->toast_overlay,
+                               tern_undo_toast_new (title, undo_cb, undo_done_cb, undo, undo_free));
 }
 
 /* Flags */

@@ -1245,7 +1245,9 @@ identity_add (TernCliContext  *context,
   g_autofree char *name = NULL;
   g_autofree char *reply_to = NULL;
   g_autofree char *signature = NULL;
+  g_autofree char *compose_format = NULL;
   gboolean make_default = FALSE;
+  TernComposeFormat format = TERN_COMPOSE_FORMAT_RICH;
   TernAccount *account;
 
   const GOptionEntry entries[] = {
@@ -1255,6 +1257,8 @@ identity_add (TernCliContext  *context,
       N_("ADDRESS") },
     { "signature", 0, 0, G_OPTION_ARG_STRING, &signature, N_("The signature"), N_("TEXT") },
     { "default", 0, 0, G_OPTION_ARG_NONE, &make_default, N_("Make it the default"), NULL },
+    { "compose-format", 0, 0, G_OPTION_ARG_STRING, &compose_format,
+      N_("How new messages from it start: rich (the default) or plain"), N_("FORMAT") },
     { NULL }
   };
 
@@ -1272,6 +1276,17 @@ identity_add (TernCliContext  *context,
       g_printerr (_("tern-cli identity add: “%s” is not an address such as name@example.com\n"),
                   tern_account_address_is_valid (email) ? reply_to : email);
       return TERN_CLI_EXIT_USAGE;
+    }
+  if (compose_format != NULL)
+    {
+      if (g_str_equal (compose_format, "plain"))
+        format = TERN_COMPOSE_FORMAT_PLAIN;
+      else if (!g_str_equal (compose_format, "rich"))
+        {
+          g_printerr (_("tern-cli identity add: --compose-format is rich or plain, not “%s”\n"),
+                      compose_format);
+          return TERN_CLI_EXIT_USAGE;
+        }
     }
 
   manager = open_manager (context);
@@ -1291,6 +1306,7 @@ identity_add (TernCliContext  *context,
   identity = tern_identity_new (name, email);
   tern_identity_set_reply_to (identity, reply_to);
   tern_identity_set_signature (identity, signature);
+  tern_identity_set_compose_format (identity, format);
   tern_account_add_identity (account, identity);
   if (make_default)
     tern_account_set_default_identity (account, identity);

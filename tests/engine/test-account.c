@@ -171,6 +171,7 @@ test_round_trip (Fixture       *fixture,
   tern_identity_set_smtp_port (alias, 465);
   tern_identity_set_smtp_security (alias, TERN_SECURITY_TLS);
   tern_identity_set_smtp_username (alias, "support");
+  tern_identity_set_compose_format (alias, TERN_COMPOSE_FORMAT_PLAIN);
   tern_account_add_identity (account, main_identity);
   tern_account_add_identity (account, alias);
   tern_account_set_default_identity (account, alias);
@@ -226,6 +227,7 @@ test_round_trip (Fixture       *fixture,
                    "-- \nAda\n  Analytical Engines Ltd\n");
   g_assert_false (tern_identity_has_smtp_server (main_loaded));
   g_assert_false (tern_identity_get_is_default (main_loaded));
+  g_assert_cmpint (tern_identity_get_compose_format (main_loaded), ==, TERN_COMPOSE_FORMAT_RICH);
 
   g_assert_cmpstr (tern_identity_get_name (alias_loaded), ==, "Ada (support)");
   g_assert_cmpstr (tern_identity_get_address (alias_loaded), ==, "support@example.com");
@@ -235,6 +237,8 @@ test_round_trip (Fixture       *fixture,
   g_assert_cmpuint (tern_identity_get_smtp_port (alias_loaded), ==, 465);
   g_assert_cmpint (tern_identity_get_smtp_security (alias_loaded), ==, TERN_SECURITY_TLS);
   g_assert_cmpstr (tern_identity_get_smtp_username (alias_loaded), ==, "support");
+  g_assert_cmpint (tern_identity_get_compose_format (alias_loaded), ==,
+                   TERN_COMPOSE_FORMAT_PLAIN);
   g_assert_true (tern_identity_get_is_default (alias_loaded));
   g_assert_true (tern_account_get_default_identity (loaded) == alias_loaded);
 }
@@ -272,8 +276,11 @@ test_hand_written_file (Fixture       *fixture,
   support = tern_account_get_default_identity (account);
   g_assert_cmpstr (tern_identity_get_address (support), ==, "Support@Example.com");
   g_assert_cmpstr (tern_identity_get_signature (support), ==, "The support team\nExample Ltd");
+  g_assert_cmpint (tern_identity_get_compose_format (support), ==, TERN_COMPOSE_FORMAT_PLAIN);
   info = g_list_model_get_item (tern_account_get_identities (account), 2);
   g_assert_cmpuint (tern_identity_get_smtp_port (info), ==, 465);
+  /* Without the key, an identity writes rich text. */
+  g_assert_cmpint (tern_identity_get_compose_format (info), ==, TERN_COMPOSE_FORMAT_RICH);
 
   /* A rewrite keeps the keys this Tern does not know. */
   tern_account_set_offline_days (account, 0);
@@ -286,9 +293,22 @@ test_hand_written_file (Fixture       *fixture,
   g_assert_no_error (error);
   g_assert_cmpstr (kept, ==, "kept");
 
+  /* The plain identity stays plain; the rich ones need no key. */
+  {
+    g_autofree char *format = g_key_file_get_string (key_file, "Identity 2", "ComposeFormat",
+                                                     NULL);
+
+    g_assert_cmpstr (format, ==, "plain");
+    g_assert_false (g_key_file_has_key (key_file, "Identity 3", "ComposeFormat", NULL));
+  }
+
   again = load_manager (fixture);
   g_assert_cmpuint (tern_account_get_offline_days (tern_account_manager_lookup (again, "office")),
                     ==, 0);
+  g_assert_cmpint (tern_identity_get_compose_format (
+                     tern_account_get_default_identity (tern_account_manager_lookup (again,
+                                                                                    "office"))),
+                   ==, TERN_COMPOSE_FORMAT_PLAIN);
 }
 
 typedef struct
@@ -329,6 +349,7 @@ static const BadValue bad_values[] = {
   { "Identity 2", "ReplyTo", "helpdesk@", TERN_ACCOUNT_ERROR_INVALID_VALUE },
   { "Identity 3", "SmtpSecurity", "starttls-maybe", TERN_ACCOUNT_ERROR_INVALID_VALUE },
   { "Identity 3", "SmtpPort", "70000", TERN_ACCOUNT_ERROR_INVALID_VALUE },
+  { "Identity 2", "ComposeFormat", "html", TERN_ACCOUNT_ERROR_INVALID_VALUE },
   /* A second default, and two identities with one address. */
   { "Identity 3", "Default", "true", TERN_ACCOUNT_ERROR_INVALID_VALUE },
   { "Identity 3", "Address", "SUPPORT@example.COM", TERN_ACCOUNT_ERROR_INVALID_VALUE },

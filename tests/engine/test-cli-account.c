@@ -267,6 +267,9 @@ test_identities (Fixture       *fixture,
   g_auto(CliResult) removed = { 0 };
   g_auto(CliResult) last = { 0 };
   g_auto(CliResult) relisted = { 0 };
+  g_auto(CliResult) plain = { 0 };
+  g_auto(CliResult) bad_format = { 0 };
+  g_auto(CliResult) rich_removed = { 0 };
   g_autofree char *text = NULL;
 
   run_cli (fixture, &added, "account", "add", "--email", "office@example.org",
@@ -275,11 +278,29 @@ test_identities (Fixture       *fixture,
 
   run_cli (fixture, &alias, "identity", "add", "office-example-org", "--email",
            "support@example.org", "--name", "Support", "--reply-to", "help@example.org",
-           "--default", NULL);
+           "--default", "--compose-format", "plain", NULL);
   g_assert_cmpint (alias.status, ==, 0);
   text = read_account_file (fixture, "office-example-org");
   assert_contains (text, "Address=support@example.org");
   assert_contains (text, "ReplyTo=help@example.org");
+  assert_contains (text, "ComposeFormat=plain");
+  g_clear_pointer (&text, g_free);
+
+  run_cli (fixture, &bad_format, "identity", "add", "office-example-org", "--email",
+           "news@example.org", "--compose-format", "html", NULL);
+  g_assert_cmpint (bad_format.status, ==, 2);
+  assert_contains (bad_format.err, "rich or plain");
+  run_cli (fixture, &plain, "identity", "add", "office-example-org", "--email",
+           "sales@example.org", "--compose-format", "rich", NULL);
+  g_assert_cmpint (plain.status, ==, 0);
+  text = read_account_file (fixture, "office-example-org");
+  /* Only the plain identity names its format. */
+  g_assert_nonnull (strstr (text, "ComposeFormat=plain"));
+  g_assert_null (strstr (strstr (text, "ComposeFormat=plain") + 1, "ComposeFormat"));
+  g_assert_null (strstr (text, "news@example.org"));
+  run_cli (fixture, &rich_removed, "identity", "remove", "office-example-org",
+           "sales@example.org", NULL);
+  g_assert_cmpint (rich_removed.status, ==, 0);
 
   run_cli (fixture, &duplicate, "identity", "add", "office-example-org", "--email",
            "SUPPORT@example.org", NULL);

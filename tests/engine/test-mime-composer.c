@@ -9,6 +9,7 @@
 #include "config.h"
 
 #include <string.h>
+#include <glib/gstdio.h>
 #include <gmime/gmime.h>
 
 #include "tern-engine.h"
@@ -383,25 +384,86 @@ test_needs_sender_and_recipient (void)
   g_assert_error (error, TERN_MIME_COMPOSER_ERROR, TERN_MIME_COMPOSER_ERROR_NO_RECIPIENT);
 }
 
+/* Whether a line of @text starts with a Bcc field, in any case. */
+static gboolean
+has_bcc_field (const char *text)
+{
+  g_autofree char *lower = g_strconcat ("\n", text, NULL);
+
+  for (char *p = lower; *p != '\0'; p++)
+    *p = g_ascii_tolower (*p);
+  return strstr (lower, "\nbcc:") != NULL || strstr (lower, "\nbcc :") != NULL;
+}
+
+/* A draft needs neither sender nor recipient, and keeps its Bcc in a
+ * header for when it is opened again; the same message built to be sent
+ * has no trace of the Bcc but in the envelope. */
 static void
 test_draft_without_recipient (void)
 {
   g_autoptr(TernMimeComposer) composer = tern_mime_composer_new ();
   g_autoptr(GError) error = NULL;
   g_autoptr(GBytes) raw = NULL;
+  g_autoptr(GMimeMessage) message = NULL;
   g_autofree char *text = NULL;
+  g_autofree char *path = NULL;
+  g_autofree char *written = NULL;
+  g_auto(GStrv) recipients = NULL;
+  InternetAddressList *bcc;
+  gsize written_size;
+  int fd;
 
   tern_mime_composer_set_draft (composer, TRUE);
   tern_mime_composer_set_subject (composer, "Half written");
   tern_mime_composer_set_text (composer, "Dear\n");
   g_assert_true (tern_mime_composer_add_recipients (composer, TERN_RECIPIENT_BCC,
-                                                    "hidden@b.example", &error));
+                                                    "hidden@b.example, Zoë Ünal <zoe@c.example>",
+                                                    &error));
   raw = tern_mime_composer_to_bytes (composer, &error);
   g_assert_no_error (error);
   g_assert_nonnull (raw);
   text = g_strndup (g_bytes_get_data (raw, NULL), g_bytes_get_size (raw));
   g_assert_nonnull (strstr (text, "Subject: Half written\r\n"));
+  message = parse (raw);
+  bcc = g_mime_message_get_bcc (message);
+  g_assert_cmpint (internet_address_list_length (bcc), ==, 2);
+  g_assert_cmpstr (internet_address_mailbox_get_addr (
+                     INTERNET_ADDRESS_MAILBOX (internet_address_list_get_address (bcc, 0))), ==,
+                   "hidden@b.example");
+  g_assert_cmpstr (internet_address_get_name (internet_address_list_get_address (bcc, 1)), ==,
+                   "Zoë Ünal");
+  /* Written through a file, as the composer saves, too. */
+  fd = g_file_open_tmp ("tern-draft-XXXXXX.eml", &path, &error);
+  g_assert_no_error (error);
+  g_close (fd, NULL);
+  g_assert_true (tern_mime_composer_write_to_file (composer, path, &error));
+  g_assert_true (g_file_get_contents (path, &written, &written_size, &error));
+  g_assert_nonnull (strstr (written, "Bcc: hidden@b.example"));
+  g_unlink (path);
+  g_clear_pointer (&text, g_free);
+  g_clear_pointer (&raw, g_bytes_unref);
+  g_clear_pointer (&written, g_free);
+
+  /* Sent: the Bcc recipients are in the envelope, nowhere in the message. */
+  tern_mime_composer_set_draft (composer, FALSE);
+  g_assert_true (tern_mime_composer_set_from (composer, NULL, "me@a.example", &error));
+  g_assert_true (tern_mime_composer_add_recipients (composer, TERN_RECIPIENT_TO, "to@a.example",
+                                                    &error));
+  raw = tern_mime_composer_to_bytes (composer, &error);
+  g_assert_no_error (error);
+  text = g_strndup (g_bytes_get_data (raw, NULL), g_bytes_get_size (raw));
   g_assert_null (strstr (text, "hidden@b.example"));
+  g_assert_null (strstr (text, "zoe@c.example"));
+  g_assert_false (has_bcc_field (text));
+  g_assert_true (tern_mime_composer_write_to_file (composer, path, &error));
+  g_assert_true (g_file_get_contents (path, &written, &written_size, &error));
+  g_assert_null (strstr (written, "hidden@b.example"));
+  g_assert_false (has_bcc_field (written));
+  g_unlink (path);
+  recipients = tern_mime_composer_get_recipients (composer);
+  g_assert_cmpuint (g_strv_length (recipients), ==, 3);
+  g_assert_true (g_strv_contains ((const char * const *) recipients, "hidden@b.example"));
+  g_assert_true (g_strv_contains ((const char * const *) recipients, "zoe@c.example"));
 }
 
 int
@@ -417,7 +479,7 @@ main (int   argc,
                    test_html_images_attachments);
   g_test_add_func ("/mime/composer/reply-and-forward", test_reply_and_forward);
   g_test_add_func ("/mime/composer/needs-sender-and-recipient", test_needs_sender_and_recipient);
-  g_test_add_func ("/mime/composer/draft-needs-neither-and-hides-bcc",
+  g_test_add_func ("/mime/composer/draft-keeps-bcc-sent-message-never",
                    test_draft_without_recipient);
 
   return g_test_run ();

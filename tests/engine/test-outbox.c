@@ -712,6 +712,65 @@ test_undo_window (void)
   tern_test_remove_tree (dir);
 }
 
+/* A message whose header names Bcc recipients never enters the queue:
+ * every recipient would see them.  Bcc is only the envelope's. */
+static void
+test_bcc_header_refused (void)
+{
+  g_autofree char *dir = tern_test_make_temp_dir ("tern-outbox-XXXXXX");
+  g_autoptr(TernStore) store = tern_test_open_store (dir);
+  const char *const envelope[] = { "ann@example.org", "hidden@example.net", NULL };
+  const char *const headers[] = {
+    "Bcc: hidden@example.net\r\n",
+    "bcc: hidden@example.net\r\n",
+    "BCC : hidden@example.net\n",
+    "BcC:\r\n",
+  };
+  gint64 now = g_get_real_time () / G_USEC_PER_SEC;
+
+  for (guint i = 0; i < G_N_ELEMENTS (headers); i++)
+    {
+      g_autofree char *text = g_strconcat ("From: me@example.org\r\nTo: ann@example.org\r\n",
+                                           headers[i], "Subject: Hidden\r\n\r\nBody\r\n",
+                                           NULL);
+      g_autoptr(GBytes) raw = g_bytes_new (text, strlen (text));
+      g_autoptr(GAsyncResult) result = NULL;
+      g_autoptr(GError) error = NULL;
+      g_autoptr(TernOutboxItem) item = NULL;
+
+      tern_store_outbox_add_async (store, "work", "me@example.org", envelope, raw, now, NULL,
+                                   tern_test_got_result_cb, &result);
+      item = tern_store_outbox_add_finish (store, tern_test_wait_for (&result), &error);
+      g_assert_null (item);
+      g_assert_error (error, TERN_STORE_ERROR, TERN_STORE_ERROR_INVALID);
+    }
+  {
+    /* "Bcc" in the body, or a field whose name only starts so, is no Bcc
+     * header. */
+    const char *text = "From: me@example.org\r\nTo: ann@example.org\r\n"
+                       "Bcc-Note: none\r\nSubject: Bcc: in the subject\r\n\r\n"
+                       "Bcc: hidden@example.net\r\n";
+    g_autoptr(GBytes) raw = g_bytes_new_static (text, strlen (text));
+    g_autoptr(GAsyncResult) result = NULL;
+    g_autoptr(GError) error = NULL;
+    g_autoptr(TernOutboxItem) item = NULL;
+
+    tern_store_outbox_add_async (store, "work", "me@example.org", envelope, raw, now, NULL,
+                                 tern_test_got_result_cb, &result);
+    item = tern_store_outbox_add_finish (store, tern_test_wait_for (&result), &error);
+    g_assert_no_error (error);
+    g_assert_nonnull (item);
+  }
+  {
+    g_autoptr(GPtrArray) items = list_outbox (store);
+
+    g_assert_cmpuint (items->len, ==, 1);
+  }
+
+  tern_test_close_store (&store);
+  tern_test_remove_tree (dir);
+}
+
 /* Removing an account takes its unsent mail, queued changes and POP3
  * records out of the store, and leaves another account's. */
 static void
@@ -998,6 +1057,7 @@ main (int   argc,
   g_test_add_func ("/outbox/too-big-refused-before-upload", test_too_big_refused_before_upload);
   g_test_add_func ("/outbox/offline-keeps-queue", test_offline_keeps_queue);
   g_test_add_func ("/outbox/undo-window-cancels", test_undo_window);
+  g_test_add_func ("/outbox/bcc-header-refused", test_bcc_header_refused);
   g_test_add_func ("/outbox/forget-account", test_forget_account);
   g_test_add_func ("/outbox/kill-after-data-duplicates-never-loses", test_kill_after_data);
   g_test_add_func ("/outbox/interrupted-add-recovered", test_interrupted_add_recovered);

@@ -248,7 +248,8 @@ def test_rich_send(context):
 def test_server_draft(context):
     env = server_env()
     alice, alice_pw = env['TERN_TEST_USER1'], env['TERN_TEST_PASSWORD1']
-    bob = env['TERN_TEST_USER2']
+    bob, bob_pw = env['TERN_TEST_USER2'], env['TERN_TEST_PASSWORD2']
+    carol, carol_pw = env['TERN_TEST_USER3'], env['TERN_TEST_PASSWORD3']
     data_dir = C.new_profile(context, 'server-draft')
     account = add_imap_account(context, data_dir, alice, alice_pw)
 
@@ -256,7 +257,19 @@ def test_server_draft(context):
     wait_for_synced(context, data_dir, account)
     window = open_composer(context, tern)
     subject = f'Plans {int(time.time())}'
-    write_to(context, window, bob, subject)
+    body = write_to(context, window, bob, subject)
+    # Carol gets it too, unseen by Bob: the Bcc field, shown with its
+    # button's mnemonic, then clicked into.
+    context.press('Alt_L', 'b')
+    bcc = C.named(window, T.pyatspi.ROLE_TEXT, 'Bcc', 'the “Bcc” field')
+    wait_for(lambda: T.is_on_screen(bcc, window), 'the “Bcc” field to show')
+    click_text(bcc)
+    wait_for(lambda: bcc.getState().contains(T.pyatspi.STATE_FOCUSED),
+             'the “Bcc” field to have the focus')
+    C.type_text(context, carol)
+    click_text(body)
+    wait_for(lambda: body.getState().contains(T.pyatspi.STATE_FOCUSED),
+             'the message text to have the focus')
     context.press('Control_L', 'i')
     C.type_text(context, 'First')
     context.press('Control_L', 'i')
@@ -271,6 +284,10 @@ def test_server_draft(context):
         return found if len(found) == 1 and 'version' in str(found[0][1]) else None
     found = wait_for(first_on_server, 'the draft to reach the server’s Drafts', timeout=60)
     check('\\Draft' in found[0][0], f'the draft on the server has the flags {found[0][0]}')
+    # The draft, the user's own copy, keeps its Bcc for when it is opened
+    # again, on this computer or another.
+    check(carol in str(found[0][1].get('Bcc', '')),
+          f'the draft on the server has Bcc “{found[0][1].get("Bcc")}”')
 
     # A change replaces the copy on the server: one draft, the new text.
     C.type_text(context, ' and more')
@@ -319,6 +336,9 @@ def test_server_draft(context):
              f'the draft’s text in the composer, not “{C.text_of(body)}”')
     to = C.named(window, T.pyatspi.ROLE_TEXT, 'To', 'the “To” field')
     check(bob in C.text_of(to), f'To says “{C.text_of(to)}”')
+    bcc = C.named(window, T.pyatspi.ROLE_TEXT, 'Bcc', 'the “Bcc” field')
+    wait_for(lambda: T.is_on_screen(bcc, window), 'the “Bcc” field of the draft to show')
+    check(C.text_of(bcc) == carol, f'Bcc says “{C.text_of(bcc)}”')
     context.screenshot('composer-draft-opened')
 
     # Sent, the draft goes, here and on the server.
@@ -329,6 +349,20 @@ def test_server_draft(context):
              timeout=60)
     listing = C.json.loads(C.cli(context, data_dir, 'list', '--json', f'{account}:Drafts'))
     check(all(m['subject'] != subject for m in listing), f'the draft is still here: {listing}')
+
+    # Both got it, without a Bcc header; Bob's copy does not name Carol
+    # (hers does, in the lines her server added on delivery).
+    def arrived(user, password):
+        found = [m for _, m in server_messages(env, user, password, 'INBOX')
+                 if m['Subject'] == subject]
+        return found[0] if found else None
+    for user, password in ((bob, bob_pw), (carol, carol_pw)):
+        message = wait_for(lambda: arrived(user, password), f'the message to reach {user}',
+                           timeout=60)
+        check('Bcc' not in message, f'the copy {user} got has a Bcc header: {message["Bcc"]}')
+        if user == bob:
+            check(carol not in message.as_string(),
+                  f'Bob’s copy names Carol: {message.as_string()[:2000]}')
 
 
 if __name__ == '__main__':

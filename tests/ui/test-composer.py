@@ -60,7 +60,8 @@ def new_profile(context, name):
     return data_dir
 
 
-def add_account(context, data_dir, user, password, alias=None, signature=None):
+def add_account(context, data_dir, user, password, alias=None, signature=None,
+                alias_format=None):
     """A POP3 account on the harness's servers, its password from a command,
     the submission server's certificate trusted as a person trusts it."""
     env = server_env()
@@ -76,7 +77,8 @@ def add_account(context, data_dir, user, password, alias=None, signature=None):
     account = tern_account_of(context, data_dir)
     if alias:
         cli(context, data_dir, 'identity', 'add', account, '--email', alias,
-            '--name', 'Alice Sales', *(['--signature', signature] if signature else []))
+            '--name', 'Alice Sales', *(['--signature', signature] if signature else []),
+            *(['--compose-format', alias_format] if alias_format else []))
     cli(context, data_dir, 'trust', f'{host}:{env["TERN_TEST_SUBMISSION_PORT"]}',
         '--starttls', 'smtp', '--yes')
     return account
@@ -338,6 +340,69 @@ def test_undo(context):
     drafts = cli(context, data_dir, 'list', f'{tern_account_of(context, data_dir)}:Drafts')
     check('Undo me' in drafts, f'the message is not in Drafts: {drafts}')
     check(toast is not None, 'no toast')
+
+
+def plain_text_on(window):
+    # GTK 4.8 names the button from its label twice, once with the
+    # mnemonic's underscore: "_Plain Text Plain Text".
+    button = find(window, lambda a: ((a.name or '').startswith('_Plain Text')
+                                     and has_role(a, T.pyatspi.ROLE_TOGGLE_BUTTON,
+                                                  T.pyatspi.ROLE_PUSH_BUTTON)),
+                  'the “Plain Text” button')
+    states = button.getState()
+    return states.contains(T.pyatspi.STATE_PRESSED) or states.contains(T.pyatspi.STATE_CHECKED)
+
+
+def choose_from(context, window, label, key):
+    """Chooses the identity shown as label in the From list with the
+    keyboard, as a person does: its mnemonic, Space to open the list, the
+    arrow key to the next (Down) or previous (Up) identity, Return."""
+    context.press('Alt_L', 'f')
+    context.press('space')
+    time.sleep(0.5)
+    context.press(key)
+    context.press('Return')
+    wait_for(lambda: any(has_role(a, T.pyatspi.ROLE_LABEL) and a.name == label
+                         and T.is_on_screen(a, window)
+                         for a in T.find_all(window, lambda b: True)),
+             f'the From list to show “{label}”')
+
+
+@ui_test('/ui/composer/identity-starts-plain-text-until-written-in')
+def test_plain_identity(context):
+    env = server_env()
+    alice, alice_pw = env['TERN_TEST_USER1'], env['TERN_TEST_PASSWORD1']
+    alias = 'alice.sales@' + env['TERN_TEST_DOMAIN']
+    data_dir = new_profile(context, 'plain')
+    add_account(context, data_dir, alice, alice_pw, alias=alias, signature='Alice, Sales',
+                alias_format='plain')
+    tern = context.start_tern(data_dir=data_dir)
+    tern.wait_for_keyboard_focus()
+    context.press('Control_L', 'n')
+    window = composer_window(tern)
+    wait_for_focus_in(context, tern, window, 'New Message')
+    # The default identity writes rich text.
+    check(not plain_text_on(window), 'a message from the default identity starts in plain text')
+
+    # The alias writes plain text: chosen before anything is written, the
+    # composer changes to it.
+    choose_from(context, window, f'Alice Sales <{alias}>', 'Down')
+    wait_for(lambda: plain_text_on(window), 'the composer to change to plain text')
+    body = find(window, lambda a: a.name == 'Message Text', 'the message text')
+    check(text_of(body).endswith('-- \nAlice, Sales'), f'the text is “{text_of(body)}”')
+    context.screenshot('composer-plain-identity')
+
+    # Once written in, the text keeps its format whatever identity sends it.
+    box = body.queryComponent().getExtents(T.pyatspi.DESKTOP_COORDS)
+    T.pyatspi.Registry.generateMouseEvent(box.x + 40, box.y + 12, 'b1c')
+    wait_for(lambda: body.getState().contains(T.pyatspi.STATE_FOCUSED),
+             'the message text to have the focus')
+    type_text(context, 'Hello')
+    wait_for(lambda: 'Hello' in text_of(body), 'the typed text')
+    choose_from(context, window, f'Alice Tester <{alice}>', 'Up')
+    time.sleep(1)
+    check(plain_text_on(window), 'the written text changed format with the identity')
+    check('Hello' in text_of(body), f'the text is “{text_of(body)}”')
 
 
 @ui_test('/ui/composer/drafts-are-saved-and-discard-asks')

@@ -62,6 +62,8 @@
  *   ReplyTo=team@example.com
  *   Signature=Ada\nExample Ltd # GKeyFile escapes: \n for a new line
  *   Default=true               # exactly one, unless there is one identity
+ *   ComposeFormat=plain        # rich | plain: how the composer starts a
+ *                              #   message from it; default: rich
  *   SmtpHost=smtp.other.org    # an own SMTP server for this address; with
  *   SmtpPort=465               #   SmtpPort, SmtpSecurity and SmtpUsername
  *   SmtpSecurity=tls           #   as in [Sending]
@@ -468,6 +470,7 @@ read_identity (Reader        *reader,
   g_autofree char *smtp_username = NULL;
   guint16 smtp_port;
   int smtp_security;
+  int compose_format;
 
   if (!read_address (reader, group, "Address", TRUE, &address, error) ||
       !read_address (reader, group, "ReplyTo", FALSE, &reply_to, error) ||
@@ -476,7 +479,9 @@ read_identity (Reader        *reader,
       !read_enum (reader, group, "SmtpSecurity", TERN_TYPE_SECURITY, FALSE,
                   TERN_SECURITY_STARTTLS, &smtp_security, error) ||
       !read_port (reader, group, "SmtpPort", tern_smtp_default_port (smtp_security),
-                  &smtp_port, error))
+                  &smtp_port, error) ||
+      !read_enum (reader, group, "ComposeFormat", TERN_TYPE_COMPOSE_FORMAT, FALSE,
+                  TERN_COMPOSE_FORMAT_RICH, &compose_format, error))
     return FALSE;
 
   name = read_string (reader, group, "Name");
@@ -491,6 +496,7 @@ read_identity (Reader        *reader,
   tern_identity_set_smtp_port (identity, smtp_port);
   tern_identity_set_smtp_security (identity, smtp_security);
   tern_identity_set_smtp_username (identity, smtp_username);
+  tern_identity_set_compose_format (identity, compose_format);
 
   *out = g_steal_pointer (&identity);
   return TRUE;
@@ -749,6 +755,10 @@ write_identity (GKeyFile     *key_file,
   write_string (key_file, group, "ReplyTo", tern_identity_get_reply_to (identity));
   write_string (key_file, group, "Signature", tern_identity_get_signature (identity));
   g_key_file_set_boolean (key_file, group, "Default", tern_identity_get_is_default (identity));
+  /* Rich text is the default, and goes without saying. */
+  write_string (key_file, group, "ComposeFormat",
+                tern_identity_get_compose_format (identity) == TERN_COMPOSE_FORMAT_PLAIN
+                ? tern_compose_format_to_string (TERN_COMPOSE_FORMAT_PLAIN) : NULL);
 
   if (tern_identity_has_smtp_server (identity))
     {

@@ -26,6 +26,10 @@ G_DEFINE_ENUM_TYPE (TernAuthMethod, tern_auth_method,
   G_DEFINE_ENUM_VALUE (TERN_AUTH_METHOD_PASSWORD, "password"),
   G_DEFINE_ENUM_VALUE (TERN_AUTH_METHOD_OAUTH2, "oauth2"))
 
+G_DEFINE_ENUM_TYPE (TernComposeFormat, tern_compose_format,
+  G_DEFINE_ENUM_VALUE (TERN_COMPOSE_FORMAT_RICH, "rich"),
+  G_DEFINE_ENUM_VALUE (TERN_COMPOSE_FORMAT_PLAIN, "plain"))
+
 static const char *
 enum_nick (GType type,
            int   value)
@@ -54,6 +58,12 @@ const char *
 tern_auth_method_to_string (TernAuthMethod method)
 {
   return enum_nick (TERN_TYPE_AUTH_METHOD, method);
+}
+
+const char *
+tern_compose_format_to_string (TernComposeFormat format)
+{
+  return enum_nick (TERN_TYPE_COMPOSE_FORMAT, format);
 }
 
 const char *

@@ -79,6 +79,18 @@ typedef enum
 #define TERN_TYPE_AUTH_METHOD (tern_auth_method_get_type ())
 GType tern_auth_method_get_type (void) G_GNUC_CONST;
 
+/* How the composer starts a message from an identity. */
+typedef enum
+{
+  /* Rich text: bold, italic, links, lists, quotes and images. */
+  TERN_COMPOSE_FORMAT_RICH,
+  /* Plain text only; the formatting bar is off until the user turns it on. */
+  TERN_COMPOSE_FORMAT_PLAIN,
+} TernComposeFormat;
+
+#define TERN_TYPE_COMPOSE_FORMAT (tern_compose_format_get_type ())
+GType tern_compose_format_get_type (void) G_GNUC_CONST;
+
 /* The largest port number, and the limits of the numbers a file may hold. */
 #define TERN_ACCOUNT_MAX_PORT            65535
 #define TERN_ACCOUNT_MAX_SYNC_MINUTES    (7 * 24 * 60)
@@ -93,6 +105,7 @@ const char *tern_security_to_string              (TernSecurity           securit
 const char *tern_receiving_protocol_to_string    (TernReceivingProtocol  protocol);
 const char *tern_pop3_after_download_to_string   (TernPop3AfterDownload  after);
 const char *tern_auth_method_to_string           (TernAuthMethod         method);
+const char *tern_compose_format_to_string        (TernComposeFormat      format);
 
 guint16     tern_receiving_protocol_default_port (TernReceivingProtocol  protocol,
                                                   TernSecurity           security);

@@ -24,6 +24,7 @@ struct _TernIdentity
   guint16 smtp_port;
   TernSecurity smtp_security;
   char *smtp_username;
+  TernComposeFormat compose_format;
   gboolean is_default;
 };
 
@@ -39,6 +40,7 @@ enum {
   PROP_SMTP_PORT,
   PROP_SMTP_SECURITY,
   PROP_SMTP_USERNAME,
+  PROP_COMPOSE_FORMAT,
   PROP_IS_DEFAULT,
   N_PROPS
 };
@@ -111,6 +113,9 @@ tern_identity_get_property (GObject    *object,
     case PROP_SMTP_USERNAME:
       g_value_set_string (value, self->smtp_username);
       break;
+    case PROP_COMPOSE_FORMAT:
+      g_value_set_enum (value, self->compose_format);
+      break;
     case PROP_IS_DEFAULT:
       g_value_set_boolean (value, self->is_default);
       break;
@@ -153,6 +158,9 @@ tern_identity_set_property (GObject      *object,
     case PROP_SMTP_USERNAME:
       tern_identity_set_smtp_username (self, g_value_get_string (value));
       break;
+    case PROP_COMPOSE_FORMAT:
+      tern_identity_set_compose_format (self, g_value_get_enum (value));
+      break;
     case PROP_IS_DEFAULT:
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
@@ -181,6 +189,9 @@ tern_identity_class_init (TernIdentityClass *klass)
                        TERN_SECURITY_STARTTLS, flags);
   properties[PROP_SMTP_USERNAME] =
     g_param_spec_string ("smtp-username", NULL, NULL, NULL, flags);
+  properties[PROP_COMPOSE_FORMAT] =
+    g_param_spec_enum ("compose-format", NULL, NULL, TERN_TYPE_COMPOSE_FORMAT,
+                       TERN_COMPOSE_FORMAT_RICH, flags);
   properties[PROP_IS_DEFAULT] =
     g_param_spec_boolean ("is-default", NULL, NULL, FALSE,
                           G_PARAM_READABLE | G_PARAM_STATIC_STRINGS | G_PARAM_EXPLICIT_NOTIFY);
@@ -279,6 +290,32 @@ tern_identity_set_signature (TernIdentity *self,
   g_return_if_fail (TERN_IS_IDENTITY (self));
 
   set_string (self, &self->signature, signature, PROP_SIGNATURE);
+}
+
+/**
+ * tern_identity_get_compose_format:
+ *
+ * Returns: how the composer starts a message from this identity.
+ */
+TernComposeFormat
+tern_identity_get_compose_format (TernIdentity *self)
+{
+  g_return_val_if_fail (TERN_IS_IDENTITY (self), TERN_COMPOSE_FORMAT_RICH);
+
+  return self->compose_format;
+}
+
+void
+tern_identity_set_compose_format (TernIdentity      *self,
+                                  TernComposeFormat  format)
+{
+  g_return_if_fail (TERN_IS_IDENTITY (self));
+  g_return_if_fail (format == TERN_COMPOSE_FORMAT_RICH || format == TERN_COMPOSE_FORMAT_PLAIN);
+
+  if (self->compose_format == format)
+    return;
+  self->compose_format = format;
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_COMPOSE_FORMAT]);
 }
 
 /**

@@ -28,6 +28,11 @@ const char   *tern_identity_get_signature     (TernIdentity *self);
 void          tern_identity_set_signature     (TernIdentity *self,
                                                const char   *signature);
 
+/* How the composer starts a message from this identity; rich by default. */
+TernComposeFormat tern_identity_get_compose_format (TernIdentity      *self);
+void              tern_identity_set_compose_format (TernIdentity      *self,
+                                                    TernComposeFormat  format);
+
 /* An identity may send through its own SMTP server; without a host it
  * sends through its account's. */
 gboolean      tern_identity_has_smtp_server   (TernIdentity *self);

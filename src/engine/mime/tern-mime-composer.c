@@ -60,7 +60,7 @@ struct _TernMimeComposer
   char *sender;
   InternetAddressList *to;
   InternetAddressList *cc;
-  GPtrArray *bcc;
+  InternetAddressList *bcc;
   char *reply_to;
   char *subject;
   GDateTime *date;
@@ -97,7 +97,7 @@ tern_mime_composer_finalize (GObject *object)
   g_clear_object (&self->from);
   g_clear_object (&self->to);
   g_clear_object (&self->cc);
-  g_ptr_array_unref (self->bcc);
+  g_clear_object (&self->bcc);
   g_free (self->sender);
   g_free (self->reply_to);
   g_free (self->subject);
@@ -128,7 +128,7 @@ tern_mime_composer_init (TernMimeComposer *self)
   self->from = internet_address_list_new ();
   self->to = internet_address_list_new ();
   self->cc = internet_address_list_new ();
-  self->bcc = g_ptr_array_new_with_free_func (g_free);
+  self->bcc = internet_address_list_new ();
   self->attachments = g_ptr_array_new_with_free_func ((GDestroyNotify) file_part_free);
   self->images = g_ptr_array_new_with_free_func ((GDestroyNotify) file_part_free);
   self->forwarded = g_ptr_array_new_with_free_func ((GDestroyNotify) g_bytes_unref);
@@ -205,15 +205,10 @@ tern_mime_composer_add_recipient (TernMimeComposer   *self,
   if (!check_address (address, error))
     return FALSE;
 
-  /* Bcc stays out of every header. */
-  if (kind == TERN_RECIPIENT_BCC)
-    {
-      g_ptr_array_add (self->bcc, g_strdup (address));
-      return TRUE;
-    }
-
+  /* Bcc reaches a header only in a draft (see build_message()). */
   mailbox = internet_address_mailbox_new (name, address);
-  internet_address_list_add (kind == TERN_RECIPIENT_TO ? self->to : self->cc, mailbox);
+  internet_address_list_add (kind == TERN_RECIPIENT_TO ? self->to
+                             : kind == TERN_RECIPIENT_CC ? self->cc : self->bcc, mailbox);
   g_object_unref (mailbox);
   return TRUE;
 }
@@ -417,7 +412,9 @@ tern_mime_composer_add_inline_image (TernMimeComposer  *self,
  * @draft: whether the message is a draft
  *
  * A draft is a message still being written: it may have no sender and no
- * recipient yet.  Bcc stays out of a draft as out of any message.
+ * recipient yet.  A draft keeps its Bcc recipients in a Bcc header, so that
+ * they are there when it is opened again; a message that is not a draft
+ * never has one.
  */
 void
 tern_mime_composer_set_draft (TernMimeComposer *self,
@@ -547,7 +544,7 @@ tern_mime_composer_get_recipients (TernMimeComposer *self)
 {
   g_autoptr(GPtrArray) addresses = g_ptr_array_new ();
   g_autoptr(GHashTable) seen = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
-  InternetAddressList *lists[] = { self->to, self->cc };
+  InternetAddressList *lists[] = { self->to, self->cc, self->bcc };
 
   g_return_val_if_fail (TERN_IS_MIME_COMPOSER (self), NULL);
 
@@ -559,9 +556,6 @@ tern_mime_composer_get_recipients (TernMimeComposer *self)
         add_unique (addresses, seen,
                     internet_address_mailbox_get_addr (INTERNET_ADDRESS_MAILBOX (address)));
       }
-  for (guint i = 0; i < self->bcc->len; i++)
-    add_unique (addresses, seen, g_ptr_array_index (self->bcc, i));
-
   g_ptr_array_add (addresses, NULL);
   return (GStrv) g_ptr_array_free (g_steal_pointer (&addresses), FALSE);
 }
@@ -905,6 +899,9 @@ build_message (TernMimeComposer  *self,
   internet_address_list_append (g_mime_message_get_from (message), self->from);
   internet_address_list_append (g_mime_message_get_to (message), self->to);
   internet_address_list_append (g_mime_message_get_cc (message), self->cc);
+  /* Only the user's own copy, still being written, names them. */
+  if (self->draft)
+    internet_address_list_append (g_mime_message_get_bcc (message), self->bcc);
   if (self->reply_to != NULL)
     g_mime_message_add_mailbox (message, GMIME_ADDRESS_TYPE_REPLY_TO, NULL, self->reply_to);
   g_mime_message_set_subject (message, self->subject != NULL ? self->subject : "", "utf-8");
@@ -921,13 +918,15 @@ build_message (TernMimeComposer  *self,
 }
 
 static GMimeFormatOptions *
-format_options_new (void)
+format_options_new (TernMimeComposer *self)
 {
   GMimeFormatOptions *options = g_mime_format_options_new ();
 
   g_mime_format_options_set_newline_format (options, GMIME_NEWLINE_FORMAT_DOS);
-  /* Bcc never reaches a header, even should GMime learn of one. */
-  g_mime_format_options_add_hidden_header (options, "Bcc");
+  /* Bcc never reaches the header of a message that goes out, whatever
+   * was put in it. */
+  if (!self->draft)
+    g_mime_format_options_add_hidden_header (options, "Bcc");
   return options;
 }
 
@@ -956,7 +955,7 @@ tern_mime_composer_write_to_file (TernMimeComposer  *self,
   stream = g_mime_stream_fs_open (path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600, error);
   if (stream == NULL)
     return FALSE;
-  options = format_options_new ();
+  options = format_options_new (self);
   written = g_mime_object_write_to_stream (GMIME_OBJECT (message), options, stream);
   g_mime_format_options_free (options);
   if (written < 0 || g_mime_stream_flush (stream) != 0)
@@ -992,7 +991,7 @@ tern_mime_composer_to_bytes (TernMimeComposer  *self,
     return NULL;
 
   stream = g_mime_stream_mem_new ();
-  options = format_options_new ();
+  options = format_options_new (self);
   if (g_mime_object_write_to_stream (GMIME_OBJECT (message), options, stream) < 0)
     {
       g_mime_format_options_free (options);

@@ -15,7 +15,8 @@ G_BEGIN_DECLS
  * is written, so their size does not matter.  Headers that are not ASCII
  * are encoded per RFC 2047.  The Message-ID is made on the domain of the
  * From address.  Bcc recipients are in the envelope only: no Bcc header is
- * ever written.  Lines end in CRLF, as SMTP sends them.
+ * written, but in a draft (tern_mime_composer_set_draft()), the user's own
+ * copy.  Lines end in CRLF, as SMTP sends them.
  */
 
 #define TERN_MIME_COMPOSER_ERROR (tern_mime_composer_error_quark ())

@@ -314,12 +314,52 @@ add_job (TernStore   *self,
     g_task_return_pointer (task, item, (GDestroyNotify) tern_outbox_item_free);
 }
 
+/* Whether the header of @raw has a Bcc field: a message that goes out
+ * must not name its hidden recipients. */
+static gboolean
+has_bcc_header (GBytes *raw)
+{
+  gsize size;
+  const char *data = g_bytes_get_data (raw, &size);
+  gsize line = 0;
+
+  while (line < size)
+    {
+      const char *end = memchr (data + line, '\n', size - line);
+      gsize length = end != NULL ? (gsize) (end - (data + line)) : size - line;
+      gsize name = 0;
+
+      if (length == 0 || (length == 1 && data[line] == '\r'))
+        return FALSE;
+      /* The field name, then optional blanks, then the colon (RFC 5322's
+       * obsolete syntax allows the blanks). */
+      while (name < length && data[line + name] != ':' && data[line + name] != ' ' &&
+             data[line + name] != '\t')
+        name++;
+      if (name == 3 && g_ascii_strncasecmp (data + line, "bcc", 3) == 0)
+        {
+          gsize colon = name;
+
+          while (colon < length && (data[line + colon] == ' ' || data[line + colon] == '\t'))
+            colon++;
+          if (colon < length && data[line + colon] == ':')
+            return TRUE;
+        }
+      if (end == NULL)
+        break;
+      line += length + 1;
+    }
+  return FALSE;
+}
+
 /**
  * tern_store_outbox_add_async:
  * @account: the account that sends it
  * @sender: the envelope sender (MAIL FROM)
  * @recipients: the envelope recipients (RCPT TO), Bcc included
- * @raw: the message as it goes out (no Bcc header)
+ * @raw: the message as it goes out; one with a Bcc header is refused
+ *   (%TERN_STORE_ERROR_INVALID), since it would show the hidden
+ *   recipients to all
  * @send_after: when it may go, in seconds since the epoch; until then it
  *   can be cancelled (the undo window)
  *
@@ -375,6 +415,13 @@ tern_store_outbox_add_full_async (TernStore           *self,
     {
       g_task_return_new_error (task, TERN_STORE_ERROR, TERN_STORE_ERROR_INVALID,
                                "A message needs at least one recipient");
+      return;
+    }
+  if (has_bcc_header (raw))
+    {
+      g_task_return_new_error (task, TERN_STORE_ERROR, TERN_STORE_ERROR_INVALID,
+                               "The message has a Bcc header, which would show its hidden "
+                               "recipients to every recipient");
       return;
     }
   data = g_new0 (ItemData, 1);
