@@ -192,8 +192,7 @@ show_undo_toast (TernWindow     *self,
         self->delete_undos = g_ptr_array_new ();
       g_ptr_array_add (self->delete_undos, undo);
     }
-  adw_toast_overlay_add_toast (self->toast_overlay,
-                               tern_undo_toast_new (title, undo_cb, undo_done_cb, undo, undo_free));
+  tern_window_add_toast (self, tern_undo_toast_new (title, undo_cb, undo_done_cb, undo, undo_free));
 }
 
 /* Flags */

@@ -59,6 +59,9 @@ struct _TernWindow
   /* Messages deleted for good once their toast goes, unless undone. */
   GHashTable      *pending_deletes;
   GPtrArray       *delete_undos;
+
+  /* The toasts added and not yet dismissed, shown or waiting. */
+  GPtrArray       *toasts;
 };
 
 GSettings *tern_window_get_settings        (TernWindow *self);

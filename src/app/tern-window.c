@@ -62,19 +62,58 @@ tern_window_show_toast (TernWindow *self,
   g_return_if_fail (TERN_IS_WINDOW (self));
   g_return_if_fail (message != NULL);
 
-  adw_toast_overlay_add_toast (self->toast_overlay, adw_toast_new (message));
+  tern_window_add_toast (self, adw_toast_new (message));
+}
+
+/* A toast dismissed, or about to be: its button was pressed, and
+ * libadwaita dismisses it soon by itself. */
+static void
+toast_gone_cb (AdwToast   *toast,
+               TernWindow *self)
+{
+  g_signal_handlers_disconnect_by_data (toast, self);
+  if (self->toasts != NULL)
+    g_ptr_array_remove (self->toasts, toast);
 }
 
 /**
  * tern_window_add_toast:
  * @toast: (transfer full): the toast
+ *
+ * Shows @toast.  A high-priority one (an undo, a message that was not
+ * sent) comes at once: the toasts shown or waiting before it are
+ * dismissed, an earlier Undo given up as a later action takes its place.
+ *
+ * The overlay itself never sees a high-priority toast.  In libadwaita 1.2
+ * such a toast pushes the one shown aside, to come back later, and if it
+ * goes while the other is still fading out, the app aborts.
  */
 void
 tern_window_add_toast (TernWindow *self,
                        AdwToast   *toast)
 {
   g_return_if_fail (TERN_IS_WINDOW (self));
+  g_return_if_fail (ADW_IS_TOAST (toast));
 
+  if (self->toasts == NULL)
+    self->toasts = g_ptr_array_new_with_free_func (g_object_unref);
+
+  if (adw_toast_get_priority (toast) == ADW_TOAST_PRIORITY_HIGH)
+    {
+      g_autoptr(GPtrArray) earlier = g_steal_pointer (&self->toasts);
+
+      self->toasts = g_ptr_array_new_with_free_func (g_object_unref);
+      for (guint i = 0; i < earlier->len; i++)
+        {
+          g_signal_handlers_disconnect_by_data (earlier->pdata[i], self);
+          adw_toast_dismiss (earlier->pdata[i]);
+        }
+      adw_toast_set_priority (toast, ADW_TOAST_PRIORITY_NORMAL);
+    }
+
+  g_ptr_array_add (self->toasts, g_object_ref (toast));
+  g_signal_connect (toast, "dismissed", G_CALLBACK (toast_gone_cb), self);
+  g_signal_connect (toast, "button-clicked", G_CALLBACK (toast_gone_cb), self);
   adw_toast_overlay_add_toast (self->toast_overlay, toast);
 }
 
@@ -673,6 +712,12 @@ tern_window_dispose (GObject *object)
   g_clear_pointer (&self->pending_deletes, g_hash_table_unref);
   g_clear_pointer (&self->delete_undos, g_ptr_array_unref);
   g_clear_pointer (&self->folder_title, g_free);
+  if (self->toasts != NULL)
+    {
+      for (guint i = 0; i < self->toasts->len; i++)
+        g_signal_handlers_disconnect_by_data (self->toasts->pdata[i], self);
+      g_clear_pointer (&self->toasts, g_ptr_array_unref);
+    }
 
   G_OBJECT_CLASS (tern_window_parent_class)->dispose (object);
 }

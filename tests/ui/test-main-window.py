@@ -1216,6 +1216,31 @@ def test_delete_undo(context):
         return result.returncode == 0 and subject not in result.stdout and 'Lunch' in result.stdout
     wait_for(gone, 'the message to be deleted from the store after its toast', timeout=30)
 
+    # A second delete takes the first one's place: the first is done, and
+    # Undo brings back the second alone.
+    count = len(message_rows(tern))
+    for delete in ('Quarterly report', 'Réunion à Zürich'):
+        open_message(tern, delete)
+        click(find(tern.window, lambda a: (has_role(a, pyatspi.ROLE_PUSH_BUTTON)
+                                           and a.name == 'Delete'), 'the “Delete” button'),
+              'the “Delete” button')
+    wait_for(lambda: len(message_rows(tern)) == count - 2, 'both messages to leave the list')
+    # The first toast fades out; the second one's button is the one left.
+    time.sleep(1)
+    undos = find_all(tern.window, lambda a: (has_role(a, pyatspi.ROLE_PUSH_BUTTON)
+                                             and (a.name or '').split(' ')[0] == 'Undo'))
+    check(len(undos) == 1, f'{len(undos)} “Undo” buttons are shown, not one')
+    click(undos[0], 'the “Undo” button')
+    wait_for(lambda: len(message_rows(tern)) == count - 1, 'the second message to come back')
+    message_row(tern, 'Réunion à Zürich')
+    check(not any(row_says(row, 'Quarterly report') for row in message_rows(tern)),
+          'Undo brought back the first deleted message too')
+    # The first toast does not come back to offer its Undo again.
+    time.sleep(1.5)
+    check(not find_all(tern.window, lambda a: (has_role(a, pyatspi.ROLE_PUSH_BUTTON)
+                                               and (a.name or '').split(' ')[0] == 'Undo')),
+          'the first delete offers its Undo again')
+
 
 @ui_test('/ui/mailbox/search-finds-a-message')
 def test_search(context):
