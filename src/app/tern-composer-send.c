@@ -37,6 +37,8 @@ typedef struct
   TernStore *store;
   char *account;
   gint64 item_id;
+  gint64 message_id;
+  char *bcc;
 } Sending;
 
 static void
@@ -45,6 +47,7 @@ sending_clear (Sending *sending)
   g_weak_ref_clear (&sending->window);
   g_object_unref (sending->store);
   g_free (sending->account);
+  g_free (sending->bcc);
 }
 
 static void
@@ -348,6 +351,8 @@ cancelled_cb (GObject      *source,
   else if (cancelled)
     {
       tern_window_show_toast (window, _("Sending was cancelled; the message is in Drafts"));
+      /* Back in a composer, to be changed and sent again. */
+      tern_composer_reopen_unsent (window, sending->message_id, sending->account, sending->bcc);
     }
   else
     {
@@ -419,15 +424,20 @@ tern_composer_resume_outbox (TernWindow *main_window)
  * @main_window: where to show the toast
  * @account_id: the account the message is sent from
  * @item_id: its outbox item
+ * @message_id: the message of the item
+ * @bcc: (nullable): its Bcc recipients, as the composer had them
  * @delay: the seconds it waits before it is sent
  *
  * Has the account's sender send the message when it falls due, and shows
- * "Sending…" with Undo while it waits.
+ * "Sending…" with Undo while it waits.  Undo takes the message back to
+ * Drafts and opens it again in a composer, Bcc included.
  */
 void
 tern_composer_queued (TernWindow *main_window,
                       const char *account_id,
                       gint64      item_id,
+                      gint64      message_id,
+                      const char *bcc,
                       guint       delay)
 {
   TernStore *store = tern_window_get_store (main_window);
@@ -452,6 +462,8 @@ tern_composer_queued (TernWindow *main_window,
   sending->store = g_object_ref (store);
   sending->account = g_strdup (account_id);
   sending->item_id = item_id;
+  sending->message_id = message_id;
+  sending->bcc = g_strdup (bcc);
   toast = tern_undo_toast_new (_("Sending…"), undo_sending, NULL, sending, sending_unref);
   adw_toast_set_timeout (toast, delay);
   tern_window_add_toast (main_window, toast);

@@ -1020,7 +1020,8 @@ queued_cb (GObject      *source,
       self->changed = FALSE;
       self->closing = TRUE;
       if (window != NULL)
-        tern_composer_queued (window, data->account, item->id, data->delay);
+        tern_composer_queued (window, data->account, item->id, item->message_id,
+                              entry_text (self->bcc_entry), data->delay);
       gtk_window_destroy (GTK_WINDOW (self));
     }
   g_object_unref (data->self);
@@ -1500,6 +1501,9 @@ typedef struct
   GWeakRef window;
   gint64 message_id;
   char *account;
+  /* The Bcc of a message taken back from the outbox, which went there
+   * without it. */
+  char *bcc;
 } DraftOpen;
 
 static void
@@ -1507,6 +1511,7 @@ draft_open_free (DraftOpen *data)
 {
   g_weak_ref_clear (&data->window);
   g_free (data->account);
+  g_free (data->bcc);
   g_free (data);
 }
 
@@ -1587,6 +1592,8 @@ draft_raw_cb (GObject      *source,
   tern_composer_add_recipients (self, TERN_RECIPIENT_TO, to);
   tern_composer_add_recipients (self, TERN_RECIPIENT_CC, cc);
   tern_composer_add_recipients (self, TERN_RECIPIENT_BCC, bcc);
+  if ((bcc == NULL || *bcc == '\0') && data->bcc != NULL)
+    tern_composer_add_recipients (self, TERN_RECIPIENT_BCC, data->bcc);
   tern_composer_set_subject (self, tern_mime_message_get_subject (parsed));
   restore_body (self, tern_mime_message_get_body_text (parsed), rich);
   for (guint i = 0; i < files->len; i++)
@@ -1607,6 +1614,9 @@ draft_raw_cb (GObject      *source,
   self->draft_id = data->message_id;
   self->draft_account = g_strdup (data->account);
   tern_composer_mark_unchanged (self);
+  /* The copy in Drafts lacks the Bcc given back: it is saved again. */
+  if ((bcc == NULL || *bcc == '\0') && data->bcc != NULL && *data->bcc != '\0')
+    schedule_draft (self);
   gtk_window_present (GTK_WINDOW (self));
   gtk_widget_grab_focus (GTK_WIDGET (self->body_view));
   draft_open_free (data);
@@ -1621,22 +1631,52 @@ draft_raw_cb (GObject      *source,
  * subject, text (rich when Tern wrote it so), inline images and
  * attachments.  Saving replaces it; sending deletes it.
  */
-void
-tern_composer_open_draft (TernWindow  *main_window,
-                          TernMessage *message,
-                          const char  *account_id)
+static void
+open_draft (TernWindow *main_window,
+            gint64      message_id,
+            const char *account_id,
+            const char *bcc)
 {
   TernStore *store = tern_window_get_store (main_window);
   DraftOpen *data;
-
-  g_return_if_fail (TERN_IS_WINDOW (main_window));
-  g_return_if_fail (message != NULL);
 
   if (store == NULL)
     return;
   data = g_new0 (DraftOpen, 1);
   g_weak_ref_init (&data->window, main_window);
-  data->message_id = tern_message_get_id (message);
+  data->message_id = message_id;
   data->account = g_strdup (account_id);
+  data->bcc = g_strdup (bcc);
   tern_store_get_raw_async (store, data->message_id, NULL, draft_raw_cb, data);
+}
+
+void
+tern_composer_open_draft (TernWindow  *main_window,
+                          TernMessage *message,
+                          const char  *account_id)
+{
+  g_return_if_fail (TERN_IS_WINDOW (main_window));
+  g_return_if_fail (message != NULL);
+
+  open_draft (main_window, tern_message_get_id (message), account_id, NULL);
+}
+
+/**
+ * tern_composer_reopen_unsent:
+ * @message_id: a message taken back from the outbox into Drafts
+ * @bcc: (nullable): its Bcc, as the composer had it
+ *
+ * Opens the message again in a composer, as it was when it was sent:
+ * the outbox keeps no Bcc in the message itself, so the Bcc comes back
+ * from @bcc, and the draft is saved again with it.
+ */
+void
+tern_composer_reopen_unsent (TernWindow *main_window,
+                             gint64      message_id,
+                             const char *account_id,
+                             const char *bcc)
+{
+  g_return_if_fail (TERN_IS_WINDOW (main_window));
+
+  open_draft (main_window, message_id, account_id, bcc);
 }

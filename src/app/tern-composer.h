@@ -46,11 +46,17 @@ void          tern_composer_open_for_message (TernWindow        *main_window,
 void          tern_composer_open_draft       (TernWindow        *main_window,
                                               TernMessage       *message,
                                               const char        *account_id);
+void          tern_composer_reopen_unsent    (TernWindow        *main_window,
+                                              gint64             message_id,
+                                              const char        *account_id,
+                                              const char        *bcc);
 
 /* tern-composer-send.c: the outbox side, shared by every composer. */
 void          tern_composer_queued           (TernWindow        *main_window,
                                               const char        *account_id,
                                               gint64             item_id,
+                                              gint64             message_id,
+                                              const char        *bcc,
                                               guint              delay);
 void          tern_composer_resume_outbox    (TernWindow        *main_window);
 

@@ -296,6 +296,17 @@ def test_undo(context):
     type_text(context, env['TERN_TEST_USER2'])
     context.press('Alt_L', 'u')
     type_text(context, 'Undo me')
+    # A Bcc, which the message queued to be sent does not carry: Undo must
+    # give it back.
+    carol = env['TERN_TEST_USER3']
+    context.press('Alt_L', 'b')
+    bcc = named(window, T.pyatspi.ROLE_TEXT, 'Bcc', 'the “Bcc” field')
+    wait_for(lambda: T.is_on_screen(bcc, window), 'the “Bcc” field to show')
+    box = bcc.queryComponent().getExtents(T.pyatspi.DESKTOP_COORDS)
+    T.pyatspi.Registry.generateMouseEvent(box.x + box.width // 2, box.y + box.height // 2, 'b1c')
+    wait_for(lambda: bcc.getState().contains(T.pyatspi.STATE_FOCUSED),
+             'the “Bcc” field to have the focus')
+    type_text(context, carol)
 
     # A file attached through the file chooser, its path typed as a person
     # types one.
@@ -337,9 +348,29 @@ def test_undo(context):
                'the toast that says the message is in Drafts')
     check(outbox(context, data_dir) == [], 'the message is still in the outbox')
     # The outbox gives a message it takes back to the account's Drafts.
-    drafts = cli(context, data_dir, 'list', f'{tern_account_of(context, data_dir)}:Drafts')
+    drafts_folder = f'{tern_account_of(context, data_dir)}:Drafts'
+    drafts = cli(context, data_dir, 'list', drafts_folder)
     check('Undo me' in drafts, f'the message is not in Drafts: {drafts}')
     check(toast is not None, 'no toast')
+
+    # ...and opens it again in a composer, as it was: Bcc and attachment
+    # included.
+    again = composer_window(tern, 'Undo me')
+    bcc = named(again, T.pyatspi.ROLE_TEXT, 'Bcc', 'the “Bcc” field of the message taken back')
+    wait_for(lambda: T.is_on_screen(bcc, again), 'the “Bcc” field to show')
+    check(text_of(bcc) == carol, f'Bcc says “{text_of(bcc)}”, not “{carol}”')
+    find(again, lambda a: a.name == 'figures.bin', 'the attachment of the message taken back')
+    context.screenshot('composer-taken-back')
+
+    # The copy in Drafts is written again, with its Bcc.
+    def draft_with_bcc():
+        listed = json.loads(cli(context, data_dir, 'list', '--json', drafts_folder))
+        found = [m for m in listed if m.get('subject') == 'Undo me']
+        if len(found) != 1:
+            return None
+        raw = cli(context, data_dir, 'show', '--raw', str(found[0]['id']))
+        return carol in raw.split('\n\n', 1)[0].replace('\r', '') and 'Bcc:' in raw
+    wait_for(draft_with_bcc, 'the draft to be saved again with its Bcc', timeout=30)
 
 
 def plain_text_on(window):
