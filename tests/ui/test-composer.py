@@ -368,8 +368,14 @@ def test_undo(context):
         found = [m for m in listed if m.get('subject') == 'Undo me']
         if len(found) != 1:
             return None
-        raw = cli(context, data_dir, 'show', '--raw', str(found[0]['id']))
-        return carol in raw.split('\n\n', 1)[0].replace('\r', '') and 'Bcc:' in raw
+        # The draft may be replaced between the two calls: then ask again.
+        shown = subprocess.run([context.args.tern_cli, '--data-dir', data_dir, 'show', '--raw',
+                                str(found[0]['id'])], stdout=subprocess.PIPE,
+                               stderr=subprocess.STDOUT, text=True, timeout=60)
+        if shown.returncode != 0:
+            return None
+        headers = shown.stdout.replace('\r', '').split('\n\n', 1)[0]
+        return 'Bcc:' in headers and carol in headers
     wait_for(draft_with_bcc, 'the draft to be saved again with its Bcc', timeout=30)
 
 
