@@ -418,6 +418,7 @@ ingest (TernStore        *self,
         gint64            uid,
         gint64            internal_date,
         const char       *keywords,
+        const TernHeaderMessage *header_only,
         GError          **error)
 {
   g_autoptr(TernMimeMessage) mime = NULL;
@@ -470,15 +471,31 @@ ingest (TernStore        *self,
   if (references != NULL && references[0] != NULL)
     refs = g_strjoinv (" ", (char **) references);
 
-  stmt = tern_store_db_statement (db, db->index,
-                                  "INSERT INTO messages (id, folder_id, folder_role, uid, flags, "
-                                  "keywords, date, internal_date, size, subject, from_name, "
-                                  "from_address, to_list, cc_list, bcc_list, reply_to, "
-                                  "delivered_to, message_id, in_reply_to, refs, conversation_id, "
-                                  "preview, has_attachments, body_state, body_id, problems) "
-                                  "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, "
-                                  "?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24, ?1, ?25)",
-                                  error);
+  /* A message known by its header section only has no body yet: its size,
+   * attachment flag and MODSEQ come from the server, in the same row
+   * written once. */
+  if (header_only != NULL)
+    stmt = tern_store_db_statement (db, db->index,
+                                    "INSERT INTO messages (id, folder_id, folder_role, uid, flags, "
+                                    "keywords, date, internal_date, size, subject, from_name, "
+                                    "from_address, to_list, cc_list, bcc_list, reply_to, "
+                                    "delivered_to, message_id, in_reply_to, refs, conversation_id, "
+                                    "preview, has_attachments, body_state, body_id, problems, "
+                                    "modseq) "
+                                    "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, "
+                                    "?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, '', ?23, ?24, NULL, "
+                                    "?25, nullif (?26, 0))",
+                                    error);
+  else
+    stmt = tern_store_db_statement (db, db->index,
+                                    "INSERT INTO messages (id, folder_id, folder_role, uid, flags, "
+                                    "keywords, date, internal_date, size, subject, from_name, "
+                                    "from_address, to_list, cc_list, bcc_list, reply_to, "
+                                    "delivered_to, message_id, in_reply_to, refs, conversation_id, "
+                                    "preview, has_attachments, body_state, body_id, problems) "
+                                    "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, "
+                                    "?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24, ?1, ?25)",
+                                    error);
   if (stmt == NULL)
     return FALSE;
 
@@ -492,7 +509,7 @@ ingest (TernStore        *self,
     sqlite3_bind_text (stmt, 6, keywords, -1, SQLITE_STATIC);
   sqlite3_bind_int64 (stmt, 7, date);
   sqlite3_bind_int64 (stmt, 8, internal_date);
-  sqlite3_bind_int64 (stmt, 9, size);
+  sqlite3_bind_int64 (stmt, 9, header_only != NULL ? header_only->size : (gint64) size);
   sqlite3_bind_text (stmt, 10, tern_mime_message_get_subject (mime), -1, SQLITE_STATIC);
   sqlite3_bind_text (stmt, 11, from != NULL && from->name != NULL ? from->name : "", -1,
                      SQLITE_STATIC);
@@ -510,13 +527,22 @@ ingest (TernStore        *self,
   if (refs != NULL)
     sqlite3_bind_text (stmt, 20, refs, -1, SQLITE_STATIC);
   sqlite3_bind_int64 (stmt, 21, conversation);
-  sqlite3_bind_text (stmt, 22, tern_mime_message_get_preview (mime), -1, SQLITE_STATIC);
-  sqlite3_bind_int (stmt, 23, tern_mime_message_has_attachments (mime));
-  sqlite3_bind_int (stmt, 24, TERN_BODY_STATE_COMPLETE);
   sqlite3_bind_int (stmt, 25, tern_mime_message_get_problems (mime));
+  if (header_only != NULL)
+    {
+      sqlite3_bind_int (stmt, 23, header_only->has_attachments);
+      sqlite3_bind_int (stmt, 24, TERN_BODY_STATE_NONE);
+      sqlite3_bind_int64 (stmt, 26, header_only->modseq);
+    }
+  else
+    {
+      sqlite3_bind_text (stmt, 22, tern_mime_message_get_preview (mime), -1, SQLITE_STATIC);
+      sqlite3_bind_int (stmt, 23, tern_mime_message_has_attachments (mime));
+      sqlite3_bind_int (stmt, 24, TERN_BODY_STATE_COMPLETE);
+    }
   STEP_DONE (db->index, stmt, "Could not add a message to the index", error);
 
-  attachments = tern_mime_message_get_attachments (mime);
+  attachments = header_only == NULL ? tern_mime_message_get_attachments (mime) : NULL;
   if (attachments != NULL && attachments->len > 0)
     {
       stmt = tern_store_db_statement (db, db->index,
@@ -595,7 +621,7 @@ tern_store_ingest (TernStore       *self,
                    GError         **error)
 {
   return ingest (self, db, folder, body_id, raw, g_bytes_get_size (raw), prepared_mime, NULL,
-                 flags, uid, internal_date, keywords, error);
+                 flags, uid, internal_date, keywords, NULL, error);
 }
 
 /**
@@ -618,36 +644,30 @@ tern_store_ingest_new_message (TernStore       *self,
   /* The raw bytes may be released already (tern_new_message_release_body()). */
   return ingest (self, db, folder, body_id, message->raw, prepared->raw_size, prepared->mime,
                  prepared->fts, message->flags, message->uid, message->internal_date,
-                 message->keywords, error);
+                 message->keywords, NULL, error);
 }
 
 /**
- * tern_store_ingest_prepared:
- * @body_id: the id the message gets
- * @raw: the raw message, or its header section
- * @prepared_mime: (nullable): @raw parsed already, or %NULL
- * @prepared_fts: (nullable): what tern_store_fts_text_new() made of
- *   @prepared_mime, or %NULL
+ * tern_store_ingest_header:
+ * @id: the id the message gets
+ * @message: a message known by its header section, parsed already by
+ *   tern_header_message_prepare()
  *
- * As tern_store_ingest(), with the search words made already (on another
- * thread) when @prepared_fts is given.
+ * As tern_store_ingest(), for a message whose body is not here yet: its
+ * row says so (%TERN_BODY_STATE_NONE, no body id, no preview), with the
+ * size, attachment flag and MODSEQ the server gave.
  */
 gboolean
-tern_store_ingest_prepared (TernStore       *self,
-                            TernStoreDb     *db,
-                            TernFolder      *folder,
-                            gint64           body_id,
-                            GBytes          *raw,
-                            TernMimeMessage *prepared_mime,
-                            TernFtsText     *prepared_fts,
-                            guint            flags,
-                            gint64           uid,
-                            gint64           internal_date,
-                            const char      *keywords,
-                            GError         **error)
+tern_store_ingest_header (TernStore               *self,
+                          TernStoreDb             *db,
+                          TernFolder              *folder,
+                          gint64                   id,
+                          const TernHeaderMessage *message,
+                          GError                 **error)
 {
-  g_return_val_if_fail (prepared_fts == NULL || prepared_mime != NULL, FALSE);
+  g_return_val_if_fail (message->parsed != NULL && message->fts != NULL, FALSE);
 
-  return ingest (self, db, folder, body_id, raw, g_bytes_get_size (raw), prepared_mime,
-                 prepared_fts, flags, uid, internal_date, keywords, error);
+  return ingest (self, db, folder, id, message->header, g_bytes_get_size (message->header),
+                 message->parsed, message->fts, message->flags, message->uid,
+                 message->internal_date, message->keywords, message, error);
 }
