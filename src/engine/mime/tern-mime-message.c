@@ -486,6 +486,39 @@ tern_mime_message_parse (const guint8 *data,
 }
 
 /**
+ * tern_mime_message_parse_header_section:
+ * @data: (array length=length) (nullable): a message's header section
+ *   alone, as IMAP's BODY[HEADER] or BODY[HEADER.FIELDS (...)] gives it
+ * @length: its length in bytes
+ *
+ * The same facts as tern_mime_message_parse() gives for @data, found
+ * faster for the plain sections a header sync fetches by the thousand
+ * (7-bit, well formed, the usual fields once each); any other section is
+ * given to tern_mime_message_parse().  Safe to call from any thread.
+ *
+ * Returns: (transfer full): the facts of the message, never %NULL.
+ */
+TernMimeMessage *
+tern_mime_message_parse_header_section (const guint8 *data,
+                                        gsize         length)
+{
+  TernMimeMessage *self;
+  TernMimeIngest ingest = { 0 };
+
+  tern_engine_init ();
+
+  self = tern_mime_message_new ();
+  ingest.self = self;
+  if (!tern_mime_ingest_plain_header (&ingest, data, length))
+    {
+      tern_mime_message_unref (self);
+      return tern_mime_message_parse (data, length);
+    }
+
+  return self;
+}
+
+/**
  * tern_mime_message_get_message_id:
  * @self: a #TernMimeMessage
  *

@@ -161,7 +161,7 @@ tern_header_message_prepare (TernHeaderMessage *message)
     return;
 
   data = g_bytes_get_data (message->header, &size);
-  message->parsed = tern_mime_message_parse (data, size);
+  message->parsed = tern_mime_message_parse_header_section (data, size);
   message->fts = tern_store_fts_text_new (message->parsed);
 }
 
