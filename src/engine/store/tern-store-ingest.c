@@ -189,6 +189,7 @@ assign_conversation (TernStoreDb      *db,
                      GError          **error)
 {
   g_autoptr(GPtrArray) ids = g_ptr_array_new ();
+  g_autoptr(GArray) known = g_array_new (FALSE, TRUE, sizeof (gboolean));
   const char *message_id = tern_mime_message_get_message_id (mime);
   const char *in_reply_to = tern_mime_message_get_in_reply_to (mime);
   const char * const *references = tern_mime_message_get_references (mime);
@@ -204,7 +205,17 @@ assign_conversation (TernStoreDb      *db,
   if (in_reply_to != NULL)
     g_ptr_array_add (ids, (gpointer) in_reply_to);
   for (guint i = 0; references != NULL && references[i] != NULL; i++)
-    g_ptr_array_add (ids, (gpointer) references[i]);
+    {
+      /* In-Reply-To is mostly the last reference too: look each ID up once. */
+      if (in_reply_to != NULL && strcmp (references[i], in_reply_to) == 0)
+        continue;
+      if (message_id != NULL && strcmp (references[i], message_id) == 0)
+        continue;
+      g_ptr_array_add (ids, (gpointer) references[i]);
+    }
+  if (message_id != NULL && in_reply_to != NULL && strcmp (message_id, in_reply_to) == 0)
+    g_ptr_array_remove_index (ids, 1);
+  g_array_set_size (known, ids->len);
 
   for (guint i = 0; i < ids->len; i++)
     {
@@ -212,6 +223,7 @@ assign_conversation (TernStoreDb      *db,
 
       if (found < 0)
         return -1;
+      g_array_index (known, gboolean, i) = found != 0;
       if (found == 0 || found == conversation)
         continue;
 
@@ -288,6 +300,11 @@ assign_conversation (TernStoreDb      *db,
   for (guint i = 0; i < ids->len; i++)
     {
       int rc;
+
+      /* An ID known already belongs to @conversation by now: merging
+       * moved every ID of a merged conversation along. */
+      if (g_array_index (known, gboolean, i))
+        continue;
 
       sqlite3_bind_text (stmt, 1, g_ptr_array_index (ids, i), -1, SQLITE_STATIC);
       sqlite3_bind_int64 (stmt, 2, conversation);
