@@ -32,8 +32,6 @@
 #define FIRST_BATCH 50
 #define BATCH 1000
 #define BODY_BATCH 100
-/* The most fetched headers given to the store in one write. */
-#define WRITE_BATCH 2000
 
 #define BACKOFF_MIN_SECONDS 1
 #define BACKOFF_MAX_SECONDS 60
@@ -1197,17 +1195,6 @@ pipeline_pump (Pipeline *pipeline)
       ((Batch *) g_queue_peek_head (&pipeline->ready))->prepared)
     {
       Batch *batch = g_queue_pop_head (&pipeline->ready);
-      Batch *next;
-
-      /* Batches that wait for the store together go in one write: each
-       * commit rewrites the index pages it touched. */
-      while ((next = g_queue_peek_head (&pipeline->ready)) != NULL && next->prepared &&
-             batch->headers->len + next->headers->len <= WRITE_BATCH)
-        {
-          g_queue_pop_head (&pipeline->ready);
-          g_ptr_array_extend_and_steal (batch->headers, g_steal_pointer (&next->headers));
-          g_free (next);
-        }
 
       pipeline->writing = TRUE;
       tern_store_add_headers_async (self->store, pipeline->folder_id, batch->headers, NULL,
