@@ -59,7 +59,7 @@ struct _TernImapParser {
 /* Values */
 
 /*
- * The values of a response live in a few large blocks that belong to the
+ * The values of a response live in a few blocks that belong to the
  * response: a FETCH response with a BODYSTRUCTURE has a hundred values,
  * and one allocation each cost more than reading them.
  */
@@ -74,8 +74,19 @@ struct _Block {
 #define BLOCK_HEADER ((sizeof (Block) + 15) & ~(gsize) 15)
 #define BLOCK_BYTES (8192 - BLOCK_HEADER)
 
+/* How large to make blocks for a response of @length bytes: its values
+ * take about three times its bytes, and a response stays alive as long as
+ * any part of it is used (a header section fetched, for one), so little
+ * of a block should go unused. */
+static gsize
+block_bytes_for (gsize length)
+{
+  return CLAMP (3 * length + 512, 1024, BLOCK_BYTES);
+}
+
 static gpointer
 arena_alloc (Block **arena,
+             gsize   block_bytes,
              gsize   size)
 {
   Block *block = *arena;
@@ -84,14 +95,14 @@ arena_alloc (Block **arena,
   size = (size + 15) & ~(gsize) 15;
   if (block == NULL || block->size - block->used < size)
     {
-      gsize bytes = MAX (size, BLOCK_BYTES);
+      gsize bytes = MAX (size, block_bytes);
       Block *fresh = g_malloc (BLOCK_HEADER + bytes);
 
       fresh->used = 0;
       fresh->size = bytes;
       /* A large value takes a block of its own, behind the current one,
        * which stays in use for the small values. */
-      if (block != NULL && size > BLOCK_BYTES / 4)
+      if (block != NULL && size > block_bytes / 4)
         {
           fresh->next = block->next;
           block->next = fresh;
@@ -404,6 +415,7 @@ typedef struct {
   GError **error;
   /* Where values are allocated, and the items of open lists. */
   Block **arena;
+  gsize block_bytes;
   GPtrArray *stack;
 } Reader;
 
@@ -417,7 +429,7 @@ value_new (Reader            *reader,
   char *copy;
 
   /* The bytes follow the value in the same allocation. */
-  value = arena_alloc (reader->arena, sizeof (TernImapValue) + len + 1);
+  value = arena_alloc (reader->arena, reader->block_bytes, sizeof (TernImapValue) + len + 1);
   memset (value, 0, sizeof (TernImapValue));
   copy = (char *) (value + 1);
   if (len > 0)
@@ -440,7 +452,8 @@ list_close (Reader        *reader,
 
   /* Laid out as a GPtrArray, for those who read it: never grown or freed
    * as one. */
-  items = arena_alloc (reader->arena, sizeof (GPtrArray) + n * sizeof (gpointer));
+  items = arena_alloc (reader->arena, reader->block_bytes,
+                       sizeof (GPtrArray) + n * sizeof (gpointer));
   items->pdata = (gpointer *) (items + 1);
   items->len = n;
   if (n > 0)
@@ -1420,6 +1433,7 @@ finish_response (TernImapParser *parser,
   reader.offset = parser->stream_offset;
   reader.error = error;
   reader.arena = &arena;
+  reader.block_bytes = block_bytes_for (parser->buf->len);
   reader.stack = parser->stack;
 
   response = read_response (&reader);
