@@ -74,14 +74,26 @@ struct _Block {
 #define BLOCK_HEADER ((sizeof (Block) + 15) & ~(gsize) 15)
 #define BLOCK_BYTES (8192 - BLOCK_HEADER)
 
-/* How large to make blocks for a response of @length bytes: its values
- * take about three times its bytes, and a response stays alive as long as
- * any part of it is used (a header section fetched, for one), so little
- * of a block should go unused. */
+/* How large to make blocks for a response: the values of its lines take
+ * about three times their bytes, small literals their own size, and a
+ * large literal gets a block of its own.  A response stays alive as long
+ * as any part of it is used (a header section or a body fetched, for
+ * one), so little of a block should go unused. */
 static gsize
-block_bytes_for (gsize length)
+block_bytes_for (const Segment *segments,
+                 guint          n_segments)
 {
-  return CLAMP (3 * length + 512, 1024, BLOCK_BYTES);
+  gsize lines = 0;
+  gsize bytes;
+
+  for (guint i = 0; i < n_segments; i += 2)
+    lines += segments[i].len;
+  bytes = 3 * lines + 512;
+  for (guint i = 1; i < n_segments; i += 2)
+    if (segments[i].len <= bytes / 4)
+      bytes += segments[i].len + 64;
+
+  return CLAMP (bytes, 1024, BLOCK_BYTES);
 }
 
 static gpointer
@@ -95,14 +107,15 @@ arena_alloc (Block **arena,
   size = (size + 15) & ~(gsize) 15;
   if (block == NULL || block->size - block->used < size)
     {
-      gsize bytes = MAX (size, block_bytes);
+      gboolean own = size > block_bytes / 4;
+      gsize bytes = own ? size : block_bytes;
       Block *fresh = g_malloc (BLOCK_HEADER + bytes);
 
       fresh->used = 0;
       fresh->size = bytes;
-      /* A large value takes a block of its own, behind the current one,
-       * which stays in use for the small values. */
-      if (block != NULL && size > block_bytes / 4)
+      /* A large value takes a block of its own size, behind the current
+       * one, which stays in use for the small values. */
+      if (block != NULL && own)
         {
           fresh->next = block->next;
           block->next = fresh;
@@ -1433,7 +1446,7 @@ finish_response (TernImapParser *parser,
   reader.offset = parser->stream_offset;
   reader.error = error;
   reader.arena = &arena;
-  reader.block_bytes = block_bytes_for (parser->buf->len);
+  reader.block_bytes = block_bytes_for (reader.segments, reader.n_segments);
   reader.stack = parser->stack;
 
   response = read_response (&reader);
