@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "tern-engine.h"
+#include "tern-imap-client-private.h"
 #include "tern-imap-parser.h"
 #include "tern-imap-structure.h"
 #include "tern-imap-utf7.h"
@@ -915,6 +916,63 @@ test_throughput_20000_envelopes (void)
   g_string_free (s, TRUE);
 }
 
+/* INTERNALDATE in the forms servers send, in zones that change from one
+ * message to the next (the zone of the last one is kept for the next),
+ * and in looser forms. */
+static void
+test_fetch_internal_dates (void)
+{
+  static const struct {
+    const char *date;
+    gint64 unix_time;
+    GTimeSpan offset_minutes;
+  } dates[] = {
+    { "17-Jul-1996 02:44:25 -0700", 837596665, -420 },
+    { " 7-Jul-1996 02:44:25 -0700", 836732665, -420 },
+    { "17-Jul-1996 02:44:25 +0000", 837571465, 0 },
+    { "17-Jul-1996 02:44:25 +0530", 837551665, 330 },
+    { "17-Jul-1996 02:44:25 -0700", 837596665, -420 },
+    { "7-Jul-1996 02:44:25 -0700", 836732665, -420 },
+    { "17-jul-1996 02:44:25 -0700", 837596665, -420 },
+    { "17-Jul-1996 2:44:25 -0700", 837596665, -420 },
+    { "29-Feb-2024 23:59:59 +1400", 1709200799, 840 },
+  };
+  static const char * const bad[] = {
+    "17-Jux-1996 02:44:25 -0700", "17-Jul-1996 02:44:25 *0700", "30-Feb-2024 10:00:00 +0000",
+    "17-Jul-1996 02:44:25", "",
+  };
+
+  for (guint i = 0; i < G_N_ELEMENTS (dates); i++)
+    {
+      g_autofree char *line = g_strdup_printf ("* %u FETCH (UID %u INTERNALDATE \"%s\")\r\n",
+                                               i + 1, i + 1, dates[i].date);
+      g_autoptr(TernImapResponse) response = parse_one (line, strlen (line));
+      g_autoptr(GError) error = NULL;
+      g_autoptr(TernImapFetch) fetch = imap_fetch_decode (response, &error);
+
+      g_test_message ("%s", dates[i].date);
+      g_assert_no_error (error);
+      g_assert_true (fetch->fields & TERN_IMAP_FETCH_INTERNALDATE);
+      g_assert_cmpint (g_date_time_to_unix (fetch->internal_date), ==, dates[i].unix_time);
+      g_assert_cmpint (g_date_time_get_utc_offset (fetch->internal_date) / G_TIME_SPAN_MINUTE, ==,
+                       dates[i].offset_minutes);
+    }
+
+  for (guint i = 0; i < G_N_ELEMENTS (bad); i++)
+    {
+      g_autofree char *line = g_strdup_printf ("* 1 FETCH (UID 1 INTERNALDATE \"%s\")\r\n",
+                                               bad[i]);
+      g_autoptr(TernImapResponse) response = parse_one (line, strlen (line));
+      g_autoptr(GError) error = NULL;
+      g_autoptr(TernImapFetch) fetch = imap_fetch_decode (response, &error);
+
+      g_test_message ("%s", bad[i]);
+      g_assert_no_error (error);
+      g_assert_false (fetch->fields & TERN_IMAP_FETCH_INTERNALDATE);
+      g_assert_null (fetch->internal_date);
+    }
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -952,6 +1010,7 @@ main (int   argc,
   g_test_add_func ("/imap/utf7/rejects-invalid", test_utf7_rejects_invalid);
   g_test_add_func ("/imap/utf7/mailbox-names-from-list", test_mailbox_names_from_list);
   g_test_add_func ("/imap/parser/throughput-20000-envelopes", test_throughput_20000_envelopes);
+  g_test_add_func ("/imap/fetch/reads-internal-dates", test_fetch_internal_dates);
 
   return g_test_run ();
 }

@@ -51,49 +51,98 @@ struct _TernImapParser {
 
   gsize max_literal;
   gsize max_response;
+
+  /* The items of the lists being read, innermost last. */
+  GPtrArray *stack;
 };
 
 /* Values */
 
-static TernImapValue *
-value_new (TernImapValueKind kind,
-           const guint8     *bytes,
-           gsize             len)
-{
-  TernImapValue *value;
-  char *copy;
+/*
+ * The values of a response live in a few blocks that belong to the
+ * response: a FETCH response with a BODYSTRUCTURE has a hundred values,
+ * and one allocation each cost more than reading them.
+ */
+typedef struct _Block Block;
 
-  /* The bytes live in the same block as the value: one allocation each. */
-  value = g_malloc0 (sizeof (TernImapValue) + len + 1);
-  copy = (char *) (value + 1);
-  if (len > 0)
-    memcpy (copy, bytes, len);
-  copy[len] = '\0';
-  value->kind = kind;
-  value->len = len;
-  value->str = (kind == TERN_IMAP_VALUE_LIST || kind == TERN_IMAP_VALUE_NIL) ? NULL : copy;
-  return value;
+struct _Block {
+  Block *next;
+  gsize used;
+  gsize size;
+};
+
+#define BLOCK_HEADER ((sizeof (Block) + 15) & ~(gsize) 15)
+#define BLOCK_BYTES (8192 - BLOCK_HEADER)
+
+/* How large to make blocks for a response: the values of its lines take
+ * about three times their bytes, small literals their own size, and a
+ * large literal gets a block of its own.  A response stays alive as long
+ * as any part of it is used (a header section or a body fetched, for
+ * one), so little of a block should go unused. */
+static gsize
+block_bytes_for (const Segment *segments,
+                 guint          n_segments)
+{
+  gsize lines = 0;
+  gsize bytes;
+
+  for (guint i = 0; i < n_segments; i += 2)
+    lines += segments[i].len;
+  bytes = 3 * lines + 512;
+  for (guint i = 1; i < n_segments; i += 2)
+    if (segments[i].len <= bytes / 4)
+      bytes += segments[i].len + 64;
+
+  return CLAMP (bytes, 1024, BLOCK_BYTES);
+}
+
+static gpointer
+arena_alloc (Block **arena,
+             gsize   block_bytes,
+             gsize   size)
+{
+  Block *block = *arena;
+  guint8 *memory;
+
+  size = (size + 15) & ~(gsize) 15;
+  if (block == NULL || block->size - block->used < size)
+    {
+      gboolean own = size > block_bytes / 4;
+      gsize bytes = own ? size : block_bytes;
+      Block *fresh = g_malloc (BLOCK_HEADER + bytes);
+
+      fresh->used = 0;
+      fresh->size = bytes;
+      /* A large value takes a block of its own size, behind the current
+       * one, which stays in use for the small values. */
+      if (block != NULL && own)
+        {
+          fresh->next = block->next;
+          block->next = fresh;
+        }
+      else
+        {
+          fresh->next = block;
+          *arena = fresh;
+        }
+      block = fresh;
+    }
+
+  memory = (guint8 *) block + BLOCK_HEADER + block->used;
+  block->used += size;
+  return memory;
 }
 
 static void
-value_free (gpointer data)
+arena_free (Block *arena)
 {
-  TernImapValue *value = data;
+  while (arena != NULL)
+    {
+      Block *next = arena->next;
 
-  if (value == NULL)
-    return;
-  if (value->items != NULL)
-    g_ptr_array_unref (value->items);
-  g_free (value);
-}
-
-static TernImapValue *
-list_new (void)
-{
-  TernImapValue *value = value_new (TERN_IMAP_VALUE_LIST, NULL, 0);
-
-  value->items = g_ptr_array_new_with_free_func (value_free);
-  return value;
+      g_free (arena);
+      arena = next;
+    }
 }
 
 /**
@@ -199,7 +248,6 @@ code_free (TernImapCode *code)
 {
   g_free (code->name);
   g_free (code->raw_args);
-  value_free (code->args);
   g_strfreev (code->strv);
   g_free (code->uid_set);
   g_free (code->dest_uid_set);
@@ -249,7 +297,7 @@ tern_imap_response_unref (TernImapResponse *response)
   g_clear_pointer (&response->code, code_free);
   g_free (response->text);
   g_free (response->name);
-  value_free (response->data);
+  arena_free (response->arena);
   g_free (response);
 }
 
@@ -378,7 +426,54 @@ typedef struct {
   guint64 offset;
   guint n_values;
   GError **error;
+  /* Where values are allocated, and the items of open lists. */
+  Block **arena;
+  gsize block_bytes;
+  GPtrArray *stack;
 } Reader;
+
+static TernImapValue *
+value_new (Reader            *reader,
+           TernImapValueKind  kind,
+           const guint8      *bytes,
+           gsize              len)
+{
+  TernImapValue *value;
+  char *copy;
+
+  /* The bytes follow the value in the same allocation. */
+  value = arena_alloc (reader->arena, reader->block_bytes, sizeof (TernImapValue) + len + 1);
+  memset (value, 0, sizeof (TernImapValue));
+  copy = (char *) (value + 1);
+  if (len > 0)
+    memcpy (copy, bytes, len);
+  copy[len] = '\0';
+  value->kind = kind;
+  value->len = len;
+  value->str = (kind == TERN_IMAP_VALUE_LIST || kind == TERN_IMAP_VALUE_NIL) ? NULL : copy;
+  return value;
+}
+
+/* Ends a list: its items are those on the stack from @start. */
+static void
+list_close (Reader        *reader,
+            TernImapValue *list,
+            guint          start)
+{
+  guint n = reader->stack->len - start;
+  GPtrArray *items;
+
+  /* Laid out as a GPtrArray, for those who read it: never grown or freed
+   * as one. */
+  items = arena_alloc (reader->arena, reader->block_bytes,
+                       sizeof (GPtrArray) + n * sizeof (gpointer));
+  items->pdata = (gpointer *) (items + 1);
+  items->len = n;
+  if (n > 0)
+    memcpy (items->pdata, reader->stack->pdata + start, n * sizeof (gpointer));
+  g_ptr_array_set_size (reader->stack, start);
+  list->items = items;
+}
 
 static guint64
 reader_offset (Reader *reader)
@@ -534,7 +629,7 @@ read_atom (Reader *reader)
     }
 
   if (reader->p - start == 3 && g_ascii_strncasecmp ((const char *) start, "NIL", 3) == 0)
-    return value_new (TERN_IMAP_VALUE_NIL, NULL, 0);
+    return value_new (reader, TERN_IMAP_VALUE_NIL, NULL, 0);
 
   for (const guint8 *q = start; q < reader->p && digits; q++)
     {
@@ -546,7 +641,7 @@ read_atom (Reader *reader)
         number = number * 10 + d;
     }
 
-  value = value_new (digits ? TERN_IMAP_VALUE_NUMBER : TERN_IMAP_VALUE_ATOM,
+  value = value_new (reader, digits ? TERN_IMAP_VALUE_NUMBER : TERN_IMAP_VALUE_ATOM,
                      start, reader->p - start);
   value->number = digits ? number : 0;
   return value;
@@ -565,7 +660,7 @@ read_quoted (Reader *reader)
     q++;
   if (q < reader->end && *q == '"')
     {
-      value = value_new (TERN_IMAP_VALUE_STRING, start, q - start);
+      value = value_new (reader, TERN_IMAP_VALUE_STRING, start, q - start);
       value->form = TERN_IMAP_STRING_QUOTED;
       reader->p = q + 1;
       return value;
@@ -600,7 +695,7 @@ read_quoted (Reader *reader)
     }
   reader->p++;
 
-  value = value_new (TERN_IMAP_VALUE_STRING, (const guint8 *) s->str, s->len);
+  value = value_new (reader, TERN_IMAP_VALUE_STRING, (const guint8 *) s->str, s->len);
   value->form = TERN_IMAP_STRING_QUOTED;
   g_string_free (s, TRUE);
   return value;
@@ -652,7 +747,8 @@ read_literal (Reader *reader,
       return NULL;
     }
 
-  value = value_new (TERN_IMAP_VALUE_STRING, reader->base + literal->start, literal->len);
+  value = value_new (reader, TERN_IMAP_VALUE_STRING, reader->base + literal->start,
+                     literal->len);
   value->form = binary ? TERN_IMAP_STRING_LITERAL8 : TERN_IMAP_STRING_LITERAL;
   reader_set_line (reader, reader->segment + 2);
   return value;
@@ -688,8 +784,8 @@ static TernImapValue *
 read_list (Reader *reader,
            guint   depth)
 {
-  g_autoptr(GPtrArray) items = NULL;
   TernImapValue *list;
+  guint start = reader->stack->len;
 
   if (depth >= TERN_IMAP_MAX_DEPTH)
     {
@@ -700,8 +796,7 @@ read_list (Reader *reader,
 
   /* At the "(". */
   reader->p++;
-  list = list_new ();
-  items = g_ptr_array_ref (list->items);
+  list = value_new (reader, TERN_IMAP_VALUE_LIST, NULL, 0);
   for (;;)
     {
       TernImapValue *item;
@@ -710,7 +805,6 @@ read_list (Reader *reader,
         reader->p++;
       if (reader->p >= reader->end)
         {
-          value_free (list);
           reader_fail (reader, TERN_IMAP_ERROR_BAD_RESPONSE,
                        "unbalanced parentheses: the line ends inside a list");
           return NULL;
@@ -718,27 +812,21 @@ read_list (Reader *reader,
       if (*reader->p == ')')
         {
           reader->p++;
+          list_close (reader, list, start);
           return list;
         }
-      if (items->len >= TERN_IMAP_MAX_LIST_ITEMS)
+      if (reader->stack->len - start >= TERN_IMAP_MAX_LIST_ITEMS)
         {
-          value_free (list);
           reader_fail (reader, TERN_IMAP_ERROR_TOO_BIG,
                        "more than %u items in one list", TERN_IMAP_MAX_LIST_ITEMS);
           return NULL;
         }
       item = read_value (reader, depth + 1);
       if (item == NULL)
-        {
-          value_free (list);
-          return NULL;
-        }
-      g_ptr_array_add (items, item);
+        return NULL;
+      g_ptr_array_add (reader->stack, item);
       if (!expect_separator (reader, item, TRUE))
-        {
-          value_free (list);
-          return NULL;
-        }
+        return NULL;
     }
 }
 
@@ -780,11 +868,13 @@ read_value (Reader *reader,
 }
 
 /* Reads values separated by spaces to the end of the response (or, in a
- * code, to the end of its arguments) into @list. */
-static gboolean
-read_values_to_end (Reader        *reader,
-                    TernImapValue *list)
+ * code, to the end of its arguments) into a new list. */
+static TernImapValue *
+read_values_to_end (Reader *reader)
 {
+  TernImapValue *list = value_new (reader, TERN_IMAP_VALUE_LIST, NULL, 0);
+  guint start = reader->stack->len;
+
   for (;;)
     {
       TernImapValue *item;
@@ -792,15 +882,21 @@ read_values_to_end (Reader        *reader,
       while (reader->p < reader->end && *reader->p == ' ')
         reader->p++;
       if (reader->p >= reader->end)
-        return TRUE;
-      if (list->items->len >= TERN_IMAP_MAX_LIST_ITEMS)
-        return reader_fail (reader, TERN_IMAP_ERROR_TOO_BIG,
-                            "more than %u values in one response", TERN_IMAP_MAX_LIST_ITEMS);
+        {
+          list_close (reader, list, start);
+          return list;
+        }
+      if (reader->stack->len - start >= TERN_IMAP_MAX_LIST_ITEMS)
+        {
+          reader_fail (reader, TERN_IMAP_ERROR_TOO_BIG,
+                       "more than %u values in one response", TERN_IMAP_MAX_LIST_ITEMS);
+          return NULL;
+        }
       if ((item = read_value (reader, 0)) == NULL)
-        return FALSE;
-      g_ptr_array_add (list->items, item);
+        return NULL;
+      g_ptr_array_add (reader->stack, item);
       if (!expect_separator (reader, item, FALSE))
-        return FALSE;
+        return NULL;
     }
 }
 
@@ -942,6 +1038,7 @@ read_code (Reader            *reader,
   const guint8 *name_end = start;
   g_autoptr(GError) local_error = NULL;
   TernImapCode *code;
+  guint sub_stack_start = reader->stack->len;
   Reader sub;
 
   if (close == NULL)
@@ -975,10 +1072,11 @@ read_code (Reader            *reader,
       sub.in_code = TRUE;
       sub.offset = reader_offset (reader);
       sub.error = &local_error;
-      code->args = list_new ();
-      if (!read_values_to_end (&sub, code->args))
+      code->args = read_values_to_end (&sub);
+      if (code->args == NULL)
         {
-          g_clear_pointer (&code->args, value_free);
+          /* Whatever the arguments left on the stack goes with them. */
+          g_ptr_array_set_size (reader->stack, sub_stack_start);
           if (code->kind != TERN_IMAP_CODE_OTHER)
             return reader_fail (reader, TERN_IMAP_ERROR_BAD_RESPONSE,
                                 "unreadable arguments for response code %s", code->name);
@@ -1133,8 +1231,8 @@ read_response (Reader *reader)
       return NULL;
     }
 
-  response->data = list_new ();
-  if (!read_values_to_end (reader, response->data))
+  response->data = read_values_to_end (reader);
+  if (response->data == NULL)
     return NULL;
 
   /* Framing ends a response at a line that announces no literal, so the
@@ -1179,7 +1277,8 @@ read_response (Reader *reader)
                      "an untagged response must start with a name or a number and a name");
         return NULL;
       }
-    g_ptr_array_remove_range (items, 0, drop);
+    items->pdata += drop;
+    items->len -= drop;
   }
 
   return g_steal_pointer (&response);
@@ -1214,6 +1313,7 @@ tern_imap_parser_new (void)
 
   parser->buf = g_byte_array_new ();
   parser->segments = g_array_new (FALSE, FALSE, sizeof (Segment));
+  parser->stack = g_ptr_array_new ();
   g_queue_init (&parser->responses);
   parser->max_literal = TERN_IMAP_DEFAULT_MAX_LITERAL;
   parser->max_response = TERN_IMAP_DEFAULT_MAX_RESPONSE;
@@ -1233,6 +1333,7 @@ tern_imap_parser_free (TernImapParser *parser)
     return;
   g_byte_array_unref (parser->buf);
   g_array_unref (parser->segments);
+  g_ptr_array_unref (parser->stack);
   g_queue_clear_full (&parser->responses, (GDestroyNotify) tern_imap_response_unref);
   g_clear_error (&parser->failure);
   g_free (parser);
@@ -1336,6 +1437,7 @@ finish_response (TernImapParser *parser,
 {
   TernImapResponse *response;
   Reader reader = { 0, };
+  Block *arena = NULL;
 
   reader.parser = parser;
   reader.base = parser->buf->data;
@@ -1343,13 +1445,19 @@ finish_response (TernImapParser *parser,
   reader.n_segments = parser->segments->len;
   reader.offset = parser->stream_offset;
   reader.error = error;
+  reader.arena = &arena;
+  reader.block_bytes = block_bytes_for (reader.segments, reader.n_segments);
+  reader.stack = parser->stack;
 
   response = read_response (&reader);
+  g_ptr_array_set_size (parser->stack, 0);
   if (response == NULL)
     {
+      arena_free (arena);
       parser->failure = g_error_copy (*error);
       return FALSE;
     }
+  response->arena = arena;
   response->offset = parser->stream_offset;
   g_queue_push_tail (&parser->responses, response);
   reset_response (parser);

@@ -191,6 +191,7 @@ struct _TernImapResponse {
 
   /*< private >*/
   gint ref_count;
+  gpointer arena;
 };
 
 #define TERN_TYPE_IMAP_RESPONSE (tern_imap_response_get_type ())

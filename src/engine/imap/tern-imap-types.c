@@ -329,6 +329,73 @@ static const char * const month_names[] = {
   "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"
 };
 
+/* The time zone of the last INTERNALDATE read on this thread: a folder's
+ * dates mostly share a handful of zones, and making one costs more than
+ * reading the date. */
+typedef struct
+{
+  char sign;
+  int zone;
+  GTimeZone *tz;
+} ZoneCache;
+
+static void
+zone_cache_free (gpointer data)
+{
+  ZoneCache *cache = data;
+
+  g_clear_pointer (&cache->tz, g_time_zone_unref);
+  g_free (cache);
+}
+
+static GPrivate zone_cache = G_PRIVATE_INIT (zone_cache_free);
+
+/* (transfer full) */
+static GTimeZone *
+zone_new (char sign,
+          int  zone)
+{
+  ZoneCache *cache = g_private_get (&zone_cache);
+  g_autofree char *offset = NULL;
+  GTimeZone *tz;
+
+  if (cache != NULL && cache->tz != NULL && cache->sign == sign && cache->zone == zone)
+    return g_time_zone_ref (cache->tz);
+
+  offset = g_strdup_printf ("%c%02d:%02d", sign, zone / 100, zone % 100);
+  tz = g_time_zone_new_identifier (offset);
+  if (tz == NULL)
+    return NULL;
+
+  if (cache == NULL)
+    {
+      cache = g_new0 (ZoneCache, 1);
+      g_private_set (&zone_cache, cache);
+    }
+  g_clear_pointer (&cache->tz, g_time_zone_unref);
+  cache->sign = sign;
+  cache->zone = zone;
+  cache->tz = g_time_zone_ref (tz);
+  return tz;
+}
+
+static gboolean
+read_digits (const char *text,
+             guint       count,
+             int        *out)
+{
+  int value = 0;
+
+  for (guint i = 0; i < count; i++)
+    {
+      if (!g_ascii_isdigit (text[i]))
+        return FALSE;
+      value = value * 10 + (text[i] - '0');
+    }
+  *out = value;
+  return TRUE;
+}
+
 /* "17-Jul-1996 02:44:25 -0700"; the day may start with a space. */
 static GDateTime *
 parse_internal_date (const char *text)
@@ -343,20 +410,42 @@ parse_internal_date (const char *text)
   int zone = 0;
   int month_number = 0;
   g_autoptr(GTimeZone) tz = NULL;
-  g_autofree char *offset = NULL;
 
   while (*text == ' ')
     text++;
-  if (sscanf (text, "%2d-%3c-%4d %2d:%2d:%2d %c%4d", &day, month, &year, &hour, &minute,
-              &second, &sign, &zone) != 8)
-    return NULL;
+
+  /* The form servers send, read directly; anything else as before. */
+  if (strlen (text) == 25 && text[1] == '-' && text[5] == '-' && text[10] == ' ' &&
+      text[13] == ':' && text[16] == ':' && text[19] == ' ' &&
+      read_digits (text, 1, &day) && read_digits (text + 6, 4, &year) &&
+      read_digits (text + 11, 2, &hour) && read_digits (text + 14, 2, &minute) &&
+      read_digits (text + 17, 2, &second) && read_digits (text + 21, 4, &zone))
+    {
+      /* " 7-Jul-1996 ...": the leading space went above. */
+      memcpy (month, text + 2, 3);
+      sign = text[20];
+    }
+  else if (strlen (text) == 26 && text[2] == '-' && text[6] == '-' && text[11] == ' ' &&
+           text[14] == ':' && text[17] == ':' && text[20] == ' ' &&
+           read_digits (text, 2, &day) && read_digits (text + 7, 4, &year) &&
+           read_digits (text + 12, 2, &hour) && read_digits (text + 15, 2, &minute) &&
+           read_digits (text + 18, 2, &second) && read_digits (text + 22, 4, &zone))
+    {
+      memcpy (month, text + 3, 3);
+      sign = text[21];
+    }
+  else if (sscanf (text, "%2d-%3c-%4d %2d:%2d:%2d %c%4d", &day, month, &year, &hour, &minute,
+                   &second, &sign, &zone) != 8)
+    {
+      return NULL;
+    }
+
   for (guint i = 0; i < G_N_ELEMENTS (month_names); i++)
     if (g_ascii_strcasecmp (month, month_names[i]) == 0)
       month_number = (int) i + 1;
   if (month_number == 0 || (sign != '+' && sign != '-'))
     return NULL;
-  offset = g_strdup_printf ("%c%02d:%02d", sign, zone / 100, zone % 100);
-  tz = g_time_zone_new_identifier (offset);
+  tz = zone_new (sign, zone);
   if (tz == NULL)
     return NULL;
   return g_date_time_new (tz, year, month_number, day, hour, minute, second);

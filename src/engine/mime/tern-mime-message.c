@@ -315,6 +315,67 @@ has_any_header (GMimeMessage *message)
   return body != NULL && g_mime_header_list_get_count (g_mime_object_get_header_list (body)) > 0;
 }
 
+/*
+ * One GMimeParser per thread, used for one message after another: a new
+ * parser costs an object and a read-ahead buffer of several kilobytes,
+ * which showed as a large share of parsing a header section.  Between
+ * messages it reads an empty stream, so that it holds no message's bytes.
+ */
+typedef struct
+{
+  GMimeParser *parser;
+  GMimeStream *empty;
+} ThreadParser;
+
+static void
+thread_parser_free (gpointer data)
+{
+  ThreadParser *cached = data;
+
+  g_clear_object (&cached->parser);
+  g_clear_object (&cached->empty);
+  g_free (cached);
+}
+
+static GPrivate thread_parser = G_PRIVATE_INIT (thread_parser_free);
+
+static GMimeParser *
+thread_parser_take (GMimeStream *stream)
+{
+  ThreadParser *cached = g_private_get (&thread_parser);
+
+  if (cached == NULL)
+    {
+      cached = g_new0 (ThreadParser, 1);
+      cached->parser = g_mime_parser_new ();
+      cached->empty = g_mime_stream_mem_new ();
+      g_private_set (&thread_parser, cached);
+    }
+  else if (cached->parser == NULL)
+    {
+      /* Taken already, by a parse further up this thread's stack. */
+      return g_mime_parser_new_with_stream (stream);
+    }
+
+  g_mime_parser_init_with_stream (cached->parser, stream);
+  return g_steal_pointer (&cached->parser);
+}
+
+static void
+thread_parser_give_back (GMimeParser *parser)
+{
+  ThreadParser *cached = g_private_get (&thread_parser);
+
+  if (cached == NULL || cached->parser != NULL)
+    {
+      g_object_unref (parser);
+      return;
+    }
+
+  g_mime_parser_init_with_stream (parser, cached->empty);
+  cached->parser = parser;
+}
+
 /**
  * tern_mime_message_parse:
  * @data: (array length=length) (nullable): a raw message, as RFC 5322 and
@@ -369,7 +430,7 @@ tern_mime_message_parse (const guint8 *data,
   bytes = tern_mime_guard_prepare (data, length, &limits, &self->problems);
   stream = g_mime_stream_mem_new_with_byte_array (bytes);
   g_mime_stream_mem_set_owner (GMIME_STREAM_MEM (stream), TRUE);
-  parser = g_mime_parser_new_with_stream (stream);
+  parser = thread_parser_take (stream);
   message = g_mime_parser_construct_message (parser, ingest.options);
 
   if (message == NULL)
@@ -416,10 +477,43 @@ tern_mime_message_parse (const guint8 *data,
 
   /* GMime objects may call the warning callback until they are gone. */
   g_clear_object (&message);
-  g_clear_object (&parser);
+  thread_parser_give_back (g_steal_pointer (&parser));
   g_clear_object (&stream);
   g_mime_parser_options_free (ingest.options);
   g_free (ingest.body_charset);
+
+  return self;
+}
+
+/**
+ * tern_mime_message_parse_header_section:
+ * @data: (array length=length) (nullable): a message's header section
+ *   alone, as IMAP's BODY[HEADER] or BODY[HEADER.FIELDS (...)] gives it
+ * @length: its length in bytes
+ *
+ * The same facts as tern_mime_message_parse() gives for @data, found
+ * faster for the plain sections a header sync fetches by the thousand
+ * (7-bit, well formed, the usual fields once each); any other section is
+ * given to tern_mime_message_parse().  Safe to call from any thread.
+ *
+ * Returns: (transfer full): the facts of the message, never %NULL.
+ */
+TernMimeMessage *
+tern_mime_message_parse_header_section (const guint8 *data,
+                                        gsize         length)
+{
+  TernMimeMessage *self;
+  TernMimeIngest ingest = { 0 };
+
+  tern_engine_init ();
+
+  self = tern_mime_message_new ();
+  ingest.self = self;
+  if (!tern_mime_ingest_plain_header (&ingest, data, length))
+    {
+      tern_mime_message_unref (self);
+      return tern_mime_message_parse (data, length);
+    }
 
   return self;
 }

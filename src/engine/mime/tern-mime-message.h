@@ -145,6 +145,8 @@ GType              tern_mime_message_get_type           (void);
 
 TernMimeMessage   *tern_mime_message_parse              (const guint8    *data,
                                                          gsize            length);
+TernMimeMessage   *tern_mime_message_parse_header_section (const guint8    *data,
+                                                          gsize            length);
 TernMimeMessage   *tern_mime_message_ref                (TernMimeMessage *self);
 void               tern_mime_message_unref              (TernMimeMessage *self);
 

@@ -59,6 +59,9 @@ void        tern_mime_ingest_body           (TernMimeIngest            *ingest,
 
 void        tern_mime_ingest_headers        (TernMimeIngest            *ingest,
                                              GMimeMessage              *message);
+gboolean    tern_mime_ingest_plain_header   (TernMimeIngest            *ingest,
+                                             const guint8              *data,
+                                             gsize                      length);
 
 /* tern-mime-guard.c: what GMime is given to parse. */
 

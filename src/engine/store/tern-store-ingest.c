@@ -189,6 +189,7 @@ assign_conversation (TernStoreDb      *db,
                      GError          **error)
 {
   g_autoptr(GPtrArray) ids = g_ptr_array_new ();
+  g_autoptr(GArray) known = g_array_new (FALSE, TRUE, sizeof (gboolean));
   const char *message_id = tern_mime_message_get_message_id (mime);
   const char *in_reply_to = tern_mime_message_get_in_reply_to (mime);
   const char * const *references = tern_mime_message_get_references (mime);
@@ -204,7 +205,17 @@ assign_conversation (TernStoreDb      *db,
   if (in_reply_to != NULL)
     g_ptr_array_add (ids, (gpointer) in_reply_to);
   for (guint i = 0; references != NULL && references[i] != NULL; i++)
-    g_ptr_array_add (ids, (gpointer) references[i]);
+    {
+      /* In-Reply-To is mostly the last reference too: look each ID up once. */
+      if (in_reply_to != NULL && strcmp (references[i], in_reply_to) == 0)
+        continue;
+      if (message_id != NULL && strcmp (references[i], message_id) == 0)
+        continue;
+      g_ptr_array_add (ids, (gpointer) references[i]);
+    }
+  if (message_id != NULL && in_reply_to != NULL && strcmp (message_id, in_reply_to) == 0)
+    g_ptr_array_remove_index (ids, 1);
+  g_array_set_size (known, ids->len);
 
   for (guint i = 0; i < ids->len; i++)
     {
@@ -212,6 +223,7 @@ assign_conversation (TernStoreDb      *db,
 
       if (found < 0)
         return -1;
+      g_array_index (known, gboolean, i) = found != 0;
       if (found == 0 || found == conversation)
         continue;
 
@@ -288,6 +300,11 @@ assign_conversation (TernStoreDb      *db,
   for (guint i = 0; i < ids->len; i++)
     {
       int rc;
+
+      /* An ID known already belongs to @conversation by now: merging
+       * moved every ID of a merged conversation along. */
+      if (g_array_index (known, gboolean, i))
+        continue;
 
       sqlite3_bind_text (stmt, 1, g_ptr_array_index (ids, i), -1, SQLITE_STATIC);
       sqlite3_bind_int64 (stmt, 2, conversation);
@@ -418,6 +435,7 @@ ingest (TernStore        *self,
         gint64            uid,
         gint64            internal_date,
         const char       *keywords,
+        const TernHeaderMessage *header_only,
         GError          **error)
 {
   g_autoptr(TernMimeMessage) mime = NULL;
@@ -470,15 +488,31 @@ ingest (TernStore        *self,
   if (references != NULL && references[0] != NULL)
     refs = g_strjoinv (" ", (char **) references);
 
-  stmt = tern_store_db_statement (db, db->index,
-                                  "INSERT INTO messages (id, folder_id, folder_role, uid, flags, "
-                                  "keywords, date, internal_date, size, subject, from_name, "
-                                  "from_address, to_list, cc_list, bcc_list, reply_to, "
-                                  "delivered_to, message_id, in_reply_to, refs, conversation_id, "
-                                  "preview, has_attachments, body_state, body_id, problems) "
-                                  "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, "
-                                  "?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24, ?1, ?25)",
-                                  error);
+  /* A message known by its header section only has no body yet: its size,
+   * attachment flag and MODSEQ come from the server, in the same row
+   * written once. */
+  if (header_only != NULL)
+    stmt = tern_store_db_statement (db, db->index,
+                                    "INSERT INTO messages (id, folder_id, folder_role, uid, flags, "
+                                    "keywords, date, internal_date, size, subject, from_name, "
+                                    "from_address, to_list, cc_list, bcc_list, reply_to, "
+                                    "delivered_to, message_id, in_reply_to, refs, conversation_id, "
+                                    "preview, has_attachments, body_state, body_id, problems, "
+                                    "modseq) "
+                                    "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, "
+                                    "?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, '', ?23, ?24, NULL, "
+                                    "?25, nullif (?26, 0))",
+                                    error);
+  else
+    stmt = tern_store_db_statement (db, db->index,
+                                    "INSERT INTO messages (id, folder_id, folder_role, uid, flags, "
+                                    "keywords, date, internal_date, size, subject, from_name, "
+                                    "from_address, to_list, cc_list, bcc_list, reply_to, "
+                                    "delivered_to, message_id, in_reply_to, refs, conversation_id, "
+                                    "preview, has_attachments, body_state, body_id, problems) "
+                                    "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, "
+                                    "?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24, ?1, ?25)",
+                                    error);
   if (stmt == NULL)
     return FALSE;
 
@@ -492,7 +526,7 @@ ingest (TernStore        *self,
     sqlite3_bind_text (stmt, 6, keywords, -1, SQLITE_STATIC);
   sqlite3_bind_int64 (stmt, 7, date);
   sqlite3_bind_int64 (stmt, 8, internal_date);
-  sqlite3_bind_int64 (stmt, 9, size);
+  sqlite3_bind_int64 (stmt, 9, header_only != NULL ? header_only->size : (gint64) size);
   sqlite3_bind_text (stmt, 10, tern_mime_message_get_subject (mime), -1, SQLITE_STATIC);
   sqlite3_bind_text (stmt, 11, from != NULL && from->name != NULL ? from->name : "", -1,
                      SQLITE_STATIC);
@@ -510,13 +544,22 @@ ingest (TernStore        *self,
   if (refs != NULL)
     sqlite3_bind_text (stmt, 20, refs, -1, SQLITE_STATIC);
   sqlite3_bind_int64 (stmt, 21, conversation);
-  sqlite3_bind_text (stmt, 22, tern_mime_message_get_preview (mime), -1, SQLITE_STATIC);
-  sqlite3_bind_int (stmt, 23, tern_mime_message_has_attachments (mime));
-  sqlite3_bind_int (stmt, 24, TERN_BODY_STATE_COMPLETE);
   sqlite3_bind_int (stmt, 25, tern_mime_message_get_problems (mime));
+  if (header_only != NULL)
+    {
+      sqlite3_bind_int (stmt, 23, header_only->has_attachments);
+      sqlite3_bind_int (stmt, 24, TERN_BODY_STATE_NONE);
+      sqlite3_bind_int64 (stmt, 26, header_only->modseq);
+    }
+  else
+    {
+      sqlite3_bind_text (stmt, 22, tern_mime_message_get_preview (mime), -1, SQLITE_STATIC);
+      sqlite3_bind_int (stmt, 23, tern_mime_message_has_attachments (mime));
+      sqlite3_bind_int (stmt, 24, TERN_BODY_STATE_COMPLETE);
+    }
   STEP_DONE (db->index, stmt, "Could not add a message to the index", error);
 
-  attachments = tern_mime_message_get_attachments (mime);
+  attachments = header_only == NULL ? tern_mime_message_get_attachments (mime) : NULL;
   if (attachments != NULL && attachments->len > 0)
     {
       stmt = tern_store_db_statement (db, db->index,
@@ -595,7 +638,7 @@ tern_store_ingest (TernStore       *self,
                    GError         **error)
 {
   return ingest (self, db, folder, body_id, raw, g_bytes_get_size (raw), prepared_mime, NULL,
-                 flags, uid, internal_date, keywords, error);
+                 flags, uid, internal_date, keywords, NULL, error);
 }
 
 /**
@@ -618,36 +661,30 @@ tern_store_ingest_new_message (TernStore       *self,
   /* The raw bytes may be released already (tern_new_message_release_body()). */
   return ingest (self, db, folder, body_id, message->raw, prepared->raw_size, prepared->mime,
                  prepared->fts, message->flags, message->uid, message->internal_date,
-                 message->keywords, error);
+                 message->keywords, NULL, error);
 }
 
 /**
- * tern_store_ingest_prepared:
- * @body_id: the id the message gets
- * @raw: the raw message, or its header section
- * @prepared_mime: (nullable): @raw parsed already, or %NULL
- * @prepared_fts: (nullable): what tern_store_fts_text_new() made of
- *   @prepared_mime, or %NULL
+ * tern_store_ingest_header:
+ * @id: the id the message gets
+ * @message: a message known by its header section, parsed already by
+ *   tern_header_message_prepare()
  *
- * As tern_store_ingest(), with the search words made already (on another
- * thread) when @prepared_fts is given.
+ * As tern_store_ingest(), for a message whose body is not here yet: its
+ * row says so (%TERN_BODY_STATE_NONE, no body id, no preview), with the
+ * size, attachment flag and MODSEQ the server gave.
  */
 gboolean
-tern_store_ingest_prepared (TernStore       *self,
-                            TernStoreDb     *db,
-                            TernFolder      *folder,
-                            gint64           body_id,
-                            GBytes          *raw,
-                            TernMimeMessage *prepared_mime,
-                            TernFtsText     *prepared_fts,
-                            guint            flags,
-                            gint64           uid,
-                            gint64           internal_date,
-                            const char      *keywords,
-                            GError         **error)
+tern_store_ingest_header (TernStore               *self,
+                          TernStoreDb             *db,
+                          TernFolder              *folder,
+                          gint64                   id,
+                          const TernHeaderMessage *message,
+                          GError                 **error)
 {
-  g_return_val_if_fail (prepared_fts == NULL || prepared_mime != NULL, FALSE);
+  g_return_val_if_fail (message->parsed != NULL && message->fts != NULL, FALSE);
 
-  return ingest (self, db, folder, body_id, raw, g_bytes_get_size (raw), prepared_mime,
-                 prepared_fts, flags, uid, internal_date, keywords, error);
+  return ingest (self, db, folder, id, message->header, g_bytes_get_size (message->header),
+                 message->parsed, message->fts, message->flags, message->uid,
+                 message->internal_date, message->keywords, message, error);
 }

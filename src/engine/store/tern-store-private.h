@@ -5,6 +5,7 @@
 #include <sqlite3.h>
 
 #include "tern-store.h"
+#include "tern-store-sync.h"
 
 G_BEGIN_DECLS
 
@@ -226,17 +227,11 @@ gboolean  tern_store_ingest             (TernStore         *self,
                                          gint64             internal_date,
                                          const char        *keywords,
                                          GError           **error);
-gboolean  tern_store_ingest_prepared    (TernStore         *self,
+gboolean  tern_store_ingest_header      (TernStore         *self,
                                          TernStoreDb       *db,
                                          TernFolder        *folder,
-                                         gint64             body_id,
-                                         GBytes            *raw,
-                                         TernMimeMessage   *prepared_mime,
-                                         TernFtsText       *prepared_fts,
-                                         guint              flags,
-                                         gint64             uid,
-                                         gint64             internal_date,
-                                         const char        *keywords,
+                                         gint64             id,
+                                         const TernHeaderMessage *message,
                                          GError           **error);
 gboolean  tern_store_ingest_new_message (TernStore       *self,
                                          TernStoreDb       *db,

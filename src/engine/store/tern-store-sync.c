@@ -161,7 +161,7 @@ tern_header_message_prepare (TernHeaderMessage *message)
     return;
 
   data = g_bytes_get_data (message->header, &size);
-  message->parsed = tern_mime_message_parse (data, size);
+  message->parsed = tern_mime_message_parse_header_section (data, size);
   message->fts = tern_store_fts_text_new (message->parsed);
 }
 
@@ -1697,7 +1697,6 @@ add_headers_job (TernStore   *self,
       guint32 low = G_MAXUINT32;
       guint32 high = 0;
       gboolean look_up;
-      sqlite3_stmt *update;
 
       for (guint i = first; i < first + count; i++)
         {
@@ -1728,14 +1727,6 @@ add_headers_job (TernStore   *self,
       if (!tern_store_begin (db->index, &error))
         goto failed;
 
-      update = tern_store_db_statement (db, db->index,
-                                        "UPDATE messages SET body_state = 0, body_id = NULL, "
-                                        "size = ?2, has_attachments = ?3, modseq = nullif (?4, 0), "
-                                        "preview = '' WHERE id = ?1",
-                                        &error);
-      if (update == NULL)
-        goto rollback;
-
       for (guint i = 0; i < count; i++)
         {
           TernHeaderMessage *message = g_ptr_array_index (data->messages, first + i);
@@ -1756,16 +1747,7 @@ add_headers_job (TernStore   *self,
            * sender, the recipients, the subject), so that it can be taken
            * out again from the row alone; a message with several senders
            * gets its entry made again from the row. */
-          if (!tern_store_ingest_prepared (self, db, folder, id, message->header, message->parsed,
-                                           message->fts, message->flags, message->uid,
-                                           message->internal_date, message->keywords, &error))
-            goto rollback;
-
-          sqlite3_bind_int64 (update, 1, id);
-          sqlite3_bind_int64 (update, 2, message->size);
-          sqlite3_bind_int (update, 3, message->has_attachments);
-          sqlite3_bind_int64 (update, 4, message->modseq);
-          if (!step_done (db->index, update, "Could not add a message", &error))
+          if (!tern_store_ingest_header (self, db, folder, id, message, &error))
             goto rollback;
 
           from = tern_mime_message_get_from (message->parsed);

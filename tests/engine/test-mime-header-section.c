@@ -1,0 +1,366 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+
+#include "config.h"
+
+#include <string.h>
+
+#include "tern-engine.h"
+#include "tern-mime-message.h"
+#include "tern-mime-private.h"
+
+/*
+ * tern_mime_message_parse_header_section() reads plain header sections
+ * without GMime's message parser.  Whatever path it takes, what it gives
+ * must be exactly what tern_mime_message_parse() gives for the same bytes:
+ * these tests compare the two on hand-made tricky sections and on many
+ * generated ones, and check that the fast path is really taken where it
+ * should be (else the comparison would prove nothing).
+ */
+
+static char *
+describe_addresses (GPtrArray *addresses)
+{
+  GString *text = g_string_new ("[");
+
+  for (guint i = 0; i < addresses->len; i++)
+    {
+      TernAddress *address = g_ptr_array_index (addresses, i);
+
+      g_string_append_printf (text, "%s(%s|%s)", i > 0 ? ", " : "",
+                              address->name != NULL ? address->name : "<null>", address->address);
+    }
+  g_string_append_c (text, ']');
+  return g_string_free (text, FALSE);
+}
+
+static char *
+describe_strv (const char * const *strv)
+{
+  g_autofree char *joined = strv != NULL ? g_strjoinv ("|", (char **) strv) : g_strdup ("<null>");
+
+  return g_strdup_printf ("%u:%s", strv != NULL ? g_strv_length ((char **) strv) : 0, joined);
+}
+
+/* Every fact of @message on its own line, so that two can be compared as
+ * strings and a difference shows where it is. */
+static char *
+describe (TernMimeMessage *message)
+{
+  g_autofree char *references = describe_strv (tern_mime_message_get_references (message));
+  g_autofree char *delivered = describe_strv (tern_mime_message_get_delivered_to (message));
+  g_autofree char *from = describe_addresses (tern_mime_message_get_from (message));
+  g_autofree char *to = describe_addresses (tern_mime_message_get_to (message));
+  g_autofree char *cc = describe_addresses (tern_mime_message_get_cc (message));
+  g_autofree char *bcc = describe_addresses (tern_mime_message_get_bcc (message));
+  g_autofree char *reply_to = describe_addresses (tern_mime_message_get_reply_to (message));
+  g_autofree char *sender = describe_addresses (tern_mime_message_get_sender (message));
+  const char *message_id = tern_mime_message_get_message_id (message);
+  const char *in_reply_to = tern_mime_message_get_in_reply_to (message);
+
+  return g_strdup_printf ("message-id %s\nin-reply-to %s\nreferences %s\nsubject %s\n"
+                          "from %s\nto %s\ncc %s\nbcc %s\nreply-to %s\nsender %s\n"
+                          "delivered-to %s\ndate %" G_GINT64_FORMAT "\nbody %s\npreview %s\n"
+                          "html %d\nattachments %d/%u\nproblems 0x%x\n",
+                          message_id != NULL ? message_id : "<null>",
+                          in_reply_to != NULL ? in_reply_to : "<null>", references,
+                          tern_mime_message_get_subject (message), from, to, cc, bcc, reply_to,
+                          sender, delivered, tern_mime_message_get_date (message),
+                          tern_mime_message_get_body_text (message),
+                          tern_mime_message_get_preview (message),
+                          tern_mime_message_is_html (message),
+                          tern_mime_message_has_attachments (message),
+                          tern_mime_message_get_attachments (message)->len,
+                          tern_mime_message_get_problems (message));
+}
+
+/* Whether the fast path takes @section. */
+static gboolean
+is_plain (const char *section,
+          gsize       length)
+{
+  TernMimeIngest ingest = { 0 };
+  TernMimeMessage facts = { 0 };
+  gboolean plain;
+
+  /* A scratch message for the fast path to fill in. */
+  facts.references = g_new0 (char *, 1);
+  facts.subject = g_strdup ("");
+  facts.from = g_ptr_array_new_with_free_func ((GDestroyNotify) tern_address_free);
+  facts.to = g_ptr_array_new_with_free_func ((GDestroyNotify) tern_address_free);
+  facts.cc = g_ptr_array_new_with_free_func ((GDestroyNotify) tern_address_free);
+  facts.bcc = g_ptr_array_new_with_free_func ((GDestroyNotify) tern_address_free);
+  facts.reply_to = g_ptr_array_new_with_free_func ((GDestroyNotify) tern_address_free);
+  facts.sender = g_ptr_array_new_with_free_func ((GDestroyNotify) tern_address_free);
+  ingest.self = &facts;
+  plain = tern_mime_ingest_plain_header (&ingest, (const guint8 *) section, length);
+
+  g_free (facts.message_id);
+  g_free (facts.in_reply_to);
+  g_strfreev (facts.references);
+  g_free (facts.subject);
+  g_ptr_array_unref (facts.from);
+  g_ptr_array_unref (facts.to);
+  g_ptr_array_unref (facts.cc);
+  g_ptr_array_unref (facts.bcc);
+  g_ptr_array_unref (facts.reply_to);
+  g_ptr_array_unref (facts.sender);
+  return plain;
+}
+
+static void
+assert_same (const char *section,
+             gsize       length)
+{
+  g_autoptr(TernMimeMessage) full = tern_mime_message_parse ((const guint8 *) section, length);
+  g_autoptr(TernMimeMessage) fast = tern_mime_message_parse_header_section ((const guint8 *) section,
+                                                                             length);
+  g_autofree char *expected = describe (full);
+  g_autofree char *got = describe (fast);
+
+  if (g_strcmp0 (expected, got) != 0)
+    {
+      g_autofree char *shown = g_strescape (section, NULL);
+
+      g_test_message ("section: %s", shown);
+    }
+  g_assert_cmpstr (got, ==, expected);
+}
+
+/* Hand-made sections, each with whether the fast path should take it. */
+static const struct {
+  gboolean plain;
+  const char *section;
+} samples[] = {
+  { TRUE, "Subject: Hello\r\nFrom: Ann <ann@Example.COM>\r\nTo: bob@example.com\r\n"
+          "Date: Tue, 3 Mar 2026 10:00:00 +0100\r\nMessage-ID: <a1@example.com>\r\n\r\n" },
+  { TRUE, "Subject: =?utf-8?q?Gr=C3=BC=C3=9Fe?= aus =?iso-8859-1?q?K=F6ln?=\r\n\r\n" },
+  { TRUE, "Subject: =?utf-8?b?0J/RgNC40LLQtdGC?=\r\n =?utf-8?b?INC80LjRgA==?=\r\n\r\n" },
+  { TRUE, "Subject: =?koi8-r?b?8NLJ18XU?= =?windows-1252?q?=80uro?=\r\n\r\n" },
+  { TRUE, "Subject: =?iso-2022-jp?b?GyRCJEckORsoQg==?= =?shift_jis?b?g2WDWINn?=\r\n\r\n" },
+  { TRUE, "Subject: =?gb2312?b?xOO6ww==?= =?big5?b?pKSk5Q==?=\r\n\r\n" },
+  { TRUE, "Subject: =?x-unknown?q?what?= and =?utf-8?x?bad?=\r\n\r\n" },
+  { TRUE, "Subject: broken =?utf-8?q?never ends\r\n\r\n" },
+  { TRUE, "Subject: =?utf-8?b?!!!notbase64?= =?utf-8?q?=ZZ?=\r\n\r\n" },
+  { TRUE, "Subject: =?utf-8*en?q?with_language?=\r\n\r\n" },
+  { TRUE, "Subject:\r\n\r\n" },
+  { TRUE, "Subject:    \t  spaced   out  \t \r\n\r\n" },
+  { TRUE, "Subject: Re: RE: Fwd: folded\r\n\tover\r\n  three lines\r\n\r\n" },
+  { TRUE, "Subject: LF only\nFrom: x@y.z\n\n" },
+  { TRUE, "From: \"Doe, John\" <john@EXAMPLE.org>, \"Q \\\"uote\\\"\" <q@x.org>\r\n\r\n" },
+  { TRUE, "From: =?utf-8?q?J=C3=BCrgen?= <j@x.de>, =?utf-8?b?5bGx55Sw?= <y@x.jp>\r\n\r\n" },
+  { TRUE, "From: \"=?utf-8?q?inside_quotes?=\" <iq@x.org>\r\n\r\n" },
+  { TRUE, "To: undisclosed-recipients:;\r\n\r\n" },
+  { TRUE, "To: Team: a@x.org, \"B\" <b@x.org>;, c@x.org\r\nCc: Empty:;\r\n\r\n" },
+  { TRUE, "To: Outer: Inner: a@x.org;;\r\n\r\n" },
+  { TRUE, "To: bob (Bob Smith) <bob@x.org> (comment)\r\n\r\n" },
+  { TRUE, "To: <@route.example:r@x.org>, bare@x.org\r\n\r\n" },
+  { TRUE, "To: not an address, , ,@, <>, a@, @b\r\n\r\n" },
+  { TRUE, "To: a@x.org,\r\n b@x.org,\r\n\tc@x.org\r\n\r\n" },
+  { TRUE, "Bcc:\r\nReply-To: r@x.org\r\nSender: s@x.org\r\n\r\n" },
+  { TRUE, "Date: garbage\r\n\r\n" },
+  { TRUE, "Date: 3 Mar 26 10:00 EST\r\n\r\n" },
+  { TRUE, "Date: Tue, 31 Feb 2026 25:61:61 +9999\r\n\r\n" },
+  { TRUE, "Date: Sat, 01 Jan 2000 00:00:00 GMT\r\n\r\n" },
+  { TRUE, "Message-ID: no-brackets@x.org\r\n\r\n" },
+  { TRUE, "Message-ID: <with space@x.org>\r\n\r\n" },
+  { TRUE, "Message-ID: <a@x.org> <b@x.org>\r\n\r\n" },
+  { TRUE, "Message-ID:\r\nIn-Reply-To:\r\nReferences:\r\n\r\n" },
+  { TRUE, "In-Reply-To: <p@x.org> (comment) <q@x.org>\r\n\r\n" },
+  { TRUE, "In-Reply-To: bare@x.org\r\n\r\n" },
+  { TRUE, "In-Reply-To: Your message of Tuesday\r\n\r\n" },
+  { TRUE, "References: <1@x> <2@x>\r\n <1@x> <3@x>\r\n\r\n" },
+  { TRUE, "References: <1@x><2@x>junk<3@x>\r\n\r\n" },
+  { FALSE, "Subject: twice\r\nSubject: again\r\n\r\n" },
+  { FALSE, "To: a@x.org\r\nTo: b@x.org\r\n\r\n" },
+  { FALSE, "Subject: caf\xc3\xa9 in raw UTF-8\r\n\r\n" },
+  { FALSE, "Subject: caf\xe9 in raw Latin-1\r\nFrom: \xe9l\xe8ve <e@x.org>\r\n\r\n" },
+  { FALSE, "X-Other: field\r\nSubject: s\r\n\r\n" },
+  { FALSE, "Delivered-To: me@x.org\r\n\r\n" },
+  { FALSE, "Content-Type: multipart/mixed; boundary=x\r\n\r\n" },
+  { FALSE, " starts folded\r\nSubject: s\r\n\r\n" },
+  { FALSE, "Subject s without colon\r\n\r\n" },
+  { FALSE, "Sub ject: space in name\r\n\r\n" },
+  { FALSE, "Subject: no end line\r\n" },
+  { FALSE, "Subject: no newline at all" },
+  { FALSE, "Subject: bytes after\r\n\r\nbody\r\n" },
+  { FALSE, "\r\n" },
+  { FALSE, "Subject: bare\rCR\r\n\r\n" },
+  { FALSE, "Subject: nul\x01" "control\r\n\r\n" },
+  { FALSE, "To: a:b:c:d:e:f:g:h:i:j:k:l:m:n:o:p:q:r:s:t:u:v:w:x:y:z:a:b:c:d:e:f:g:h;\r\n\r\n" },
+};
+
+static void
+test_samples (void)
+{
+  for (guint i = 0; i < G_N_ELEMENTS (samples); i++)
+    {
+      gsize length = strlen (samples[i].section);
+
+      g_test_message ("sample %u", i);
+      g_assert_cmpint (is_plain (samples[i].section, length), ==, samples[i].plain);
+      assert_same (samples[i].section, length);
+    }
+}
+
+static void
+test_huge_subject (void)
+{
+  g_autoptr(GString) section = g_string_new ("Subject: ");
+
+  /* Past the subject bound (cut), and a second time past the fast path's
+   * own bound (left to the full parser). */
+  for (guint i = 0; i < 400; i++)
+    g_string_append (section, "=?utf-8?q?w=C3=B6rd?= long\r\n ");
+  g_string_append (section, "end\r\n\r\n");
+  g_assert_true (is_plain (section->str, section->len));
+  assert_same (section->str, section->len);
+
+  for (guint i = 0; i < 4000; i++)
+    g_string_insert (section, 9, "padding ");
+  g_assert_false (is_plain (section->str, section->len));
+  assert_same (section->str, section->len);
+}
+
+static void
+test_many_addresses (void)
+{
+  g_autoptr(GString) section = g_string_new ("To: ");
+
+  /* More than the store keeps. */
+  for (guint i = 0; i < 700; i++)
+    g_string_append_printf (section, "%s\"N%u\" <n%u@Example.org>", i > 0 ? ",\r\n " : "", i, i);
+  g_string_append (section, "\r\n\r\n");
+  g_assert_true (is_plain (section->str, section->len));
+  assert_same (section->str, section->len);
+}
+
+/* Generated sections: pieces that trouble header parsers, put together at
+ * random (with a fixed seed, so a failure repeats). */
+
+static const char * const words[] = {
+  "Hello", "Re:", "Fwd:", "AW:", "[list]", "=?utf-8?q?caf=C3=A9?=", "=?UTF-8?B?w6k=?=",
+  "=?iso-8859-1?q?=E9t=E9?=", "=?iso-8859-15?q?=A4?=", "=?windows-1251?b?z/Do4uXy?=",
+  "=?euc-kr?b?x9GxuQ==?=", "=?utf-8?q?a_b?=", "=?utf-8?q?" "?=", "=?utf-8?" "?x?=", "=?bogus?q?x?=",
+  "=?utf-8?q?unterminated", "=?=", "?=", "=?", "\"quoted\"", "(comment)", "(nested (comment))",
+  "back\\slash", "\\\"", "  ", "\t", "a,b", ";", ":", "<", ">", "@", ".", "x@y", "<id@host>",
+  "<a@b> <c@d>", "123", "Mon,", "32", "Jan", "2026", "23:59:60", "+0000", "-1200", "UT", "(UTC)",
+};
+
+static const char * const mailboxes[] = {
+  "a@x.org", "<b@X.Org>", "\"C D\" <cd@x.org>", "E F <ef@x.org>", "=?utf-8?q?G=C3=A9?= <g@x.org>",
+  "\"=?utf-8?q?H?=\" <h@x.org>", "i@x.org (Eye)", "Group: j@x.org, k@x.org;", "Empty:;",
+  "<@r.x:l@x.org>", "m@", "@n", "<>", "o p q", "\"unclosed <u@x.org>", "v@x.org>", "<w@x.org",
+  "X <x@[127.0.0.1]>", "y.\"z\"@x.org", "Very Long Name With Many Words <long@x.org>",
+};
+
+static const char * const ids[] = {
+  "<id@host>", "<a@b> <c@d>", "x@y", "<unclosed@host", "<>", "(comment)", "<q\"x\"@host>",
+};
+
+static const char * const dates[] = {
+  "Tue, 3 Mar 2026 10:00:00 +0100", "3 Mar 2026 10:00 -0500", "Tue, 03 Mar 26 10:00:00 EST",
+  "Tuesday, 3-Mar-2026 10:00:00 GMT", "2026-03-03T10:00:00Z", "3 Mar 2026", "garbage", "",
+  "Tue, 3 Mar 2026 10:00:00", "Tue, 3 Mar 2026 10:00:00 +2500", "Thu, 1 Jan 1970 00:00:00 +0000",
+};
+
+static void
+append_random (GRand       *rand,
+               GString     *text,
+               const char * const *pieces,
+               guint        n_pieces,
+               guint        count,
+               const char  *separator)
+{
+  for (guint i = 0; i < count; i++)
+    {
+      if (i > 0)
+        g_string_append (text, separator);
+      g_string_append (text, pieces[g_rand_int_range (rand, 0, n_pieces)]);
+      /* Fold now and then, with either line end. */
+      if (g_rand_int_range (rand, 0, 6) == 0)
+        g_string_append (text, g_rand_boolean (rand) ? "\r\n " : "\n\t");
+    }
+}
+
+static void
+append_field (GRand   *rand,
+              GString *section,
+              guint    field,
+              gboolean crlf)
+{
+  static const char * const names[] = {
+    "Subject", "From", "To", "Cc", "Bcc", "Reply-To", "Sender", "Date", "Message-ID",
+    "In-Reply-To", "References", "subject", "FROM", "message-id", "X-Other",
+  };
+  const char *name = names[field % G_N_ELEMENTS (names)];
+
+  g_string_append (section, name);
+  g_string_append (section, g_rand_int_range (rand, 0, 5) == 0 ? ":" : ": ");
+
+  if (g_ascii_strcasecmp (name, "Subject") == 0 || g_ascii_strcasecmp (name, "X-Other") == 0)
+    append_random (rand, section, words, G_N_ELEMENTS (words), g_rand_int_range (rand, 0, 8), " ");
+  else if (g_ascii_strcasecmp (name, "Date") == 0)
+    g_string_append (section, dates[g_rand_int_range (rand, 0, G_N_ELEMENTS (dates))]);
+  else if (g_ascii_strcasecmp (name, "Message-ID") == 0 ||
+           g_ascii_strcasecmp (name, "In-Reply-To") == 0 ||
+           g_ascii_strcasecmp (name, "References") == 0)
+    append_random (rand, section, ids, G_N_ELEMENTS (ids), g_rand_int_range (rand, 0, 5), " ");
+  else
+    append_random (rand, section, mailboxes, G_N_ELEMENTS (mailboxes),
+                   g_rand_int_range (rand, 0, 5), ", ");
+
+  g_string_append (section, crlf ? "\r\n" : "\n");
+}
+
+static void
+test_generated (void)
+{
+  g_autoptr(GRand) rand = g_rand_new_with_seed (20260303);
+  guint plain = 0;
+  guint n = g_test_slow () ? 50000 : 5000;
+
+  for (guint i = 0; i < n; i++)
+    {
+      g_autoptr(GString) section = g_string_new (NULL);
+      gboolean crlf = g_rand_int_range (rand, 0, 4) != 0;
+      guint fields = g_rand_int_range (rand, 1, 12);
+      guint used = 0;
+
+      for (guint f = 0; f < fields; f++)
+        {
+          guint field = g_rand_int_range (rand, 0, 11);
+
+          /* Mostly each field once (the plain case), sometimes not. */
+          if ((used & (1u << field)) != 0 && g_rand_int_range (rand, 0, 8) != 0)
+            continue;
+          used |= 1u << field;
+          if (g_rand_int_range (rand, 0, 40) == 0)
+            field = 14;
+          append_field (rand, section, field, crlf);
+        }
+      if (g_rand_int_range (rand, 0, 50) == 0)
+        g_string_insert_c (section, g_rand_int_range (rand, 0, section->len), (char) 0xe9);
+      g_string_append (section, crlf ? "\r\n" : "\n");
+
+      plain += is_plain (section->str, section->len);
+      assert_same (section->str, section->len);
+    }
+
+  /* The comparison covered the fast path, most of the time. */
+  g_assert_cmpuint (plain, >, n / 2);
+}
+
+int
+main (int    argc,
+      char **argv)
+{
+  g_test_init (&argc, &argv, NULL);
+  tern_engine_init ();
+
+  g_test_add_func ("/mime/header-section/samples-match-full-parse", test_samples);
+  g_test_add_func ("/mime/header-section/huge-subject-matches-full-parse", test_huge_subject);
+  g_test_add_func ("/mime/header-section/many-addresses-match-full-parse", test_many_addresses);
+  g_test_add_func ("/mime/header-section/generated-sections-match-full-parse", test_generated);
+
+  return g_test_run ();
+}
