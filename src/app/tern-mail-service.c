@@ -14,6 +14,7 @@
 #include "tern-mail-service.h"
 #include "tern-message-flags.h"
 #include "tern-pop3-downloader.h"
+#include "tern-stall-probe.h"
 #include "tern-trust.h"
 
 /*
@@ -41,6 +42,8 @@ struct _TernMailService
   GNetworkMonitor *monitor;
   gboolean offline;
   guint busy;
+  /* While busy: how long the main loop goes without redrawing. */
+  TernStallProbe *probe;
 };
 
 G_DEFINE_FINAL_TYPE (TernMailService, tern_mail_service, G_TYPE_OBJECT)
@@ -201,8 +204,25 @@ set_busy (TernMailService *self,
     self->busy++;
   else if (self->busy > 0)
     self->busy--;
-  if (was != (self->busy > 0))
-    g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_BUSY]);
+  if (was == (self->busy > 0))
+    return;
+
+  /* Getting mail must leave the window responsive: how long the main
+   * loop stalls meanwhile is measured, and told to the debug log. */
+  if (self->busy > 0)
+    {
+      g_clear_pointer (&self->probe, tern_stall_probe_free);
+      self->probe = tern_stall_probe_new ();
+    }
+  else if (self->probe != NULL)
+    {
+      g_debug ("Getting mail took %.1f s; the main loop stalled for %" G_GINT64_FORMAT
+               " ms at most meanwhile",
+               tern_stall_probe_get_elapsed (self->probe) / (double) G_USEC_PER_SEC,
+               tern_stall_probe_get_longest (self->probe) / 1000);
+      g_clear_pointer (&self->probe, tern_stall_probe_free);
+    }
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_BUSY]);
 }
 
 /* Tells a failure once; the same failure again says nothing. */
@@ -1097,6 +1117,7 @@ tern_mail_service_stop (TernMailService *self)
     }
   g_hash_table_remove_all (self->accounts);
   self->busy = 0;
+  g_clear_pointer (&self->probe, tern_stall_probe_free);
 }
 
 /* Removing an account: its work stops, and the removal is done once

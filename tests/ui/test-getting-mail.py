@@ -10,8 +10,11 @@ test-composer.py.
 """
 
 import importlib.util
+import json
 import os
+import re
 import smtplib
+import subprocess
 import sys
 import time
 
@@ -117,6 +120,52 @@ def test_imap_sync(context):
     T.diagnose(f'the new message appeared after {time.monotonic() - started:.1f} s')
     wait_for(lambda: counts() == [4, 4], 'both Inbox rows to say 4 unread messages')
     context.screenshot('mail-idle')
+    tern.check_running()
+
+
+# The responsiveness probe: the window stays responsive while a first sync
+# brings in a big mailbox.
+BIG_COUNT = 20000
+# The longest the main loop may go without redrawing meanwhile.
+MAX_STALL_MS = 100
+
+
+@ui_test('/ui/mail/first-sync-of-20000-messages-keeps-the-window-responsive')
+def test_big_first_sync(context):
+    env = server_env()
+    user, password = env['TERN_TEST_USER3'], env['TERN_TEST_PASSWORD3']
+    result = subprocess.run([env['TERN_TEST_SERVERS_PYTHON'], env['TERN_TEST_SERVERS_CTL'],
+                             'load-mailbox', '--user', user, '--folder', 'INBOX',
+                             '--count', str(BIG_COUNT)],
+                            capture_output=True, text=True, timeout=300)
+    check(result.returncode == 0, f'load-mailbox failed: {result.stderr}')
+    data_dir = C.new_profile(context, 'big')
+    account = add_imap_account(context, data_dir, user, password)
+    tern = context.start_tern(data_dir=data_dir, extra_env={'G_MESSAGES_DEBUG': 'tern'})
+    # The Inbox on screen, so that the list takes the rows as they come.
+    inbox = wait_for(lambda: next(iter(inbox_rows(tern)), None), 'the Inbox in the sidebar')
+    T.select_child(inbox, 'the Inbox')
+
+    def inbox_total():
+        folders = json.loads(C.cli(context, data_dir, 'folders', '--json'))
+        return next((f['total'] for f in folders
+                     if f.get('account') == account and f.get('path') == 'INBOX'), 0)
+
+    def reported():
+        found = re.findall(r'Getting mail took ([0-9.]+) s; the main loop stalled for '
+                           r'([0-9]+) ms at most', tern.log())
+        return found[0] if found else None
+    took, stalled = wait_for(reported, 'the first sync to end', timeout=600)
+    total = inbox_total()
+    T.diagnose(f'first sync of {total} messages: {took} s; longest main loop stall: '
+               f'{stalled} ms')
+    check(total == BIG_COUNT, f'the Inbox holds {total} messages after the first sync, '
+                              f'not {BIG_COUNT}')
+    check(int(stalled) <= MAX_STALL_MS,
+          f'the main loop stalled for {stalled} ms during the first sync '
+          f'(at most {MAX_STALL_MS} ms allowed)')
+    wait_for(lambda: len(T.message_rows(tern)) > 0, 'rows in the list')
+    context.screenshot('mail-big-first-sync')
     tern.check_running()
 
 
