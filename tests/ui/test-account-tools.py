@@ -181,8 +181,9 @@ def test_quota(context):
             T.diagnose('\n'.join(T.dump(tern.window)))
             raise
         T.diagnose(f'usage: {label.name}')
-        # g_format_size: decimal units, 1 MiB of quota is “1.0 MB”.
-        check(re.fullmatch(r'\d+(\.\d)? (bytes|kB|MB) of 1\.0 MB used', label.name),
+        # g_format_size: decimal units (1 MiB of quota is “1.0 MB”), and a
+        # no-break space before the unit.
+        check(re.fullmatch(r'\d+(\.\d)?\s(bytes|kB|MB) of 1\.0\sMB used', label.name),
               f'the usage line says “{label.name}”')
         levels = find_all(tern.window, lambda a: T.has_role(a, T.pyatspi.ROLE_LEVEL_BAR))
         check(len(levels) == 1, f'{len(levels)} level bars show, not one')
