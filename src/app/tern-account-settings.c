@@ -250,12 +250,19 @@ add_identity_form (TernAccountSettings *self,
     }
 
   g_ptr_array_add (self->identities, form);
-  /* Added addresses go before the group with the Add button. */
+  /* Added addresses go before the group with the Add button, which the
+   * page would drop with its last reference. */
   if (self->add_group != NULL)
-    adw_preferences_page_remove (self->identities_page, self->add_group);
+    {
+      g_object_ref (self->add_group);
+      adw_preferences_page_remove (self->identities_page, self->add_group);
+    }
   adw_preferences_page_add (self->identities_page, group);
   if (self->add_group != NULL)
-    adw_preferences_page_add (self->identities_page, self->add_group);
+    {
+      adw_preferences_page_add (self->identities_page, self->add_group);
+      g_object_unref (self->add_group);
+    }
   return form;
 }
 
@@ -772,15 +779,17 @@ finish_saving (TernAccountSettings *self)
   g_autofree char *text = NULL;
 
   gtk_widget_set_sensitive (self->save_button, TRUE);
-  if (self->failed)
-    return;
 
+  /* The file is saved: the app goes by it even when a password could not
+   * be kept, which the window then says, staying open. */
   tern_window_reload_accounts (self->main_window);
   if (self->service != NULL)
     tern_mail_service_remove_account_async (self->service, tern_account_get_id (self->account),
                                             removed_from_service_cb,
                                             g_object_ref (self->account));
   update_sender (self);
+  if (self->failed)
+    return;
 
   text = g_strdup_printf (_("Saved the settings of %s"),
                           tern_account_get_display_name (self->account));

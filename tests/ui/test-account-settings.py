@@ -7,8 +7,8 @@ with the helpers, session and runner of test-main-window.py and
 test-account-tools.py:
 
 - "Account Settings…" in the account's menu opens the settings; a new
-  account name and a signature typed there are saved in the account's file
-  (tern-cli reads the name back), the sidebar shows the new name, and the
+  account name, a signature typed there and an added address are saved in
+  the account's file (tern-cli reads the name and the address back), the sidebar shows the new name, and the
   account still gets its mail (its sync started again with the settings);
 - a port out of range is refused with a message that says so, and the
   account's file stays as it was;
@@ -51,6 +51,7 @@ find = T.find
 find_all = T.find_all
 SYNC_TIMEOUT = 60
 TRUST_FILE = 'trusted-certificates.ini'
+ALIAS = 'support@tern.test'
 
 
 def open_settings(context, tern, account, name=A.ACCOUNT_NAME):
@@ -104,6 +105,19 @@ def test_name_and_signature(context):
     C.type_text(context, 'Alice at work\nTern Tests')
     wait_for(lambda: 'Tern Tests' in C.text_of(signature), 'the signature to take the text')
 
+    # An alias, added below the main address.
+    T.click(T.button_in(window, 'Add Address'), 'the “Add Address” button')
+    fields = wait_for(lambda: [a for a in find_all(window, lambda a: (
+                                   T.has_role(a, T.pyatspi.ROLE_TEXT) and a.name == 'Address'))
+                               ] if len(find_all(window, lambda a: (
+                                   T.has_role(a, T.pyatspi.ROLE_TEXT)
+                                   and a.name == 'Address'))) == 2 else None,
+                      'the fields of a second address')
+    check(fields[-1].queryEditableText().setTextContents(ALIAS),
+          'the new address did not take the text')
+    time.sleep(0.5)
+    context.screenshot('settings-alias')
+
     show_page(window, 'Servers')
     context.screenshot('settings-servers')
     T.click(T.button_in(window, 'Save'), 'the “Save” button')
@@ -118,6 +132,7 @@ def test_name_and_signature(context):
           f'the account’s file does not hold the signature:\n{text}')
     shown = C.cli(context, data_dir, 'account', 'show', account)
     check('Work Mail' in shown, f'tern-cli does not read the new name: {shown}')
+    check(ALIAS in shown, f'tern-cli does not list the new address: {shown}')
 
     # The sidebar calls the account by its new name, and its mail still
     # comes with the sync started again.
