@@ -12,6 +12,8 @@ test-account-tools.py:
   account still gets its mail (its sync started again with the settings);
 - a port out of range is refused with a message that says so, and the
   account's file stays as it was;
+- a new receiving password typed there goes to the keyring (the old one
+  no longer logs in with tern-cli), never into the account's file;
 - mail queued for a submission server whose certificate the system does
   not know brings up the certificate dialog with the server's SHA-256
   fingerprint; Trust pins it and the message is sent and arrives.
@@ -19,6 +21,7 @@ test-account-tools.py:
 
 import importlib.util
 import os
+import subprocess
 import sys
 import time
 
@@ -223,6 +226,58 @@ def test_sending_certificate(context):
     check(env['TERN_TEST_SUBMISSION_PORT'] in trusted and fingerprint in trusted.upper(),
           f'the submission server’s certificate is not pinned: {trusted}')
     tern.check_running()
+
+
+@ui_test('/ui/settings/a-new-password-goes-to-the-keyring')
+def test_new_password(context):
+    T.servers_or_skip()
+    T.start_keyring(context)
+    try:
+        env = M.server_env()
+        host = env['TERN_TEST_HOST']
+        user = env['TERN_TEST_USER4']
+        data_dir = C.new_profile(context, 'password')
+
+        def tern_cli(*args, stdin=None):
+            # On the session's bus, where the keyring is.
+            return subprocess.run([context.args.tern_cli, '--data-dir', data_dir] + list(args),
+                                  input=stdin, env=context.session.env, stdout=subprocess.PIPE,
+                                  stderr=subprocess.STDOUT, text=True, timeout=60)
+
+        result = tern_cli('account', 'add', '--email', user, '--name', A.ACCOUNT_NAME,
+                          '--imap', f'{host}:{env["TERN_TEST_IMAP_PORT"]}',
+                          '--smtp', f'{host}:{env["TERN_TEST_SUBMISSION_PORT"]}',
+                          '--security', 'starttls', '--password-stdin', '--yes',
+                          stdin=env['TERN_TEST_PASSWORD4'] + '\n')
+        check(result.returncode == 0, f'tern-cli account add failed: {result.stdout}')
+        for port, protocol in ((env['TERN_TEST_IMAP_PORT'], 'imap'),
+                               (env['TERN_TEST_SUBMISSION_PORT'], 'smtp')):
+            C.cli(context, data_dir, 'trust', f'{host}:{port}', '--starttls', protocol, '--yes')
+        account = C.tern_account_of(context, data_dir)
+        result = tern_cli('account', 'verify', account)
+        check(result.returncode == 0, f'the password in the keyring does not log in: {result.stdout}')
+
+        tern = context.start_tern(data_dir=data_dir)
+        window = open_settings(context, tern, account)
+        show_page(window, 'Servers')
+        T.fill(window, 'New Receiving Password', 'not-the-password')
+        context.screenshot('settings-new-password')
+        T.click(T.button_in(window, 'Save'), 'the “Save” button')
+        T.wait_for_label(tern.window,
+                         lambda n: n == f'Saved the settings of {A.ACCOUNT_NAME}',
+                         'the toast that says the settings are saved', timeout=SYNC_TIMEOUT)
+        text = account_file(data_dir)
+        check('not-the-password' not in text, 'the new password is in the account’s file')
+        # The keyring holds the new password now: it no longer logs in.
+        result = tern_cli('account', 'verify', account)
+        T.diagnose(f'verify after the change: {result.stdout.strip()}')
+        check(result.returncode != 0 and 'receiving server' in result.stdout
+              and 'login was refused' in result.stdout,
+              f'the old password still logs in: the new one did not reach the keyring: '
+              f'{result.stdout}')
+        tern.check_running()
+    finally:
+        T.stop_keyring(context)
 
 
 if __name__ == '__main__':
