@@ -4,8 +4,12 @@
 
 #include <glib/gi18n.h>
 
+#include "tern-account-manager.h"
+#include "tern-application.h"
+#include "tern-certificate-dialog.h"
 #include "tern-send-failures.h"
 #include "tern-store-outbox.h"
+#include "tern-trust.h"
 #include "tern-window.h"
 
 /*
@@ -13,8 +17,15 @@
  * answer, refused recipients, too big) are told at once: a toast in the
  * main window that stays until it is dismissed, naming the message, whose
  * Details tell the server's reason and offer to try again; and a
- * notification with the reason when the window is not in front.  The message itself stays in the Outbox folder, in state
- * failed, to be corrected or tried again.
+ * notification with the reason when the window is not in front.  The
+ * message itself stays in the Outbox folder, in state failed, to be
+ * corrected or tried again.
+ *
+ * A sending server whose certificate does not validate is shown in the
+ * same certificate dialog as the set-up assistant shows: trusting it pins
+ * it to the server's host and port, and the message waiting is sent at
+ * once.  A certificate declined is not asked about again until Tern
+ * starts again; the message waits in the Outbox.
  */
 
 typedef struct
@@ -25,6 +36,9 @@ typedef struct
   gint64 item_id;
   char *subject;
   char *reason;
+  /* The watch: its two handlers, and the fingerprints asked about. */
+  guint refs;
+  GHashTable *asked;
 } Failure;
 
 static void
@@ -174,21 +188,213 @@ gave_up_cb (TernOutboxSender *sender,
     }
 }
 
+/* The sending server's certificate */
+
+typedef struct
+{
+  GtkApplication *application;
+  TernStore *store;
+  TernOutboxSender *sender;
+  gint64 item_id;
+  char *reason;
+  /* Fingerprints declined, or asked about now, for this sender. */
+  GHashTable *asked;
+  TernTrustStore *trust;
+} Trusting;
+
+static void
+trusting_free (Trusting *trusting)
+{
+  g_object_unref (trusting->store);
+  g_object_unref (trusting->sender);
+  g_free (trusting->reason);
+  g_hash_table_unref (trusting->asked);
+  g_clear_object (&trusting->trust);
+  g_free (trusting);
+}
+
+static void
+send_again (Trusting *trusting)
+{
+  tern_store_outbox_retry_async (trusting->store, trusting->item_id,
+                                 g_get_real_time () / G_USEC_PER_SEC, trusting->reason, NULL,
+                                 requeued_cb, g_object_ref (trusting->sender));
+}
+
+static void
+certificate_response_cb (AdwMessageDialog       *dialog,
+                         const char             *response,
+                         TernCertificateDetails *details)
+{
+  Trusting *trusting = g_object_get_data (G_OBJECT (dialog), "tern-trusting");
+  GtkWindow *window = gtk_window_get_transient_for (GTK_WINDOW (dialog));
+  g_autoptr(GError) error = NULL;
+
+  if (!g_str_equal (response, "trust"))
+    {
+      /* Declined: the fingerprint stays in trusting->asked. */
+      if (window != NULL && TERN_IS_WINDOW (window))
+        tern_window_show_toast (TERN_WINDOW (window),
+                                _("The sending server’s certificate was not trusted; the "
+                                  "message waits in the Outbox"));
+      return;
+    }
+
+  if (!tern_trust_store_pin (trusting->trust, details, &error))
+    {
+      g_autofree char *text = g_strdup_printf (_("Could not trust the certificate: %s"),
+                                               error->message);
+
+      g_hash_table_remove (trusting->asked, details->fingerprint);
+      if (window != NULL && TERN_IS_WINDOW (window))
+        tern_window_show_toast (TERN_WINDOW (window), text);
+      return;
+    }
+  g_hash_table_remove (trusting->asked, details->fingerprint);
+  tern_outbox_sender_set_pinned_certificate (trusting->sender, details->fingerprint);
+  send_again (trusting);
+  if (window != NULL && TERN_IS_WINDOW (window))
+    tern_window_show_toast (TERN_WINDOW (window), _("Sending…"));
+}
+
+static void
+server_checked_cb (GObject      *source,
+                   GAsyncResult *result,
+                   gpointer      user_data)
+{
+  Trusting *trusting = user_data;
+  g_autoptr(TernCertificateDetails) details = NULL;
+  g_autoptr(GError) error = NULL;
+  GtkWindow *window;
+  AdwMessageDialog *dialog;
+  const char *pinned;
+
+  details = tern_trust_check_server_finish (result, &error);
+  if (details == NULL)
+    {
+      /* It validates now, or cannot be reached: the outbox's own retries
+       * take it from here. */
+      if (error != NULL)
+        g_message ("Looking at the sending server’s certificate: %s", error->message);
+      trusting_free (trusting);
+      return;
+    }
+
+  pinned = tern_trust_store_lookup (trusting->trust, details->host, details->port);
+  if (pinned != NULL && g_ascii_strcasecmp (pinned, details->fingerprint) == 0)
+    {
+      /* Trusted meanwhile (another window, tern-cli trust). */
+      tern_outbox_sender_set_pinned_certificate (trusting->sender, pinned);
+      send_again (trusting);
+      trusting_free (trusting);
+      return;
+    }
+  if (!g_hash_table_add (trusting->asked, g_strdup (details->fingerprint)))
+    {
+      trusting_free (trusting);
+      return;
+    }
+
+  window = gtk_application_get_active_window (trusting->application);
+  if (window == NULL || !TERN_IS_WINDOW (window))
+    {
+      GList *windows = gtk_application_get_windows (trusting->application);
+
+      window = NULL;
+      for (GList *l = windows; l != NULL && window == NULL; l = l->next)
+        if (TERN_IS_WINDOW (l->data))
+          window = l->data;
+    }
+  dialog = tern_certificate_dialog_new (window, details);
+  g_object_set_data_full (G_OBJECT (dialog), "tern-trusting", trusting,
+                          (GDestroyNotify) trusting_free);
+  g_signal_connect_data (dialog, "response", G_CALLBACK (certificate_response_cb),
+                         tern_certificate_details_copy (details),
+                         (GClosureNotify) (void (*) (void)) tern_certificate_details_free, 0);
+  gtk_window_present (GTK_WINDOW (dialog));
+}
+
+static void
+certificate_refused_cb (TernOutboxSender *sender,
+                        gint64            item_id,
+                        const char       *host,
+                        guint             port,
+                        const char       *reason,
+                        gpointer          user_data)
+{
+  Failure *watch = user_data;
+  const char *config_dir = tern_paths_get_config_dir (
+    tern_application_get_paths (TERN_APPLICATION (watch->application)));
+  g_autoptr(TernAccountManager) manager = tern_account_manager_new (config_dir);
+  g_autoptr(GPtrArray) problems = NULL;
+  g_autoptr(GError) error = NULL;
+  TernAccount *account;
+  TernTrustMethod method = TERN_TRUST_STARTTLS_SMTP;
+  Trusting *trusting;
+
+  g_message ("The certificate of %s:%u was refused: %s", host, port, reason);
+
+  problems = tern_account_manager_load (manager, NULL);
+  account = tern_account_manager_lookup (manager, tern_outbox_sender_get_account (sender));
+  if (account != NULL && tern_account_get_sending_security (account) == TERN_SECURITY_TLS)
+    method = TERN_TRUST_TLS;
+
+  trusting = g_new0 (Trusting, 1);
+  trusting->application = watch->application;
+  trusting->store = g_object_ref (watch->store);
+  trusting->sender = g_object_ref (sender);
+  trusting->item_id = item_id;
+  trusting->reason = g_strdup (reason);
+  trusting->asked = g_hash_table_ref (watch->asked);
+  trusting->trust = tern_trust_store_new (config_dir);
+  if (!tern_trust_store_load (trusting->trust, &error))
+    {
+      g_warning ("Reading the trusted certificates: %s", error->message);
+      trusting_free (trusting);
+      return;
+    }
+  tern_trust_check_server_async (host, (guint16) port, method, NULL, NULL, server_checked_cb,
+                                 trusting);
+}
+
 static void
 watch_free (gpointer data,
             GClosure *closure)
 {
   Failure *watch = data;
 
+  if (--watch->refs > 0)
+    return;
   g_object_unref (watch->store);
+  g_hash_table_unref (watch->asked);
   g_free (watch);
+}
+
+#define WATCHED_KEY "tern-send-failures-senders"
+
+/**
+ * tern_send_failures_find_sender:
+ * @account_id: an account
+ *
+ * Returns: (transfer none) (nullable): the outbox sender of @account_id
+ *   that tern_send_failures_watch() was given, to be told of the
+ *   account's new settings.
+ */
+TernOutboxSender *
+tern_send_failures_find_sender (GtkApplication *application,
+                                const char     *account_id)
+{
+  GHashTable *senders = g_object_get_data (G_OBJECT (application), WATCHED_KEY);
+
+  return senders != NULL ? g_hash_table_lookup (senders, account_id) : NULL;
 }
 
 /**
  * tern_send_failures_watch:
  * @sender: an account's outbox sender, kept by @application
  *
- * Tells the user of every message @sender gives up on.
+ * Tells the user of every message @sender gives up on, and asks whether to
+ * trust its server's certificate when it does not validate.
  */
 void
 tern_send_failures_watch (GtkApplication   *application,
@@ -196,8 +402,22 @@ tern_send_failures_watch (GtkApplication   *application,
                           TernOutboxSender *sender)
 {
   Failure *watch = g_new0 (Failure, 1);
+  GHashTable *senders = g_object_get_data (G_OBJECT (application), WATCHED_KEY);
+
+  if (senders == NULL)
+    {
+      senders = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_object_unref);
+      g_object_set_data_full (G_OBJECT (application), WATCHED_KEY, senders,
+                              (GDestroyNotify) g_hash_table_unref);
+    }
+  g_hash_table_replace (senders, g_strdup (tern_outbox_sender_get_account (sender)),
+                        g_object_ref (sender));
 
   watch->application = application;
   watch->store = g_object_ref (store);
+  watch->asked = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+  watch->refs = 2;
   g_signal_connect_data (sender, "gave-up", G_CALLBACK (gave_up_cb), watch, watch_free, 0);
+  g_signal_connect_data (sender, "certificate-refused", G_CALLBACK (certificate_refused_cb),
+                         watch, watch_free, 0);
 }

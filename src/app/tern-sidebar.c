@@ -38,6 +38,7 @@ struct _TernSidebar
 
   GPtrArray *folders;        /* TernFolder */
   GStrv accounts;            /* the ids of the accounts set up */
+  GHashTable *names;         /* their names, by id */
   GPtrArray *entries;        /* Entry, one per row */
   char *selected_key;
 };
@@ -209,12 +210,23 @@ compare_folders (gconstpointer a,
   return g_utf8_collate (tern_folder_get_path (fa), tern_folder_get_path (fb));
 }
 
+/* An account's heading shows the name the user gave it. */
+static char *
+account_title (GHashTable *names,
+               const char *account)
+{
+  const char *name = names != NULL ? g_hash_table_lookup (names, account) : NULL;
+
+  return g_strdup (name != NULL && *name != '\0' ? name : account);
+}
+
 /* An account set up a moment ago has no folders in the store until its
  * first sync: it is listed by its heading all the same. */
 static void
 add_accounts_without_folders (GPtrArray          *entries,
                               GPtrArray          *folders,
-                              const char * const *accounts)
+                              const char * const *accounts,
+                              GHashTable         *names)
 {
   for (guint i = 0; accounts != NULL && accounts[i] != NULL; i++)
     {
@@ -223,14 +235,16 @@ add_accounts_without_folders (GPtrArray          *entries,
       for (guint j = 0; j < folders->len && !has_folders; j++)
         has_folders = g_strcmp0 (tern_folder_get_account (folders->pdata[j]), accounts[i]) == 0;
       if (!has_folders)
-        add_entry (entries, g_strdup_printf ("heading:%s", accounts[i]), g_strdup (accounts[i]),
-                   NULL, 0, 0, 0, TRUE)->account = g_strdup (accounts[i]);
+        add_entry (entries, g_strdup_printf ("heading:%s", accounts[i]),
+                   account_title (names, accounts[i]), NULL, 0, 0, 0, TRUE)->account =
+          g_strdup (accounts[i]);
     }
 }
 
 static GPtrArray *
 make_entries (GPtrArray          *folders,
-              const char * const *accounts)
+              const char * const *accounts,
+              GHashTable         *names)
 {
   static const TernFolderRole unified[] = {
     TERN_FOLDER_ROLE_INBOX, TERN_FOLDER_ROLE_SENT, TERN_FOLDER_ROLE_DRAFTS,
@@ -260,7 +274,7 @@ make_entries (GPtrArray          *folders,
 
       if (local && !local_heading)
         {
-          add_accounts_without_folders (entries, folders, accounts);
+          add_accounts_without_folders (entries, folders, accounts, names);
           add_entry (entries, g_strdup ("heading:local"), g_strdup (_("On This Computer")),
                      NULL, 0, 0, 0, TRUE);
           local_heading = TRUE;
@@ -268,7 +282,7 @@ make_entries (GPtrArray          *folders,
       else if (!local && g_strcmp0 (account, folder_account) != 0)
         {
           add_entry (entries, g_strdup_printf ("heading:%s", folder_account),
-                     g_strdup (folder_account), NULL, 0, 0, 0, TRUE)->account =
+                     account_title (names, folder_account), NULL, 0, 0, 0, TRUE)->account =
             g_strdup (folder_account);
           account = folder_account;
         }
@@ -285,7 +299,7 @@ make_entries (GPtrArray          *folders,
 
   if (!local_heading)
     {
-      add_accounts_without_folders (entries, folders, accounts);
+      add_accounts_without_folders (entries, folders, accounts, names);
       add_entry (entries, g_strdup ("heading:local"), g_strdup (_("On This Computer")),
                  NULL, 0, 0, 0, TRUE);
     }
@@ -338,12 +352,12 @@ quota_free (gpointer data)
   g_free (quota);
 }
 
+/* IMAP QUOTA counts in units of 1024 octets; the sizes are shown in
+ * the units GNOME shows file sizes in. */
 static char *
-format_megabytes (guint64 kib)
+format_kib (guint64 kib)
 {
-  double mb = kib / 1024.0;
-
-  return g_strdup_printf (mb < 10 ? "%.1f" : "%.0f", mb);
+  return g_format_size (kib * 1024);
 }
 
 static void
@@ -402,10 +416,11 @@ got_quota_cb (GObject      *source,
       gtk_widget_set_margin_bottom (quota->box, 6);
     }
 
-  used_text = format_megabytes (used);
-  limit_text = format_megabytes (limit);
-  /* Translators: the storage an account uses on its server, in megabytes */
-  text = g_strdup_printf (_("%s MB of %s MB used"), used_text, limit_text);
+  used_text = format_kib (used);
+  limit_text = format_kib (limit);
+  /* Translators: the storage an account uses on its server, as "1.2 MB of
+   * 2.0 GB used" */
+  text = g_strdup_printf (_("%s of %s used"), used_text, limit_text);
   gtk_label_set_label (GTK_LABEL (quota->label), text);
   gtk_level_bar_set_value (GTK_LEVEL_BAR (quota->level), MIN ((double) used / limit, 1.0));
   gtk_accessible_update_property (GTK_ACCESSIBLE (quota->level),
@@ -448,6 +463,11 @@ make_account_menu (TernSidebar *self,
   g_menu_item_set_attribute (item, "custom", "s", "quota");
   g_menu_append_item (usage, item);
   g_menu_append_section (menu, NULL, G_MENU_MODEL (usage));
+  g_clear_object (&item);
+  item = g_menu_item_new (_("Account _Settings…"), NULL);
+  g_menu_item_set_action_and_target_value (item, "win.account-settings",
+                                           g_variant_new_string (entry->account));
+  g_menu_append_item (actions, item);
   g_clear_object (&item);
   item = g_menu_item_new (_("_Archive Old Mail…"), NULL);
   g_menu_item_set_action_and_target_value (item, "win.archive-old-mail",
@@ -571,8 +591,16 @@ show_entries (TernSidebar *self,
               GPtrArray   *entries)
 {
   GtkWidget *child;
+  gboolean same_headings = TRUE;
 
-  if (same_keys (self->entries, entries))
+  /* A heading renamed (an account's new name) is made again. */
+  for (guint i = 0; same_keys (self->entries, entries) && i < entries->len; i++)
+    if (((Entry *) entries->pdata[i])->heading &&
+        g_strcmp0 (((Entry *) entries->pdata[i])->title,
+                   ((Entry *) self->entries->pdata[i])->title) != 0)
+      same_headings = FALSE;
+
+  if (same_headings && same_keys (self->entries, entries))
     {
       for (guint i = 0; i < entries->len; i++)
         {
@@ -632,7 +660,7 @@ list_folders_cb (GObject      *source,
   g_clear_pointer (&self->folders, g_ptr_array_unref);
   self->folders = g_ptr_array_ref (folders);
 
-  show_entries (self, make_entries (folders, (const char * const *) self->accounts));
+  show_entries (self, make_entries (folders, (const char * const *) self->accounts, self->names));
   g_signal_emit (self, signals[SIGNAL_FOLDERS_CHANGED], 0);
 }
 
@@ -707,17 +735,24 @@ tern_sidebar_set_mail_service (TernSidebar     *self,
 /**
  * tern_sidebar_set_accounts:
  * @accounts: (nullable): the ids of the accounts set up
+ * @names: (nullable): the name of each of @accounts, in the same order
  *
- * Lists each of @accounts, also one without folders in the store yet.
+ * Lists each of @accounts by its name, also one without folders in the
+ * store yet.
  */
 void
 tern_sidebar_set_accounts (TernSidebar        *self,
-                           const char * const *accounts)
+                           const char * const *accounts,
+                           const char * const *names)
 {
   g_return_if_fail (TERN_IS_SIDEBAR (self));
 
   g_strfreev (self->accounts);
   self->accounts = g_strdupv ((char **) accounts);
+  g_clear_pointer (&self->names, g_hash_table_unref);
+  self->names = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
+  for (guint i = 0; accounts != NULL && names != NULL && accounts[i] != NULL; i++)
+    g_hash_table_replace (self->names, g_strdup (accounts[i]), g_strdup (names[i]));
   reload (self);
 }
 
@@ -839,6 +874,7 @@ tern_sidebar_dispose (GObject *object)
   g_clear_pointer (&self->folders, g_ptr_array_unref);
   g_clear_pointer (&self->selected_key, g_free);
   g_clear_pointer (&self->accounts, g_strfreev);
+  g_clear_pointer (&self->names, g_hash_table_unref);
 
   G_OBJECT_CLASS (tern_sidebar_parent_class)->dispose (object);
 }

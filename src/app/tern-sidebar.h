@@ -14,7 +14,8 @@ G_BEGIN_DECLS
 G_DECLARE_FINAL_TYPE (TernSidebar, tern_sidebar, TERN, SIDEBAR, GtkWidget)
 
 void        tern_sidebar_set_accounts     (TernSidebar        *self,
-                                           const char * const *accounts);
+                                           const char * const *accounts,
+                                           const char * const *names);
 void        tern_sidebar_set_store        (TernSidebar *self,
                                            TernStore   *store);
 void        tern_sidebar_set_mail_service (TernSidebar     *self,

@@ -6,6 +6,7 @@
 
 #include "tern-account-manager.h"
 #include "tern-account-removal.h"
+#include "tern-account-settings.h"
 #include "tern-archive-dialog.h"
 #include "tern-composer.h"
 #include "tern-message-list-model.h"
@@ -449,6 +450,30 @@ archive_old_mail_action (GtkWidget  *widget,
 }
 
 static void
+account_settings_action (GtkWidget  *widget,
+                         const char *action_name,
+                         GVariant   *parameter)
+{
+  TernWindow *self = TERN_WINDOW (widget);
+  GtkApplication *application = gtk_window_get_application (GTK_WINDOW (self));
+  g_autoptr(GError) error = NULL;
+  TernAccountSettings *settings;
+
+  if (application == NULL)
+    return;
+  settings = tern_account_settings_new (
+    self, self->mail_service,
+    tern_paths_get_config_dir (tern_application_get_paths (TERN_APPLICATION (application))),
+    g_variant_get_string (parameter, NULL), &error);
+  if (settings == NULL)
+    {
+      tern_window_show_toast (self, error->message);
+      return;
+    }
+  gtk_window_present (GTK_WINDOW (settings));
+}
+
+static void
 remove_account_action (GtkWidget  *widget,
                        const char *action_name,
                        GVariant   *parameter)
@@ -532,7 +557,9 @@ look_for_accounts (TernWindow *self)
   g_autoptr(TernAccountManager) manager = NULL;
   g_autoptr(GPtrArray) problems = NULL;
   g_autoptr(GStrvBuilder) ids = g_strv_builder_new ();
+  g_autoptr(GStrvBuilder) names = g_strv_builder_new ();
   g_auto(GStrv) strv = NULL;
+  g_auto(GStrv) names_strv = NULL;
   g_autoptr(GError) error = NULL;
   guint n_accounts;
 
@@ -557,10 +584,15 @@ look_for_accounts (TernWindow *self)
     {
       g_autoptr(TernAccount) account = g_list_model_get_item (G_LIST_MODEL (manager), i);
 
+      const char *name = tern_account_get_display_name (account);
+
       g_strv_builder_add (ids, tern_account_get_id (account));
+      g_strv_builder_add (names, name != NULL ? name : tern_account_get_id (account));
     }
   strv = g_strv_builder_end (ids);
-  tern_sidebar_set_accounts (self->sidebar, (const char * const *) strv);
+  names_strv = g_strv_builder_end (names);
+  tern_sidebar_set_accounts (self->sidebar, (const char * const *) strv,
+                             (const char * const *) names_strv);
 
   /* An account whose file does not load is still there: no welcome. */
   self->have_accounts = n_accounts > 0 || problems == NULL || problems->len > 0;
@@ -779,6 +811,8 @@ tern_window_class_init (TernWindowClass *klass)
                                    tern_window_navigate_back_action);
   gtk_widget_class_install_action (widget_class, "win.archive-old-mail", "s",
                                    archive_old_mail_action);
+  gtk_widget_class_install_action (widget_class, "win.account-settings", "s",
+                                   account_settings_action);
   gtk_widget_class_install_action (widget_class, "win.remove-account", "s",
                                    remove_account_action);
   gtk_widget_class_add_binding_action (widget_class, GDK_KEY_Left, GDK_ALT_MASK,

@@ -5,7 +5,9 @@
  * message composed with text, HTML, an inline image, an attachment and a
  * Bcc recipient, queued in the outbox, sent through Postfix submission,
  * and received through POP3 (Tern's downloader) and IMAP (a raw fetch),
- * compared header by header and byte for byte. */
+ * compared header by header and byte for byte; and a message waiting
+ * while the submission server's certificate is not trusted, which is
+ * sent once the user pinned that certificate. */
 
 #include <string.h>
 #include <gmime/gmime.h>
@@ -20,6 +22,7 @@
 #include "tern-test-servers.h"
 #include "tern-test-util.h"
 #include "tern-test-wire.h"
+#include "tern-trust.h"
 
 #define DELIVERY_TIMEOUT_USEC (30 * G_USEC_PER_SEC)
 
@@ -410,6 +413,143 @@ test_send_then_receive_by_pop3_and_imap (void)
   tern_test_remove_tree (dir);
 }
 
+typedef struct
+{
+  guint count;
+  gint64 item_id;
+  char *host;
+  guint port;
+  char *reason;
+} Refusal;
+
+static void
+certificate_refused_cb (TernOutboxSender *sender,
+                        gint64            item_id,
+                        const char       *host,
+                        guint             port,
+                        const char       *reason,
+                        Refusal          *refusal)
+{
+  refusal->count++;
+  refusal->item_id = item_id;
+  g_free (refusal->host);
+  refusal->host = g_strdup (host);
+  refusal->port = port;
+  g_free (refusal->reason);
+  refusal->reason = g_strdup (reason);
+}
+
+static void
+test_untrusted_submission_asks_then_sends_once_pinned (void)
+{
+  g_autoptr(TernTestServers) servers = tern_test_servers_get_with_smtp_or_skip ();
+  g_autofree char *dir = NULL;
+  g_autofree char *message_id = NULL;
+  g_autoptr(TernStore) store = NULL;
+  g_autoptr(TernMimeComposer) composer = NULL;
+  g_autoptr(TernOutboxSender) sender = NULL;
+  g_autoptr(TernCertificateDetails) details = NULL;
+  g_autoptr(GBytes) raw = NULL;
+  g_autoptr(GBytes) arrived = NULL;
+  g_autoptr(GAsyncResult) result = NULL;
+  g_autoptr(TernOutboxItem) item = NULL;
+  g_autoptr(GPtrArray) items = NULL;
+  g_autoptr(GError) error = NULL;
+  g_auto(GStrv) recipients = NULL;
+  g_auto(TernOutboxRunStats) stats = { 0 };
+  g_auto(TernOutboxRunStats) again = { 0 };
+  Refusal refusal = { 0 };
+  const TernTestUser *me;
+  const TernTestUser *to;
+
+  if (servers == NULL)
+    return;
+  me = tern_test_servers_get_user (servers, 0);
+  to = tern_test_servers_get_user (servers, 1);
+
+  composer = tern_mime_composer_new ();
+  g_assert_true (tern_mime_composer_set_from (composer, NULL, me->login, &error));
+  g_assert_true (tern_mime_composer_add_recipient (composer, TERN_RECIPIENT_TO, NULL, to->login,
+                                                   &error));
+  tern_mime_composer_set_subject (composer, "Sent once the certificate is trusted");
+  tern_mime_composer_set_text (composer, "Hello.\n");
+  raw = tern_mime_composer_to_bytes (composer, &error);
+  g_assert_no_error (error);
+  message_id = g_strdup_printf ("<%s>", tern_mime_composer_get_message_id (composer));
+  recipients = tern_mime_composer_get_recipients (composer);
+
+  dir = tern_test_make_temp_dir ("tern-send-trust-XXXXXX");
+  store = tern_test_open_store (dir);
+  tern_store_outbox_add_async (store, "sender", me->login, (const char * const *) recipients,
+                               raw, 0, NULL, tern_test_got_result_cb, &result);
+  item = tern_store_outbox_add_finish (store, tern_test_wait_for (&result), &error);
+  g_assert_no_error (error);
+
+  /* The system's certificates do not include the servers' temporary CA,
+   * as for a user whose provider signs its own certificates. */
+  sender = tern_outbox_sender_new (store, "sender");
+  g_assert_cmpstr (tern_outbox_sender_get_account (sender), ==, "sender");
+  tern_outbox_sender_set_server (sender, servers->host, servers->submission_port,
+                                 TERN_CONNECTION_SECURITY_STARTTLS);
+  tern_outbox_sender_set_local_address (sender, servers->remote_client_address);
+  tern_outbox_sender_set_login (sender, me->login, me->password);
+  tern_outbox_sender_set_sent_copy (sender, TERN_SENT_COPY_LOCAL);
+  g_signal_connect (sender, "certificate-refused", G_CALLBACK (certificate_refused_cb),
+                    &refusal);
+  g_clear_object (&result);
+  tern_outbox_sender_run_async (sender, NULL, tern_test_got_result_cb, &result);
+  g_assert_false (tern_outbox_sender_run_finish (sender, tern_test_wait_for (&result), &stats,
+                                                 &error));
+  g_assert_error (error, TERN_CONNECTION_ERROR, TERN_CONNECTION_ERROR_CERTIFICATE);
+  g_clear_error (&error);
+  g_assert_cmpuint (stats.sent, ==, 0);
+  g_assert_cmpuint (stats.failed, ==, 0);
+  g_assert_cmpuint (refusal.count, ==, 1);
+  g_assert_cmpint (refusal.item_id, ==, item->id);
+  g_assert_cmpstr (refusal.host, ==, servers->host);
+  g_assert_cmpuint (refusal.port, ==, servers->submission_port);
+  g_assert_nonnull (refusal.reason);
+
+  /* The message waits in the queue, not given up. */
+  g_clear_object (&result);
+  tern_store_outbox_list_async (store, "sender", NULL, tern_test_got_result_cb, &result);
+  items = tern_store_outbox_list_finish (store, tern_test_wait_for (&result), &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (items->len, ==, 1);
+  g_assert_cmpint (((TernOutboxItem *) items->pdata[0])->state, ==, TERN_OUTBOX_STATE_QUEUED);
+
+  /* What the user sees and accepts: the certificate the server sends. */
+  g_clear_object (&result);
+  tern_trust_check_server_async (servers->host, servers->submission_port,
+                                 TERN_TRUST_STARTTLS_SMTP, NULL, NULL, tern_test_got_result_cb,
+                                 &result);
+  details = tern_trust_check_server_finish (tern_test_wait_for (&result), &error);
+  g_assert_no_error (error);
+  g_assert_nonnull (details);
+  tern_outbox_sender_set_pinned_certificate (sender, details->fingerprint);
+
+  g_clear_object (&result);
+  tern_store_outbox_retry_async (store, item->id, g_get_real_time () / G_USEC_PER_SEC,
+                                 refusal.reason, NULL, tern_test_got_result_cb, &result);
+  g_assert_true (tern_store_outbox_change_finish (store, tern_test_wait_for (&result), &error));
+  g_clear_object (&result);
+  tern_outbox_sender_run_async (sender, NULL, tern_test_got_result_cb, &result);
+  g_assert_true (tern_outbox_sender_run_finish (sender, tern_test_wait_for (&result), &again,
+                                                &error));
+  g_assert_no_error (error);
+  g_assert_cmpuint (again.sent, ==, 1);
+  g_assert_cmpuint (refusal.count, ==, 1);
+
+  arrived = imap_fetch_raw (servers, to, message_id);
+  g_assert_nonnull (arrived);
+
+  g_free (refusal.host);
+  g_free (refusal.reason);
+  g_clear_object (&sender);
+  tern_test_close_store (&store);
+  tern_test_remove_tree (dir);
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -420,6 +560,8 @@ main (int   argc,
   g_test_add_func ("/mail/pop3/download-empties-mailbox", test_pop3_download_empties_mailbox);
   g_test_add_func ("/mail/send-then-receive-by-pop3-and-imap",
                    test_send_then_receive_by_pop3_and_imap);
+  g_test_add_func ("/mail/outbox/untrusted-certificate-asks-then-sends-once-pinned",
+                   test_untrusted_submission_asks_then_sends_once_pinned);
 
   return g_test_run ();
 }

@@ -5,7 +5,7 @@
 Runs under tests/servers/tern-test-servers (a real Dovecot and Postfix),
 with the helpers, session and runner of test-main-window.py:
 
-- the account's menu in the sidebar shows "N MB of M MB used" once
+- the account's menu in the sidebar shows "N kB of 1.0 MB used" once
   Dovecot's quota plugin sets a limit, and nothing of it without one;
 - messages dragged (with the pointer, through XTest) from the list onto a
   folder of the sidebar move there, all of the selection, with an Undo
@@ -124,9 +124,14 @@ def sidebar_row(tern, name, what):
                 what, timeout=SYNC_TIMEOUT)
 
 
-def open_account_menu(tern, account):
-    menu = find(tern.window, lambda a: a.name == f'Menu of {account}',
-                f'the menu button of {account}', timeout=SYNC_TIMEOUT)
+# The sidebar shows an account by its name; tern-cli gave the accounts of
+# these tests the name of their person.
+ACCOUNT_NAME = 'Alice Tester'
+
+
+def open_account_menu(tern, account, name=ACCOUNT_NAME):
+    menu = find(tern.window, lambda a: a.name == f'Menu of {name}',
+                f'the menu button of {account} ({name})', timeout=SYNC_TIMEOUT)
     # GTK puts the clickable toggle button inside the menu button.
     button = menu if T.action_index(menu, 'click') is not None else next(
         a for a in T.descendants(menu) if T.action_index(a, 'click') is not None)
@@ -137,7 +142,7 @@ def open_account_menu(tern, account):
 def quota_labels(tern):
     # The line is made when the server tells a limit, and removed when not.
     return find_all(tern.window, lambda a: (T.has_role(a, T.pyatspi.ROLE_LABEL)
-                                            and ' MB used' in (a.name or '')))
+                                            and (a.name or '').endswith(' used')))
 
 
 def close_menu(context, tern):
@@ -176,7 +181,9 @@ def test_quota(context):
             T.diagnose('\n'.join(T.dump(tern.window)))
             raise
         T.diagnose(f'usage: {label.name}')
-        check(re.fullmatch(r'\d+(\.\d)? MB of 1\.0 MB used', label.name),
+        # g_format_size: decimal units (1 MiB of quota is “1.0 MB”), and a
+        # no-break space before the unit.
+        check(re.fullmatch(r'\d+(\.\d)?\s(bytes|kB|MB) of 1\.0\sMB used', label.name),
               f'the usage line says “{label.name}”')
         levels = find_all(tern.window, lambda a: T.has_role(a, T.pyatspi.ROLE_LEVEL_BAR))
         check(len(levels) == 1, f'{len(levels)} level bars show, not one')
@@ -442,7 +449,7 @@ def test_remove_account(context):
     answer('Remove')
     T.wait_for_label(tern.window, lambda name: name == f'Removed {address}',
                      'the toast that says the account is removed', timeout=SYNC_TIMEOUT)
-    wait_for(lambda: not find_all(tern.window, lambda a: a.name == f'Menu of {account}'),
+    wait_for(lambda: not find_all(tern.window, lambda a: a.name == f'Menu of {ACCOUNT_NAME}'),
              'the account to leave the sidebar')
     context.screenshot('tools-account-removed')
     check(account not in C.cli(context, data_dir, 'account', 'list'),

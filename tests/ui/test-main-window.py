@@ -1602,11 +1602,12 @@ def test_setup_verified(context):
                                 and shown_in(a, tern.window)),
              'the reader to leave the welcome page')
         # The new account has no folders until its first sync; the sidebar
-        # lists it all the same.
+        # lists it all the same, by its name: the assistant names it by its
+        # address.
         sidebar = pane(tern, 'Accounts and Folders')
-        find(sidebar, lambda a: (has_role(a, pyatspi.ROLE_LABEL) and a.name == account_id
+        find(sidebar, lambda a: (has_role(a, pyatspi.ROLE_LABEL) and a.name == user
                                  and is_on_screen(a, tern.window)),
-             f'the account “{account_id}” in the sidebar')
+             f'the account “{account_id}” ({user}) in the sidebar')
         context.screenshot('setup-main-window')
     finally:
         stop_keyring(context)

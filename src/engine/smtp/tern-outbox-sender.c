@@ -53,6 +53,7 @@ G_DEFINE_FINAL_TYPE (TernOutboxSender, tern_outbox_sender, G_TYPE_OBJECT)
 enum
 {
   SIGNAL_GAVE_UP,
+  SIGNAL_CERTIFICATE_REFUSED,
   N_SIGNALS
 };
 
@@ -100,6 +101,23 @@ tern_outbox_sender_class_init (TernOutboxSenderClass *klass)
   signals[SIGNAL_GAVE_UP] =
     g_signal_new ("gave-up", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL,
                   G_TYPE_NONE, 3, G_TYPE_INT64, G_TYPE_STRING, G_TYPE_STRING);
+
+  /**
+   * TernOutboxSender::certificate-refused:
+   * @item_id: the outbox item the run was sending; it stays queued
+   * @host: the SMTP server
+   * @port: its port
+   * @reason: why the certificate was refused
+   *
+   * Emitted on the context of the run when the SMTP server's certificate
+   * does not validate and is not the pinned one.  The run stops there and
+   * the message waits.  Once the user accepted the certificate, a new pin
+   * (tern_outbox_sender_set_pinned_certificate()) and a new run send it.
+   */
+  signals[SIGNAL_CERTIFICATE_REFUSED] =
+    g_signal_new ("certificate-refused", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST, 0, NULL,
+                  NULL, NULL, G_TYPE_NONE, 4, G_TYPE_INT64, G_TYPE_STRING, G_TYPE_UINT,
+                  G_TYPE_STRING);
 }
 
 static void
@@ -198,6 +216,19 @@ tern_outbox_sender_set_pinned_certificate (TernOutboxSender *self,
 
   g_free (self->pin);
   self->pin = g_strdup (pin);
+}
+
+/**
+ * tern_outbox_sender_get_account:
+ *
+ * Returns: (transfer none): the id of the account whose outbox this is.
+ */
+const char *
+tern_outbox_sender_get_account (TernOutboxSender *self)
+{
+  g_return_val_if_fail (TERN_IS_OUTBOX_SENDER (self), NULL);
+
+  return self->account;
 }
 
 void
@@ -414,6 +445,7 @@ handle_error (GTask  *task,
   TernOutboxItem *item = data->item;
   gboolean give_up = FALSE;
   gboolean drop_session = TRUE;
+  gboolean certificate = FALSE;
   gint64 now = g_get_real_time () / G_USEC_PER_SEC;
 
   if (error->domain == TERN_SMTP_ERROR)
@@ -439,6 +471,14 @@ handle_error (GTask  *task,
           data->stop_error = g_error_copy (error);
           break;
         }
+    }
+  else if (g_error_matches (error, TERN_CONNECTION_ERROR, TERN_CONNECTION_ERROR_CERTIFICATE))
+    {
+      /* The server's certificate is the account's problem, not the
+       * message's: the run ends, the message waits, and the user is asked
+       * through TernOutboxSender::certificate-refused. */
+      data->stop_error = g_error_copy (error);
+      certificate = TRUE;
     }
   else
     {
@@ -468,6 +508,9 @@ handle_error (GTask  *task,
                                      MAX (now, data->start) + retry_delay (self, item->attempts),
                                      error->message, NULL, recorded_cb, g_object_ref (task));
     }
+  if (certificate)
+    g_signal_emit (self, signals[SIGNAL_CERTIFICATE_REFUSED], 0, item->id, self->host,
+                   (guint) self->port, error->message);
   g_error_free (error);
 }
 

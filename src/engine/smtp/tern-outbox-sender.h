@@ -26,7 +26,8 @@ G_BEGIN_DECLS
  *                        limit in the reason
  *
  * When the server cannot be reached (offline), the run stops and every
- * message stays queued.  tern_outbox_sender_start() runs again whenever
+ * message stays queued.  So it does when the server's certificate does
+ * not validate and is not pinned, and ::certificate-refused tells it.  tern_outbox_sender_start() runs again whenever
  * something falls due and when the network comes back.
  */
 
@@ -59,6 +60,7 @@ G_DECLARE_FINAL_TYPE (TernOutboxSender, tern_outbox_sender, TERN, OUTBOX_SENDER,
 
 TernOutboxSender *tern_outbox_sender_new               (TernStore              *store,
                                                         const char             *account);
+const char       *tern_outbox_sender_get_account       (TernOutboxSender       *self);
 void              tern_outbox_sender_set_server        (TernOutboxSender       *self,
                                                         const char             *host,
                                                         guint16                 port,
