@@ -122,6 +122,23 @@ lookup_conversation_by_subject (TernStoreDb  *db,
   return conversation;
 }
 
+/* The key conversations are found by: the subject without its prefixes,
+ * in one case, as mailers change it ("RE: MEETING"). */
+static char *
+subject_key_of (const char *subject)
+{
+  g_autofree char *normalized = tern_mime_normalize_subject (subject);
+
+  /* Folding ASCII is lowering it: most subjects need no Unicode tables. */
+  for (const char *p = normalized; *p != '\0'; p++)
+    {
+      if ((guchar) *p >= 0x80)
+        return g_utf8_casefold (normalized, -1);
+    }
+
+  return g_ascii_strdown (normalized, -1);
+}
+
 /* Folds conversation @from into @into: a message arrived that links both. */
 static gboolean
 merge_conversations (TernStoreDb  *db,
@@ -194,9 +211,7 @@ assign_conversation (TernStoreDb      *db,
   const char *in_reply_to = tern_mime_message_get_in_reply_to (mime);
   const char * const *references = tern_mime_message_get_references (mime);
   const char *subject = tern_mime_message_get_subject (mime);
-  g_autofree char *normalized = tern_mime_normalize_subject (subject);
-  /* Mailers change the case of subjects ("RE: MEETING"). */
-  g_autofree char *subject_key = g_utf8_casefold (normalized, -1);
+  g_autofree char *subject_key = NULL;
   gint64 conversation = 0;
   sqlite3_stmt *stmt;
 
@@ -240,6 +255,10 @@ assign_conversation (TernStoreDb      *db,
           conversation = into;
         }
     }
+
+  /* The subject matters only to a message no ID placed. */
+  if (conversation == 0)
+    subject_key = subject_key_of (subject);
 
   if (conversation == 0 && *subject_key != '\0' &&
       tern_mime_subject_is_reply_or_forward (subject))
