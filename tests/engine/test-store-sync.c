@@ -135,6 +135,27 @@ index_int (Fixture    *fixture,
   return value;
 }
 
+/* Runs @sql, which gives one text, on the index beside the store. */
+static char *
+index_text (Fixture    *fixture,
+            const char *sql)
+{
+  g_autofree char *path = g_build_filename (fixture->dir, "store.sqlite", NULL);
+  sqlite3 *db = NULL;
+  sqlite3_stmt *stmt = NULL;
+  char *value;
+
+  g_assert_cmpint (sqlite3_open_v2 (path, &db, SQLITE_OPEN_READONLY, NULL), ==, SQLITE_OK);
+  sqlite3_busy_timeout (db, 5000);
+  g_assert_cmpint (sqlite3_prepare_v2 (db, sql, -1, &stmt, NULL), ==, SQLITE_OK);
+  g_assert_cmpint (sqlite3_step (stmt), ==, SQLITE_ROW);
+  value = g_strdup ((const char *) sqlite3_column_text (stmt, 0));
+  sqlite3_finalize (stmt);
+  sqlite3_close (db);
+
+  return value;
+}
+
 /* Runs @sql on the bodies database, beside the store. */
 static void
 bodies_exec (Fixture    *fixture,
@@ -1519,6 +1540,70 @@ test_sent_copy_outlives_its_folder (Fixture       *fixture,
   g_assert_cmpint (g_array_index (action->message_ids, gint64, 0), ==, id);
 }
 
+/* A batch of headers counts every use of an address, keeps its latest
+ * use, and takes the name given last at or after every earlier use, as
+ * the messages would one by one; a row written before keeps its name
+ * against an older use. */
+static void
+test_headers_collect_addresses (Fixture       *fixture,
+                                gconstpointer  user_data)
+{
+  gint64 inbox = server_inbox (fixture->store);
+  g_autoptr(GPtrArray) before = g_ptr_array_new_with_free_func ((GDestroyNotify) tern_header_message_free);
+  g_autoptr(GPtrArray) batch = g_ptr_array_new_with_free_func ((GDestroyNotify) tern_header_message_free);
+  g_autoptr(GArray) first = NULL;
+  g_autoptr(GArray) ids = NULL;
+  g_autofree char *ann = NULL;
+  g_autofree char *bea = NULL;
+  g_autofree char *cy = NULL;
+
+  g_ptr_array_add (before, header_message (1, "One", "Bea <bea@example.org>", "a1@example.org",
+                                           NULL, JAN_01_2024 + 10 * DAY));
+  first = add_headers (fixture->store, inbox, before);
+
+  g_ptr_array_add (batch, header_message (2, "Two", "Ann Old <ann@example.org>",
+                                          "a2@example.org", NULL, JAN_01_2024 + DAY));
+  g_ptr_array_add (batch, header_message (3, "Three", "ANN@Example.org", "a3@example.org", NULL,
+                                          JAN_01_2024 + 5 * DAY));
+  g_ptr_array_add (batch, header_message (4, "Four", "Ann Late <ann@example.org>",
+                                          "a4@example.org", NULL, JAN_01_2024 + 3 * DAY));
+  g_ptr_array_add (batch, header_message (5, "Five", "Bea Older <bea@example.org>",
+                                          "a5@example.org", NULL, JAN_01_2024 + 2 * DAY));
+  g_ptr_array_add (batch, header_message (6, "Six", "Ann New <Ann@example.org>",
+                                          "a6@example.org", NULL, JAN_01_2024 + 5 * DAY));
+  g_ptr_array_add (batch, header_message (7, "Seven", "Cy <cy@example.org>", "a7@example.org",
+                                          NULL, JAN_01_2024 + DAY));
+  g_ptr_array_add (batch, header_message (8, "Eight", "cy@example.org", "a8@example.org", NULL,
+                                          JAN_01_2024 + 2 * DAY));
+  g_ptr_array_add (batch, header_message (9, "Nine", "no address", "a9@example.org", NULL,
+                                          JAN_01_2024 + 2 * DAY));
+  ids = add_headers (fixture->store, inbox, batch);
+  g_assert_cmpuint (ids->len, ==, 8);
+
+  g_assert_cmpint (index_int (fixture, "SELECT count (*) FROM addresses"), ==, 3);
+  ann = index_text (fixture, "SELECT name FROM addresses WHERE address = 'ann@example.org'");
+  g_assert_cmpstr (ann, ==, "Ann New");
+  g_assert_cmpint (index_int (fixture, "SELECT use_count FROM addresses "
+                                       "WHERE address = 'ann@example.org'"), ==, 4);
+  g_assert_cmpint (index_int (fixture, "SELECT last_used FROM addresses "
+                                       "WHERE address = 'ann@example.org'"),
+                   ==, JAN_01_2024 + 5 * DAY);
+  bea = index_text (fixture, "SELECT name FROM addresses WHERE address = 'bea@example.org'");
+  g_assert_cmpstr (bea, ==, "Bea");
+  g_assert_cmpint (index_int (fixture, "SELECT use_count FROM addresses "
+                                       "WHERE address = 'bea@example.org'"), ==, 2);
+  g_assert_cmpint (index_int (fixture, "SELECT last_used FROM addresses "
+                                       "WHERE address = 'bea@example.org'"),
+                   ==, JAN_01_2024 + 10 * DAY);
+  cy = index_text (fixture, "SELECT name FROM addresses WHERE address = 'cy@example.org'");
+  g_assert_cmpstr (cy, ==, "Cy");
+  g_assert_cmpint (index_int (fixture, "SELECT use_count FROM addresses "
+                                       "WHERE address = 'cy@example.org'"), ==, 2);
+  g_assert_cmpint (index_int (fixture, "SELECT last_used FROM addresses "
+                                       "WHERE address = 'cy@example.org'"),
+                   ==, JAN_01_2024 + 2 * DAY);
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -1532,6 +1617,7 @@ main (int   argc,
   ADD ("/store/sync/folders/follow-the-server-list", test_folders_follow_server_list);
   ADD ("/store/sync/folders/state-saved-across-reopen", test_folder_state_saved);
   ADD ("/store/sync/headers/listed-searchable-threaded", test_headers_listed_searchable_threaded);
+  ADD ("/store/sync/headers/collect-addresses", test_headers_collect_addresses);
   ADD ("/store/sync/headers/ids-never-meet-bodies", test_headers_ids_never_meet_bodies);
   ADD ("/store/sync/headers/ids-follow-bodies", test_headers_ids_follow_bodies);
   ADD ("/store/sync/headers/attach-body-fills-the-row", test_attach_body_fills_the_row);

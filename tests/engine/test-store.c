@@ -1710,8 +1710,15 @@ test_threading_subject_fallback_ignores_case (Fixture       *fixture,
   /* Some mail programs shout the subject of a reply. */
   gint64 shouted = add_mail (fixture->store, folder_id, "shout@x", "RE: SERVER MIGRATION",
                              JAN_01_2024 + DAY, NULL, NULL);
+  /* Letters beyond ASCII fold as well. */
+  gint64 summer = add_mail (fixture->store, folder_id, "ete@x", "\303\211t\303\251 \303\240 Paris",
+                            JAN_01_2024, NULL, NULL);
+  gint64 loud = add_mail (fixture->store, folder_id, "loud@x",
+                          "RE: \303\211T\303\211 \303\200 PARIS", JAN_01_2024 + DAY, NULL, NULL);
 
   assert_conversation (fixture->store, shouted, ==, start);
+  assert_conversation (fixture->store, loud, ==, summer);
+  assert_conversation (fixture->store, loud, !=, start);
 }
 
 /* Search */

@@ -122,6 +122,23 @@ lookup_conversation_by_subject (TernStoreDb  *db,
   return conversation;
 }
 
+/* The key conversations are found by: the subject without its prefixes,
+ * in one case, as mailers change it ("RE: MEETING"). */
+static char *
+subject_key_of (const char *subject)
+{
+  g_autofree char *normalized = tern_mime_normalize_subject (subject);
+
+  /* Folding ASCII is lowering it: most subjects need no Unicode tables. */
+  for (const char *p = normalized; *p != '\0'; p++)
+    {
+      if ((guchar) *p >= 0x80)
+        return g_utf8_casefold (normalized, -1);
+    }
+
+  return g_ascii_strdown (normalized, -1);
+}
+
 /* Folds conversation @from into @into: a message arrived that links both. */
 static gboolean
 merge_conversations (TernStoreDb  *db,
@@ -194,9 +211,7 @@ assign_conversation (TernStoreDb      *db,
   const char *in_reply_to = tern_mime_message_get_in_reply_to (mime);
   const char * const *references = tern_mime_message_get_references (mime);
   const char *subject = tern_mime_message_get_subject (mime);
-  g_autofree char *normalized = tern_mime_normalize_subject (subject);
-  /* Mailers change the case of subjects ("RE: MEETING"). */
-  g_autofree char *subject_key = g_utf8_casefold (normalized, -1);
+  g_autofree char *subject_key = NULL;
   gint64 conversation = 0;
   sqlite3_stmt *stmt;
 
@@ -240,6 +255,10 @@ assign_conversation (TernStoreDb      *db,
           conversation = into;
         }
     }
+
+  /* The subject matters only to a message no ID placed. */
+  if (conversation == 0)
+    subject_key = subject_key_of (subject);
 
   if (conversation == 0 && *subject_key != '\0' &&
       tern_mime_subject_is_reply_or_forward (subject))
@@ -320,16 +339,159 @@ assign_conversation (TernStoreDb      *db,
   return conversation;
 }
 
+/* One address's occurrences in a batch, summed up so that writing them at
+ * once leaves its row as writing them one by one would have: the count
+ * grows by @count, the last use becomes the latest, and the name becomes
+ * the last non-empty one given at or after every earlier use — if that
+ * use is also no older than the row's own last use. */
+typedef struct
+{
+  guint count;
+  gint64 last_used;
+  char *name;
+  gint64 name_date;
+} AddressUses;
+
+struct _TernAddressTally
+{
+  GHashTable *uses;             /* lower-case address → AddressUses */
+};
+
+static void
+address_uses_free (AddressUses *uses)
+{
+  g_free (uses->name);
+  g_free (uses);
+}
+
+/**
+ * tern_address_tally_new:
+ *
+ * Returns: (transfer full): an empty tally, for the @addresses of
+ *   tern_store_ingest_header().
+ */
+TernAddressTally *
+tern_address_tally_new (void)
+{
+  TernAddressTally *tally = g_new0 (TernAddressTally, 1);
+
+  tally->uses = g_hash_table_new_full (g_str_hash, g_str_equal, g_free,
+                                       (GDestroyNotify) address_uses_free);
+  return tally;
+}
+
+void
+tern_address_tally_free (TernAddressTally *tally)
+{
+  if (tally == NULL)
+    return;
+  g_hash_table_unref (tally->uses);
+  g_free (tally);
+}
+
+static void
+tally_add (TernAddressTally *tally,
+           const char       *address,
+           const char       *name,
+           gint64            date)
+{
+  /* As SQLite's lower(), which folds ASCII letters only. */
+  g_autofree char *key = g_ascii_strdown (address, -1);
+  AddressUses *uses = g_hash_table_lookup (tally->uses, key);
+
+  if (uses == NULL)
+    {
+      uses = g_new0 (AddressUses, 1);
+      uses->last_used = G_MININT64;
+      g_hash_table_insert (tally->uses, g_steal_pointer (&key), uses);
+    }
+
+  if (*name != '\0' && date >= uses->last_used)
+    {
+      g_free (uses->name);
+      uses->name = g_strdup (name);
+      uses->name_date = date;
+    }
+  uses->last_used = MAX (uses->last_used, date);
+  uses->count++;
+}
+
+/**
+ * tern_store_write_address_tally:
+ *
+ * Writes what @tally gathered into the addresses kept for completion, in
+ * the caller's transaction, and empties it.
+ */
+gboolean
+tern_store_write_address_tally (TernStoreDb       *db,
+                                TernAddressTally  *tally,
+                                GError           **error)
+{
+  GHashTableIter iter;
+  gpointer key;
+  gpointer value;
+  sqlite3_stmt *stmt;
+
+  if (g_hash_table_size (tally->uses) == 0)
+    return TRUE;
+
+  stmt = tern_store_db_statement (db, db->index,
+                                  "INSERT INTO addresses (address, name, use_count, last_used) "
+                                  "VALUES (?1, ?2, ?3, ?4) "
+                                  "ON CONFLICT (address) DO UPDATE SET "
+                                  "  use_count = use_count + excluded.use_count, "
+                                  "  name = CASE WHEN excluded.name != '' AND ?5 >= last_used "
+                                  "              THEN excluded.name ELSE name END, "
+                                  "  last_used = max (last_used, excluded.last_used)",
+                                  error);
+  if (stmt == NULL)
+    return FALSE;
+
+  g_hash_table_iter_init (&iter, tally->uses);
+  while (g_hash_table_iter_next (&iter, &key, &value))
+    {
+      const AddressUses *uses = value;
+      int rc;
+
+      sqlite3_bind_text (stmt, 1, key, -1, SQLITE_STATIC);
+      sqlite3_bind_text (stmt, 2, uses->name != NULL ? uses->name : "", -1, SQLITE_STATIC);
+      sqlite3_bind_int64 (stmt, 3, uses->count);
+      sqlite3_bind_int64 (stmt, 4, uses->last_used);
+      sqlite3_bind_int64 (stmt, 5, uses->name_date);
+      rc = sqlite3_step (stmt);
+      sqlite3_reset (stmt);
+      if (rc != SQLITE_DONE)
+        return tern_store_sql_error (db->index, rc, "Could not collect an address", error);
+    }
+
+  g_hash_table_remove_all (tally->uses);
+  return TRUE;
+}
+
 static gboolean
-collect_addresses (TernStoreDb  *db,
-                   GPtrArray    *addresses,
-                   gint64        date,
-                   GError      **error)
+collect_addresses (TernStoreDb       *db,
+                   TernAddressTally  *tally,
+                   GPtrArray         *addresses,
+                   gint64             date,
+                   GError           **error)
 {
   sqlite3_stmt *stmt;
 
   if (addresses == NULL || addresses->len == 0)
     return TRUE;
+
+  if (tally != NULL)
+    {
+      for (guint i = 0; i < addresses->len; i++)
+        {
+          const TernAddress *address = g_ptr_array_index (addresses, i);
+
+          if (address->address != NULL && strchr (address->address, '@') != NULL)
+            tally_add (tally, address->address, address->name != NULL ? address->name : "",
+                       date);
+        }
+      return TRUE;
+    }
 
   stmt = tern_store_db_statement (db, db->index,
                                   "INSERT INTO addresses (address, name, use_count, last_used) "
@@ -436,6 +598,7 @@ ingest (TernStore        *self,
         gint64            internal_date,
         const char       *keywords,
         const TernHeaderMessage *header_only,
+        TernAddressTally *tally,
         GError          **error)
 {
   g_autoptr(TernMimeMessage) mime = NULL;
@@ -601,11 +764,11 @@ ingest (TernStore        *self,
    * the user comes next. */
   if (tern_folder_get_role (folder) == TERN_FOLDER_ROLE_SENT)
     {
-      if (!collect_addresses (db, tern_mime_message_get_to (mime), date, error) ||
-          !collect_addresses (db, tern_mime_message_get_cc (mime), date, error))
+      if (!collect_addresses (db, tally, tern_mime_message_get_to (mime), date, error) ||
+          !collect_addresses (db, tally, tern_mime_message_get_cc (mime), date, error))
         return FALSE;
     }
-  else if (!collect_addresses (db, from_addresses, date, error))
+  else if (!collect_addresses (db, tally, from_addresses, date, error))
     {
       return FALSE;
     }
@@ -638,7 +801,7 @@ tern_store_ingest (TernStore       *self,
                    GError         **error)
 {
   return ingest (self, db, folder, body_id, raw, g_bytes_get_size (raw), prepared_mime, NULL,
-                 flags, uid, internal_date, keywords, NULL, error);
+                 flags, uid, internal_date, keywords, NULL, NULL, error);
 }
 
 /**
@@ -661,7 +824,7 @@ tern_store_ingest_new_message (TernStore       *self,
   /* The raw bytes may be released already (tern_new_message_release_body()). */
   return ingest (self, db, folder, body_id, message->raw, prepared->raw_size, prepared->mime,
                  prepared->fts, message->flags, message->uid, message->internal_date,
-                 message->keywords, NULL, error);
+                 message->keywords, NULL, NULL, error);
 }
 
 /**
@@ -672,7 +835,9 @@ tern_store_ingest_new_message (TernStore       *self,
  *
  * As tern_store_ingest(), for a message whose body is not here yet: its
  * row says so (%TERN_BODY_STATE_NONE, no body id, no preview), with the
- * size, attachment flag and MODSEQ the server gave.
+ * size, attachment flag and MODSEQ the server gave.  With @addresses,
+ * the addresses it brings for completion are gathered there, for
+ * tern_store_write_address_tally() in the same transaction.
  */
 gboolean
 tern_store_ingest_header (TernStore               *self,
@@ -680,11 +845,12 @@ tern_store_ingest_header (TernStore               *self,
                           TernFolder              *folder,
                           gint64                   id,
                           const TernHeaderMessage *message,
+                          TernAddressTally        *addresses,
                           GError                 **error)
 {
   g_return_val_if_fail (message->parsed != NULL && message->fts != NULL, FALSE);
 
   return ingest (self, db, folder, id, message->header, g_bytes_get_size (message->header),
                  message->parsed, message->fts, message->flags, message->uid,
-                 message->internal_date, message->keywords, message, error);
+                 message->internal_date, message->keywords, message, addresses, error);
 }

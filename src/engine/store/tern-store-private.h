@@ -227,11 +227,21 @@ gboolean  tern_store_ingest             (TernStore         *self,
                                          gint64             internal_date,
                                          const char        *keywords,
                                          GError           **error);
+/* Addresses for completion gathered over a batch of messages, written
+ * with one UPSERT per distinct address (tern-store-ingest.c) */
+typedef struct _TernAddressTally TernAddressTally;
+TernAddressTally *tern_address_tally_new (void);
+void      tern_address_tally_free       (TernAddressTally  *tally);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (TernAddressTally, tern_address_tally_free)
+gboolean  tern_store_write_address_tally (TernStoreDb      *db,
+                                         TernAddressTally  *tally,
+                                         GError           **error);
 gboolean  tern_store_ingest_header      (TernStore         *self,
                                          TernStoreDb       *db,
                                          TernFolder        *folder,
                                          gint64             id,
                                          const TernHeaderMessage *message,
+                                         TernAddressTally  *addresses,
                                          GError           **error);
 gboolean  tern_store_ingest_new_message (TernStore       *self,
                                          TernStoreDb       *db,

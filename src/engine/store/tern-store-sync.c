@@ -1691,6 +1691,7 @@ add_headers_job (TernStore   *self,
       guint count = MIN (HEADER_BATCH, data->messages->len - first);
       g_autoptr(GArray) fresh = id_array_new ();
       g_autoptr(GArray) existing = id_array_new ();
+      g_autoptr(TernAddressTally) addresses = tern_address_tally_new ();
       guint n_new = 0;
       guint unread = 0;
       guint next = 0;
@@ -1747,7 +1748,7 @@ add_headers_job (TernStore   *self,
            * sender, the recipients, the subject), so that it can be taken
            * out again from the row alone; a message with several senders
            * gets its entry made again from the row. */
-          if (!tern_store_ingest_header (self, db, folder, id, message, &error))
+          if (!tern_store_ingest_header (self, db, folder, id, message, addresses, &error))
             goto rollback;
 
           from = tern_mime_message_get_from (message->parsed);
@@ -1773,7 +1774,8 @@ add_headers_job (TernStore   *self,
           g_array_append_val (added, id);
         }
 
-      if (!tern_store_count_added (db, data->folder_id, n_new, unread, &error) ||
+      if (!tern_store_write_address_tally (db, addresses, &error) ||
+          !tern_store_count_added (db, data->folder_id, n_new, unread, &error) ||
           !tern_store_commit (db->index, &error))
         goto rollback;
     }
