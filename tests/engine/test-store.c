@@ -2304,6 +2304,82 @@ test_import_refused_batch_leaves_no_body (Fixture       *fixture,
   assert_counts (fixture->store, folder_id, batch, batch);
 }
 
+/* Batches that end with the source: nothing is left over after the
+ * last one read, which the import hands over only once reading ends. */
+static void
+test_import_whole_batches (Fixture       *fixture,
+                           gconstpointer  user_data)
+{
+  gint64 folder_id = new_folder (fixture->store, TERN_LOCAL_ACCOUNT, "Whole",
+                                 TERN_FOLDER_ROLE_NONE);
+  const guint batch = TERN_STORE_IMPORT_BATCH;
+  g_autofree char *mbox = write_numbered_mbox (fixture->dir, 3 * batch, 0);
+  g_autofree char *bodies = g_build_filename (fixture->dir, "bodies.sqlite", NULL);
+  g_autoptr(TernImportResult) imported = import (fixture->store, folder_id, mbox,
+                                                 TERN_MAIL_FILE_MBOX);
+  const guint numbers[] = { batch, batch + 1, 2 * batch + 1, 3 * batch };
+
+  g_assert_cmpuint (imported->imported, ==, 3 * batch);
+  assert_counts (fixture->store, folder_id, 3 * batch, 3 * batch);
+  g_assert_cmpint (file_query_int (bodies, "SELECT count (*) FROM body_meta WHERE state = 1"),
+                   ==, 3 * batch);
+
+  /* The messages on either side of each batch's end are in the search
+   * index: searching a number (a prefix) finds the one message with it. */
+  for (guint i = 0; i < G_N_ELEMENTS (numbers); i++)
+    {
+      g_autofree char *number = g_strdup_printf ("%u", numbers[i]);
+      g_autoptr(GArray) found = NULL;
+      g_autoptr(GError) error = NULL;
+
+      found = search (fixture->store, number, folder_id, 0, &error);
+      g_assert_no_error (error);
+      g_assert_cmpuint (found->len, ==, 1);
+    }
+}
+
+/* A refusal in the last batch, handed over after reading ended, is still
+ * the import's error, and the batches before it stay. */
+static void
+test_import_refused_last_batch (Fixture       *fixture,
+                                gconstpointer  user_data)
+{
+  gint64 folder_id = new_folder (fixture->store, TERN_LOCAL_ACCOUNT, "RefusedLast",
+                                 TERN_FOLDER_ROLE_NONE);
+  const guint batch = TERN_STORE_IMPORT_BATCH;
+  g_autofree char *mbox = write_numbered_mbox (fixture->dir, 2 * batch, 2 * batch);
+  g_autofree char *index = g_build_filename (fixture->dir, "store.sqlite", NULL);
+  g_autofree char *bodies = g_build_filename (fixture->dir, "bodies.sqlite", NULL);
+  g_autoptr(GFile) file = g_file_new_for_path (mbox);
+  g_autoptr(GAsyncResult) result = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(TernImportResult) imported = NULL;
+  g_autofree char *expected = NULL;
+  sqlite3 *db;
+
+  db = open_sqlite (index);
+  g_assert_cmpint (sqlite3_exec (db,
+                                 "CREATE TRIGGER refuse BEFORE INSERT ON messages "
+                                 "WHEN NEW.subject = 'refused' "
+                                 "BEGIN SELECT RAISE (ABORT, 'refused by the test'); END",
+                                 NULL, NULL, NULL), ==, SQLITE_OK);
+  sqlite3_close (db);
+
+  tern_store_import_async (fixture->store, folder_id, file, TERN_MAIL_FILE_MBOX, NULL, NULL,
+                           NULL, tern_test_got_result_cb, &result);
+  imported = tern_store_import_finish (fixture->store, tern_test_wait_for (&result), &error);
+  g_assert_null (imported);
+  g_assert_nonnull (error);
+  expected = g_strdup_printf ("%u messages were imported before an error", batch);
+  g_assert_nonnull (strstr (error->message, expected));
+
+  assert_counts (fixture->store, folder_id, batch, batch);
+  g_assert_cmpint (file_query_int (bodies, "SELECT count (*) FROM bodies"), ==, batch);
+
+  fixture_reopen (fixture);
+  assert_counts (fixture->store, folder_id, batch, batch);
+}
+
 static void
 write_file (const char *dir,
             const char *name,
@@ -2578,6 +2654,8 @@ main (int   argc,
   ADD ("/store/import/maildir-keeps-flags", test_import_maildir_keeps_flags);
   ADD ("/store/import/marks-bodies-indexed", test_import_marks_bodies_indexed);
   ADD ("/store/import/refused-batch-leaves-no-body", test_import_refused_batch_leaves_no_body);
+  ADD ("/store/import/whole-batches", test_import_whole_batches);
+  ADD ("/store/import/refused-last-batch", test_import_refused_last_batch);
   ADD ("/store/export/reimport-keeps-messages-and-flags",
        test_export_and_reimport_keep_messages_and_flags);
 

@@ -172,20 +172,62 @@ load_folder (ImportData  *data,
 }
 
 /*
- * Preparing (parsing, compressing, finding the search words) costs about as
- * much as writing, and messages are prepared apart from one another: they
- * go to a pool of threads, one per processor, while this thread reads on
- * and the writer indexes the batch before.  Once every message of a batch
- * is prepared, this thread stores its bodies, on a connection of its own,
- * and hands the batch to the writer, which then writes only index rows:
- * the one thread that can fill the index does nothing else.
+ * Preparing (parsing, compressing, finding the search words) costs more
+ * than writing, and messages are prepared apart from one another: they go
+ * to a pool of threads, one per processor, while this thread reads on and
+ * the writer indexes the batches before.  Once every message of a batch is
+ * prepared, this thread stores its bodies, on a connection of its own, and
+ * hands the batch to the writer, which then writes only index rows: the
+ * one thread that can fill the index does nothing else.
+ *
+ * The pool is never left without work while this thread stores bodies or
+ * waits for the writer: a batch is read whole, and handed to the pool,
+ * before the one read before it is stored.  So three batches at most are
+ * in memory beside the two at the writer (those hold no bodies).
  */
 typedef struct
 {
+  GPtrArray *messages;
   GMutex lock;
   GCond done;
   guint pending;
 } Preparing;
+
+static Preparing *
+preparing_new (void)
+{
+  Preparing *preparing = g_new0 (Preparing, 1);
+
+  preparing->messages = g_ptr_array_new_with_free_func ((GDestroyNotify) tern_new_message_free);
+  g_mutex_init (&preparing->lock);
+  g_cond_init (&preparing->done);
+
+  return preparing;
+}
+
+/* Waits until every message of the batch handed to the pool is prepared. */
+static void
+wait_prepared (Preparing *preparing)
+{
+  g_mutex_lock (&preparing->lock);
+  while (preparing->pending > 0)
+    g_cond_wait (&preparing->done, &preparing->lock);
+  g_mutex_unlock (&preparing->lock);
+}
+
+/* Frees a batch once the pool is done with it. */
+static void
+preparing_free (Preparing *preparing)
+{
+  if (preparing == NULL)
+    return;
+
+  wait_prepared (preparing);
+  g_clear_pointer (&preparing->messages, g_ptr_array_unref);
+  g_mutex_clear (&preparing->lock);
+  g_cond_clear (&preparing->done);
+  g_free (preparing);
+}
 
 typedef struct
 {
@@ -209,12 +251,15 @@ prepare_func (gpointer data,
   g_mutex_unlock (&preparing->lock);
 }
 
+/* Adds a message to the batch and has the pool prepare it. */
 static void
 prepare_in_pool (GThreadPool    *pool,
                  Preparing      *preparing,
                  TernNewMessage *message)
 {
   PrepareJob *job;
+
+  g_ptr_array_add (preparing->messages, message);
 
   if (pool == NULL)
     {
@@ -233,14 +278,51 @@ prepare_in_pool (GThreadPool    *pool,
   g_thread_pool_push (pool, job, NULL);
 }
 
-/* Waits until every message handed to the pool is prepared. */
-static void
-wait_prepared (Preparing *preparing)
+/* Stores the bodies of a prepared batch and hands it to the writer, with
+ * two batches at most in flight there, so that the writer always has the
+ * next while the pool makes the ones after.  When one fails, the writer
+ * skips those after it (they share @stop), so an error stops the import
+ * where it is. */
+static gboolean
+hand_over (ImportData    *data,
+           GMainContext  *context,
+           TernStoreDb   *bodies,
+           TernFolder    *folder,
+           Preparing     *preparing,
+           GQueue        *in_flight,
+           GCancellable  *stop,
+           guint         *imported,
+           GError       **error)
 {
-  g_mutex_lock (&preparing->lock);
-  while (preparing->pending > 0)
-    g_cond_wait (&preparing->done, &preparing->lock);
-  g_mutex_unlock (&preparing->lock);
+  GPtrArray *batch = preparing->messages;
+  InFlight *handed = g_new0 (InFlight, 1);
+
+  handed->body_ids = g_array_new (FALSE, FALSE, sizeof (gint64));
+  wait_prepared (preparing);
+  if (!tern_store_bodies_put (bodies, folder, batch, handed->body_ids, error))
+    {
+      in_flight_free (handed);
+      return FALSE;
+    }
+
+  /* Until the writer takes the batch, it holds only what the index rows
+   * need. */
+  for (guint i = 0; i < batch->len; i++)
+    tern_new_message_release_body (g_ptr_array_index (batch, i));
+
+  if (in_flight->length >= 2 &&
+      !finish_batch (data, context, bodies, in_flight, imported, error))
+    {
+      tern_store_free_bodies (bodies, handed->body_ids);
+      in_flight_free (handed);
+      return FALSE;
+    }
+
+  tern_store_add_stored_messages_async (data->store, data->folder_id, batch, handed->body_ids,
+                                        stop, batch_added_cb, handed);
+  g_queue_push_tail (in_flight, handed);
+
+  return TRUE;
 }
 
 static void
@@ -253,13 +335,14 @@ import_thread (GTask        *task,
   g_autoptr(GMainContext) context = g_main_context_new ();
   g_autoptr(TernMboxReader) mbox = NULL;
   g_autoptr(TernMaildirReader) maildir = NULL;
-  g_autoptr(GPtrArray) batch = NULL;
   g_autoptr(TernImportResult) result = g_new0 (TernImportResult, 1);
   g_autoptr(GCancellable) stop = g_cancellable_new ();
   GQueue in_flight = G_QUEUE_INIT;
   g_autoptr(TernFolder) folder = NULL;
   TernStoreDb bodies = { 0 };
-  Preparing preparing = { 0 };
+  /* The batch being read, and the one read before it, in the pool. */
+  Preparing *reading = NULL;
+  Preparing *read = NULL;
   GThreadPool *pool;
   GError *error = NULL;
 
@@ -285,10 +368,8 @@ import_thread (GTask        *task,
     }
 
   g_main_context_push_thread_default (context);
-  batch = g_ptr_array_new_with_free_func ((GDestroyNotify) tern_new_message_free);
+  reading = preparing_new ();
 
-  g_mutex_init (&preparing.lock);
-  g_cond_init (&preparing.done);
   /* Without a pool, this thread prepares the messages itself. */
   pool = g_thread_pool_new (prepare_func, NULL, MAX (g_get_num_processors (), 1), TRUE, NULL);
 
@@ -322,47 +403,21 @@ import_thread (GTask        *task,
         }
 
       if (raw != NULL)
+        prepare_in_pool (pool, reading,
+                         tern_new_message_new (raw, flags,
+                                               date != NULL ? g_date_time_to_unix (date) : 0));
+
+      if (reading->messages->len >= TERN_STORE_IMPORT_BATCH ||
+          (raw == NULL && reading->messages->len > 0))
         {
-          TernNewMessage *message;
-
-          message = tern_new_message_new (raw, flags,
-                                          date != NULL ? g_date_time_to_unix (date) : 0);
-          prepare_in_pool (pool, &preparing, message);
-          g_ptr_array_add (batch, message);
-        }
-
-      if (batch->len >= TERN_STORE_IMPORT_BATCH || (raw == NULL && batch->len > 0))
-        {
-          /* Two batches in flight, so that the writer always has the next
-           * while this thread and the pool make the one after.  When one
-           * fails, the writer skips those after it (they share @stop), so
-           * an error stops the import where it is. */
-          InFlight *handed = g_new0 (InFlight, 1);
-
-          handed->body_ids = g_array_new (FALSE, FALSE, sizeof (gint64));
-          wait_prepared (&preparing);
-          if (!tern_store_bodies_put (&bodies, folder, batch, handed->body_ids, &error))
-            {
-              in_flight_free (handed);
-              break;
-            }
-          /* Until the writer takes the batch, it holds only what the index
-           * rows need. */
-          for (guint i = 0; i < batch->len; i++)
-            tern_new_message_release_body (g_ptr_array_index (batch, i));
-          if (in_flight.length >= 2 &&
-              !finish_batch (data, context, &bodies, &in_flight, &result->imported, &error))
-            {
-              tern_store_free_bodies (&bodies, handed->body_ids);
-              in_flight_free (handed);
-              break;
-            }
-
-          tern_store_add_stored_messages_async (data->store, data->folder_id, batch,
-                                                handed->body_ids, stop, batch_added_cb, handed);
-          g_queue_push_tail (&in_flight, handed);
-          g_ptr_array_unref (batch);
-          batch = g_ptr_array_new_with_free_func ((GDestroyNotify) tern_new_message_free);
+          /* The pool prepares this batch while the one before is stored. */
+          if (read != NULL &&
+              !hand_over (data, context, &bodies, folder, read, &in_flight, stop,
+                          &result->imported, &error))
+            break;
+          g_clear_pointer (&read, preparing_free);
+          read = g_steal_pointer (&reading);
+          reading = preparing_new ();
 
           position = mbox != NULL ? tern_mbox_reader_get_position (mbox)
                                   : tern_maildir_reader_get_position (maildir);
@@ -372,15 +427,19 @@ import_thread (GTask        *task,
         }
 
       if (raw == NULL)
-        break;
+        {
+          if (read != NULL)
+            hand_over (data, context, &bodies, folder, read, &in_flight, stop,
+                       &result->imported, &error);
+          break;
+        }
     }
 
-  /* Messages read but never handed over are freed with the batch. */
-  wait_prepared (&preparing);
+  /* Messages read but never handed over are freed with their batch. */
+  g_clear_pointer (&read, preparing_free);
+  g_clear_pointer (&reading, preparing_free);
   if (pool != NULL)
     g_thread_pool_free (pool, FALSE, TRUE);
-  g_mutex_clear (&preparing.lock);
-  g_cond_clear (&preparing.done);
 
   /* The last batches, or those in flight when reading failed; after a
    * failure, the error is the first one's. */

@@ -206,7 +206,8 @@ assign_conversation (TernStoreDb      *db,
                      GError          **error)
 {
   g_autoptr(GPtrArray) ids = g_ptr_array_new ();
-  g_autoptr(GArray) known = g_array_new (FALSE, TRUE, sizeof (gboolean));
+  /* The IDs no conversation knew yet: the only ones left to remember. */
+  g_autoptr(GPtrArray) unknown = g_ptr_array_new ();
   const char *message_id = tern_mime_message_get_message_id (mime);
   const char *in_reply_to = tern_mime_message_get_in_reply_to (mime);
   const char * const *references = tern_mime_message_get_references (mime);
@@ -230,7 +231,6 @@ assign_conversation (TernStoreDb      *db,
     }
   if (message_id != NULL && in_reply_to != NULL && strcmp (message_id, in_reply_to) == 0)
     g_ptr_array_remove_index (ids, 1);
-  g_array_set_size (known, ids->len);
 
   for (guint i = 0; i < ids->len; i++)
     {
@@ -238,7 +238,8 @@ assign_conversation (TernStoreDb      *db,
 
       if (found < 0)
         return -1;
-      g_array_index (known, gboolean, i) = found != 0;
+      if (found == 0)
+        g_ptr_array_add (unknown, g_ptr_array_index (ids, i));
       if (found == 0 || found == conversation)
         continue;
 
@@ -309,6 +310,11 @@ assign_conversation (TernStoreDb      *db,
       sqlite3_reset (stmt);
     }
 
+  /* An ID found in a conversation is in this one now: it was this one,
+   * or one merged into it, whose IDs the merge moved. */
+  if (unknown->len == 0)
+    return conversation;
+
   stmt = tern_store_db_statement (db, db->index,
                                   "INSERT INTO message_ids (message_id, conversation_id) "
                                   "VALUES (?, ?) ON CONFLICT (message_id) DO UPDATE "
@@ -316,16 +322,11 @@ assign_conversation (TernStoreDb      *db,
                                   error);
   if (stmt == NULL)
     return -1;
-  for (guint i = 0; i < ids->len; i++)
+  for (guint i = 0; i < unknown->len; i++)
     {
       int rc;
 
-      /* An ID known already belongs to @conversation by now: merging
-       * moved every ID of a merged conversation along. */
-      if (g_array_index (known, gboolean, i))
-        continue;
-
-      sqlite3_bind_text (stmt, 1, g_ptr_array_index (ids, i), -1, SQLITE_STATIC);
+      sqlite3_bind_text (stmt, 1, g_ptr_array_index (unknown, i), -1, SQLITE_STATIC);
       sqlite3_bind_int64 (stmt, 2, conversation);
       rc = sqlite3_step (stmt);
       sqlite3_reset (stmt);
