@@ -12,24 +12,38 @@
  * the day and month this year, a full date before.
  */
 
+/* GNOME's clock setting, looked up once: every row of the list asks. */
+static GSettings *
+clock_settings (void)
+{
+  static GSettings *settings;
+  static gsize looked_up;
+
+  if (g_once_init_enter (&looked_up))
+    {
+      GSettingsSchemaSource *source = g_settings_schema_source_get_default ();
+      g_autoptr(GSettingsSchema) schema = NULL;
+
+      if (source != NULL)
+        schema = g_settings_schema_source_lookup (source, "org.gnome.desktop.interface", TRUE);
+      if (schema != NULL && g_settings_schema_has_key (schema, "clock-format"))
+        settings = g_settings_new_full (schema, NULL, NULL);
+      g_once_init_leave (&looked_up, 1);
+    }
+  return settings;
+}
+
 static gboolean
 use_24h_clock (void)
 {
-  /* GNOME's own setting, when the desktop has its schema; the locale's
-   * habit otherwise. */
-  GSettingsSchemaSource *source = g_settings_schema_source_get_default ();
-  g_autoptr(GSettingsSchema) schema = NULL;
-  g_autoptr(GSettings) settings = NULL;
+  /* GNOME's own setting, when the desktop has its schema; 24 hours
+   * otherwise. */
+  GSettings *settings = clock_settings ();
   g_autofree char *format = NULL;
 
-  if (source != NULL)
-    schema = g_settings_schema_source_lookup (source, "org.gnome.desktop.interface", TRUE);
-  if (schema == NULL || !g_settings_schema_has_key (schema, "clock-format"))
+  if (settings == NULL)
     return TRUE;
-
-  settings = g_settings_new_full (schema, NULL, NULL);
   format = g_settings_get_string (settings, "clock-format");
-
   return g_strcmp0 (format, "12h") != 0;
 }
 

@@ -216,10 +216,13 @@ set_busy (TernMailService *self,
     }
   else if (self->probe != NULL)
     {
+      gint64 longest = tern_stall_probe_get_longest (self->probe);
+
       g_debug ("Getting mail took %.1f s; the main loop stalled for %" G_GINT64_FORMAT
-               " ms at most meanwhile",
+               " ms at most meanwhile (until %.2f s)",
                tern_stall_probe_get_elapsed (self->probe) / (double) G_USEC_PER_SEC,
-               tern_stall_probe_get_longest (self->probe) / 1000);
+               longest / 1000,
+               tern_stall_probe_get_longest_at (self->probe) / (double) G_USEC_PER_SEC);
       g_clear_pointer (&self->probe, tern_stall_probe_free);
     }
   g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_BUSY]);

@@ -15,6 +15,7 @@ struct _TernStallProbe
   gint64 started;
   gint64 last;
   gint64 longest;
+  gint64 longest_at;
 };
 
 static gboolean
@@ -25,7 +26,10 @@ tick_cb (gpointer user_data)
   gint64 late = now - self->last - TICK_MS * 1000;
 
   if (late > self->longest)
-    self->longest = late;
+    {
+      self->longest = late;
+      self->longest_at = now - self->started;
+    }
   self->last = now;
   return G_SOURCE_CONTINUE;
 }
@@ -44,8 +48,9 @@ tern_stall_probe_new (void)
 
   self->started = self->last = g_get_monotonic_time ();
   self->source = g_timeout_source_new (TICK_MS);
-  /* Below redrawing: a loop that starves the redraws stalls too. */
-  g_source_set_priority (self->source, GDK_PRIORITY_REDRAW + 1);
+  /* At the priority of input events: a late tick is an event that would
+   * have waited as long. */
+  g_source_set_priority (self->source, GDK_PRIORITY_EVENTS);
   g_source_set_callback (self->source, tick_cb, self, NULL);
   g_source_set_static_name (self->source, "[tern] stall probe");
   g_source_attach (self->source, g_main_context_get_thread_default ());
@@ -65,6 +70,20 @@ tern_stall_probe_get_longest (TernStallProbe *self)
   /* A stall still going on counts too. */
   tick_cb (self);
   return self->longest;
+}
+
+/**
+ * tern_stall_probe_get_longest_at:
+ *
+ * Returns: when the longest stall so far ended, in microseconds since the
+ *   probe started.
+ */
+gint64
+tern_stall_probe_get_longest_at (TernStallProbe *self)
+{
+  g_return_val_if_fail (self != NULL, 0);
+
+  return self->longest_at;
 }
 
 /**

@@ -986,6 +986,22 @@ tern_window_update_move_menu (TernWindow *self)
   GPtrArray *folders = tern_sidebar_get_folders (self->sidebar);
   GMenu *section = NULL;
   const char *account = NULL;
+  g_autoptr(GString) key = g_string_new (self->menu_offers_flag ? "flag" : "unflag");
+
+  /* The menu is made again only when what it offers changed: the sidebar
+   * reads the folders again for every batch of mail a sync brings, and
+   * their counts are not in the menu. */
+  for (guint i = 0; folders != NULL && i < folders->len; i++)
+    {
+      TernFolder *folder = folders->pdata[i];
+
+      g_string_append_printf (key, "\n%" G_GINT64_FORMAT " %s %s", tern_folder_get_id (folder),
+                              tern_folder_get_account (folder), tern_folder_get_path (folder));
+    }
+  if (g_strcmp0 (key->str, self->move_menu_key) == 0)
+    return;
+  g_free (self->move_menu_key);
+  self->move_menu_key = g_strdup (key->str);
 
   for (guint i = 0; folders != NULL && i < folders->len; i++)
     {

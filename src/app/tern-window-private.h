@@ -55,10 +55,16 @@ struct _TernWindow
 
   /* Whether the More Actions menu offers to flag (or to remove a flag). */
   gboolean         menu_offers_flag;
+  /* What the More Actions menu was made of, last. */
+  char            *move_menu_key;
 
   /* Messages deleted for good once their toast goes, unless undone. */
   GHashTable      *pending_deletes;
   GPtrArray       *delete_undos;
+
+  /* Getting mail waits for the first frame: the tick and the timeout. */
+  guint            start_mail_tick;
+  guint            start_mail_timeout;
 
   /* The toasts added and not yet dismissed, shown or waiting. */
   GPtrArray       *toasts;

@@ -49,6 +49,9 @@ tern_window_new (TernApplication *application)
   return self;
 }
 
+/* Getting mail waits at most this long for the window's first frame. */
+#define START_MAIL_SECONDS 2
+
 /**
  * tern_window_show_toast:
  * @self: a #TernWindow
@@ -435,6 +438,50 @@ start_getting_mail (TernWindow *self)
   tern_sidebar_set_mail_service (self->sidebar, self->mail_service);
 }
 
+/* Getting mail starts once the window has drawn itself, or after a
+ * while if it is not shown: the first frame is the longest the main loop
+ * works at a stretch, and new mail coming in meanwhile would lengthen it. */
+static gboolean
+start_getting_mail_cb (gpointer user_data)
+{
+  TernWindow *self = user_data;
+
+  g_clear_handle_id (&self->start_mail_timeout, g_source_remove);
+  if (self->start_mail_tick != 0)
+    {
+      gtk_widget_remove_tick_callback (GTK_WIDGET (self), self->start_mail_tick);
+      self->start_mail_tick = 0;
+    }
+  if (self->mail_service == NULL)
+    start_getting_mail (self);
+  return G_SOURCE_REMOVE;
+}
+
+static gboolean
+first_frame_cb (GtkWidget     *widget,
+                GdkFrameClock *clock,
+                gpointer       user_data)
+{
+  TernWindow *self = TERN_WINDOW (widget);
+
+  self->start_mail_tick = 0;
+  /* After the frame, when the loop has nothing more urgent to do. */
+  g_clear_handle_id (&self->start_mail_timeout, g_source_remove);
+  self->start_mail_timeout = g_idle_add_full (G_PRIORITY_LOW, start_getting_mail_cb, self, NULL);
+  return G_SOURCE_REMOVE;
+}
+
+static void
+start_getting_mail_soon (TernWindow *self)
+{
+  if (self->mail_service != NULL || self->start_mail_timeout != 0)
+    return;
+  self->start_mail_tick = gtk_widget_add_tick_callback (GTK_WIDGET (self), first_frame_cb,
+                                                        NULL, NULL);
+  self->start_mail_timeout = g_timeout_add_seconds (START_MAIL_SECONDS, start_getting_mail_cb,
+                                                    self);
+}
+
 static void
 archive_old_mail_action (GtkWidget  *widget,
                          const char *action_name,
@@ -529,8 +576,8 @@ store_opened_cb (GObject      *source,
   tern_sidebar_set_store (self->sidebar, store);
   /* Mail queued before Tern last quit goes now. */
   tern_composer_resume_outbox (self);
-  /* And the accounts' new mail comes in. */
-  start_getting_mail (self);
+  /* And the accounts' new mail comes in, once the window is drawn. */
+  start_getting_mail_soon (self);
 }
 
 static void
@@ -739,11 +786,18 @@ tern_window_dispose (GObject *object)
   if (self->store != NULL)
     g_signal_handlers_disconnect_by_data (self->store, self);
 
+  g_clear_handle_id (&self->start_mail_timeout, g_source_remove);
+  if (self->start_mail_tick != 0)
+    {
+      gtk_widget_remove_tick_callback (GTK_WIDGET (self), self->start_mail_tick);
+      self->start_mail_tick = 0;
+    }
   g_cancellable_cancel (self->cancellable);
   g_clear_object (&self->cancellable);
   g_clear_pointer (&self->pending_deletes, g_hash_table_unref);
   g_clear_pointer (&self->delete_undos, g_ptr_array_unref);
   g_clear_pointer (&self->folder_title, g_free);
+  g_clear_pointer (&self->move_menu_key, g_free);
   if (self->toasts != NULL)
     {
       for (guint i = 0; i < self->toasts->len; i++)
