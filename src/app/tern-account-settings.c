@@ -7,9 +7,8 @@
 
 #include "tern-account-manager.h"
 #include "tern-account-settings.h"
+#include "tern-composer.h"
 #include "tern-credentials-secret.h"
-#include "tern-send-failures.h"
-#include "tern-trust.h"
 
 /*
  * An account's settings, from the account's menu in the sidebar: its
@@ -691,88 +690,6 @@ removed_from_service_cb (GObject      *source,
   tern_mail_service_add_account (TERN_MAIL_SERVICE (source), account);
 }
 
-typedef struct
-{
-  TernOutboxSender *sender;
-  TernAccount *account;
-} SenderUpdate;
-
-static void
-sender_password_cb (GObject      *source,
-                    GAsyncResult *result,
-                    gpointer      user_data)
-{
-  SenderUpdate *update = user_data;
-  g_autoptr(GError) error = NULL;
-  char *password = tern_credentials_lookup_finish (TERN_CREDENTIALS (source), result, &error);
-  const char *username = tern_account_get_sending_username (update->account);
-
-  if (password != NULL || error == NULL ||
-      g_error_matches (error, TERN_CREDENTIALS_ERROR, TERN_CREDENTIALS_ERROR_NOT_FOUND))
-    tern_outbox_sender_set_login (update->sender,
-                                  username != NULL && *username != '\0' ? username : NULL,
-                                  password);
-  else
-    g_warning ("No password to send mail from “%s”: %s", tern_account_get_id (update->account),
-               error->message);
-  g_clear_pointer (&password, tern_credentials_free_secret);
-  g_object_unref (update->sender);
-  g_object_unref (update->account);
-  g_free (update);
-}
-
-/* The outbox's sender of the account, if there is one yet, sends through
- * the new server with the new login. */
-static void
-update_sender (TernAccountSettings *self)
-{
-  GtkApplication *application = gtk_window_get_application (GTK_WINDOW (self->main_window));
-  TernAccount *account = self->account;
-  TernOutboxSender *sender;
-  g_autoptr(TernTrustStore) trust = NULL;
-  g_autoptr(TernCredentials) keyring = NULL;
-  g_autoptr(TernCredentials) credentials = NULL;
-  const char *host = tern_account_get_sending_host (account);
-  guint16 port = tern_account_get_sending_port (account);
-  SenderUpdate *update;
-
-  if (application == NULL)
-    return;
-  sender = tern_send_failures_find_sender (application, tern_account_get_id (account));
-  if (sender == NULL || host == NULL)
-    return;
-
-  switch (tern_account_get_sending_security (account))
-    {
-    case TERN_SECURITY_STARTTLS:
-      tern_outbox_sender_set_server (sender, host, port, TERN_CONNECTION_SECURITY_STARTTLS);
-      break;
-    case TERN_SECURITY_NONE:
-      tern_outbox_sender_set_server (sender, host, port, TERN_CONNECTION_SECURITY_NONE);
-      break;
-    case TERN_SECURITY_TLS:
-    default:
-      tern_outbox_sender_set_server (sender, host, port, TERN_CONNECTION_SECURITY_TLS);
-      break;
-    }
-  trust = tern_trust_store_new (self->config_dir);
-  if (tern_trust_store_load (trust, NULL))
-    tern_outbox_sender_set_pinned_certificate (sender,
-                                               tern_trust_store_lookup (trust, host, port));
-
-  /* An OAuth2 sender gets a fresh token with each message. */
-  if (tern_account_get_auth_method (account) != TERN_AUTH_METHOD_PASSWORD)
-    return;
-  update = g_new0 (SenderUpdate, 1);
-  update->sender = g_object_ref (sender);
-  update->account = g_object_ref (account);
-  keyring = tern_credentials_secret_new ();
-  credentials = tern_credentials_for_account (account, keyring);
-  tern_credentials_lookup_async (credentials, tern_account_get_id (account),
-                                 TERN_CREDENTIAL_SENDING_PASSWORD, NULL, sender_password_cb,
-                                 update);
-}
-
 static void
 finish_saving (TernAccountSettings *self)
 {
@@ -787,7 +704,11 @@ finish_saving (TernAccountSettings *self)
     tern_mail_service_remove_account_async (self->service, tern_account_get_id (self->account),
                                             removed_from_service_cb,
                                             g_object_ref (self->account));
-  update_sender (self);
+  /* The outbox's sender of the account, if there is one yet, sends
+   * through the new server with the new login. */
+  if (gtk_window_get_application (GTK_WINDOW (self->main_window)) != NULL)
+    tern_composer_update_sender (gtk_window_get_application (GTK_WINDOW (self->main_window)),
+                                 self->account);
   if (self->failed)
     return;
 

@@ -100,6 +100,40 @@ connection_security (TernSecurity security)
     }
 }
 
+/* What a sender takes from its account, but the login: the server, the
+ * certificate pinned for it, where the sent copy goes. */
+static void
+configure_sender (TernOutboxSender *sender,
+                  TernAccount      *account,
+                  const char       *config_dir)
+{
+  g_autoptr(TernTrustStore) trust = tern_trust_store_new (config_dir);
+  const char *host = tern_account_get_sending_host (account);
+  guint16 port = tern_account_get_sending_port (account);
+
+  tern_outbox_sender_set_server (sender, host, port,
+                                 connection_security (tern_account_get_sending_security (
+                                                        account)));
+  if (tern_trust_store_load (trust, NULL))
+    tern_outbox_sender_set_pinned_certificate (sender, tern_trust_store_lookup (trust, host,
+                                                                                port));
+  tern_outbox_sender_set_sent_copy (sender,
+                                    tern_account_get_receiving_protocol (account) ==
+                                    TERN_RECEIVING_PROTOCOL_IMAP
+                                    ? TERN_SENT_COPY_UPLOAD : TERN_SENT_COPY_LOCAL);
+}
+
+static void
+set_password_login (TernOutboxSender *sender,
+                    TernAccount      *account,
+                    const char       *password)
+{
+  const char *username = tern_account_get_sending_username (account);
+
+  tern_outbox_sender_set_login (sender, username != NULL && *username != '\0' ? username : NULL,
+                                password);
+}
+
 typedef struct
 {
   GtkApplication *application;
@@ -128,11 +162,8 @@ password_cb (GObject      *source,
   SenderSetup *setup = user_data;
   TernAccount *account = setup->account;
   g_autoptr(TernOutboxSender) sender = NULL;
-  g_autoptr(TernTrustStore) trust = NULL;
   g_autoptr(GError) error = NULL;
   const char *username = tern_account_get_sending_username (account);
-  const char *host = tern_account_get_sending_host (account);
-  guint16 port = tern_account_get_sending_port (account);
   char *password;
 
   if (TERN_IS_ACCOUNT_AUTH (source))
@@ -150,24 +181,12 @@ password_cb (GObject      *source,
     }
 
   sender = tern_outbox_sender_new (setup->store, tern_account_get_id (account));
-  tern_outbox_sender_set_server (sender, host, port,
-                                 connection_security (tern_account_get_sending_security (
-                                                        account)));
+  configure_sender (sender, account, setup->config_dir);
   if (TERN_IS_ACCOUNT_AUTH (source))
     tern_outbox_sender_set_oauth2_login (sender, username, password);
   else
-    tern_outbox_sender_set_login (sender,
-                                  username != NULL && *username != '\0' ? username : NULL,
-                                  password);
+    set_password_login (sender, account, password);
   g_clear_pointer (&password, tern_credentials_free_secret);
-  trust = tern_trust_store_new (setup->config_dir);
-  if (tern_trust_store_load (trust, NULL))
-    tern_outbox_sender_set_pinned_certificate (sender, tern_trust_store_lookup (trust, host,
-                                                                                port));
-  tern_outbox_sender_set_sent_copy (sender,
-                                    tern_account_get_receiving_protocol (account) ==
-                                    TERN_RECEIVING_PROTOCOL_IMAP
-                                    ? TERN_SENT_COPY_UPLOAD : TERN_SENT_COPY_LOCAL);
   tern_send_failures_watch (GTK_APPLICATION (setup->application), setup->store, sender);
   tern_outbox_sender_start (sender);
   g_hash_table_replace (senders_of (setup->application),
@@ -398,6 +417,71 @@ resume_listed_cb (GObject      *source,
           g_hash_table_add (accounts, item->account))
         wake_sender (window, TERN_STORE (source), item->account, 0);
     }
+}
+
+typedef struct
+{
+  TernOutboxSender *sender;
+  TernAccount *account;
+} LoginUpdate;
+
+static void
+login_password_cb (GObject      *source,
+                   GAsyncResult *result,
+                   gpointer      user_data)
+{
+  LoginUpdate *update = user_data;
+  g_autoptr(GError) error = NULL;
+  char *password = tern_credentials_lookup_finish (TERN_CREDENTIALS (source), result, &error);
+
+  if (password != NULL || error == NULL ||
+      g_error_matches (error, TERN_CREDENTIALS_ERROR, TERN_CREDENTIALS_ERROR_NOT_FOUND))
+    set_password_login (update->sender, update->account, password);
+  else
+    g_warning ("No password to send mail from “%s”: %s", tern_account_get_id (update->account),
+               error->message);
+  g_clear_pointer (&password, tern_credentials_free_secret);
+  g_object_unref (update->sender);
+  g_object_unref (update->account);
+  g_free (update);
+}
+
+/**
+ * tern_composer_update_sender:
+ * @account: an account, with its settings just saved
+ *
+ * Has the account's outbox sender, when there is one already, send
+ * through the account's server as it is now, with its login.  An OAuth2
+ * account's sender takes a fresh token for each message anyway.
+ */
+void
+tern_composer_update_sender (GtkApplication *application,
+                             TernAccount    *account)
+{
+  const char *id = tern_account_get_id (account);
+  TernOutboxSender *sender;
+  TernPaths *paths;
+  LoginUpdate *update;
+  g_autoptr(TernCredentials) keyring = NULL;
+  g_autoptr(TernCredentials) credentials = NULL;
+
+  g_return_if_fail (GTK_IS_APPLICATION (application));
+
+  sender = g_hash_table_lookup (senders_of (application), id);
+  if (sender == NULL || tern_account_get_sending_host (account) == NULL)
+    return;
+  paths = tern_application_get_paths (TERN_APPLICATION (application));
+  configure_sender (sender, account, tern_paths_get_config_dir (paths));
+  if (tern_account_get_auth_method (account) != TERN_AUTH_METHOD_PASSWORD)
+    return;
+
+  update = g_new0 (LoginUpdate, 1);
+  update->sender = g_object_ref (sender);
+  update->account = g_object_ref (account);
+  keyring = tern_credentials_secret_new ();
+  credentials = tern_credentials_for_account (account, keyring);
+  tern_credentials_lookup_async (credentials, id, TERN_CREDENTIAL_SENDING_PASSWORD, NULL,
+                                 login_password_cb, update);
 }
 
 /**

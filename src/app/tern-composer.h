@@ -4,6 +4,7 @@
 
 #include <adwaita.h>
 
+#include "tern-account.h"
 #include "tern-mime-composer.h"
 #include "tern-store.h"
 #include "tern-window.h"
@@ -59,5 +60,7 @@ void          tern_composer_queued           (TernWindow        *main_window,
                                               const char        *bcc,
                                               guint              delay);
 void          tern_composer_resume_outbox    (TernWindow        *main_window);
+void          tern_composer_update_sender    (GtkApplication    *application,
+                                              TernAccount       *account);
 
 G_END_DECLS

@@ -370,25 +370,6 @@ watch_free (gpointer data,
   g_free (watch);
 }
 
-#define WATCHED_KEY "tern-send-failures-senders"
-
-/**
- * tern_send_failures_find_sender:
- * @account_id: an account
- *
- * Returns: (transfer none) (nullable): the outbox sender of @account_id
- *   that tern_send_failures_watch() was given, to be told of the
- *   account's new settings.
- */
-TernOutboxSender *
-tern_send_failures_find_sender (GtkApplication *application,
-                                const char     *account_id)
-{
-  GHashTable *senders = g_object_get_data (G_OBJECT (application), WATCHED_KEY);
-
-  return senders != NULL ? g_hash_table_lookup (senders, account_id) : NULL;
-}
-
 /**
  * tern_send_failures_watch:
  * @sender: an account's outbox sender, kept by @application
@@ -402,16 +383,6 @@ tern_send_failures_watch (GtkApplication   *application,
                           TernOutboxSender *sender)
 {
   Failure *watch = g_new0 (Failure, 1);
-  GHashTable *senders = g_object_get_data (G_OBJECT (application), WATCHED_KEY);
-
-  if (senders == NULL)
-    {
-      senders = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_object_unref);
-      g_object_set_data_full (G_OBJECT (application), WATCHED_KEY, senders,
-                              (GDestroyNotify) g_hash_table_unref);
-    }
-  g_hash_table_replace (senders, g_strdup (tern_outbox_sender_get_account (sender)),
-                        g_object_ref (sender));
 
   watch->application = application;
   watch->store = g_object_ref (store);

@@ -11,7 +11,5 @@ G_BEGIN_DECLS
 void tern_send_failures_watch (GtkApplication   *application,
                                TernStore        *store,
                                TernOutboxSender *sender);
-TernOutboxSender *tern_send_failures_find_sender (GtkApplication *application,
-                                                  const char     *account_id);
 
 G_END_DECLS
