@@ -6,6 +6,7 @@
 #include <gio/gsettingsbackend.h>
 #include <glib/gi18n.h>
 
+#include "tern-background.h"
 #include "tern-application.h"
 #include "tern-composer.h"
 #include "tern-resources.h"
@@ -244,6 +245,9 @@ static const GActionEntry app_actions[] = {
   { "show-inbox", tern_application_show_inbox_action },
 };
 
+/* The priority of syncing and storing below the window's, as for nice(1). */
+#define BACKGROUND_NICE 10
+
 static void
 tern_application_startup (GApplication *application)
 {
@@ -255,6 +259,10 @@ tern_application_startup (GApplication *application)
   G_APPLICATION_CLASS (tern_application_parent_class)->startup (application);
 
   tern_engine_init ();
+  /* Syncing gives way to the window: a window that must lay out its rows
+   * while a first sync fills both processors would stop answering for a
+   * third of a second at a time. */
+  tern_background_set_nice (BACKGROUND_NICE);
 
   g_action_map_add_action_entries (G_ACTION_MAP (self),
                                    app_actions, G_N_ELEMENTS (app_actions),

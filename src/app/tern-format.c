@@ -47,6 +47,33 @@ use_24h_clock (void)
   return g_strcmp0 (format, "12h") != 0;
 }
 
+/* The local time zone, looked up again at most once a second.  GLib checks
+ * the system's zone files each time it is asked for the local zone, and
+ * every row of the list formats a date. */
+#define ZONE_LOOKUP_INTERVAL G_USEC_PER_SEC
+
+G_LOCK_DEFINE_STATIC (zone);
+
+static GTimeZone *
+local_zone (void)
+{
+  static GTimeZone *zone;
+  static gint64 looked_up;
+  gint64 now = g_get_monotonic_time ();
+  GTimeZone *result;
+
+  G_LOCK (zone);
+  if (zone == NULL || now - looked_up >= ZONE_LOOKUP_INTERVAL)
+    {
+      g_clear_pointer (&zone, g_time_zone_unref);
+      zone = g_time_zone_new_local ();
+      looked_up = now;
+    }
+  result = g_time_zone_ref (zone);
+  G_UNLOCK (zone);
+  return result;
+}
+
 /**
  * tern_format_list_date:
  * @unix_time: a time in seconds since 1970
@@ -61,19 +88,25 @@ tern_format_list_date (gint64     unix_time,
   g_autoptr(GDateTime) date = NULL;
   g_autoptr(GDateTime) today = NULL;
   g_autoptr(GDateTime) local_now = NULL;
+  g_autoptr(GDateTime) utc = NULL;
+  g_autoptr(GTimeZone) zone = NULL;
   GTimeSpan since_midnight;
 
   if (unix_time <= 0)
     return g_strdup ("");
 
-  date = g_date_time_new_from_unix_local (unix_time);
-  local_now = now != NULL ? g_date_time_to_local (now) : g_date_time_new_now_local ();
+  zone = local_zone ();
+  utc = g_date_time_new_from_unix_utc (unix_time);
+  date = utc != NULL ? g_date_time_to_timezone (utc, zone) : NULL;
+  local_now = now != NULL ? g_date_time_to_timezone (now, zone) : g_date_time_new_now (zone);
   if (date == NULL || local_now == NULL)
     return g_strdup ("");
 
-  today = g_date_time_new_local (g_date_time_get_year (local_now),
-                                 g_date_time_get_month (local_now),
-                                 g_date_time_get_day_of_month (local_now), 0, 0, 0);
+  today = g_date_time_new (zone, g_date_time_get_year (local_now),
+                           g_date_time_get_month (local_now),
+                           g_date_time_get_day_of_month (local_now), 0, 0, 0);
+  if (today == NULL)
+    return g_strdup ("");
   since_midnight = g_date_time_difference (date, today);
 
   if (since_midnight >= 0 && since_midnight < G_TIME_SPAN_DAY)

@@ -11,8 +11,8 @@
 /*
  * TernMessageList: a GtkListView over the store's lazy model, with one
  * small row widget recycled per visible row.  A row is filled when its page
- * arrives from the store (the row object notifies), so the list scrolls at
- * once over folders of any size.  Messages being deleted are hidden through
+ * arrives from the store (the row object says it changed), so the list
+ * scrolls at once over folders of any size.  Messages being deleted are hidden through
  * a filter that is set only while there are some, so that the filter never
  * asks the model for every row otherwise.
  */
@@ -29,6 +29,8 @@ struct _TernMessageList
   GtkFilterListModel *filter_model;
   GtkMultiSelection *selection;
   GHashTable *hidden;
+  /* The row a drag started on, while it is being prepared. */
+  GtkWidget *drag_row;
 };
 
 G_DEFINE_FINAL_TYPE (TernMessageList, tern_message_list, GTK_TYPE_WIDGET)
@@ -45,6 +47,7 @@ static guint signals[N_SIGNALS];
 
 typedef struct
 {
+  GtkWidget *top;
   GtkWidget *unread_dot;
   GtkWidget *sender;
   GtkWidget *count;
@@ -56,6 +59,106 @@ typedef struct
   TernMessageRow *row;
   gulong notify_handler;
 } RowWidgets;
+
+/*
+ * GTK 4.8's list keeps up to 200 row widgets, and makes and measures them
+ * all at once when a folder's first mail arrives, so a row costs as little
+ * as it can: its texts are GtkInscriptions, whose size comes from the font
+ * rather than from laying out the text; its optional widgets (a count, an
+ * attachment, a flag) are made only for the first message that shows one;
+ * and one drag source on the list serves every row.
+ */
+
+static GtkWidget *
+make_text (const char *css_class)
+{
+  GtkWidget *text = gtk_inscription_new (NULL);
+
+  gtk_inscription_set_xalign (GTK_INSCRIPTION (text), 0);
+  gtk_inscription_set_text_overflow (GTK_INSCRIPTION (text), GTK_INSCRIPTION_OVERFLOW_ELLIPSIZE_END);
+  gtk_widget_set_hexpand (text, TRUE);
+  gtk_widget_add_css_class (text, css_class);
+  return text;
+}
+
+static void
+set_text (GtkWidget  *widget,
+          const char *text)
+{
+  if (g_strcmp0 (gtk_inscription_get_text (GTK_INSCRIPTION (widget)), text) == 0)
+    return;
+  gtk_inscription_set_text (GTK_INSCRIPTION (widget), text);
+  /* Screen readers read it as they read a label. */
+  gtk_accessible_update_property (GTK_ACCESSIBLE (widget), GTK_ACCESSIBLE_PROPERTY_LABEL, text, -1);
+}
+
+static GtkWidget *
+make_label (const char *css_class)
+{
+  GtkWidget *label = gtk_label_new (NULL);
+
+  gtk_label_set_xalign (GTK_LABEL (label), 0);
+  gtk_label_set_ellipsize (GTK_LABEL (label), PANGO_ELLIPSIZE_END);
+  if (css_class != NULL)
+    gtk_widget_add_css_class (label, css_class);
+
+  return label;
+}
+
+/* Shows or hides one of the optional widgets of the row's top line, made
+ * by @make the first time it is shown. */
+static void
+show_optional (RowWidgets  *widgets,
+               GtkWidget  **widget,
+               GtkWidget *(*make) (void),
+               gboolean     shown)
+{
+  GtkWidget *after = widgets->sender;
+
+  if (*widget == NULL && !shown)
+    return;
+  if (*widget == NULL)
+    {
+      *widget = make ();
+      /* The order of the top line: sender, count, attachment, flag, date. */
+      if (widgets->count != NULL && widget != &widgets->count)
+        after = widgets->count;
+      if (widgets->attachment != NULL && widget == &widgets->flag)
+        after = widgets->attachment;
+      gtk_box_insert_child_after (GTK_BOX (widgets->top), *widget, after);
+    }
+  gtk_widget_set_visible (*widget, shown);
+}
+
+static GtkWidget *
+make_count (void)
+{
+  GtkWidget *count = make_label ("tern-count");
+
+  gtk_widget_add_css_class (count, "dim-label");
+  return count;
+}
+
+static GtkWidget *
+make_attachment (void)
+{
+  GtkWidget *attachment = gtk_image_new_from_icon_name ("mail-attachment-symbolic");
+
+  gtk_accessible_update_property (GTK_ACCESSIBLE (attachment),
+                                  GTK_ACCESSIBLE_PROPERTY_LABEL, _("Has attachments"), -1);
+  return attachment;
+}
+
+static GtkWidget *
+make_flag (void)
+{
+  GtkWidget *flag = gtk_image_new_from_icon_name ("starred-symbolic");
+
+  gtk_widget_add_css_class (flag, "tern-flag");
+  gtk_accessible_update_property (GTK_ACCESSIBLE (flag),
+                                  GTK_ACCESSIBLE_PROPERTY_LABEL, _("Flagged"), -1);
+  return flag;
+}
 
 static void
 update_row (GtkWidget *box)
@@ -85,16 +188,17 @@ update_row (GtkWidget *box)
   if (tern_message_row_get_count (row) > 1)
     count = g_strdup_printf ("%u", tern_message_row_get_count (row));
 
-  gtk_label_set_label (GTK_LABEL (widgets->sender), sender);
-  gtk_label_set_label (GTK_LABEL (widgets->subject), subject);
-  gtk_label_set_label (GTK_LABEL (widgets->preview),
-                       tern_message_row_get_preview (row) != NULL
-                       ? tern_message_row_get_preview (row) : "");
+  set_text (widgets->sender, sender);
+  set_text (widgets->subject, subject);
+  set_text (widgets->preview,
+            tern_message_row_get_preview (row) != NULL ? tern_message_row_get_preview (row) : "");
   gtk_label_set_label (GTK_LABEL (widgets->date), date);
-  gtk_label_set_label (GTK_LABEL (widgets->count), count != NULL ? count : "");
-  gtk_widget_set_visible (widgets->count, count != NULL);
-  gtk_widget_set_visible (widgets->attachment, tern_message_row_get_has_attachments (row));
-  gtk_widget_set_visible (widgets->flag, tern_message_row_get_flagged (row));
+  show_optional (widgets, &widgets->count, make_count, count != NULL);
+  if (count != NULL)
+    gtk_label_set_label (GTK_LABEL (widgets->count), count);
+  show_optional (widgets, &widgets->attachment, make_attachment,
+                 tern_message_row_get_has_attachments (row));
+  show_optional (widgets, &widgets->flag, make_flag, tern_message_row_get_flagged (row));
   gtk_widget_set_opacity (widgets->unread_dot, unread ? 1.0 : 0.0);
 
   if (unread)
@@ -113,29 +217,10 @@ update_row (GtkWidget *box)
 }
 
 static void
-row_notify_cb (GObject    *object,
-               GParamSpec *pspec,
-               gpointer    user_data)
+row_changed_cb (TernMessageRow *row,
+                gpointer        user_data)
 {
   update_row (user_data);
-}
-
-static GtkWidget *
-make_label (const char *css_class,
-            gboolean    expand)
-{
-  GtkWidget *label = gtk_label_new (NULL);
-
-  gtk_label_set_xalign (GTK_LABEL (label), 0);
-  gtk_label_set_ellipsize (GTK_LABEL (label), PANGO_ELLIPSIZE_END);
-  gtk_widget_set_hexpand (label, expand);
-  /* Long subjects and previews must not widen the list pane. */
-  gtk_label_set_max_width_chars (GTK_LABEL (label), 24);
-  gtk_label_set_width_chars (GTK_LABEL (label), expand ? 10 : -1);
-  if (css_class != NULL)
-    gtk_widget_add_css_class (label, css_class);
-
-  return label;
 }
 
 static TernMessageDrag *
@@ -158,13 +243,21 @@ drag_prepare_cb (GtkDragSource *source,
                  gpointer       user_data)
 {
   TernMessageList *self = user_data;
-  GtkWidget *grid = gtk_event_controller_get_widget (GTK_EVENT_CONTROLLER (source));
-  GtkListItem *item = g_object_get_data (G_OBJECT (grid), "tern-list-item");
+  GtkWidget *grid = gtk_widget_pick (self->list_view, x, y, GTK_PICK_DEFAULT);
+  GtkListItem *item = NULL;
   GtkSelectionModel *selection = GTK_SELECTION_MODEL (self->selection);
   g_autoptr(GtkBitset) selected = NULL;
   TernMessageDrag drag = { 0 };
   guint position;
 
+  /* The row under the pointer: the widget picked, or one it is in. */
+  for (; grid != NULL && grid != self->list_view; grid = gtk_widget_get_parent (grid))
+    {
+      item = g_object_get_data (G_OBJECT (grid), "tern-list-item");
+      if (item != NULL)
+        break;
+    }
+  self->drag_row = NULL;
   if (item == NULL || selection == NULL)
     return NULL;
   position = gtk_list_item_get_position (item);
@@ -175,6 +268,7 @@ drag_prepare_cb (GtkDragSource *source,
 
   selected = gtk_selection_model_get_selection (selection);
   drag.count = (guint) gtk_bitset_get_size (selected);
+  self->drag_row = grid;
   return gdk_content_provider_new_typed (TERN_TYPE_MESSAGE_DRAG, &drag);
 }
 
@@ -183,9 +277,13 @@ drag_begin_cb (GtkDragSource *source,
                GdkDrag       *drag,
                gpointer       user_data)
 {
-  GtkWidget *grid = gtk_event_controller_get_widget (GTK_EVENT_CONTROLLER (source));
-  g_autoptr(GdkPaintable) icon = gtk_widget_paintable_new (grid);
+  TernMessageList *self = user_data;
+  g_autoptr(GdkPaintable) icon = NULL;
 
+  if (self->drag_row == NULL)
+    return;
+  icon = gtk_widget_paintable_new (self->drag_row);
+  self->drag_row = NULL;
   gtk_drag_source_set_icon (source, icon, 12, 12);
 }
 
@@ -196,6 +294,7 @@ setup_cb (GtkSignalListItemFactory *factory,
 {
   RowWidgets *widgets = g_new0 (RowWidgets, 1);
   GtkWidget *grid = gtk_grid_new ();
+
   GtkWidget *top = gtk_box_new (GTK_ORIENTATION_HORIZONTAL, 6);
 
   gtk_widget_add_css_class (grid, "tern-message-row");
@@ -206,29 +305,17 @@ setup_cb (GtkSignalListItemFactory *factory,
   gtk_widget_add_css_class (widgets->unread_dot, "tern-unread-dot");
   gtk_widget_set_valign (widgets->unread_dot, GTK_ALIGN_CENTER);
   gtk_widget_set_size_request (widgets->unread_dot, 8, 8);
-  widgets->sender = make_label ("tern-sender", TRUE);
-  widgets->count = make_label ("tern-count", FALSE);
-  gtk_widget_add_css_class (widgets->count, "dim-label");
-  widgets->attachment = gtk_image_new_from_icon_name ("mail-attachment-symbolic");
-  gtk_accessible_update_property (GTK_ACCESSIBLE (widgets->attachment),
-                                  GTK_ACCESSIBLE_PROPERTY_LABEL, _("Has attachments"), -1);
-  widgets->flag = gtk_image_new_from_icon_name ("starred-symbolic");
-  gtk_widget_add_css_class (widgets->flag, "tern-flag");
-  gtk_accessible_update_property (GTK_ACCESSIBLE (widgets->flag),
-                                  GTK_ACCESSIBLE_PROPERTY_LABEL, _("Flagged"), -1);
-  widgets->date = make_label ("dim-label", FALSE);
+  widgets->sender = make_text ("tern-sender");
+  widgets->date = make_label ("dim-label");
   gtk_widget_add_css_class (widgets->date, "caption");
   gtk_widget_add_css_class (widgets->date, "numeric");
   gtk_label_set_ellipsize (GTK_LABEL (widgets->date), PANGO_ELLIPSIZE_NONE);
-  widgets->subject = make_label ("tern-subject", TRUE);
-  widgets->preview = make_label ("dim-label", TRUE);
+  widgets->subject = make_text ("tern-subject");
+  widgets->preview = make_text ("dim-label");
   gtk_widget_add_css_class (widgets->preview, "tern-preview");
-  gtk_label_set_single_line_mode (GTK_LABEL (widgets->preview), TRUE);
 
+  widgets->top = top;
   gtk_box_append (GTK_BOX (top), widgets->sender);
-  gtk_box_append (GTK_BOX (top), widgets->count);
-  gtk_box_append (GTK_BOX (top), widgets->attachment);
-  gtk_box_append (GTK_BOX (top), widgets->flag);
   gtk_box_append (GTK_BOX (top), widgets->date);
 
   gtk_grid_attach (GTK_GRID (grid), widgets->unread_dot, 0, 0, 1, 1);
@@ -239,16 +326,6 @@ setup_cb (GtkSignalListItemFactory *factory,
   g_object_set_data_full (G_OBJECT (grid), "tern-row-widgets", widgets, g_free);
   g_object_set_data (G_OBJECT (grid), "tern-list-item", item);
   gtk_list_item_set_child (item, grid);
-
-  /* Rows are dragged to a folder of the sidebar to move them there. */
-  {
-    GtkDragSource *source = gtk_drag_source_new ();
-
-    gtk_drag_source_set_actions (source, GDK_ACTION_MOVE);
-    g_signal_connect (source, "prepare", G_CALLBACK (drag_prepare_cb), user_data);
-    g_signal_connect (source, "drag-begin", G_CALLBACK (drag_begin_cb), NULL);
-    gtk_widget_add_controller (grid, GTK_EVENT_CONTROLLER (source));
-  }
 }
 
 static void
@@ -260,8 +337,8 @@ bind_cb (GtkSignalListItemFactory *factory,
   RowWidgets *widgets = g_object_get_data (G_OBJECT (grid), "tern-row-widgets");
 
   widgets->row = g_object_ref (gtk_list_item_get_item (item));
-  widgets->notify_handler = g_signal_connect (widgets->row, "notify",
-                                              G_CALLBACK (row_notify_cb), grid);
+  widgets->notify_handler = g_signal_connect (widgets->row, "changed",
+                                              G_CALLBACK (row_changed_cb), grid);
   update_row (grid);
 }
 
@@ -554,6 +631,16 @@ tern_message_list_init (TernMessageList *self)
   gtk_accessible_update_property (GTK_ACCESSIBLE (self->list_view),
                                   GTK_ACCESSIBLE_PROPERTY_LABEL, _("Message List"), -1);
   g_signal_connect (self->list_view, "activate", G_CALLBACK (activate_cb), self);
+
+  /* Rows are dragged to a folder of the sidebar to move them there. */
+  {
+    GtkDragSource *source = gtk_drag_source_new ();
+
+    gtk_drag_source_set_actions (source, GDK_ACTION_MOVE);
+    g_signal_connect (source, "prepare", G_CALLBACK (drag_prepare_cb), self);
+    g_signal_connect (source, "drag-begin", G_CALLBACK (drag_begin_cb), self);
+    gtk_widget_add_controller (self->list_view, GTK_EVENT_CONTROLLER (source));
+  }
 
   gtk_scrolled_window_set_policy (GTK_SCROLLED_WINDOW (scrolled),
                                   GTK_POLICY_NEVER, GTK_POLICY_AUTOMATIC);

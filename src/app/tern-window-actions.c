@@ -954,15 +954,17 @@ tern_window_update_actions (TernWindow *self)
     gtk_widget_action_set_enabled (widget, "win.forward", one);
   }
 
-  {
-    const char *read_label = unread ? _("Mark as Read") : _("Mark as Unread");
+  if (self->read_button_offers_read != (unread ? 1 : 0))
+    {
+      const char *read_label = unread ? _("Mark as Read") : _("Mark as Unread");
 
-    gtk_button_set_icon_name (GTK_BUTTON (self->read_button),
-                              unread ? "mail-read-symbolic" : "mail-unread-symbolic");
-    gtk_widget_set_tooltip_text (self->read_button, read_label);
-    gtk_accessible_update_property (GTK_ACCESSIBLE (self->read_button),
-                                    GTK_ACCESSIBLE_PROPERTY_LABEL, read_label, -1);
-  }
+      self->read_button_offers_read = unread ? 1 : 0;
+      gtk_button_set_icon_name (GTK_BUTTON (self->read_button),
+                                unread ? "mail-read-symbolic" : "mail-unread-symbolic");
+      gtk_widget_set_tooltip_text (self->read_button, read_label);
+      gtk_accessible_update_property (GTK_ACCESSIBLE (self->read_button),
+                                      GTK_ACCESSIBLE_PROPERTY_LABEL, read_label, -1);
+    }
 
   if (unflagged != self->menu_offers_flag)
     {

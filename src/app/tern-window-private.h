@@ -55,6 +55,10 @@ struct _TernWindow
 
   /* Whether the More Actions menu offers to flag (or to remove a flag). */
   gboolean         menu_offers_flag;
+  /* What the read button offers: 1 to mark as read, 0 as unread, -1 not
+   * set yet.  Set only on a change, as setting a tooltip asks the display
+   * server where the pointer is. */
+  int              read_button_offers_read;
   /* What the More Actions menu was made of, last. */
   char            *move_menu_key;
 

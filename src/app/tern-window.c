@@ -880,6 +880,7 @@ tern_window_init (TernWindow *self)
 {
   gtk_widget_init_template (GTK_WIDGET (self));
   self->menu_offers_flag = TRUE;
+  self->read_button_offers_read = -1;
 
   gtk_window_set_title (GTK_WINDOW (self), _("Tern"));
 

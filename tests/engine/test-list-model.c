@@ -613,6 +613,13 @@ notified_cb (GObject    *object,
   (*count)++;
 }
 
+static void
+row_changed_cb (TernMessageRow *row,
+                guint          *count)
+{
+  (*count)++;
+}
+
 static gboolean
 is_nonzero (gpointer data)
 {
@@ -632,12 +639,14 @@ test_changes_flag_change_notifies_row_only (Fixture       *fixture,
   g_auto(Watch) watch = { 0 };
   guint unread_notified = 0;
   guint flagged_notified = 0;
+  guint changed = 0;
 
   watch_init (&watch, model);
   watch_sync (&watch);
   g_assert_true (tern_message_row_get_unread (row));
   g_signal_connect (row, "notify::unread", G_CALLBACK (notified_cb), &unread_notified);
   g_signal_connect (row, "notify::flagged", G_CALLBACK (notified_cb), &flagged_notified);
+  g_signal_connect (row, "changed", G_CALLBACK (row_changed_cb), &changed);
 
   tern_test_set_flags (fixture->store, target, TERN_MESSAGE_FLAG_SEEN, 0);
   g_assert_true (wait_until (is_nonzero, &unread_notified));
@@ -648,12 +657,15 @@ test_changes_flag_change_notifies_row_only (Fixture       *fixture,
   g_assert_false (tern_message_row_get_unread (row));
   g_assert_cmpuint (tern_message_row_get_flags (row), ==, TERN_MESSAGE_FLAG_SEEN);
   g_assert_cmpuint (flagged_notified, ==, 0);
+  /* Flags and unread changed: one "changed" for both. */
+  g_assert_cmpuint (changed, ==, 1);
   assert_changes (&watch, NULL, 0);
 
   tern_test_set_flags (fixture->store, target, TERN_MESSAGE_FLAG_FLAGGED, 0);
   g_assert_true (wait_until (is_nonzero, &flagged_notified));
   settle (model);
   g_assert_true (tern_message_row_get_flagged (row));
+  g_assert_cmpuint (changed, ==, 2);
   assert_changes (&watch, NULL, 0);
   assert_mirror_matches (&watch, fixture->store, folder_id);
 }

@@ -4,6 +4,7 @@
 
 #include <string.h>
 
+#include "tern-background.h"
 #include "tern-imap-client.h"
 #include "tern-imap-sync.h"
 #include "tern-message-flags.h"
@@ -1172,7 +1173,7 @@ pipeline_fetched_cb (GObject      *source,
       g_queue_push_tail (&pipeline->ready, ready);
       pipeline->preparing++;
       g_task_set_task_data (task, ready, NULL);
-      g_task_run_in_thread (task, prepare_thread);
+      tern_background_run_in_thread (task, prepare_thread, "tern-prepare");
     }
 
   collected_clear (&batch->collected);
@@ -2286,7 +2287,7 @@ tern_imap_sync_run_async (TernImapSync        *self,
   data = g_new0 (RunData, 1);
   data->folder_path = g_strdup (folder_path);
   g_task_set_task_data (task, data, (GDestroyNotify) run_data_free);
-  g_task_run_in_thread (task, run_thread);
+  tern_background_run_in_thread (task, run_thread, "tern-imap-sync");
 }
 
 gboolean

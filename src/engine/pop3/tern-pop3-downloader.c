@@ -7,6 +7,7 @@
 #include <glib/gstdio.h>
 #include <gio/gunixoutputstream.h>
 
+#include "tern-background.h"
 #include "tern-pop3-client.h"
 #include "tern-pop3-downloader.h"
 #include "tern-store-pop3.h"
@@ -582,7 +583,7 @@ store_batch (GTask *task,
   data->store_busy = TRUE;
   data->storing = batch;
   g_task_set_task_data (prepare, batch, NULL);
-  g_task_run_in_thread (prepare, prepare_thread);
+  tern_background_run_in_thread (prepare, prepare_thread, "tern-prepare");
 }
 
 static void

@@ -9,6 +9,9 @@
  * TernMessageRow: one row of a message list, a message or a conversation.
  * A row is handed out empty ("loaded" is FALSE) and filled when its page
  * arrives from the store; widgets bind to its properties and follow.
+ * Each property notifies when it changes; "changed" comes once after a
+ * fill or a count update that changed anything, for a widget that shows
+ * the whole row and would otherwise redraw it once per property.
  */
 
 struct _TernMessageRow
@@ -30,6 +33,13 @@ struct _TernMessageRow
 };
 
 G_DEFINE_FINAL_TYPE (TernMessageRow, tern_message_row, G_TYPE_OBJECT)
+
+enum {
+  SIGNAL_CHANGED,
+  N_SIGNALS
+};
+
+static guint signals[N_SIGNALS];
 
 enum {
   PROP_0,
@@ -144,6 +154,15 @@ tern_message_row_class_init (TernMessageRowClass *klass)
     g_param_spec_uint ("unread-count", NULL, NULL, 0, G_MAXUINT, 0, flags);
 
   g_object_class_install_properties (object_class, N_PROPS, properties);
+
+  /**
+   * TernMessageRow::changed:
+   *
+   * Emitted once after a fill or a count update that changed any of the
+   * row's properties, when their notifications have been sent.
+   */
+  signals[SIGNAL_CHANGED] = g_signal_new ("changed", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST,
+                                          0, NULL, NULL, NULL, G_TYPE_NONE, 0);
 }
 
 static void
@@ -166,36 +185,50 @@ tern_message_row_new (gint64 id,
   return self;
 }
 
+static void
+notify (TernMessageRow *self,
+        int             prop,
+        gboolean       *changed)
+{
+  g_object_notify_by_pspec (G_OBJECT (self), properties[prop]);
+  *changed = TRUE;
+}
+
 void
 tern_message_row_set_counts (TernMessageRow *self,
                              guint           count,
                              guint           unread_count)
 {
+  gboolean changed = FALSE;
+
   g_return_if_fail (TERN_IS_MESSAGE_ROW (self));
 
   if (self->count != count)
     {
       self->count = count;
-      g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_COUNT]);
+      notify (self, PROP_COUNT, &changed);
     }
   if (self->unread_count != unread_count)
     {
       self->unread_count = unread_count;
-      g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_UNREAD_COUNT]);
+      notify (self, PROP_UNREAD_COUNT, &changed);
     }
+  if (changed)
+    g_signal_emit (self, signals[SIGNAL_CHANGED], 0);
 }
 
 static void
 set_string (TernMessageRow  *self,
             char           **field,
             const char      *value,
-            int              prop)
+            int              prop,
+            gboolean        *changed)
 {
   if (g_strcmp0 (*field, value) != 0)
     {
       g_free (*field);
       *field = g_strdup (value);
-      g_object_notify_by_pspec (G_OBJECT (self), properties[prop]);
+      notify (self, prop, changed);
     }
 }
 
@@ -212,6 +245,7 @@ tern_message_row_fill (TernMessageRow *self,
   const char *name;
   gboolean was_unread;
   gboolean was_flagged;
+  gboolean changed = FALSE;
 
   g_return_if_fail (TERN_IS_MESSAGE_ROW (self));
 
@@ -224,17 +258,17 @@ tern_message_row_fill (TernMessageRow *self,
   if (self->conversation_id != tern_message_get_conversation_id (message))
     {
       self->conversation_id = tern_message_get_conversation_id (message);
-      g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_CONVERSATION_ID]);
+      notify (self, PROP_CONVERSATION_ID, &changed);
     }
 
-  set_string (self, &self->subject, tern_message_get_subject (message), PROP_SUBJECT);
-  set_string (self, &self->sender, name, PROP_SENDER);
-  set_string (self, &self->preview, tern_message_get_preview (message), PROP_PREVIEW);
+  set_string (self, &self->subject, tern_message_get_subject (message), PROP_SUBJECT, &changed);
+  set_string (self, &self->sender, name, PROP_SENDER, &changed);
+  set_string (self, &self->preview, tern_message_get_preview (message), PROP_PREVIEW, &changed);
 
   if (self->date != tern_message_get_date (message))
     {
       self->date = tern_message_get_date (message);
-      g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_DATE]);
+      notify (self, PROP_DATE, &changed);
     }
 
   was_unread = tern_message_row_get_unread (self);
@@ -242,26 +276,28 @@ tern_message_row_fill (TernMessageRow *self,
   if (self->flags != tern_message_get_flags (message))
     {
       self->flags = tern_message_get_flags (message);
-      g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_FLAGS]);
+      notify (self, PROP_FLAGS, &changed);
     }
   if (was_unread != tern_message_row_get_unread (self) || !self->loaded)
-    g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_UNREAD]);
+    notify (self, PROP_UNREAD, &changed);
   if (was_flagged != tern_message_row_get_flagged (self) || !self->loaded)
-    g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_FLAGGED]);
+    notify (self, PROP_FLAGGED, &changed);
 
   if (self->has_attachments != tern_message_has_attachments (message))
     {
       self->has_attachments = tern_message_has_attachments (message);
-      g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_HAS_ATTACHMENTS]);
+      notify (self, PROP_HAS_ATTACHMENTS, &changed);
     }
 
   if (!self->loaded)
     {
       self->loaded = TRUE;
-      g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_LOADED]);
+      notify (self, PROP_LOADED, &changed);
     }
 
   g_object_thaw_notify (G_OBJECT (self));
+  if (changed)
+    g_signal_emit (self, signals[SIGNAL_CHANGED], 0);
 }
 
 gint64 tern_message_row_get_id (TernMessageRow *self) { return self->id; }

@@ -9,6 +9,7 @@
 #include <sys/prctl.h>
 #endif
 
+#include "tern-background.h"
 #include "tern-store-private.h"
 
 /*
@@ -261,6 +262,7 @@ writer_thread (gpointer data)
    * which reads its processor time. */
   prctl (PR_SET_NAME, "tern-store-writ", 0, 0, 0);
 #endif
+  tern_background_enter ();
 
   for (;;)
     {
