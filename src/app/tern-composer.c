@@ -1502,8 +1502,10 @@ typedef struct
   gint64 message_id;
   char *account;
   /* The Bcc of a message taken back from the outbox, which went there
-   * without it. */
+   * without it: as the composer had it, or else the envelope's recipients,
+   * of which those not in To or Cc were the Bcc. */
   char *bcc;
+  GStrv envelope;
 } DraftOpen;
 
 static void
@@ -1512,7 +1514,42 @@ draft_open_free (DraftOpen *data)
   g_weak_ref_clear (&data->window);
   g_free (data->account);
   g_free (data->bcc);
+  g_strfreev (data->envelope);
   g_free (data);
+}
+
+static gboolean
+has_address (GPtrArray  *addresses,
+             const char *address)
+{
+  for (guint i = 0; addresses != NULL && i < addresses->len; i++)
+    {
+      const char *known = ((TernAddress *) addresses->pdata[i])->address;
+
+      if (known != NULL && g_ascii_strcasecmp (known, address) == 0)
+        return TRUE;
+    }
+  return FALSE;
+}
+
+/* The envelope's recipients that the message's To and Cc do not name:
+ * its Bcc, which the copy sent does not carry. */
+static char *
+bcc_of_envelope (TernMimeMessage    *parsed,
+                 const char * const *envelope)
+{
+  g_autoptr(GString) bcc = g_string_new (NULL);
+
+  for (guint i = 0; envelope != NULL && envelope[i] != NULL; i++)
+    {
+      if (has_address (tern_mime_message_get_to (parsed), envelope[i]) ||
+          has_address (tern_mime_message_get_cc (parsed), envelope[i]))
+        continue;
+      if (bcc->len > 0)
+        g_string_append (bcc, ", ");
+      g_string_append (bcc, envelope[i]);
+    }
+  return bcc->len > 0 ? g_string_free (g_steal_pointer (&bcc), FALSE) : NULL;
 }
 
 static void
@@ -1589,6 +1626,8 @@ draft_raw_cb (GObject      *source,
   /* A draft keeps its Bcc in a header of its own (see
    * tern_mime_composer_set_draft()). */
   bcc = address_list (tern_mime_message_get_bcc (parsed));
+  if ((bcc == NULL || *bcc == '\0') && data->bcc == NULL && data->envelope != NULL)
+    data->bcc = bcc_of_envelope (parsed, (const char * const *) data->envelope);
   tern_composer_add_recipients (self, TERN_RECIPIENT_TO, to);
   tern_composer_add_recipients (self, TERN_RECIPIENT_CC, cc);
   tern_composer_add_recipients (self, TERN_RECIPIENT_BCC, bcc);
@@ -1632,10 +1671,11 @@ draft_raw_cb (GObject      *source,
  * attachments.  Saving replaces it; sending deletes it.
  */
 static void
-open_draft (TernWindow *main_window,
-            gint64      message_id,
-            const char *account_id,
-            const char *bcc)
+open_draft (TernWindow         *main_window,
+            gint64              message_id,
+            const char         *account_id,
+            const char         *bcc,
+            const char * const *envelope)
 {
   TernStore *store = tern_window_get_store (main_window);
   DraftOpen *data;
@@ -1647,6 +1687,7 @@ open_draft (TernWindow *main_window,
   data->message_id = message_id;
   data->account = g_strdup (account_id);
   data->bcc = g_strdup (bcc);
+  data->envelope = g_strdupv ((char **) envelope);
   tern_store_get_raw_async (store, data->message_id, NULL, draft_raw_cb, data);
 }
 
@@ -1658,7 +1699,7 @@ tern_composer_open_draft (TernWindow  *main_window,
   g_return_if_fail (TERN_IS_WINDOW (main_window));
   g_return_if_fail (message != NULL);
 
-  open_draft (main_window, tern_message_get_id (message), account_id, NULL);
+  open_draft (main_window, tern_message_get_id (message), account_id, NULL, NULL);
 }
 
 /**
@@ -1678,5 +1719,25 @@ tern_composer_reopen_unsent (TernWindow *main_window,
 {
   g_return_if_fail (TERN_IS_WINDOW (main_window));
 
-  open_draft (main_window, message_id, account_id, bcc);
+  open_draft (main_window, message_id, account_id, bcc, NULL);
+}
+
+/**
+ * tern_composer_reopen_failed:
+ * @message_id: a message the outbox gave up on, taken back into Drafts
+ * @envelope: the addresses it was to be sent to
+ *
+ * Opens the message again in a composer, to be corrected and sent again.
+ * Its Bcc, which the message itself does not carry, comes back from
+ * @envelope: the addresses that its To and Cc do not name.
+ */
+void
+tern_composer_reopen_failed (TernWindow         *main_window,
+                             gint64              message_id,
+                             const char         *account_id,
+                             const char * const *envelope)
+{
+  g_return_if_fail (TERN_IS_WINDOW (main_window));
+
+  open_draft (main_window, message_id, account_id, NULL, envelope);
 }

@@ -51,6 +51,10 @@ void          tern_composer_reopen_unsent    (TernWindow        *main_window,
                                               gint64             message_id,
                                               const char        *account_id,
                                               const char        *bcc);
+void          tern_composer_reopen_failed    (TernWindow        *main_window,
+                                              gint64             message_id,
+                                              const char        *account_id,
+                                              const char * const *envelope);
 
 /* tern-composer-send.c: the outbox side, shared by every composer. */
 void          tern_composer_queued           (TernWindow        *main_window,

@@ -7,6 +7,8 @@
 #include "tern-account-manager.h"
 #include "tern-application.h"
 #include "tern-certificate-dialog.h"
+#include "tern-composer.h"
+#include "tern-mail-service.h"
 #include "tern-send-failures.h"
 #include "tern-store-outbox.h"
 #include "tern-trust.h"
@@ -18,8 +20,9 @@
  * main window that stays until it is dismissed, naming the message, whose
  * Details tell the server's reason and offer to try again; and a
  * notification with the reason when the window is not in front.  The
- * message itself stays in the Outbox folder, in state failed, to be
- * corrected or tried again.
+ * message itself stays in the Outbox folder, in state failed, to be tried
+ * again or edited: Edit takes it out of the outbox into Drafts and opens
+ * it in a composer.
  *
  * A sending server whose certificate does not validate is shown in the
  * same certificate dialog as the set-up assistant shows: trusting it pins
@@ -104,6 +107,99 @@ retry (Failure *failure)
                                  requeued_cb, g_object_ref (failure->sender));
 }
 
+/* Editing: the outbox's record of the message (its envelope), then the
+ * message taken back into Drafts, then a composer. */
+
+typedef struct
+{
+  GtkApplication *application;
+  TernStore *store;
+  gint64 item_id;
+  TernOutboxItem *item;
+} Edit;
+
+static void
+edit_free (Edit *edit)
+{
+  g_object_unref (edit->store);
+  g_clear_pointer (&edit->item, tern_outbox_item_free);
+  g_free (edit);
+}
+
+static void
+edit_cancelled_cb (GObject      *source,
+                   GAsyncResult *result,
+                   gpointer      user_data)
+{
+  Edit *edit = user_data;
+  GtkWindow *window = gtk_application_get_active_window (edit->application);
+  g_autoptr(GError) error = NULL;
+
+  if (!tern_store_outbox_change_finish (TERN_STORE (source), result, &error))
+    {
+      g_autofree char *text = g_strdup_printf (_("The message could not be taken back: %s"),
+                                               error->message);
+
+      if (window != NULL && TERN_IS_WINDOW (window))
+        tern_window_show_toast (TERN_WINDOW (window), text);
+      else
+        g_warning ("%s", text);
+      edit_free (edit);
+      return;
+    }
+
+  /* It goes to the server's Drafts when the account has them. */
+  tern_mail_service_sync_soon (
+    tern_application_ensure_mail_service (TERN_APPLICATION (edit->application), edit->store),
+    edit->item->account);
+  if (window != NULL && TERN_IS_WINDOW (window))
+    tern_composer_reopen_failed (TERN_WINDOW (window), edit->item->message_id,
+                                 edit->item->account,
+                                 (const char * const *) edit->item->recipients);
+  edit_free (edit);
+}
+
+static void
+edit_listed_cb (GObject      *source,
+                GAsyncResult *result,
+                gpointer      user_data)
+{
+  Edit *edit = user_data;
+  g_autoptr(GPtrArray) items = NULL;
+  g_autoptr(GError) error = NULL;
+
+  items = tern_store_outbox_list_finish (TERN_STORE (source), result, &error);
+  for (guint i = 0; items != NULL && i < items->len; i++)
+    {
+      TernOutboxItem *item = items->pdata[i];
+
+      if (item->id == edit->item_id)
+        {
+          edit->item = g_ptr_array_steal_index (items, i);
+          break;
+        }
+    }
+  if (edit->item == NULL)
+    {
+      g_warning ("The message to edit left the outbox: %s",
+                 error != NULL ? error->message : "it is not there any more");
+      edit_free (edit);
+      return;
+    }
+  tern_store_outbox_cancel_async (edit->store, edit->item->id, NULL, edit_cancelled_cb, edit);
+}
+
+static void
+edit (Failure *failure)
+{
+  Edit *edit = g_new0 (Edit, 1);
+
+  edit->application = failure->application;
+  edit->store = g_object_ref (failure->store);
+  edit->item_id = failure->item_id;
+  tern_store_outbox_list_async (failure->store, NULL, NULL, edit_listed_cb, edit);
+}
+
 static void
 details_response_cb (AdwMessageDialog *dialog,
                      const char       *response,
@@ -111,6 +207,8 @@ details_response_cb (AdwMessageDialog *dialog,
 {
   if (g_strcmp0 (response, "retry") == 0)
     retry (failure);
+  else if (g_strcmp0 (response, "edit") == 0)
+    edit (failure);
 }
 
 /* The toast names the message; its Details tell the server's reason in
@@ -122,12 +220,12 @@ details_clicked_cb (AdwToast *toast,
   GtkWindow *window = gtk_application_get_active_window (failure->application);
   g_autofree char *heading = g_strdup_printf (_("“%s” Was Not Sent"), failure->subject);
   g_autofree char *body = g_strdup_printf (_("%s\n\nThe message waits in the Outbox On This "
-                                             "Computer, to be corrected or sent again."),
+                                             "Computer, to be edited or sent again."),
                                            failure->reason);
   AdwMessageDialog *dialog = ADW_MESSAGE_DIALOG (adw_message_dialog_new (window, heading, body));
 
-  adw_message_dialog_add_responses (dialog, "close", _("_Close"), "retry", _("_Try Again"),
-                                    NULL);
+  adw_message_dialog_add_responses (dialog, "close", _("_Close"), "edit", _("_Edit"),
+                                    "retry", _("_Try Again"), NULL);
   adw_message_dialog_set_response_appearance (dialog, "retry", ADW_RESPONSE_SUGGESTED);
   adw_message_dialog_set_default_response (dialog, "retry");
   adw_message_dialog_set_close_response (dialog, "close");

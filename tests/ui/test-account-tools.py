@@ -333,7 +333,8 @@ def test_refused(context):
     C.cli(context, data_dir, 'trust', f'{env["TERN_TEST_HOST"]}:{env["TERN_TEST_SUBMISSION_PORT"]}',
           '--starttls', 'smtp', '--yes')
     C.cli(context, data_dir, 'send', '--account', account, '--to', 'nobody-here@tern.test',
-          '--subject', 'Lost letter', '--queue-only', stdin='Nobody reads this.\n')
+          '--bcc', 'nobody-else@tern.test', '--subject', 'Lost letter', '--queue-only',
+          stdin='Nobody reads this.\n')
     tern = context.start_tern(data_dir=data_dir)
 
     def toasts():
@@ -348,15 +349,17 @@ def test_refused(context):
 
     # Its details name the refused address; Try Again sends it again (and
     # the server refuses it again).
-    details = find(tern.window, lambda a: (T.has_role(a, T.pyatspi.ROLE_PUSH_BUTTON)
-                                           and (a.name or '').replace('_', '').split(' ')[0]
-                                           == 'Details'),
-                   'the toast’s “Details” button')
-    T.click(details, 'the “Details” button')
-    heading = '“Lost letter” Was Not Sent'
-    dialog = wait_for(lambda: next((w for w in T.children(tern.app)
-                                    if find_all(w, lambda a: a.name == heading)), None),
-                      'the dialog with the details')
+    def open_details():
+        details = find(tern.window, lambda a: (T.has_role(a, T.pyatspi.ROLE_PUSH_BUTTON)
+                                               and (a.name or '').replace('_', '').split(' ')[0]
+                                               == 'Details'),
+                       'the toast’s “Details” button')
+        T.click(details, 'the “Details” button')
+        heading = '“Lost letter” Was Not Sent'
+        return wait_for(lambda: next((w for w in T.children(tern.app)
+                                      if find_all(w, lambda a: a.name == heading)), None),
+                        'the dialog with the details')
+    dialog = open_details()
     find(dialog, lambda a: 'nobody-here@tern.test' in (a.name or ''),
          'the refused address in the details')
     context.screenshot('tools-refused-details')
@@ -364,6 +367,28 @@ def test_refused(context):
     wait_for(lambda: tern.log().count('“Lost letter” was not sent') >= 2,
              'the message to be sent again and refused again', timeout=SYNC_TIMEOUT)
     wait_for(lambda: len(C.outbox(context, data_dir)) == 1, 'the message back in the outbox')
+
+    # Edit takes it out of the outbox and opens it in a composer, to be
+    # corrected: its Bcc, which the message sent does not carry, comes back
+    # from the addresses it was sent to.
+    wait_for(toasts, 'the toast of the second refusal')
+    dialog = open_details()
+    T.click(T.button_in(dialog, 'Edit'), 'the “Edit” button')
+    composer = wait_for(lambda: next((w for w in tern.windows()
+                                      if w.name == 'Lost letter'
+                                      and T.has_role(w, T.pyatspi.ROLE_FRAME)), None),
+                        'a composer with the refused message')
+
+    def field(name):
+        return find(composer, lambda a: T.has_role(a, T.pyatspi.ROLE_TEXT) and a.name == name,
+                    f'the “{name}” field')
+    to = field('To')
+    check(C.text_of(to) == 'nobody-here@tern.test', f'To says “{C.text_of(to)}”')
+    bcc = field('Bcc')
+    wait_for(lambda: T.is_on_screen(bcc, composer), 'the “Bcc” field to show')
+    check(C.text_of(bcc) == 'nobody-else@tern.test', f'Bcc says “{C.text_of(bcc)}”')
+    context.screenshot('tools-refused-edit')
+    wait_for(lambda: len(C.outbox(context, data_dir)) == 0, 'the message to leave the outbox')
     tern.check_running()
 
 

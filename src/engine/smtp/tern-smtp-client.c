@@ -1248,7 +1248,7 @@ send_fail_with_rset (GTask  *task,
 static GError *
 recipients_error (SendData *data)
 {
-  GString *text = g_string_new ("The SMTP server refused every recipient:");
+  GString *text = g_string_new ("The SMTP server refused every recipient.");
   const char * const *refused = tern_smtp_send_result_get_refused (data->result);
   gboolean temporary = FALSE;
   GError *error;
@@ -1257,7 +1257,8 @@ recipients_error (SendData *data)
     {
       const GError *one = tern_smtp_send_result_get_error (data->result, refused[i]);
 
-      g_string_append_printf (text, " %s", one->message);
+      /* One refusal a line: each says which address and why. */
+      g_string_append_printf (text, "\n%s", one->message);
       if (one->code == TERN_SMTP_ERROR_TEMPORARY)
         temporary = TRUE;
     }
