@@ -706,9 +706,7 @@ finish_saving (TernAccountSettings *self)
                                             g_object_ref (self->account));
   /* The outbox's sender of the account, if there is one yet, sends
    * through the new server with the new login. */
-  if (gtk_window_get_application (GTK_WINDOW (self->main_window)) != NULL)
-    tern_composer_update_sender (gtk_window_get_application (GTK_WINDOW (self->main_window)),
-                                 self->account);
+  tern_composer_update_sender (self->main_window, self->account);
   if (self->failed)
     return;
 

@@ -419,8 +419,88 @@ resume_listed_cb (GObject      *source,
     }
 }
 
+/* Mail waiting for a later attempt, such as mail the old settings could
+ * not send, falls due at once: the new settings may send it. */
 typedef struct
 {
+  GWeakRef window;
+  TernStore *store;
+  char *account;
+} Waiting;
+
+static void
+waiting_free (Waiting *waiting)
+{
+  g_weak_ref_clear (&waiting->window);
+  g_object_unref (waiting->store);
+  g_free (waiting->account);
+  g_free (waiting);
+}
+
+static void
+made_due_cb (GObject      *source,
+             GAsyncResult *result,
+             gpointer      user_data)
+{
+  g_autoptr(GError) error = NULL;
+
+  if (!tern_store_outbox_change_finish (TERN_STORE (source), result, &error) &&
+      !g_error_matches (error, TERN_STORE_ERROR, TERN_STORE_ERROR_INVALID))
+    g_warning ("A waiting message could not be sent at once: %s", error->message);
+}
+
+static void
+waiting_listed_cb (GObject      *source,
+                   GAsyncResult *result,
+                   gpointer      user_data)
+{
+  Waiting *waiting = user_data;
+  g_autoptr(TernWindow) window = g_weak_ref_get (&waiting->window);
+  g_autoptr(GPtrArray) items = NULL;
+  g_autoptr(GError) error = NULL;
+  gint64 now = g_get_real_time () / G_USEC_PER_SEC;
+  gboolean any = FALSE;
+
+  items = tern_store_outbox_list_finish (TERN_STORE (source), result, &error);
+  for (guint i = 0; items != NULL && i < items->len; i++)
+    {
+      TernOutboxItem *item = g_ptr_array_index (items, i);
+
+      if (item->state != TERN_OUTBOX_STATE_QUEUED)
+        continue;
+      any = TRUE;
+      /* A message held back on purpose (the delay to undo sending, its
+       * send_after) keeps its time; one waiting to be tried again does
+       * not. */
+      if (item->next_attempt > now)
+        tern_store_outbox_retry_async (waiting->store, item->id, now, item->last_error, NULL,
+                                       made_due_cb, NULL);
+    }
+  /* The writer takes the changes above before the sender's claim. */
+  if (any && window != NULL)
+    wake_sender (window, waiting->store, waiting->account, 0);
+  waiting_free (waiting);
+}
+
+static void
+send_waiting (TernWindow *window,
+              const char *account_id)
+{
+  TernStore *store = tern_window_get_store (window);
+  Waiting *waiting;
+
+  if (store == NULL)
+    return;
+  waiting = g_new0 (Waiting, 1);
+  g_weak_ref_init (&waiting->window, window);
+  waiting->store = g_object_ref (store);
+  waiting->account = g_strdup (account_id);
+  tern_store_outbox_list_async (store, account_id, NULL, waiting_listed_cb, waiting);
+}
+
+typedef struct
+{
+  GWeakRef window;
   TernOutboxSender *sender;
   TernAccount *account;
 } LoginUpdate;
@@ -431,6 +511,7 @@ login_password_cb (GObject      *source,
                    gpointer      user_data)
 {
   LoginUpdate *update = user_data;
+  g_autoptr(TernWindow) window = g_weak_ref_get (&update->window);
   g_autoptr(GError) error = NULL;
   char *password = tern_credentials_lookup_finish (TERN_CREDENTIALS (source), result, &error);
 
@@ -441,6 +522,9 @@ login_password_cb (GObject      *source,
     g_warning ("No password to send mail from “%s”: %s", tern_account_get_id (update->account),
                error->message);
   g_clear_pointer (&password, tern_credentials_free_secret);
+  if (window != NULL)
+    send_waiting (window, tern_account_get_id (update->account));
+  g_weak_ref_clear (&update->window);
   g_object_unref (update->sender);
   g_object_unref (update->account);
   g_free (update);
@@ -451,13 +535,15 @@ login_password_cb (GObject      *source,
  * @account: an account, with its settings just saved
  *
  * Has the account's outbox sender, when there is one already, send
- * through the account's server as it is now, with its login.  An OAuth2
- * account's sender takes a fresh token for each message anyway.
+ * through the account's server as it is now, with its login, and try at
+ * once the mail it could not send before.  An OAuth2 account's sender
+ * takes a fresh token for each message anyway.
  */
 void
-tern_composer_update_sender (GtkApplication *application,
-                             TernAccount    *account)
+tern_composer_update_sender (TernWindow  *main_window,
+                             TernAccount *account)
 {
+  GtkApplication *application = gtk_window_get_application (GTK_WINDOW (main_window));
   const char *id = tern_account_get_id (account);
   TernOutboxSender *sender;
   TernPaths *paths;
@@ -465,17 +551,23 @@ tern_composer_update_sender (GtkApplication *application,
   g_autoptr(TernCredentials) keyring = NULL;
   g_autoptr(TernCredentials) credentials = NULL;
 
-  g_return_if_fail (GTK_IS_APPLICATION (application));
+  g_return_if_fail (TERN_IS_WINDOW (main_window));
 
+  if (application == NULL)
+    return;
   sender = g_hash_table_lookup (senders_of (application), id);
   if (sender == NULL || tern_account_get_sending_host (account) == NULL)
     return;
   paths = tern_application_get_paths (TERN_APPLICATION (application));
   configure_sender (sender, account, tern_paths_get_config_dir (paths));
   if (tern_account_get_auth_method (account) != TERN_AUTH_METHOD_PASSWORD)
-    return;
+    {
+      send_waiting (main_window, id);
+      return;
+    }
 
   update = g_new0 (LoginUpdate, 1);
+  g_weak_ref_init (&update->window, main_window);
   update->sender = g_object_ref (sender);
   update->account = g_object_ref (account);
   keyring = tern_credentials_secret_new ();

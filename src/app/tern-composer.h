@@ -64,7 +64,7 @@ void          tern_composer_queued           (TernWindow        *main_window,
                                               const char        *bcc,
                                               guint              delay);
 void          tern_composer_resume_outbox    (TernWindow        *main_window);
-void          tern_composer_update_sender    (GtkApplication    *application,
+void          tern_composer_update_sender    (TernWindow        *main_window,
                                               TernAccount       *account);
 
 G_END_DECLS

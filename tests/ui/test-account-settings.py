@@ -14,6 +14,8 @@ test-account-tools.py:
   account's file stays as it was;
 - a new receiving password typed there goes to the keyring (the old one
   no longer logs in with tern-cli), never into the account's file;
+- a message that could not be sent through a wrong sending port goes at
+  once when the right port is saved, not at its next attempt;
 - mail queued for a submission server whose certificate the system does
   not know brings up the certificate dialog with the server's SHA-256
   fingerprint; Trust pins it and the message is sent and arrives.
@@ -21,6 +23,7 @@ test-account-tools.py:
 
 import importlib.util
 import os
+import socket
 import subprocess
 import sys
 import time
@@ -233,6 +236,57 @@ def test_sending_certificate(context):
         trusted = f.read()
     check(env['TERN_TEST_SUBMISSION_PORT'] in trusted and fingerprint in trusted.upper(),
           f'the submission server’s certificate is not pinned: {trusted}')
+    tern.check_running()
+
+
+@ui_test('/ui/settings/a-new-sending-port-sends-what-waits')
+def test_new_sending_port(context):
+    env = M.server_env()
+    host = env['TERN_TEST_HOST']
+    data_dir = C.new_profile(context, 'smtpport')
+    secret = os.path.join(data_dir, 'imap.password')
+    with open(secret, 'w') as f:
+        f.write(env['TERN_TEST_PASSWORD3'])
+    os.chmod(secret, 0o600)
+    # A port nothing listens on: the account's first setting is wrong.
+    with socket.socket() as probe:
+        probe.bind(('127.0.0.1', 0))
+        closed = probe.getsockname()[1]
+    C.cli(context, data_dir, 'account', 'add', '--email', env['TERN_TEST_USER3'],
+          '--name', A.ACCOUNT_NAME, '--imap', f'{host}:{env["TERN_TEST_IMAP_PORT"]}',
+          '--smtp', f'{host}:{closed}', '--security', 'starttls',
+          '--password-command', f"cat '{secret}'", '--yes')
+    for port, protocol in ((env['TERN_TEST_IMAP_PORT'], 'imap'),
+                           (env['TERN_TEST_SUBMISSION_PORT'], 'smtp')):
+        C.cli(context, data_dir, 'trust', f'{host}:{port}', '--starttls', protocol, '--yes')
+    account = C.tern_account_of(context, data_dir)
+    to = env['TERN_TEST_USER2']
+    before = A.imap_count('INBOX', 2)
+    C.cli(context, data_dir, 'send', '--account', account, '--to', to,
+          '--subject', 'Through the right port', '--queue-only', stdin='Hello.\n')
+    tern = context.start_tern(data_dir=data_dir)
+
+    # The first attempt finds nobody there; the message waits for another.
+    item = wait_for(lambda: next((i for i in C.outbox(context, data_dir) if i['attempts'] >= 1),
+                                 None),
+                    'a first attempt to send', timeout=SYNC_TIMEOUT)
+    due = item['next_attempt']
+    check(due > time.time(), f'the next attempt is not later: {item}')
+
+    # The right port, saved, takes the message at once, not at its next
+    # attempt: the live sender goes by the new settings.
+    window = open_settings(context, tern, account)
+    show_page(window, 'Servers')
+    T.fill(window, 'Sending Port', env['TERN_TEST_SUBMISSION_PORT'])
+    context.screenshot('settings-sending-port')
+    T.click(T.button_in(window, 'Save'), 'the “Save” button')
+    T.wait_for_label(tern.window, lambda n: n == f'Saved the settings of {A.ACCOUNT_NAME}',
+                     'the toast that says the settings are saved', timeout=SYNC_TIMEOUT)
+    wait_for(lambda: A.imap_count('INBOX', 2) == before + 1,
+             'the message to arrive through the port now set', timeout=SYNC_TIMEOUT)
+    check(time.time() < due,
+          'the message went only at its next attempt, not when the settings changed')
+    wait_for(lambda: len(C.outbox(context, data_dir)) == 0, 'the message to leave the outbox')
     tern.check_running()
 
 
