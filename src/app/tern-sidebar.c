@@ -445,19 +445,26 @@ menu_shown_cb (GtkWidget *popover,
                                      got_quota_cb, g_object_ref (box));
 }
 
-static GtkWidget *
-make_account_menu (TernSidebar *self,
-                   Entry       *entry)
+/* An account's menu is made when it first opens: the sidebar makes its
+ * rows again as accounts and folders come, and a popover menu is many
+ * widgets. */
+static void
+create_account_popover_cb (GtkMenuButton *button,
+                           gpointer       user_data)
 {
+  TernSidebar *self = user_data;
+  const char *account = g_object_get_data (G_OBJECT (button), "tern-account");
   g_autoptr(GMenu) menu = g_menu_new ();
   g_autoptr(GMenu) usage = g_menu_new ();
   g_autoptr(GMenu) actions = g_menu_new ();
   g_autoptr(GMenu) removal = g_menu_new ();
   g_autoptr(GMenuItem) item = NULL;
-  g_autofree char *label = NULL;
-  GtkWidget *button = gtk_menu_button_new ();
   GtkWidget *popover;
-  Quota *quota = g_new0 (Quota, 1);
+  Quota *quota;
+
+  if (gtk_menu_button_get_popover (button) != NULL || account == NULL)
+    return;
+  quota = g_new0 (Quota, 1);
 
   item = g_menu_item_new (NULL, NULL);
   g_menu_item_set_attribute (item, "custom", "s", "quota");
@@ -466,18 +473,18 @@ make_account_menu (TernSidebar *self,
   g_clear_object (&item);
   item = g_menu_item_new (_("Account _Settings…"), NULL);
   g_menu_item_set_action_and_target_value (item, "win.account-settings",
-                                           g_variant_new_string (entry->account));
+                                           g_variant_new_string (account));
   g_menu_append_item (actions, item);
   g_clear_object (&item);
   item = g_menu_item_new (_("_Archive Old Mail…"), NULL);
   g_menu_item_set_action_and_target_value (item, "win.archive-old-mail",
-                                           g_variant_new_string (entry->account));
+                                           g_variant_new_string (account));
   g_menu_append_item (actions, item);
   g_menu_append_section (menu, NULL, G_MENU_MODEL (actions));
   g_clear_object (&item);
   item = g_menu_item_new (_("_Remove Account…"), NULL);
   g_menu_item_set_action_and_target_value (item, "win.remove-account",
-                                           g_variant_new_string (entry->account));
+                                           g_variant_new_string (account));
   g_menu_append_item (removal, item);
   g_menu_append_section (menu, NULL, G_MENU_MODEL (removal));
 
@@ -489,10 +496,21 @@ make_account_menu (TernSidebar *self,
   g_object_set_data_full (G_OBJECT (quota->box), "tern-quota", quota, quota_free);
   gtk_popover_menu_add_child (GTK_POPOVER_MENU (popover), quota->box, "quota");
   g_object_set_data (G_OBJECT (popover), "tern-quota-box", quota->box);
-  g_object_set_data_full (G_OBJECT (popover), "tern-account", g_strdup (entry->account), g_free);
+  g_object_set_data_full (G_OBJECT (popover), "tern-account", g_strdup (account), g_free);
   g_signal_connect_object (popover, "show", G_CALLBACK (menu_shown_cb), self, 0);
+  gtk_menu_button_set_popover (button, popover);
+}
 
-  gtk_menu_button_set_popover (GTK_MENU_BUTTON (button), popover);
+static GtkWidget *
+make_account_menu (TernSidebar *self,
+                   Entry       *entry)
+{
+  g_autofree char *label = NULL;
+  GtkWidget *button = gtk_menu_button_new ();
+
+  g_object_set_data_full (G_OBJECT (button), "tern-account", g_strdup (entry->account), g_free);
+  gtk_menu_button_set_create_popup_func (GTK_MENU_BUTTON (button), create_account_popover_cb,
+                                         self, NULL);
   gtk_menu_button_set_icon_name (GTK_MENU_BUTTON (button), "view-more-symbolic");
   gtk_widget_add_css_class (button, "flat");
   gtk_widget_set_valign (button, GTK_ALIGN_CENTER);
