@@ -57,6 +57,9 @@ struct _TernComposer
   gboolean         saving;
   gboolean         sending;
   gboolean         closing;
+  /* Ask the servers for delivery status notifications: a report back
+   * when the message is delivered, delayed or cannot be delivered. */
+  gboolean         delivery_receipt;
   gint64           draft_id;
   char            *draft_account;  /* the account of the last draft saved */
   char            *files_dir;      /* the files of a reopened draft, removed with it */

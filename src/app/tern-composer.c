@@ -10,6 +10,7 @@
 #include "tern-composer-private.h"
 #include "tern-message-flags.h"
 #include "tern-mime-message.h"
+#include "tern-smtp-client.h"
 #include "tern-store-drafts.h"
 #include "tern-store-outbox.h"
 #include "tern-store-sync.h"
@@ -1072,10 +1073,17 @@ written_cb (GObject      *source,
   data->self = g_object_ref (self);
   data->account = g_strdup (tern_account_get_id (choice->account));
   data->delay = delay;
-  tern_store_outbox_add_async (store, data->account, tern_mime_composer_get_sender (composer),
-                               (const char * const *) recipients, raw,
-                               g_get_real_time () / G_USEC_PER_SEC + delay, NULL, queued_cb,
-                               data);
+  /* A delivery receipt: a report for each way the message can end, with
+   * the message's header only, not its whole text. */
+  tern_store_outbox_add_full_async (store, data->account, tern_mime_composer_get_sender (composer),
+                                    (const char * const *) recipients, raw,
+                                    g_get_real_time () / G_USEC_PER_SEC + delay,
+                                    self->delivery_receipt
+                                    ? (TERN_SMTP_DSN_NOTIFY_SUCCESS | TERN_SMTP_DSN_NOTIFY_DELAY
+                                       | TERN_SMTP_DSN_NOTIFY_FAILURE) : 0,
+                                    self->delivery_receipt ? TERN_SMTP_DSN_RET_HDRS
+                                                           : TERN_SMTP_DSN_RET_DEFAULT,
+                                    NULL, queued_cb, data);
 }
 
 static void
@@ -1263,6 +1271,54 @@ remove_tree (const char *path)
   g_rmdir (path);
 }
 
+enum {
+  PROP_0,
+  PROP_DELIVERY_RECEIPT,
+  N_PROPS
+};
+
+static GParamSpec *properties[N_PROPS];
+
+static void
+tern_composer_get_property (GObject    *object,
+                            guint       prop_id,
+                            GValue     *value,
+                            GParamSpec *pspec)
+{
+  TernComposer *self = TERN_COMPOSER (object);
+
+  switch (prop_id)
+    {
+    case PROP_DELIVERY_RECEIPT:
+      g_value_set_boolean (value, self->delivery_receipt);
+      break;
+    default:
+      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+    }
+}
+
+static void
+tern_composer_set_property (GObject      *object,
+                            guint         prop_id,
+                            const GValue *value,
+                            GParamSpec   *pspec)
+{
+  TernComposer *self = TERN_COMPOSER (object);
+
+  switch (prop_id)
+    {
+    case PROP_DELIVERY_RECEIPT:
+      if (self->delivery_receipt != g_value_get_boolean (value))
+        {
+          self->delivery_receipt = g_value_get_boolean (value);
+          g_object_notify_by_pspec (object, pspec);
+        }
+      break;
+    default:
+      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+    }
+}
+
 static void
 tern_composer_finalize (GObject *object)
 {
@@ -1304,6 +1360,8 @@ tern_composer_class_init (TernComposerClass *klass)
 
   object_class->dispose = tern_composer_dispose;
   object_class->finalize = tern_composer_finalize;
+  object_class->get_property = tern_composer_get_property;
+  object_class->set_property = tern_composer_set_property;
   window_class->close_request = tern_composer_close_request;
 
   gtk_widget_class_set_template_from_resource (widget_class,
@@ -1331,6 +1389,18 @@ tern_composer_class_init (TernComposerClass *klass)
   gtk_widget_class_install_action (widget_class, "composer.send", NULL, send_action);
   gtk_widget_class_install_action (widget_class, "composer.attach", NULL, attach_action);
   gtk_widget_class_install_action (widget_class, "composer.discard", NULL, discard_action);
+
+  /**
+   * TernComposer:delivery-receipt:
+   *
+   * Whether sending asks for delivery status notifications (RFC 3461).
+   */
+  properties[PROP_DELIVERY_RECEIPT] =
+    g_param_spec_boolean ("delivery-receipt", NULL, NULL, FALSE,
+                          G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS | G_PARAM_EXPLICIT_NOTIFY);
+  g_object_class_install_properties (object_class, N_PROPS, properties);
+  gtk_widget_class_install_property_action (widget_class, "composer.delivery-receipt",
+                                            "delivery-receipt");
   gtk_widget_class_install_action (widget_class, "composer.dismiss-link-note", NULL,
                                    dismiss_link_note_action);
   gtk_widget_class_add_binding_action (widget_class, GDK_KEY_w, GDK_CONTROL_MASK,

@@ -272,6 +272,66 @@ def test_reply_alias(context):
     check('Here it is.' in message, 'the text typed is missing')
 
 
+@ui_test('/ui/composer/a-delivery-receipt-comes-back')
+def test_delivery_receipt(context):
+    env = server_env()
+    alice, alice_pw = env['TERN_TEST_USER1'], env['TERN_TEST_PASSWORD1']
+    data_dir = new_profile(context, 'receipt')
+    add_account(context, data_dir, alice, alice_pw)
+    tern = context.start_tern(data_dir=data_dir)
+    tern.wait_for_keyboard_focus()
+    context.press('Control_L', 'n')
+    window = composer_window(tern)
+    wait_for_focus_in(context, tern, window, 'New Message')
+    type_text(context, env['TERN_TEST_USER2'])
+    context.press('Alt_L', 'u')
+    subject = f'Tell me it arrived {os.getpid()}'
+    type_text(context, subject)
+
+    # The option is in the composer's menu, off until asked for.
+    menu = find(window, lambda a: a.name == 'More Options', 'the “More Options” button')
+    # GTK puts the clickable toggle button inside the menu button.
+    button = menu if T.action_index(menu, 'click') is not None else next(
+        a for a in T.descendants(menu) if T.action_index(a, 'click') is not None)
+
+    def open_item():
+        T.click(button, 'the “More Options” button')
+        return find(tern.app, lambda a: ('Delivery Receipt' in (a.name or '')
+                                         and T.shown_in(a, window)),
+                    'the “Ask for a Delivery Receipt” item')
+    item = open_item()
+    check(not item.getState().contains(T.pyatspi.STATE_CHECKED),
+          'a delivery receipt is asked for before the user asks')
+    context.screenshot('composer-delivery-receipt')
+    T.click(item, 'the “Ask for a Delivery Receipt” item')
+    # The menu says so when opened again.
+    time.sleep(0.5)
+    item = open_item()
+    wait_for(lambda: item.getState().contains(T.pyatspi.STATE_CHECKED),
+             'the item to be checked')
+    context.press('Escape')
+    wait_for_focus_in(context, tern, window, subject)
+    context.press('Control_L', 'Return')
+    wait_for(lambda: outbox(context, data_dir) == [], 'the outbox to be sent', timeout=60)
+
+    # The sending server reports the delivery back to Alice.
+    alice_dir, alice_account = pop3_fetch(context, env, alice, alice_pw, 'receipt-alice')
+    ca = ['--ca-file', env['TERN_TEST_CA_FILE']]
+
+    def report():
+        cli(context, alice_dir, 'fetch', alice_account, *ca)
+        listing = json.loads(cli(context, alice_dir, 'list', '--json', f'{alice_account}:INBOX'))
+        for m in listing:
+            if 'Delivery' in (m['subject'] or ''):
+                raw = cli(context, alice_dir, 'show', '--raw', str(m['id']))
+                if subject in raw and 'delivery-status' in raw:
+                    return raw
+        return None
+    raw = wait_for(report, 'the delivery report to reach Alice', timeout=60)
+    check('Action: delivered' in raw or 'Action: relayed' in raw,
+          f'the report does not say the message was delivered: {raw[:1500]}')
+
+
 def tern_account_of(context, data_dir):
     """The ID of the profile's only account, the first word of its line."""
     return cli(context, data_dir, 'account', 'list').strip().split('\n')[-1].split()[0]
