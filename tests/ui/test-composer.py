@@ -138,6 +138,19 @@ def enabled(acc):
     return acc.getState().contains(T.pyatspi.STATE_SENSITIVE)
 
 
+def new_message_to(context, tern, to, subject):
+    """Opens a new message with Ctrl+N and types its recipient and
+    subject; returns the composer."""
+    tern.wait_for_keyboard_focus()
+    context.press('Control_L', 'n')
+    window = composer_window(tern)
+    wait_for_focus_in(context, tern, window, 'New Message')
+    type_text(context, to)
+    context.press('Alt_L', 'u')
+    type_text(context, subject)
+    return window
+
+
 @ui_test('/ui/composer/without-an-account-says-so-and-cannot-send')
 def test_no_account(context):
     tern = context.start_tern()
@@ -279,14 +292,8 @@ def test_delivery_receipt(context):
     data_dir = new_profile(context, 'receipt')
     add_account(context, data_dir, alice, alice_pw)
     tern = context.start_tern(data_dir=data_dir)
-    tern.wait_for_keyboard_focus()
-    context.press('Control_L', 'n')
-    window = composer_window(tern)
-    wait_for_focus_in(context, tern, window, 'New Message')
-    type_text(context, env['TERN_TEST_USER2'])
-    context.press('Alt_L', 'u')
     subject = f'Tell me it arrived {os.getpid()}'
-    type_text(context, subject)
+    window = new_message_to(context, tern, env['TERN_TEST_USER2'], subject)
 
     # The option is in the composer's menu, off until asked for.
     menu = find(window, lambda a: a.name == 'More Options', 'the “More Options” button')
@@ -349,13 +356,7 @@ def test_undo(context):
         for group in ('io/github/ternmail/Tern', 'io/github/ternmail/Tern/Devel'):
             f.write(f'[{group}]\nsend-delay=60\n\n')
     tern = context.start_tern(data_dir=data_dir)
-    tern.wait_for_keyboard_focus()
-    context.press('Control_L', 'n')
-    window = composer_window(tern)
-    wait_for_focus_in(context, tern, window, 'New Message')
-    type_text(context, env['TERN_TEST_USER2'])
-    context.press('Alt_L', 'u')
-    type_text(context, 'Undo me')
+    window = new_message_to(context, tern, env['TERN_TEST_USER2'], 'Undo me')
     # A Bcc, which the message queued to be sent does not carry: Undo must
     # give it back.
     carol = env['TERN_TEST_USER3']
