@@ -7,6 +7,7 @@
 #include "tern-format.h"
 #include "tern-message-flags.h"
 #include "tern-message-list.h"
+#include "tern-paced-list-model.h"
 
 /*
  * TernMessageList: a GtkListView over the store's lazy model, with one
@@ -26,6 +27,9 @@ struct _TernMessageList
   GtkWidget *empty_page;
 
   TernMessageListModel *model;
+  /* The model, shown to the list a few rows a frame (see pace_cb()). */
+  TernPacedListModel *paced;
+  guint pace_tick;
   GtkFilterListModel *filter_model;
   GtkMultiSelection *selection;
   GHashTable *hidden;
@@ -419,6 +423,69 @@ filter_cb (gpointer item,
   return self->hidden == NULL || !g_hash_table_contains (self->hidden, &id);
 }
 
+/*
+ * Pacing: the list makes and measures a row widget for each of up to some
+ * 200 rows at once when they come, which takes a frame long enough to be
+ * felt on a busy machine (a first sync fills the list while it works on
+ * both processors).  The list is shown ROWS_PER_FRAME more rows a frame
+ * until it has UNPACED_FROM, past which new rows make no widgets.  A list
+ * not on screen is shown every row at once: no frames come to pace it.
+ */
+#define ROWS_PER_FRAME 40
+#define UNPACED_FROM 240
+
+static gboolean
+pace_cb (GtkWidget     *widget,
+         GdkFrameClock *clock,
+         gpointer       user_data)
+{
+  TernMessageList *self = user_data;
+
+  if (self->paced != NULL)
+    tern_paced_list_model_step (self->paced);
+  if (self->paced != NULL && tern_paced_list_model_is_behind (self->paced))
+    return G_SOURCE_CONTINUE;
+  self->pace_tick = 0;
+  return G_SOURCE_REMOVE;
+}
+
+static void
+stop_pacing (TernMessageList *self)
+{
+  if (self->pace_tick != 0)
+    gtk_widget_remove_tick_callback (self->list_view, self->pace_tick);
+  self->pace_tick = 0;
+}
+
+static void
+pace (TernMessageList *self)
+{
+  if (self->paced == NULL || !tern_paced_list_model_is_behind (self->paced))
+    return;
+  if (!gtk_widget_get_mapped (self->list_view))
+    {
+      stop_pacing (self);
+      tern_paced_list_model_show_all (self->paced);
+    }
+  else if (self->pace_tick == 0)
+    self->pace_tick = gtk_widget_add_tick_callback (self->list_view, pace_cb, self, NULL);
+}
+
+static void
+behind_cb (GObject    *object,
+           GParamSpec *pspec,
+           gpointer    user_data)
+{
+  pace (user_data);
+}
+
+static void
+list_unmapped_cb (GtkWidget *widget,
+                  gpointer   user_data)
+{
+  pace (user_data);
+}
+
 /**
  * tern_message_list_set_model:
  * @model: (nullable): the messages to show
@@ -440,12 +507,15 @@ tern_message_list_set_model (TernMessageList      *self,
   if (self->model != NULL)
     {
       g_signal_handlers_disconnect_by_data (self->model, self);
+      g_signal_handlers_disconnect_by_data (self->paced, self);
       g_signal_handlers_disconnect_by_data (self->selection, self);
       g_signal_handlers_disconnect_by_data (self->filter_model, self);
     }
 
+  stop_pacing (self);
   g_clear_pointer (&self->hidden, g_hash_table_unref);
   g_set_object (&self->model, model);
+  g_clear_object (&self->paced);
   g_clear_object (&self->filter_model);
   g_clear_object (&self->selection);
 
@@ -455,7 +525,10 @@ tern_message_list_set_model (TernMessageList      *self,
 
   if (model != NULL)
     {
-      self->filter_model = gtk_filter_list_model_new (G_LIST_MODEL (g_object_ref (model)), NULL);
+      self->paced = tern_paced_list_model_new (G_LIST_MODEL (model), ROWS_PER_FRAME, UNPACED_FROM);
+      g_signal_connect (self->paced, "notify::behind", G_CALLBACK (behind_cb), self);
+      self->filter_model = gtk_filter_list_model_new (G_LIST_MODEL (g_object_ref (self->paced)),
+                                                      NULL);
       self->selection = gtk_multi_selection_new (G_LIST_MODEL (g_object_ref (self->filter_model)));
       g_signal_connect (self->filter_model, "items-changed", G_CALLBACK (items_changed_cb), self);
       g_signal_connect (model, "notify::loading", G_CALLBACK (loading_cb), self);
@@ -466,6 +539,7 @@ tern_message_list_set_model (TernMessageList      *self,
   gtk_list_view_set_model (GTK_LIST_VIEW (self->list_view),
                            self->selection != NULL ? GTK_SELECTION_MODEL (self->selection) : NULL);
   update_empty (self);
+  pace (self);
   g_signal_emit (self, signals[SIGNAL_SELECTION_CHANGED], 0);
 }
 
@@ -631,6 +705,7 @@ tern_message_list_init (TernMessageList *self)
   gtk_accessible_update_property (GTK_ACCESSIBLE (self->list_view),
                                   GTK_ACCESSIBLE_PROPERTY_LABEL, _("Message List"), -1);
   g_signal_connect (self->list_view, "activate", G_CALLBACK (activate_cb), self);
+  g_signal_connect (self->list_view, "unmap", G_CALLBACK (list_unmapped_cb), self);
 
   /* Rows are dragged to a folder of the sidebar to move them there. */
   {

@@ -1367,11 +1367,15 @@ def assistant_window(tern):
 
 
 def shown_in(acc, window):
-    """Whether acc is visible and drawn inside window, whatever its state."""
-    if not acc.getState().contains(pyatspi.STATE_VISIBLE):
+    """Whether acc is visible and drawn inside window, whatever its state.
+    A widget that goes away while it is asked is not shown."""
+    try:
+        if not acc.getState().contains(pyatspi.STATE_VISIBLE):
+            return False
+        x, y, width, height = extents(acc)
+        _, _, window_width, window_height = extents(window)
+    except (NotImplementedError, GLib.GError):
         return False
-    x, y, width, height = extents(acc)
-    _, _, window_width, window_height = extents(window)
     return (width > 0 and height > 0 and x < window_width and y < window_height
             and x + width > 0 and y + height > 0)
 
