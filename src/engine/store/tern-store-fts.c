@@ -195,6 +195,28 @@ hash_bytes (const char *word,
   return (guint32) (hash >> 32);
 }
 
+/* A thread's slots, kept from one text to the next: a new table each
+ * time came from memory the system had to clear, and left the processor's
+ * cache cold.  A table grown larger than this is not kept. */
+#define KEPT_SLOTS_MAX (1u << 14)
+
+typedef struct
+{
+  Slot *slots;
+  guint n_slots;
+} KeptSlots;
+
+static void
+free_kept_slots (gpointer data)
+{
+  KeptSlots *kept = data;
+
+  g_free (kept->slots);
+  g_free (kept);
+}
+
+static GPrivate thread_slots = G_PRIVATE_INIT (free_kept_slots);
+
 static void
 word_set_grow (WordSet *set)
 {
@@ -310,6 +332,8 @@ tern_store_fts_words (const char *text,
 {
   Fts5Tokenizer *tokenizer;
   WordSet set = { 0 };
+  KeptSlots *kept;
+  Slot *kept_slots;
 
   if (text == NULL)
     return g_strdup ("");
@@ -331,7 +355,20 @@ tern_store_fts_words (const char *text,
   set.n_slots = 64;
   while (set.n_slots < (guint) length / 8 && set.n_slots < (1u << 16))
     set.n_slots *= 2;
-  set.slots = g_new0 (Slot, set.n_slots);
+  kept = g_private_get (&thread_slots);
+  if (kept == NULL)
+    {
+      kept = g_new0 (KeptSlots, 1);
+      g_private_set (&thread_slots, kept);
+    }
+  if (kept->n_slots < set.n_slots)
+    {
+      g_free (kept->slots);
+      kept->slots = g_new (Slot, set.n_slots);
+      kept->n_slots = set.n_slots;
+    }
+  kept_slots = set.slots = kept->slots;
+  memset (set.slots, 0, set.n_slots * sizeof (Slot));
 
   /* Mail is mostly ASCII, where the tokenizer's rules are simple: a word
    * is a run of letters and digits, and folding makes capitals small.
@@ -381,7 +418,17 @@ tern_store_fts_words (const char *text,
                                 p - start, add_word_cb);
     }
 
-  g_free (set.slots);
+  /* Growing freed the kept table. */
+  if (set.slots != kept_slots)
+    {
+      kept->slots = set.slots;
+      kept->n_slots = set.n_slots;
+    }
+  if (kept->n_slots > KEPT_SLOTS_MAX)
+    {
+      g_clear_pointer (&kept->slots, g_free);
+      kept->n_slots = 0;
+    }
   set.out->str[set.out->len] = '\0';
   return g_string_free (set.out, FALSE);
 }
