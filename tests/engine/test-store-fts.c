@@ -2,6 +2,7 @@
 
 #include "config.h"
 
+#include <glib/gstdio.h>
 #include <sqlite3.h>
 #include <string.h>
 
@@ -194,6 +195,267 @@ test_words_search_like_the_text (Fixture       *fixture,
   g_assert_cmpint (count (fixture, "SELECT count (*) FROM words WHERE words MATCH 'soir'"), ==, 0);
 }
 
+/* The writer's tokenizer, tern_store_fts_use_runs_tokenizer(), must give
+ * every text the tokens the built-in unicode61 gives it, offsets
+ * included: the index it fills is read through the built-in one. */
+
+static fts5_api *
+fts5_api_of (sqlite3 *db)
+{
+  fts5_api *api = NULL;
+  sqlite3_stmt *stmt = NULL;
+
+  g_assert_cmpint (sqlite3_prepare_v2 (db, "SELECT fts5 (?1)", -1, &stmt, NULL), ==, SQLITE_OK);
+  sqlite3_bind_pointer (stmt, 1, &api, "fts5_api_ptr", NULL);
+  sqlite3_step (stmt);
+  sqlite3_finalize (stmt);
+  g_assert_nonnull (api);
+
+  return api;
+}
+
+static int
+collect_token_cb (void       *user_data,
+                  int         flags,
+                  const char *token,
+                  int         length,
+                  int         start,
+                  int         end)
+{
+  GString *tokens = user_data;
+
+  g_string_append_len (tokens, token, length);
+  g_string_append_printf (tokens, "@%d-%d|", start, end);
+  return SQLITE_OK;
+}
+
+/* The tokens "unicode61" gives @text on @db, with @arguments. */
+static char *
+tokens_of (sqlite3     *db,
+           const char **arguments,
+           int          n_arguments,
+           const char  *text,
+           int          length)
+{
+  fts5_api *api = fts5_api_of (db);
+  fts5_tokenizer module;
+  void *user_data = NULL;
+  Fts5Tokenizer *tokenizer = NULL;
+  GString *tokens = g_string_new (NULL);
+
+  g_assert_cmpint (api->xFindTokenizer (api, "unicode61", &user_data, &module), ==, SQLITE_OK);
+  g_assert_cmpint (module.xCreate (user_data, arguments, n_arguments, &tokenizer), ==, SQLITE_OK);
+  g_assert_cmpint (module.xTokenize (tokenizer, tokens, FTS5_TOKENIZE_DOCUMENT, text, length,
+                                     collect_token_cb), ==, SQLITE_OK);
+  module.xDelete (tokenizer);
+
+  return g_string_free (tokens, FALSE);
+}
+
+typedef struct
+{
+  sqlite3 *builtin;
+  sqlite3 *runs;
+} TwoConnections;
+
+static void
+two_connections_open (TwoConnections *two)
+{
+  fts5_api *api;
+  fts5_tokenizer builtin;
+  fts5_tokenizer runs;
+  void *user_data = NULL;
+
+  g_assert_cmpint (sqlite3_open (":memory:", &two->builtin), ==, SQLITE_OK);
+  g_assert_cmpint (sqlite3_open (":memory:", &two->runs), ==, SQLITE_OK);
+  g_assert_true (tern_store_fts_use_runs_tokenizer (two->runs));
+  /* Set up twice, it stays one tokenizer in front of the built-in one. */
+  g_assert_true (tern_store_fts_use_runs_tokenizer (two->runs));
+
+  /* The connection uses the runs tokenizer, not the built-in one. */
+  api = fts5_api_of (two->builtin);
+  g_assert_cmpint (api->xFindTokenizer (api, "unicode61", &user_data, &builtin), ==, SQLITE_OK);
+  api = fts5_api_of (two->runs);
+  g_assert_cmpint (api->xFindTokenizer (api, "unicode61", &user_data, &runs), ==, SQLITE_OK);
+  g_assert_true (builtin.xTokenize != runs.xTokenize);
+}
+
+static void
+two_connections_close (TwoConnections *two)
+{
+  sqlite3_close (two->builtin);
+  sqlite3_close (two->runs);
+}
+
+static void
+assert_same_tokens (TwoConnections *two,
+                    const char    **arguments,
+                    int             n_arguments,
+                    const char     *text,
+                    int             length)
+{
+  g_autofree char *expected = tokens_of (two->builtin, arguments, n_arguments, text, length);
+  g_autofree char *got = tokens_of (two->runs, arguments, n_arguments, text, length);
+
+  g_assert_cmpstr (got, ==, expected);
+}
+
+static const char *index_arguments[] = { "remove_diacritics", "2" };
+
+static void
+test_runs_tokenizer_gives_the_builtin_tokens (void)
+{
+  static const char *texts[] = {
+    "",
+    "   ",
+    "plain words only",
+    "  leading and  doubled   spaces and trailing  ",
+    "Capitals and MiXeD, punctuation; a-b c_d e.f 3.14 x/y",
+    "the cafe and zurich koln 2024 naive resume",
+    "café Zürich straße ΣΊΣΥΦΟΣ 日本語 👍🏽 ｆｕｌｌ",
+    "tabs\tand\nnew\r\nlines\u00a0no-break",
+    "ok \xff\xfe caf\xc3 \xe2\x82 word\x80word end\xc3",
+  };
+  TwoConnections two;
+
+  two_connections_open (&two);
+
+  for (guint i = 0; i < G_N_ELEMENTS (texts); i++)
+    {
+      g_autofree char *words = tern_store_fts_words (texts[i], -1);
+
+      assert_same_tokens (&two, index_arguments, 2, texts[i], strlen (texts[i]));
+      assert_same_tokens (&two, index_arguments, 2, words, strlen (words));
+    }
+
+  /* A nul byte inside a word separates, as in unicode61. */
+  assert_same_tokens (&two, index_arguments, 2, "ab\0cd ef", 8);
+
+  /* Every code point, alone and inside ASCII words, as text and as the
+   * words made of it. */
+  for (gunichar first = 1; first <= 0x10FFFF; first += 0x4000)
+    {
+      g_autoptr(GString) text = g_string_new (NULL);
+      g_autofree char *words = NULL;
+
+      for (gunichar c = first; c < first + 0x4000 && c <= 0x10FFFF; c++)
+        {
+          if (c >= 0xD800 && c <= 0xDFFF)
+            continue;
+          g_string_append_unichar (text, c);
+          g_string_append_c (text, ' ');
+          g_string_append (text, c % 2 ? "ab" : "Zy9");
+          g_string_append_unichar (text, c);
+          g_string_append (text, c % 3 ? "q " : "x.");
+        }
+
+      words = tern_store_fts_words (text->str, text->len);
+      assert_same_tokens (&two, index_arguments, 2, text->str, text->len);
+      assert_same_tokens (&two, index_arguments, 2, words, strlen (words));
+    }
+
+  two_connections_close (&two);
+}
+
+/* With arguments that change what a token is, the runs tokenizer leaves
+ * every text to the built-in one. */
+static void
+test_runs_tokenizer_follows_other_arguments (void)
+{
+  static const char *separators[] = { "remove_diacritics", "2", "separators", "x" };
+  static const char *token_chars[] = { "tokenchars", "-" };
+  static const char text[] = "axb plain a-b words";
+  TwoConnections two;
+  g_autofree char *split = NULL;
+
+  two_connections_open (&two);
+
+  assert_same_tokens (&two, separators, G_N_ELEMENTS (separators), text, sizeof text - 1);
+  assert_same_tokens (&two, token_chars, G_N_ELEMENTS (token_chars), text, sizeof text - 1);
+
+  /* Which the built-in one does differently from the index's arguments. */
+  split = tokens_of (two.runs, separators, G_N_ELEMENTS (separators), text, sizeof text - 1);
+  g_assert_true (g_str_has_prefix (split, "a@0-1|b@2-3|"));
+
+  two_connections_close (&two);
+}
+
+/* An index filled through the runs tokenizer answers queries, made on a
+ * connection without it, as one filled through the built-in tokenizer. */
+static void
+test_runs_tokenizer_fills_the_same_index (void)
+{
+  static const char *schema =
+    "CREATE VIRTUAL TABLE t USING fts5 (a, b, tokenize = 'unicode61 remove_diacritics 2', "
+    "  content = '', detail = column);"
+    "CREATE VIRTUAL TABLE terms USING fts5vocab (t, 'col');";
+  static const char *texts[] = {
+    "Réunion budgétaire à Zürich, demain matin",
+    "the meeting report for Q3, see report_q3-final.PDF",
+    "straße ΣΊΣΥΦΟΣ 日本語のテキスト naïve",
+  };
+  g_autofree char *builtin_path = NULL;
+  g_autofree char *runs_path = NULL;
+  g_autofree char *dir = g_dir_make_tmp ("tern-fts-XXXXXX", NULL);
+  const char *paths[2];
+  char *terms[2] = { NULL, NULL };
+  sqlite3 *db;
+
+  g_assert_nonnull (dir);
+  paths[0] = builtin_path = g_build_filename (dir, "builtin.sqlite", NULL);
+  paths[1] = runs_path = g_build_filename (dir, "runs.sqlite", NULL);
+
+  for (guint k = 0; k < 2; k++)
+    {
+      g_assert_cmpint (sqlite3_open (paths[k], &db), ==, SQLITE_OK);
+      if (k == 1)
+        g_assert_true (tern_store_fts_use_runs_tokenizer (db));
+      tern_test_exec_sql (db, schema);
+      for (guint i = 0; i < G_N_ELEMENTS (texts); i++)
+        {
+          g_autofree char *words = tern_store_fts_words (texts[i], -1);
+          sqlite3_stmt *stmt = NULL;
+
+          g_assert_cmpint (sqlite3_prepare_v2 (db, "INSERT INTO t (rowid, a, b) VALUES (?, ?, ?)",
+                                               -1, &stmt, NULL), ==, SQLITE_OK);
+          sqlite3_bind_int64 (stmt, 1, i + 1);
+          sqlite3_bind_text (stmt, 2, words, -1, SQLITE_STATIC);
+          sqlite3_bind_text (stmt, 3, texts[i], -1, SQLITE_STATIC);
+          g_assert_cmpint (sqlite3_step (stmt), ==, SQLITE_DONE);
+          sqlite3_finalize (stmt);
+        }
+      sqlite3_close (db);
+
+      /* Read back on a connection with the built-in tokenizer only. */
+      g_assert_cmpint (sqlite3_open (paths[k], &db), ==, SQLITE_OK);
+      {
+        sqlite3_stmt *stmt = NULL;
+        GString *all = g_string_new (NULL);
+
+        g_assert_cmpint (sqlite3_prepare_v2 (db, "SELECT term, col, doc FROM terms "
+                                                 "ORDER BY term, col", -1, &stmt, NULL),
+                         ==, SQLITE_OK);
+        while (sqlite3_step (stmt) == SQLITE_ROW)
+          g_string_append_printf (all, "%s/%s/%d ", sqlite3_column_text (stmt, 0),
+                                  sqlite3_column_text (stmt, 1), sqlite3_column_int (stmt, 2));
+        sqlite3_finalize (stmt);
+        terms[k] = g_string_free (all, FALSE);
+      }
+      g_assert_cmpint (tern_test_query_int (db, "SELECT rowid FROM t WHERE t MATCH 'zurich'"),
+                       ==, 1);
+      g_assert_cmpint (tern_test_query_int (db, "SELECT rowid FROM t WHERE t MATCH 'b:REPORT*'"),
+                       ==, 2);
+      sqlite3_close (db);
+      g_remove (paths[k]);
+    }
+
+  g_assert_cmpstr (terms[0], !=, "");
+  g_assert_cmpstr (terms[1], ==, terms[0]);
+  g_free (terms[0]);
+  g_free (terms[1]);
+  g_rmdir (dir);
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -210,6 +472,13 @@ main (int   argc,
               fixture_set_up, test_words_index_as_the_text_for_bad_bytes, fixture_tear_down);
   g_test_add ("/store/fts/words-search-like-the-text", Fixture, NULL,
               fixture_set_up, test_words_search_like_the_text, fixture_tear_down);
+
+  g_test_add_func ("/store/fts/runs-tokenizer-gives-the-builtin-tokens",
+                   test_runs_tokenizer_gives_the_builtin_tokens);
+  g_test_add_func ("/store/fts/runs-tokenizer-follows-other-arguments",
+                   test_runs_tokenizer_follows_other_arguments);
+  g_test_add_func ("/store/fts/runs-tokenizer-fills-the-same-index",
+                   test_runs_tokenizer_fills_the_same_index);
 
   return g_test_run ();
 }

@@ -153,31 +153,69 @@ typedef struct
   guint n_used;
 } WordSet;
 
-/* Spreads a running hash over every bit, so that words that differ in
- * one character do not crowd into neighbouring slots. */
-static inline guint32
-mix_hash (guint32 hash)
-{
-  hash ^= hash >> 16;
-  hash *= 0x85ebca6bu;
-  hash ^= hash >> 13;
-  hash *= 0xc2b2ae35u;
-  hash ^= hash >> 16;
+/* Room a word needs past the end of @out: a space, the word, and the
+ * bytes hash_bytes() reads past a word's end. */
+#define WORD_ROOM (1 + ASCII_WORD_MAX + 8)
 
-  return hash;
+/* The first @n bytes (1 to 8) of @word as one number: a word is hashed
+ * eight bytes at a time. */
+static inline guint64
+load_bytes (const char *word,
+            int         n)
+{
+  guint64 value;
+
+  memcpy (&value, word, sizeof value);
+  if (n >= 8)
+    return value;
+
+#if G_BYTE_ORDER == G_LITTLE_ENDIAN
+  return value & (G_MAXUINT64 >> (64 - 8 * n));
+#else
+  return value & (G_MAXUINT64 << (64 - 8 * n));
+#endif
 }
 
+/* A hash of @word, which must have 8 readable bytes past its end (they
+ * do not count).  Every bit of the result depends on every byte. */
 static inline guint32
-hash_word (const char *word,
-           int         length)
+hash_bytes (const char *word,
+            int         length)
 {
-  guint32 hash = 5381;
+  guint64 hash = 0x9e3779b97f4a7c15u ^ (guint64) length;
 
-  for (int i = 0; i < length; i++)
-    hash = hash * 33 + (guint8) word[i];
+  for (int i = 0; i < length; i += 8)
+    {
+      hash ^= load_bytes (word + i, length - i);
+      hash *= 0xff51afd7ed558ccdu;
+      hash ^= hash >> 32;
+    }
+  hash *= 0xc4ceb9fe1a85ec53u;
 
-  return mix_hash (hash);
+  return (guint32) (hash >> 32);
 }
+
+/* A thread's slots, kept from one text to the next: a new table each
+ * time came from memory the system had to clear, and left the processor's
+ * cache cold.  A table grown larger than this is not kept. */
+#define KEPT_SLOTS_MAX (1u << 14)
+
+typedef struct
+{
+  Slot *slots;
+  guint n_slots;
+} KeptSlots;
+
+static void
+free_kept_slots (gpointer data)
+{
+  KeptSlots *kept = data;
+
+  g_free (kept->slots);
+  g_free (kept);
+}
+
+static GPrivate thread_slots = G_PRIVATE_INIT (free_kept_slots);
 
 static void
 word_set_grow (WordSet *set)
@@ -202,26 +240,37 @@ word_set_grow (WordSet *set)
   set->n_slots = n_slots;
 }
 
-static inline gboolean
-same_bytes (const char *a,
-            const char *b,
-            int         length)
+/* Makes room for a word of up to @length bytes at the end of the output,
+ * and returns where it goes, past a space when words come before. */
+static inline char *
+word_set_reserve (WordSet *set,
+                  gsize    length)
 {
-  for (int i = 0; i < length; i++)
+  GString *out = set->out;
+
+  if (out->allocated_len - out->len <= length + 9)
     {
-      if (a[i] != b[i])
-        return FALSE;
+      gsize len = out->len;
+
+      g_string_set_size (out, len + length + 9);
+      g_string_truncate (out, len);
     }
 
-  return TRUE;
+  return out->str + out->len + (out->len > 0);
 }
 
-static inline void
-add_word (WordSet    *set,
-          const char *word,
-          int         length,
-          guint32     hash)
+/*
+ * Adds the word written at the end of the output (by word_set_reserve())
+ * unless it is there already: then the output stays as it was.
+ */
+G_ALWAYS_INLINE static inline void
+word_set_commit (WordSet *set,
+                 int      length)
 {
+  GString *out = set->out;
+  guint32 start = out->len + (out->len > 0);
+  const char *word = out->str + start;
+  guint32 hash = hash_bytes (word, length);
   guint mask = set->n_slots - 1;
   guint i;
 
@@ -230,16 +279,16 @@ add_word (WordSet    *set,
       Slot *slot = &set->slots[i];
 
       if (slot->hash == hash && slot->length == (guint32) length &&
-          same_bytes (set->out->str + slot->start, word, length))
+          memcmp (out->str + slot->start, word, length) == 0)
         return;
     }
 
-  if (set->out->len > 0)
-    g_string_append_c (set->out, ' ');
-  set->slots[i].start = set->out->len;
+  if (out->len > 0)
+    out->str[out->len] = ' ';
+  set->slots[i].start = start;
   set->slots[i].length = length;
   set->slots[i].hash = hash;
-  g_string_append_len (set->out, word, length);
+  out->len = start + length;
 
   /* At most half full. */
   if (++set->n_used * 2 > set->n_slots)
@@ -254,8 +303,13 @@ add_word_cb (void       *user_data,
              int         start,
              int         end)
 {
+  WordSet *set = user_data;
+
   if (length > 0)
-    add_word (user_data, word, length, hash_word (word, length));
+    {
+      memcpy (word_set_reserve (set, length), word, length);
+      word_set_commit (set, length);
+    }
 
   return SQLITE_OK;
 }
@@ -278,6 +332,8 @@ tern_store_fts_words (const char *text,
 {
   Fts5Tokenizer *tokenizer;
   WordSet set = { 0 };
+  KeptSlots *kept;
+  Slot *kept_slots;
 
   if (text == NULL)
     return g_strdup ("");
@@ -293,46 +349,62 @@ tern_store_fts_words (const char *text,
       return g_strndup (text, length);
     }
 
-  set.out = g_string_sized_new (MIN ((gsize) length, 4096) + 1);
+  /* ASCII words take no more room than they had in the text. */
+  set.out = g_string_sized_new (MIN ((gsize) length, 64 * 1024) + WORD_ROOM);
   /* About one word in two is new in a body. */
   set.n_slots = 64;
   while (set.n_slots < (guint) length / 8 && set.n_slots < (1u << 16))
     set.n_slots *= 2;
-  set.slots = g_new0 (Slot, set.n_slots);
+  kept = g_private_get (&thread_slots);
+  if (kept == NULL)
+    {
+      kept = g_new0 (KeptSlots, 1);
+      g_private_set (&thread_slots, kept);
+    }
+  if (kept->n_slots < set.n_slots)
+    {
+      g_free (kept->slots);
+      kept->slots = g_new (Slot, set.n_slots);
+      kept->n_slots = set.n_slots;
+    }
+  kept_slots = set.slots = kept->slots;
+  memset (set.slots, 0, set.n_slots * sizeof (Slot));
 
   /* Mail is mostly ASCII, where the tokenizer's rules are simple: a word
    * is a run of letters and digits, and folding makes capitals small.
-   * ASCII words are done here; a run with any other character, between
-   * ASCII separators, goes to the tokenizer whole.  As unicode61 splits at
-   * every ASCII character but a letter or a digit, the words are the
-   * same. */
+   * ASCII words are done here, folded straight into the output; a run
+   * with any other character, between ASCII separators, goes to the
+   * tokenizer whole.  As unicode61 splits at every ASCII character but a
+   * letter or a digit, the words are the same. */
   for (const guint8 *p = (const guint8 *) text, *end = p + length; p < end;)
     {
-      const guint8 *start = p;
-      char folded[ASCII_WORD_MAX];
-      guint32 hash = 5381;
+      const guint8 *start;
+      guint8 folded = ascii_fold[*p];
+      char *word;
       int n = 0;
 
-      if (ascii_fold[*p] == 0)
+      if (folded == 0)
         {
           p++;
           continue;
         }
 
-      for (; p < end && ascii_fold[*p] != 0 && ascii_fold[*p] != NON_ASCII; p++)
+      start = p;
+      word = word_set_reserve (&set, ASCII_WORD_MAX);
+      while (folded != 0 && folded != NON_ASCII)
         {
           if (n < ASCII_WORD_MAX)
-            {
-              folded[n++] = ascii_fold[*p];
-              hash = hash * 33 + ascii_fold[*p];
-            }
+            word[n++] = folded;
+          if (++p == end)
+            break;
+          folded = ascii_fold[*p];
         }
 
-      if (p == end || ascii_fold[*p] == 0)
+      if (p == end || folded == 0)
         {
           if (p - start <= ASCII_WORD_MAX)
             {
-              add_word (&set, folded, n, mix_hash (hash));
+              word_set_commit (&set, n);
               continue;
             }
         }
@@ -346,8 +418,220 @@ tern_store_fts_words (const char *text,
                                 p - start, add_word_cb);
     }
 
-  g_free (set.slots);
+  /* Growing freed the kept table. */
+  if (set.slots != kept_slots)
+    {
+      kept->slots = set.slots;
+      kept->n_slots = set.n_slots;
+    }
+  if (kept->n_slots > KEPT_SLOTS_MAX)
+    {
+      g_clear_pointer (&kept->slots, g_free);
+      kept->n_slots = 0;
+    }
+  set.out->str[set.out->len] = '\0';
   return g_string_free (set.out, FALSE);
+}
+
+/* The writer's tokenizer */
+
+/*
+ * The writer reads the words again when it fills the index: FTS5 runs
+ * them through unicode61 once more, which costs the one thread that can
+ * fill the index about a sixth of its time.  Nearly all of that text is
+ * lower-case ASCII letters and digits between single spaces, and for
+ * such a run unicode61 gives the run itself as one token: these are its
+ * token characters, folding leaves them as they are, and a space always
+ * separates.
+ *
+ * So the writer's connection gets its own "unicode61", in front of the
+ * built-in one, which gives those runs to the index directly and hands
+ * every other run, whole, to the built-in tokenizer.  Since a token never
+ * spans a space, cutting the text at spaces first changes nothing: any
+ * text gets exactly the tokens unicode61 gives it (a test compares them
+ * for every code point), so the index, its queries and the connections
+ * without this tokenizer agree.
+ */
+
+typedef struct
+{
+  fts5_tokenizer module;
+  void *user_data;
+} BuiltinTokenizer;
+
+typedef struct
+{
+  const BuiltinTokenizer *builtin;
+  Fts5Tokenizer *inner;
+  /* Whether the arguments leave the built-in rules for ASCII letters and
+   * digits as they are: only remove_diacritics then. */
+  gboolean direct;
+} RunsTokenizer;
+
+/* Bytes that make a run unicode61 gives as it is: a-z and 0-9. */
+static gboolean plain_byte[256];
+
+static void
+plain_byte_init (void)
+{
+  for (guint c = 0; c < 256; c++)
+    plain_byte[c] = (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9');
+}
+
+static int
+runs_create (void                *user_data,
+             const char         **arguments,
+             int                  n_arguments,
+             Fts5Tokenizer      **out)
+{
+  const BuiltinTokenizer *builtin = user_data;
+  RunsTokenizer *self;
+  Fts5Tokenizer *inner = NULL;
+  int rc;
+
+  rc = builtin->module.xCreate (builtin->user_data, arguments, n_arguments, &inner);
+  if (rc != SQLITE_OK)
+    return rc;
+
+  self = g_new0 (RunsTokenizer, 1);
+  self->builtin = builtin;
+  self->inner = inner;
+  self->direct = n_arguments % 2 == 0;
+  for (int i = 0; i + 1 < n_arguments; i += 2)
+    {
+      if (g_ascii_strcasecmp (arguments[i], "remove_diacritics") != 0)
+        self->direct = FALSE;
+    }
+
+  *out = (Fts5Tokenizer *) self;
+  return SQLITE_OK;
+}
+
+static void
+runs_delete (Fts5Tokenizer *tokenizer)
+{
+  RunsTokenizer *self = (RunsTokenizer *) tokenizer;
+
+  self->builtin->module.xDelete (self->inner);
+  g_free (self);
+}
+
+/* A run given to the built-in tokenizer: its offsets count from the
+ * start of the whole text. */
+typedef struct
+{
+  void *context;
+  int (*token) (void *, int, const char *, int, int, int);
+  int offset;
+} RunContext;
+
+static int
+run_token_cb (void       *user_data,
+              int         flags,
+              const char *token,
+              int         length,
+              int         start,
+              int         end)
+{
+  RunContext *run = user_data;
+
+  return run->token (run->context, flags, token, length, run->offset + start, run->offset + end);
+}
+
+static int
+runs_tokenize (Fts5Tokenizer *tokenizer,
+               void          *context,
+               int            flags,
+               const char    *text,
+               int            length,
+               int          (*token) (void *, int, const char *, int, int, int))
+{
+  RunsTokenizer *self = (RunsTokenizer *) tokenizer;
+  const fts5_tokenizer *module = &self->builtin->module;
+  int rc = SQLITE_OK;
+  int i = 0;
+
+  if (!self->direct || flags != FTS5_TOKENIZE_DOCUMENT)
+    return module->xTokenize (self->inner, context, flags, text, length, token);
+
+  while (i < length && rc == SQLITE_OK)
+    {
+      int start;
+      gboolean plain = TRUE;
+
+      if (text[i] == ' ')
+        {
+          i++;
+          continue;
+        }
+
+      for (start = i; i < length && text[i] != ' '; i++)
+        plain &= plain_byte[(guint8) text[i]];
+
+      if (plain)
+        {
+          rc = token (context, 0, text + start, i - start, start, i);
+        }
+      else
+        {
+          RunContext run = { context, token, start };
+
+          rc = module->xTokenize (self->inner, &run, flags, text + start, i - start,
+                                  run_token_cb);
+        }
+    }
+
+  /* As unicode61: the index may stop it early. */
+  return rc == SQLITE_DONE ? SQLITE_OK : rc;
+}
+
+/**
+ * tern_store_fts_use_runs_tokenizer:
+ * @index: a connection to the index, before it uses message_fts
+ *
+ * Puts the tokenizer described above in front of the built-in unicode61
+ * on @index.  It gives every text the tokens unicode61 gives it, faster
+ * for the words tern_store_fts_words() makes.  Without FTS5, or when it
+ * cannot be set up, @index keeps the built-in one.
+ *
+ * Returns: whether @index uses it now.
+ */
+gboolean
+tern_store_fts_use_runs_tokenizer (sqlite3 *index)
+{
+  static gsize done = 0;
+  fts5_api *api = get_fts5_api (index);
+  BuiltinTokenizer *builtin;
+  static const fts5_tokenizer runs = { runs_create, runs_delete, runs_tokenize };
+
+  if (g_once_init_enter (&done))
+    {
+      plain_byte_init ();
+      g_once_init_leave (&done, 1);
+    }
+
+  if (api == NULL)
+    return FALSE;
+
+  builtin = g_new0 (BuiltinTokenizer, 1);
+  if (api->xFindTokenizer (api, "unicode61", &builtin->user_data, &builtin->module) != SQLITE_OK ||
+      builtin->module.xCreate == runs_create)
+    {
+      gboolean already = builtin->module.xCreate == runs_create;
+
+      g_free (builtin);
+      return already;
+    }
+
+  /* The connection frees @builtin with its tokenizers. */
+  if (api->xCreateTokenizer (api, "unicode61", builtin, (fts5_tokenizer *) &runs,
+                             g_free) != SQLITE_OK)
+    {
+      g_free (builtin);
+      return FALSE;
+    }
+
+  return TRUE;
 }
 
 /* The writer's settings */

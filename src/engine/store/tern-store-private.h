@@ -155,6 +155,7 @@ char        *tern_store_fts_words       (const char        *text,
 TernFtsText *tern_store_fts_text_new    (TernMimeMessage   *mime);
 gboolean     tern_store_fts_tune        (sqlite3           *index,
                                          GError           **error);
+gboolean     tern_store_fts_use_runs_tokenizer (sqlite3    *index);
 void         tern_store_fts_text_free   (TernFtsText       *fts);
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (TernFtsText, tern_store_fts_text_free)

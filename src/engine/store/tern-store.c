@@ -541,9 +541,14 @@ open_index (TernStore  *self,
   TernStoreDb *db = &self->writer_db;
 
   gboolean existed = g_file_test (self->index_path, G_FILE_TEST_EXISTS);
+  gboolean opened;
 
-  if (tern_store_open_connection (self->index_path, FALSE, &db->index, &local_error) &&
-      index_is_sound (db->index))
+  opened = tern_store_open_connection (self->index_path, FALSE, &db->index, &local_error);
+  /* The writer fills the search index through this connection. */
+  if (opened)
+    tern_store_fts_use_runs_tokenizer (db->index);
+
+  if (opened && index_is_sound (db->index))
     {
       gboolean fresh = !existed || index_is_empty (db->index);
 
@@ -578,8 +583,11 @@ open_index (TernStore  *self,
   if (!move_aside (self->index_path, error))
     return FALSE;
 
-  if (!tern_store_open_connection (self->index_path, FALSE, &db->index, error) ||
-      !tern_store_migrate_index (db->index, error))
+  if (!tern_store_open_connection (self->index_path, FALSE, &db->index, error))
+    return FALSE;
+  /* The writer fills the search index through this connection. */
+  tern_store_fts_use_runs_tokenizer (db->index);
+  if (!tern_store_migrate_index (db->index, error))
     return FALSE;
 
   self->rebuilt = TRUE;
