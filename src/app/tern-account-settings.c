@@ -757,6 +757,46 @@ store_password (TernAccountSettings *self,
                                 NULL, password_stored_cb, g_object_ref (self));
 }
 
+static gboolean
+close_later_cb (gpointer data)
+{
+  gtk_window_destroy (GTK_WINDOW (data));
+  g_object_unref (data);
+  return G_SOURCE_REMOVE;
+}
+
+static void
+changed_elsewhere_response_cb (AdwMessageDialog    *dialog,
+                               const char          *response,
+                               TernAccountSettings *self)
+{
+  /* Once the dialog, which goes with the window, is done answering. */
+  if (g_strcmp0 (response, "close") == 0)
+    g_idle_add (close_later_cb, g_object_ref (self));
+}
+
+/* Another program (tern-cli, an editor) wrote the account's file since the
+ * window read it: nothing is saved over it, and the window, which shows
+ * the settings as they were, can be opened again to show them as they
+ * are. */
+static void
+changed_elsewhere (TernAccountSettings *self)
+{
+  AdwMessageDialog *dialog = ADW_MESSAGE_DIALOG (
+    adw_message_dialog_new (GTK_WINDOW (self), _("Settings Changed Elsewhere"),
+                            _("Another program changed the settings of this account since "
+                              "this window opened, so nothing was saved. Close the window and "
+                              "open it again to see the settings as they are now.")));
+
+  adw_message_dialog_add_responses (dialog, "keep", _("_Keep Editing"),
+                                    "close", _("_Close Window"), NULL);
+  adw_message_dialog_set_default_response (dialog, "close");
+  adw_message_dialog_set_close_response (dialog, "keep");
+  g_signal_connect_object (dialog, "response", G_CALLBACK (changed_elsewhere_response_cb), self,
+                           0);
+  gtk_window_present (GTK_WINDOW (dialog));
+}
+
 static void
 save_clicked_cb (TernAccountSettings *self)
 {
@@ -766,7 +806,13 @@ save_clicked_cb (TernAccountSettings *self)
     return;
 
   apply_fields (self);
-  if (!tern_account_manager_save (self->manager, self->account, &error))
+  if (!tern_account_manager_save (self->manager, self->account, &error) &&
+      g_error_matches (error, TERN_ACCOUNT_ERROR, TERN_ACCOUNT_ERROR_CHANGED))
+    {
+      changed_elsewhere (self);
+      return;
+    }
+  if (error != NULL)
     {
       g_autofree char *text = g_strdup_printf (_("The settings were not saved: %s"),
                                                error->message);

@@ -464,6 +464,60 @@ test_password_key_is_refused (Fixture       *fixture,
     }
 }
 
+/* A file another program wrote after the account was read is not
+ * overwritten by the older copy; read again, the account saves. */
+static void
+test_save_refuses_file_changed_elsewhere (Fixture       *fixture,
+                                          gconstpointer  user_data)
+{
+  g_autoptr(TernAccountManager) manager = tern_account_manager_new (fixture->config_dir);
+  g_autoptr(TernAccountManager) other = NULL;
+  g_autoptr(TernAccountManager) again = NULL;
+  g_autoptr(TernAccount) account = make_imap_account ("ada@example.com", "mail.example.com");
+  g_autoptr(GError) error = NULL;
+  g_autofree char *path = g_build_filename (fixture->accounts_dir, "ada-example-com.ini", NULL);
+  g_autofree char *written = NULL;
+  TernAccount *elsewhere;
+  TernAccount *fresh;
+
+  g_assert_true (tern_account_manager_add (manager, account, &error));
+  g_assert_no_error (error);
+
+  /* Saving what was read or written last works, again and again. */
+  tern_account_set_display_name (account, "Ada at Work");
+  g_assert_true (tern_account_manager_save (manager, account, &error));
+  g_assert_no_error (error);
+
+  /* Another program (another manager on the same folder) renames it. */
+  other = load_manager (fixture);
+  elsewhere = tern_account_manager_lookup (other, "ada-example-com");
+  tern_account_set_display_name (elsewhere, "Ada Renamed Elsewhere");
+  g_assert_true (tern_account_manager_save (other, elsewhere, &error));
+  g_assert_no_error (error);
+  g_assert_true (g_file_get_contents (path, &written, NULL, NULL));
+
+  /* The older copy is refused, and the file keeps the other's change. */
+  tern_account_set_display_name (account, "Ada Old Copy");
+  g_assert_false (tern_account_manager_save (manager, account, &error));
+  g_assert_error (error, TERN_ACCOUNT_ERROR, TERN_ACCOUNT_ERROR_CHANGED);
+  g_assert_nonnull (strstr (error->message, "Ada Old Copy"));
+  g_clear_error (&error);
+  {
+    g_autofree char *now = NULL;
+
+    g_assert_true (g_file_get_contents (path, &now, NULL, NULL));
+    g_assert_cmpstr (now, ==, written);
+  }
+
+  /* Read again, the change is seen, and a new one saves. */
+  again = load_manager (fixture);
+  fresh = tern_account_manager_lookup (again, "ada-example-com");
+  g_assert_cmpstr (tern_account_get_display_name (fresh), ==, "Ada Renamed Elsewhere");
+  tern_account_set_display_name (fresh, "Ada");
+  g_assert_true (tern_account_manager_save (again, fresh, &error));
+  g_assert_no_error (error);
+}
+
 static void
 test_save_refuses_invalid (Fixture       *fixture,
                            gconstpointer  user_data)
@@ -1202,6 +1256,8 @@ main (int   argc,
                     test_password_key_is_refused);
   ADD_FIXTURE_TEST ("/account/file/invalid-settings-are-never-written",
                     test_save_refuses_invalid);
+  ADD_FIXTURE_TEST ("/account/file/changed-elsewhere-is-not-overwritten",
+                    test_save_refuses_file_changed_elsewhere);
   ADD_FIXTURE_TEST ("/account/file/oauth2-settings-are-checked-and-kept", test_oauth2_settings);
   ADD_FIXTURE_TEST ("/account/file/token-and-secret-keys-are-refused",
                     test_token_keys_are_refused);

@@ -12,6 +12,9 @@ test-account-tools.py:
   account still gets its mail (its sync started again with the settings);
 - a port out of range is refused with a message that says so, and the
   account's file stays as it was;
+- a change tern-cli made while the window was open is not overwritten:
+  Save says so, the file keeps tern-cli's change, and the window opened
+  again shows it;
 - a new receiving password typed there goes to the keyring (the old one
   no longer logs in with tern-cli), never into the account's file;
 - a message that could not be sent through a wrong sending port goes at
@@ -60,7 +63,10 @@ TRUST_FILE = 'trusted-certificates.ini'
 ALIAS = 'support@tern.test'
 
 
-def open_settings(context, tern, account, name=A.ACCOUNT_NAME):
+def open_settings(context, tern, account, name=A.ACCOUNT_NAME, file_name=None):
+    """Opens the settings of the account the sidebar calls name; the
+    window is called by the name in the account's file, file_name when
+    another program changed it."""
     # The sidebar makes its rows again when folders come: a menu opened
     # just then goes with its row, and is opened again.
     for attempt in range(3):
@@ -74,7 +80,7 @@ def open_settings(context, tern, account, name=A.ACCOUNT_NAME):
             if attempt == 2:
                 raise
     T.click(item, 'the “Account Settings…” item')
-    title = f'Settings of {name}'
+    title = f'Settings of {file_name or name}'
     window = wait_for(lambda: next((w for w in tern.windows() if w.name == title), None),
                       f'the window “{title}”')
     # The window is in the tree before it is drawn.
@@ -191,6 +197,35 @@ def test_bad_port(context):
     wait_for(lambda: not any(w.name == f'Settings of {A.ACCOUNT_NAME}' for w in tern.windows()),
              'the settings window to close')
     check(account_file(data_dir) == before, 'Cancel changed the account’s file')
+    tern.check_running()
+
+
+@ui_test('/ui/settings/a-change-made-elsewhere-is-not-overwritten')
+def test_changed_elsewhere(context):
+    tern, data_dir, account = A.start_with_account(context, 'elsewhere', ['Elsewhere check'],
+                                                   user=2)
+    A.wait_for_subjects(tern, ['Elsewhere check'])
+    window = open_settings(context, tern, account)
+    T.fill(window, 'Account Name', 'Typed in the Window')
+    # While the window is open, tern-cli renames the account.
+    C.cli(context, data_dir, 'account', 'edit', account, '--name', 'Renamed by tern-cli')
+    changed = account_file(data_dir)
+    T.click(T.button_in(window, 'Save'), 'the “Save” button')
+    heading = 'Settings Changed Elsewhere'
+    dialog = wait_for(lambda: next((w for w in T.children(tern.app)
+                                    if find_all(w, lambda a: a.name == heading)), None),
+                      'the dialog that says the settings changed elsewhere')
+    context.screenshot('settings-changed-elsewhere')
+    check(account_file(data_dir) == changed, 'the window overwrote the change made elsewhere')
+    T.click(T.button_in(dialog, 'Close Window'), 'the “Close Window” button')
+    wait_for(lambda: not any(w.name == f'Settings of {A.ACCOUNT_NAME}' for w in tern.windows()),
+             'the settings window to close')
+    # Opened again, it shows the settings as tern-cli left them.
+    window = open_settings(context, tern, account, file_name='Renamed by tern-cli')
+    name = find(window, lambda a: (T.has_role(a, T.pyatspi.ROLE_TEXT)
+                                   and a.name == 'Account Name'), 'the account name field')
+    check(C.text_of(name) == 'Renamed by tern-cli', f'the window shows “{C.text_of(name)}”')
+    check(account_file(data_dir) == changed, 'the window overwrote the change made elsewhere')
     tern.check_running()
 
 

@@ -713,11 +713,15 @@ tern_account_new_from_file (const char  *path,
   g_autoptr(TernAccount) self = NULL;
   g_autoptr(GKeyFile) key_file = g_key_file_new ();
   g_autoptr(GError) local_error = NULL;
+  g_autofree char *data = NULL;
+  gsize length = 0;
 
   g_return_val_if_fail (path != NULL, NULL);
   g_return_val_if_fail (error == NULL || *error == NULL, NULL);
 
-  if (!g_key_file_load_from_file (key_file, path, G_KEY_FILE_KEEP_COMMENTS, &local_error))
+  if (!g_file_get_contents (path, &data, &length, &local_error) ||
+      !g_key_file_load_from_data (key_file, data, length, G_KEY_FILE_KEEP_COMMENTS,
+                                  &local_error))
     {
       g_set_error (error, TERN_ACCOUNT_ERROR, TERN_ACCOUNT_ERROR_FAILED,
                    "“%s”: %s", path, local_error->message);
@@ -727,6 +731,8 @@ tern_account_new_from_file (const char  *path,
   self = tern_account_new ();
   if (!read_account (self, key_file, path, error))
     return NULL;
+  self->file_digest = g_compute_checksum_for_data (G_CHECKSUM_SHA256, (const guchar *) data,
+                                                   length);
 
   return g_steal_pointer (&self);
 }
@@ -911,6 +917,9 @@ tern_account_save_to_file (TernAccount  *self,
 
   g_clear_pointer (&self->source, g_key_file_unref);
   self->source = g_steal_pointer (&key_file);
+  g_free (self->file_digest);
+  self->file_digest = g_compute_checksum_for_data (G_CHECKSUM_SHA256, (const guchar *) data,
+                                                   length);
 
   return TRUE;
 }

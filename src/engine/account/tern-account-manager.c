@@ -587,6 +587,27 @@ tern_account_manager_save (TernAccountManager  *self,
     return FALSE;
 
   path = account_path (self, tern_account_get_id (account));
+
+  /* Another program (tern-cli, an editor) may have written the file since
+   * it was read: what it wrote is not lost to an older copy. */
+  if (account->file_digest != NULL)
+    {
+      g_autofree char *data = NULL;
+      g_autofree char *digest = NULL;
+      gsize length = 0;
+
+      if (g_file_get_contents (path, &data, &length, NULL))
+        digest = g_compute_checksum_for_data (G_CHECKSUM_SHA256, (const guchar *) data, length);
+      if (g_strcmp0 (digest, account->file_digest) != 0)
+        {
+          g_set_error (error, TERN_ACCOUNT_ERROR, TERN_ACCOUNT_ERROR_CHANGED,
+                       "Another program changed the settings of “%s” since they were read; "
+                       "read them again before changing them",
+                       tern_account_get_display_name (account));
+          return FALSE;
+        }
+    }
+
   if (!tern_account_save_to_file (account, path, error))
     return FALSE;
 

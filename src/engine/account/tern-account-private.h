@@ -61,6 +61,9 @@ struct _TernAccount
   /* The file as it was read, so that a rewrite keeps what Tern does not
    * know. */
   GKeyFile *source;
+  /* The SHA-256 of the file as read or last written, to see whether
+   * another program wrote it since. */
+  char *file_digest;
 };
 
 void        tern_identity_set_is_default (TernIdentity *self,

@@ -28,6 +28,9 @@ typedef enum
   TERN_ACCOUNT_ERROR_EXISTS,
   /* The account is not one the manager knows. */
   TERN_ACCOUNT_ERROR_NOT_FOUND,
+  /* The file changed on disk (another program wrote it) since the account
+   * was read from it. */
+  TERN_ACCOUNT_ERROR_CHANGED,
 } TernAccountError;
 
 GQuark tern_account_error_quark (void);

@@ -125,6 +125,7 @@ tern_account_finalize (GObject *object)
   g_clear_pointer (&self->oauth2_scope, g_free);
   g_clear_object (&self->identities);
   g_clear_pointer (&self->source, g_key_file_unref);
+  g_clear_pointer (&self->file_digest, g_free);
 
   G_OBJECT_CLASS (tern_account_parent_class)->finalize (object);
 }
