@@ -48,7 +48,6 @@ struct _TernAccountSettings
   AdwWindow parent_instance;
 
   TernWindow *main_window;
-  TernMailService *service;
   TernAccountManager *manager;
   TernAccount *account;
   char *config_dir;
@@ -679,18 +678,6 @@ apply_fields (TernAccountSettings *self)
 /* Saving */
 
 static void
-removed_from_service_cb (GObject      *source,
-                         GAsyncResult *result,
-                         gpointer      user_data)
-{
-  g_autoptr(TernAccount) account = user_data;
-
-  /* The account's mail, got again with the new settings. */
-  tern_mail_service_remove_account_finish (TERN_MAIL_SERVICE (source), result, NULL);
-  tern_mail_service_add_account (TERN_MAIL_SERVICE (source), account);
-}
-
-static void
 finish_saving (TernAccountSettings *self)
 {
   g_autofree char *text = NULL;
@@ -698,15 +685,9 @@ finish_saving (TernAccountSettings *self)
   gtk_widget_set_sensitive (self->save_button, TRUE);
 
   /* The file is saved: the app goes by it even when a password could not
-   * be kept, which the window then says, staying open. */
-  tern_window_reload_accounts (self->main_window);
-  if (self->service != NULL)
-    tern_mail_service_remove_account_async (self->service, tern_account_get_id (self->account),
-                                            removed_from_service_cb,
-                                            g_object_ref (self->account));
-  /* The outbox's sender of the account, if there is one yet, sends
-   * through the new server with the new login. */
-  tern_composer_update_sender (self->main_window, self->account);
+   * be kept, which the window then says, staying open.  The account's mail
+   * comes, and the outbox's sender sends, with the new settings. */
+  tern_window_account_saved (self->main_window, self->account);
   if (self->failed)
     return;
 
@@ -842,7 +823,6 @@ tern_account_settings_dispose (GObject *object)
   TernAccountSettings *self = TERN_ACCOUNT_SETTINGS (object);
 
   g_clear_object (&self->main_window);
-  g_clear_object (&self->service);
   g_clear_object (&self->manager);
   g_clear_object (&self->account);
   g_clear_pointer (&self->identities, g_ptr_array_unref);
@@ -927,7 +907,6 @@ build (TernAccountSettings *self)
 /**
  * tern_account_settings_new:
  * @main_window: the main window, whose sidebar shows the account
- * @service: (nullable): the mail service that gets the account's mail
  * @config_dir: where the accounts are
  * @account_id: the account
  *
@@ -937,7 +916,6 @@ build (TernAccountSettings *self)
  */
 TernAccountSettings *
 tern_account_settings_new (TernWindow       *main_window,
-                           TernMailService  *service,
                            const char       *config_dir,
                            const char       *account_id,
                            GError          **error)
@@ -968,7 +946,6 @@ tern_account_settings_new (TernWindow       *main_window,
                        "destroy-with-parent", TRUE,
                        NULL);
   self->main_window = g_object_ref (main_window);
-  self->service = service != NULL ? g_object_ref (service) : NULL;
   self->manager = g_steal_pointer (&manager);
   self->account = g_object_ref (account);
   self->config_dir = g_strdup (config_dir);

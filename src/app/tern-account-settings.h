@@ -15,7 +15,6 @@ G_DECLARE_FINAL_TYPE (TernAccountSettings, tern_account_settings, TERN, ACCOUNT_
                       AdwWindow)
 
 TernAccountSettings *tern_account_settings_new (TernWindow       *main_window,
-                                                TernMailService  *service,
                                                 const char       *config_dir,
                                                 const char       *account_id,
                                                 GError          **error);

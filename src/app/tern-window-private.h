@@ -72,6 +72,13 @@ struct _TernWindow
 
   /* The toasts added and not yet dismissed, shown or waiting. */
   GPtrArray       *toasts;
+
+  /* The accounts' files, followed (tern-window-accounts.c): the folder's
+   * monitor, the wait for a burst of changes to settle, and the digest of
+   * each account's file as the app last went by it. */
+  GFileMonitor    *accounts_monitor;
+  guint            accounts_settle;
+  GHashTable      *account_digests;
 };
 
 GSettings *tern_window_get_settings        (TernWindow *self);
@@ -80,5 +87,7 @@ void       tern_window_update_actions      (TernWindow *self);
 void       tern_window_update_move_menu    (TernWindow *self);
 void       tern_window_flush_deletes       (TernWindow *self);
 void       tern_window_mark_shown_read     (TernWindow *self);
+void       tern_window_watch_accounts      (TernWindow *self);
+void       tern_window_unwatch_accounts    (TernWindow *self);
 
 G_END_DECLS

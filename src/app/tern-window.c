@@ -45,6 +45,7 @@ tern_window_new (TernApplication *application)
   restore_state (self);
   open_store (self);
   look_for_accounts (self);
+  tern_window_watch_accounts (self);
 
   return self;
 }
@@ -509,8 +510,7 @@ account_settings_action (GtkWidget  *widget,
   if (application == NULL)
     return;
   settings = tern_account_settings_new (
-    self, self->mail_service,
-    tern_paths_get_config_dir (tern_application_get_paths (TERN_APPLICATION (application))),
+    self, tern_paths_get_config_dir (tern_application_get_paths (TERN_APPLICATION (application))),
     g_variant_get_string (parameter, NULL), &error);
   if (settings == NULL)
     {
@@ -792,6 +792,7 @@ tern_window_dispose (GObject *object)
       gtk_widget_remove_tick_callback (GTK_WIDGET (self), self->start_mail_tick);
       self->start_mail_tick = 0;
     }
+  tern_window_unwatch_accounts (self);
   g_cancellable_cancel (self->cancellable);
   g_clear_object (&self->cancellable);
   g_clear_pointer (&self->pending_deletes, g_hash_table_unref);

@@ -21,5 +21,7 @@ void        tern_window_add_toast  (TernWindow      *self,
 TernStore  *tern_window_get_store  (TernWindow      *self);
 void        tern_window_show_inbox (TernWindow      *self);
 void        tern_window_reload_accounts (TernWindow *self);
+void        tern_window_account_saved   (TernWindow  *self,
+                                         TernAccount *account);
 
 G_END_DECLS

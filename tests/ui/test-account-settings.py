@@ -15,6 +15,8 @@ test-account-tools.py:
 - a change tern-cli made while the window was open is not overwritten:
   Save says so, the file keeps tern-cli's change, and the window opened
   again shows it;
+- an account tern-cli renames while Tern runs is renamed in the sidebar,
+  and still gets its mail;
 - a new receiving password typed there goes to the keyring (the old one
   no longer logs in with tern-cli), never into the account's file;
 - a message that could not be sent through a wrong sending port goes at
@@ -63,10 +65,7 @@ TRUST_FILE = 'trusted-certificates.ini'
 ALIAS = 'support@tern.test'
 
 
-def open_settings(context, tern, account, name=A.ACCOUNT_NAME, file_name=None):
-    """Opens the settings of the account the sidebar calls name; the
-    window is called by the name in the account's file, file_name when
-    another program changed it."""
+def open_settings(context, tern, account, name=A.ACCOUNT_NAME):
     # The sidebar makes its rows again when folders come: a menu opened
     # just then goes with its row, and is opened again.
     for attempt in range(3):
@@ -80,7 +79,7 @@ def open_settings(context, tern, account, name=A.ACCOUNT_NAME, file_name=None):
             if attempt == 2:
                 raise
     T.click(item, 'the “Account Settings…” item')
-    title = f'Settings of {file_name or name}'
+    title = f'Settings of {name}'
     window = wait_for(lambda: next((w for w in tern.windows() if w.name == title), None),
                       f'the window “{title}”')
     # The window is in the tree before it is drawn.
@@ -220,12 +219,34 @@ def test_changed_elsewhere(context):
     T.click(T.button_in(dialog, 'Close Window'), 'the “Close Window” button')
     wait_for(lambda: not any(w.name == f'Settings of {A.ACCOUNT_NAME}' for w in tern.windows()),
              'the settings window to close')
-    # Opened again, it shows the settings as tern-cli left them.
-    window = open_settings(context, tern, account, file_name='Renamed by tern-cli')
+    # Opened again, it shows the settings as tern-cli left them (and the
+    # sidebar calls the account so too).
+    window = open_settings(context, tern, account, name='Renamed by tern-cli')
     name = find(window, lambda a: (T.has_role(a, T.pyatspi.ROLE_TEXT)
                                    and a.name == 'Account Name'), 'the account name field')
     check(C.text_of(name) == 'Renamed by tern-cli', f'the window shows “{C.text_of(name)}”')
     check(account_file(data_dir) == changed, 'the window overwrote the change made elsewhere')
+    tern.check_running()
+
+
+@ui_test('/ui/settings/a-change-made-elsewhere-is-followed')
+def test_followed(context):
+    env = M.server_env()
+    tern, data_dir, account = A.start_with_account(context, 'followed', ['Before renaming'],
+                                                   user=1)
+    A.wait_for_subjects(tern, ['Before renaming'])
+    # tern-cli renames the account while Tern runs: the sidebar follows,
+    # and the account still gets its mail.
+    C.cli(context, data_dir, 'account', 'edit', account, '--name', 'Renamed Outside')
+    sidebar = T.pane(tern, 'Accounts and Folders')
+    find(sidebar, lambda a: T.has_role(a, T.pyatspi.ROLE_LABEL) and a.name == 'Renamed Outside',
+         'the name tern-cli gave the account, in the sidebar', timeout=SYNC_TIMEOUT)
+    find(tern.window, lambda a: a.name == 'Menu of Renamed Outside',
+         'the menu of “Renamed Outside”')
+    context.screenshot('settings-followed')
+    M.deliver(env, env['TERN_TEST_USER1'], 'someone@tern.test', 'After renaming',
+              'Still coming.')
+    A.wait_for_subjects(tern, ['After renaming'])
     tern.check_running()
 
 

@@ -103,6 +103,20 @@ set_port (TernAccount *self,
   g_object_notify_by_pspec (G_OBJECT (self), properties[prop]);
 }
 
+/**
+ * tern_account_get_file_digest:
+ *
+ * Returns: (nullable): the SHA-256, in hex, of the account's file as it
+ *   was read or last written, or %NULL for an account never on disk.
+ */
+const char *
+tern_account_get_file_digest (TernAccount *self)
+{
+  g_return_val_if_fail (TERN_IS_ACCOUNT (self), NULL);
+
+  return self->file_digest;
+}
+
 static void
 tern_account_finalize (GObject *object)
 {

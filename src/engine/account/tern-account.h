@@ -21,6 +21,7 @@ gboolean              tern_account_save_to_file              (TernAccount       
                                                               GError               **error);
 
 const char           *tern_account_get_id                    (TernAccount           *self);
+const char           *tern_account_get_file_digest           (TernAccount           *self);
 guint                 tern_account_get_order                 (TernAccount           *self);
 
 const char           *tern_account_get_display_name          (TernAccount           *self);
