@@ -993,6 +993,10 @@ store_changes (TernImapSync  *self,
 
 #define FETCHES_IN_FLIGHT 3
 
+/* The most headers one write to the store takes: batches that wait
+ * together go in one transaction up to this many. */
+#define WRITE_MAX (FETCHES_IN_FLIGHT * BATCH)
+
 typedef struct
 {
   TernImapSync *self;
@@ -1026,7 +1030,7 @@ typedef struct
 static void
 batch_free (Batch *batch)
 {
-  g_ptr_array_unref (batch->headers);
+  g_clear_pointer (&batch->headers, g_ptr_array_unref);
   g_free (batch);
 }
 
@@ -1190,16 +1194,33 @@ pipeline_pump (Pipeline *pipeline)
 
   /* Batches go to the store in the order they were asked for: the
    * replies of pipelined commands come in that order.  What arrived
-   * whole before an error is kept all the same. */
+   * whole before an error is kept all the same.  The prepared batches
+   * that waited for the store while it wrote go in one write: one commit
+   * for them all rewrites the pages they share (the indexes on IDs and
+   * the search index) once. */
   if (!pipeline->writing && !g_queue_is_empty (&pipeline->ready) &&
       ((Batch *) g_queue_peek_head (&pipeline->ready))->prepared)
     {
-      Batch *batch = g_queue_pop_head (&pipeline->ready);
+      g_autoptr(GPtrArray) headers = NULL;
+
+      while (!g_queue_is_empty (&pipeline->ready))
+        {
+          Batch *batch = g_queue_peek_head (&pipeline->ready);
+
+          if (!batch->prepared ||
+              (headers != NULL && headers->len + batch->headers->len > WRITE_MAX))
+            break;
+          g_queue_pop_head (&pipeline->ready);
+          if (headers == NULL)
+            headers = g_steal_pointer (&batch->headers);
+          else
+            g_ptr_array_extend_and_steal (headers, g_steal_pointer (&batch->headers));
+          batch_free (batch);
+        }
 
       pipeline->writing = TRUE;
-      tern_store_add_headers_async (self->store, pipeline->folder_id, batch->headers, NULL,
+      tern_store_add_headers_async (self->store, pipeline->folder_id, headers, NULL,
                                     pipeline_wrote_cb, pipeline);
-      batch_free (batch);
     }
 
   if (pipeline->error != NULL)
