@@ -268,6 +268,21 @@ tern_imap_sync_set_first_batch (TernImapSync *self,
   self->first_batch = MAX (count, 1);
 }
 
+/**
+ * tern_imap_sync_get_header_items:
+ *
+ * What a header sync asks for each new message (the items of its UID
+ * FETCH, without the parentheses and without the MODSEQ it adds when the
+ * server offers CONDSTORE): for a benchmark to ask a server the same.
+ *
+ * Returns: (transfer none): the items, a static string
+ */
+const char *
+tern_imap_sync_get_header_items (void)
+{
+  return SUMMARY_ITEMS;
+}
+
 /* Flags */
 
 typedef struct
