@@ -170,6 +170,11 @@ static const struct {
   { TRUE, "In-Reply-To: Your message of Tuesday\r\n\r\n" },
   { TRUE, "References: <1@x> <2@x>\r\n <1@x> <3@x>\r\n\r\n" },
   { TRUE, "References: <1@x><2@x>junk<3@x>\r\n\r\n" },
+  { TRUE, "References: <1@x> <2@x> <3@x> <4@x> <5@x> <6@x> <7@x> <8@x> <9@x> <10@x>\r\n"
+          " <11@x> <12@x> <13@x> <14@x> <15@x> <2@x> <16@x> <17@x> <1@x> <18@x> <17@x>\r\n"
+          " <19@x> <20@x> <21@x> <22@x> <23@x> <24@x> <25@x> <26@x> <27@x> <16@x>\r\n\r\n" },
+  { TRUE, "From: Ivan <ivan@MAIL.IBM.COM>\r\nTo: a@Xn--Bcher-Kva.Example, b@i.ORG\r\n"
+          "Cc: \"Lower\" <l@already.lower>, odd@Do-Main_9.ORG\r\n\r\n" },
   { FALSE, "Subject: twice\r\nSubject: again\r\n\r\n" },
   { FALSE, "To: a@x.org\r\nTo: b@x.org\r\n\r\n" },
   { FALSE, "Subject: caf\xc3\xa9 in raw UTF-8\r\n\r\n" },
@@ -188,6 +193,35 @@ static const struct {
   { FALSE, "Subject: nul\x01" "control\r\n\r\n" },
   { FALSE, "To: a:b:c:d:e:f:g:h:i:j:k:l:m:n:o:p:q:r:s:t:u:v:w:x:y:z:a:b:c:d:e:f:g:h;\r\n\r\n" },
 };
+
+/* Domains are lowered, local parts kept: on the fast path, where both
+ * paths share the lowering, and on the full one. */
+static void
+test_domains_lowered (void)
+{
+  static const char section[] = "From: Ivan <Ivan.P@MAIL.IBM.COM>\r\n"
+                                "To: a@Xn--Bcher-Kva.Example, b@i.ORG\r\n\r\n";
+  static const char raw_8bit[] = "Subject: caf\xc3\xa9\r\nFrom: Ivan <Ivan.P@MAIL.IBM.COM>\r\n"
+                                 "To: x@B\xc3\x9c" "CHER.Example\r\n\r\n";
+  g_autoptr(TernMimeMessage) fast = tern_mime_message_parse_header_section ((const guint8 *) section,
+                                                                             strlen (section));
+  g_autoptr(TernMimeMessage) full = tern_mime_message_parse ((const guint8 *) raw_8bit,
+                                                             strlen (raw_8bit));
+  TernAddress *address;
+
+  g_assert_true (is_plain (section, strlen (section)));
+  address = g_ptr_array_index (tern_mime_message_get_from (fast), 0);
+  g_assert_cmpstr (address->address, ==, "Ivan.P@mail.ibm.com");
+  address = g_ptr_array_index (tern_mime_message_get_to (fast), 0);
+  g_assert_cmpstr (address->address, ==, "a@xn--bcher-kva.example");
+  address = g_ptr_array_index (tern_mime_message_get_to (fast), 1);
+  g_assert_cmpstr (address->address, ==, "b@i.org");
+
+  address = g_ptr_array_index (tern_mime_message_get_from (full), 0);
+  g_assert_cmpstr (address->address, ==, "Ivan.P@mail.ibm.com");
+  address = g_ptr_array_index (tern_mime_message_get_to (full), 0);
+  g_assert_cmpstr (address->address, ==, "x@b\xc3\xbc" "cher.example");
+}
 
 static void
 test_samples (void)
@@ -361,6 +395,7 @@ main (int    argc,
   g_test_add_func ("/mime/header-section/huge-subject-matches-full-parse", test_huge_subject);
   g_test_add_func ("/mime/header-section/many-addresses-match-full-parse", test_many_addresses);
   g_test_add_func ("/mime/header-section/generated-sections-match-full-parse", test_generated);
+  g_test_add_func ("/mime/header-section/domains-lowered", test_domains_lowered);
 
   return g_test_run ();
 }

@@ -69,9 +69,15 @@ utf8_of (const TernImapValue *value)
 static char *
 lower_utf8_of (const TernImapValue *value)
 {
-  g_autofree char *s = utf8_of (value);
+  g_autofree char *s = NULL;
 
-  return s != NULL ? g_ascii_strdown (s, -1) : NULL;
+  if (!is_stringish (value))
+    return NULL;
+  /* Most are valid already: one copy, lowered, instead of two. */
+  if (g_utf8_validate (value->str, -1, NULL))
+    return g_ascii_strdown (value->str, -1);
+  s = g_utf8_make_valid (value->str, -1);
+  return g_ascii_strdown (s, -1);
 }
 
 /* A header's text, RFC 2047 encoded words decoded. */

@@ -106,8 +106,21 @@ normalize_address (const char *addr)
   at = strrchr (clean, '@');
   if (at != NULL && at[1] != '\0')
     {
-      g_autofree char *domain = g_utf8_strdown (at + 1, -1);
+      g_autofree char *domain = NULL;
+      gboolean plain = TRUE;
 
+      /* An ASCII domain is lowered in place, as g_utf8_strdown() would;
+       * but for an I, which some locales lower to a dotless i. */
+      for (const char *p = at + 1; *p != '\0' && plain; p++)
+        plain = (guchar) *p < 0x80 && *p != 'I';
+      if (plain)
+        {
+          for (char *p = (char *) at + 1; *p != '\0'; p++)
+            *p = g_ascii_tolower (*p);
+          return g_steal_pointer (&clean);
+        }
+
+      domain = g_utf8_strdown (at + 1, -1);
       return g_strdup_printf ("%.*s@%s", (int) (at - clean), clean, domain);
     }
 
@@ -296,7 +309,7 @@ read_threading_values (TernMimeIngest *ingest,
   if ((value = references) != NULL)
     {
       g_autoptr(GPtrArray) ids = g_ptr_array_new_with_free_func (g_free);
-      g_autoptr(GHashTable) seen = g_hash_table_new (g_str_hash, g_str_equal);
+      g_autoptr(GHashTable) seen = NULL;
       GPtrArray *kept;
 
       refs = g_mime_references_parse (ingest->options, value);
@@ -304,14 +317,27 @@ read_threading_values (TernMimeIngest *ingest,
         {
           char *id = tern_mime_text_clean_token (g_mime_references_get_message_id (refs, i));
 
-          /* Look before adding: adding a known ID would swap in the copy. */
-          if (id == NULL || g_hash_table_contains (seen, id))
+          if (id == NULL || (seen != NULL ? g_hash_table_contains (seen, id)
+                                          : g_ptr_array_find_with_equal_func (ids, id,
+                                                                              g_str_equal, NULL)))
             {
               g_free (id);
               continue;
             }
-          g_hash_table_add (seen, id);
           g_ptr_array_add (ids, id);
+
+          /* Most messages have a few references, looked through at once;
+           * a long list gets a table. */
+          if (seen == NULL && ids->len == 16)
+            {
+              seen = g_hash_table_new (g_str_hash, g_str_equal);
+              for (guint k = 0; k < ids->len; k++)
+                g_hash_table_add (seen, g_ptr_array_index (ids, k));
+            }
+          else if (seen != NULL)
+            {
+              g_hash_table_add (seen, id);
+            }
         }
       g_clear_pointer (&refs, g_mime_references_free);
 
@@ -541,6 +567,9 @@ tern_mime_ingest_plain_header (TernMimeIngest *ingest,
       if (end[i] == 0)
         continue;
       raw[i] = g_strndup ((const char *) data + start[i], end[i] - start[i]);
+      /* Address fields are read from their raw value below. */
+      if (i >= PLAIN_FROM && i <= PLAIN_SENDER)
+        continue;
       unfolded = g_mime_utils_header_unfold (raw[i]);
       value[i] = g_mime_utils_header_decode_text (options, unfolded);
     }
