@@ -194,6 +194,134 @@ static const struct {
   { FALSE, "To: a:b:c:d:e:f:g:h:i:j:k:l:m:n:o:p:q:r:s:t:u:v:w:x:y:z:a:b:c:d:e:f:g:h;\r\n\r\n" },
 };
 
+/* Address lists: whether the plain reader takes each, and, whichever
+ * reader does, the same mailboxes as the full parse. */
+static const struct {
+  gboolean plain;
+  const char *list;
+} address_lists[] = {
+  { TRUE, " a@x.org" },
+  { TRUE, " <b@X.Org>" },
+  { TRUE, " \"C D\" <cd@x.org>" },
+  { TRUE, " E F <ef@x.org>" },
+  { TRUE, " E<ef@x.org>" },
+  { TRUE, " \"Doe, John\"<john@EXAMPLE.org>" },
+  { TRUE, " \"Odd (chars) <here> @ all; : .\" <o@x.org>" },
+  { TRUE, " O'Brien <ob@x.org>, first.last+tag@sub-domain.x9.org" },
+  { TRUE, " a@x.org,b@x.org ,  c@x.org,\r\n d@x.org,\r\n\t\"N\" <n@x.org>\r\n" },
+  { TRUE, " Very Long Name With Many Words <long@x.org>" },
+  { TRUE, " {weird}#$%&*+/?=^_`|~-! <w@x.org>" },
+  { TRUE, "" },
+  { TRUE, "   \r\n" },
+  { FALSE, " ,a@x.org" },
+  { FALSE, " a@x.org," },
+  { FALSE, " a@x.org,,b@x.org" },
+  { FALSE, " a@x.org b@x.org" },
+  { FALSE, " a@x.org <b@x.org>" },
+  { FALSE, " John Q. Public <jqp@x.org>" },
+  { FALSE, " John  Smith <js@x.org>" },
+  { FALSE, " John\r\n Smith <js@x.org>" },
+  { FALSE, " \"  spaced\" <s@x.org>" },
+  { FALSE, " \"spaced \" <s@x.org>" },
+  { FALSE, " \"two  spaces\" <s@x.org>" },
+  { FALSE, " \"\" <empty@x.org>" },
+  { FALSE, " \"back\\\"slash\" <b@x.org>" },
+  { FALSE, " \"unclosed <u@x.org>" },
+  { FALSE, " =?utf-8?q?G=C3=A9?= <g@x.org>" },
+  { FALSE, " \"=?utf-8?q?H?=\" <h@x.org>" },
+  { FALSE, " i@x.org (Eye)" },
+  { FALSE, " Group: j@x.org, k@x.org;" },
+  { FALSE, " <@r.x:l@x.org>" },
+  { FALSE, " X <x@[127.0.0.1]>" },
+  { FALSE, " y.\"z\"@x.org" },
+  { FALSE, " .dot@x.org" },
+  { FALSE, " dot.@x.org" },
+  { FALSE, " do..t@x.org" },
+  { FALSE, " a@x..org" },
+  { FALSE, " a@x.org." },
+  { FALSE, " a@xn--bcher-kva.example" },
+  { FALSE, " a@mail.XN--bcher-kva.example" },
+  { FALSE, " m@" },
+  { FALSE, " @n" },
+  { FALSE, " <>" },
+  { FALSE, " o p q" },
+  { FALSE, " v@x.org>" },
+  { FALSE, " <w@x.org" },
+  { FALSE, " <w@x.org> trailing" },
+  { FALSE, " a@b_c.org" },
+};
+
+static void
+test_address_lists (void)
+{
+  for (guint i = 0; i < G_N_ELEMENTS (address_lists); i++)
+    {
+      g_autoptr(GPtrArray) names = g_ptr_array_new_with_free_func (g_free);
+      g_autoptr(GPtrArray) addresses = g_ptr_array_new_with_free_func (g_free);
+      g_autofree char *section = g_strdup_printf ("Subject: s\r\nTo:%s\r\nCc:%s, z@x.org\r\n\r\n",
+                                                  address_lists[i].list, address_lists[i].list);
+
+      g_test_message ("address list %u: %s", i, address_lists[i].list);
+      g_assert_cmpint (tern_mime_plain_address_list (address_lists[i].list, names, addresses), ==,
+                       address_lists[i].plain);
+      if (!address_lists[i].plain)
+        g_assert_cmpuint (addresses->len, ==, 0);
+      assert_same (section, strlen (section));
+    }
+}
+
+/* Lists made at random from mailboxes on both sides of the line of what
+ * is plain, each compared with the full parse. */
+static void
+test_generated_address_lists (void)
+{
+  static const char * const names[] = {
+    "", "Ann ", "Ann Lee ", "\"Lee, Ann\" ", "\"A\"", "\"a (b)\" ", "Ann  Lee ", "Ann. ", "O'Hara ",
+    "\"x\\\"y\" ", "=?utf-8?q?A?= ", "\"\" ",
+  };
+  static const char * const addrs[] = {
+    "a@x.org", "A.B@X.ORG", "a+b@x-y.org", "a@x", "a@[1.2.3.4]", "a..b@x.org", "a@xn--x.org",
+    "@x.org", "a@", "\"q\"@x.org", "a@x.org.",
+  };
+  static const char * const separators[] = { ", ", ",", " , ", ",\r\n ", ",\n\t", ",, ", " " };
+  g_autoptr(GRand) rand = g_rand_new_with_seed (20261123);
+  guint plain = 0;
+
+  for (guint i = 0; i < 3000; i++)
+    {
+      g_autoptr(GString) list = g_string_new (" ");
+      g_autoptr(GPtrArray) got_names = g_ptr_array_new_with_free_func (g_free);
+      g_autoptr(GPtrArray) got_addresses = g_ptr_array_new_with_free_func (g_free);
+      g_autofree char *section = NULL;
+      guint count = g_rand_int_range (rand, 1, 5);
+
+      for (guint k = 0; k < count; k++)
+        {
+          const char *name = names[g_rand_int_range (rand, 0, G_N_ELEMENTS (names))];
+          const char *addr = addrs[g_rand_int_range (rand, 0, G_N_ELEMENTS (addrs))];
+
+          if (k > 0)
+            g_string_append (list, separators[g_rand_int_range (rand, 0, G_N_ELEMENTS (separators))]);
+          if (name[0] == '\0' && g_rand_boolean (rand))
+            g_string_append (list, addr);
+          else
+            g_string_append_printf (list, "%s<%s>", name, addr);
+        }
+
+      section = g_strdup_printf ("To:%s\r\n\r\n", list->str);
+      if (tern_mime_plain_address_list (list->str, got_names, got_addresses))
+        {
+          plain++;
+          g_assert_cmpuint (got_addresses->len, ==, count);
+        }
+      assert_same (section, strlen (section));
+    }
+
+  /* Both readers were tried often. */
+  g_assert_cmpuint (plain, >, 100);
+  g_assert_cmpuint (plain, <, 2700);
+}
+
 /* Domains are lowered, local parts kept: on the fast path, where both
  * paths share the lowering, and on the full one. */
 static void
@@ -396,6 +524,9 @@ main (int    argc,
   g_test_add_func ("/mime/header-section/many-addresses-match-full-parse", test_many_addresses);
   g_test_add_func ("/mime/header-section/generated-sections-match-full-parse", test_generated);
   g_test_add_func ("/mime/header-section/domains-lowered", test_domains_lowered);
+  g_test_add_func ("/mime/header-section/address-lists-match-full-parse", test_address_lists);
+  g_test_add_func ("/mime/header-section/generated-address-lists-match-full-parse",
+                   test_generated_address_lists);
 
   return g_test_run ();
 }

@@ -127,6 +127,35 @@ normalize_address (const char *addr)
   return g_steal_pointer (&clean);
 }
 
+/* Adds one mailbox to @out, cleaned; %FALSE when @out is full. */
+static gboolean
+add_mailbox (TernMimeIngest *ingest,
+             GPtrArray      *out,
+             guint           max,
+             const char     *display_name,
+             const char     *raw_addr)
+{
+  g_autofree char *addr = normalize_address (raw_addr);
+  g_autofree char *name = NULL;
+  TernAddress *entry;
+
+  if (addr == NULL)
+    return TRUE;
+
+  if (out->len >= max)
+    {
+      ingest->self->problems |= TERN_MIME_PROBLEM_TRUNCATED_HEADERS;
+      return FALSE;
+    }
+
+  name = tern_mime_text_clean_line (display_name, TERN_MIME_MAX_TOKEN_BYTES);
+  entry = g_new0 (TernAddress, 1);
+  entry->name = name[0] != '\0' ? g_steal_pointer (&name) : NULL;
+  entry->address = g_steal_pointer (&addr);
+  g_ptr_array_add (out, entry);
+  return TRUE;
+}
+
 /* Groups inside groups break RFC 5322, but their mailboxes still count. */
 #define MAX_GROUP_DEPTH 8
 
@@ -143,9 +172,6 @@ flatten_addresses (TernMimeIngest      *ingest,
   for (int i = 0; i < n; i++)
     {
       InternetAddress *address = internet_address_list_get_address (list, i);
-      g_autofree char *addr = NULL;
-      g_autofree char *name = NULL;
-      TernAddress *entry;
 
       if (INTERNET_ADDRESS_IS_GROUP (address))
         {
@@ -159,22 +185,9 @@ flatten_addresses (TernMimeIngest      *ingest,
       if (!INTERNET_ADDRESS_IS_MAILBOX (address))
         continue;
 
-      addr = normalize_address (internet_address_mailbox_get_addr (INTERNET_ADDRESS_MAILBOX (address)));
-      if (addr == NULL)
-        continue;
-
-      if (out->len >= max)
-        {
-          ingest->self->problems |= TERN_MIME_PROBLEM_TRUNCATED_HEADERS;
-          return;
-        }
-
-      name = tern_mime_text_clean_line (internet_address_get_name (address),
-                                        TERN_MIME_MAX_TOKEN_BYTES);
-      entry = g_new0 (TernAddress, 1);
-      entry->name = name[0] != '\0' ? g_steal_pointer (&name) : NULL;
-      entry->address = g_steal_pointer (&addr);
-      g_ptr_array_add (out, entry);
+      if (!add_mailbox (ingest, out, max, internet_address_get_name (address),
+                        internet_address_mailbox_get_addr (INTERNET_ADDRESS_MAILBOX (address))))
+        return;
     }
 }
 
@@ -460,6 +473,210 @@ plain_field (const guint8 *name,
   return N_PLAIN_FIELDS;
 }
 
+/*
+ * Plain address lists, read without GMime's address parser: building an
+ * InternetAddressList of GObjects, and taking it down again, cost more
+ * than the rest of a header section.  "Plain" is what most mail has and
+ * nothing more: mailboxes separated by commas, each "local@domain",
+ * "<local@domain>", "Some Name <local@domain>" (words of atext, one space
+ * apart) or "\"Any, Name\" <local@domain>" (no backslash, no repeated or
+ * outer spaces inside the quotes); a local part of atext words joined by
+ * dots, a domain of letters, digits and hyphens in dot-separated labels,
+ * none of them punycode.  What GMime makes of such a list is known: the
+ * name as written (the quotes taken off), the address as written.  Any
+ * other list (comments, groups, encoded words, folds inside a name, odd
+ * spacing) is left to GMime.
+ */
+
+static gboolean
+is_atext (char c)
+{
+  return g_ascii_isalnum (c) || (c != '\0' && strchr ("!#$%&'*+-/=?^_`{|}~", c) != NULL);
+}
+
+static gboolean
+is_fws (char c)
+{
+  return c == ' ' || c == '\t' || c == '\r' || c == '\n';
+}
+
+/* Reads local@domain at *@p; on success *@p is past it. */
+static gboolean
+read_plain_addr_spec (const char **p,
+                      const char **start,
+                      gsize       *length)
+{
+  const char *q = *p;
+  const char *label;
+
+  /* dot-atom local part */
+  for (;;)
+    {
+      if (!is_atext (*q))
+        return FALSE;
+      while (is_atext (*q))
+        q++;
+      if (*q != '.')
+        break;
+      q++;
+    }
+  if (*q++ != '@')
+    return FALSE;
+
+  /* domain labels */
+  for (;;)
+    {
+      label = q;
+      while (g_ascii_isalnum (*q) || *q == '-')
+        q++;
+      if (q == label || (q - label >= 4 && g_ascii_strncasecmp (label, "xn--", 4) == 0))
+        return FALSE;
+      if (*q != '.')
+        break;
+      q++;
+    }
+
+  *start = *p;
+  *length = q - *p;
+  *p = q;
+  return TRUE;
+}
+
+/**
+ * tern_mime_plain_address_list:
+ * @raw: an address field's raw value, folds included
+ * @names: (element-type utf8): gets each mailbox's display name, or %NULL
+ * @addresses: (element-type utf8): gets each mailbox's address
+ *
+ * Reads @raw when it is a plain address list (see above), adding
+ * (newly allocated) to @names and @addresses what GMime's
+ * internet_address_list_parse() would give as each mailbox's name and
+ * address.
+ *
+ * Returns: %FALSE, with the arrays untouched, when @raw is not plain.
+ */
+gboolean
+tern_mime_plain_address_list (const char *raw,
+                              GPtrArray  *names,
+                              GPtrArray  *addresses)
+{
+  /* Offsets into @raw: name start, name length, address start, length. */
+  g_autoptr(GArray) spans = g_array_new (FALSE, FALSE, sizeof (gsize));
+  const char *p = raw;
+
+  if (strstr (raw, "=?") != NULL)
+    return FALSE;
+
+  while (is_fws (*p))
+    p++;
+
+  while (*p != '\0')
+    {
+      const char *name = NULL;
+      gsize name_length = 0;
+      const char *addr = NULL;
+      gsize addr_length = 0;
+      gsize span[4];
+
+      if (*p == '"')
+        {
+          /* "quoted name" <addr> */
+          const char *q = ++p;
+
+          while (*q != '"')
+            {
+              if (*q < 0x20 || *q > 0x7e || *q == '\\' || (*q == ' ' && (q[1] == ' ' || q[1] == '"')))
+                return FALSE;
+              q++;
+            }
+          if (q == p || *p == ' ')
+            return FALSE;
+          name = p;
+          name_length = q - p;
+          p = q + 1;
+          if (*p == ' ')
+            p++;
+          if (*p != '<')
+            return FALSE;
+        }
+      else if (*p != '<')
+        {
+          /* addr alone, or words of a name, then <addr> */
+          const char *q = p;
+
+          if (read_plain_addr_spec (&q, &addr, &addr_length) && (*q == '\0' || *q == ',' ||
+                                                                 is_fws (*q)))
+            {
+              p = q;
+            }
+          else
+            {
+              addr = NULL;
+              q = p;
+              for (;;)
+                {
+                  if (!is_atext (*q))
+                    return FALSE;
+                  while (is_atext (*q))
+                    q++;
+                  if (*q == ' ' && is_atext (q[1]))
+                    {
+                      q++;
+                      continue;
+                    }
+                  break;
+                }
+              name = p;
+              name_length = q - p;
+              p = q;
+              if (*p == ' ')
+                p++;
+              if (*p != '<')
+                return FALSE;
+            }
+        }
+
+      if (addr == NULL)
+        {
+          /* <addr> */
+          p++;
+          if (!read_plain_addr_spec (&p, &addr, &addr_length) || *p++ != '>')
+            return FALSE;
+        }
+
+      span[0] = name != NULL ? (gsize) (name - raw) : G_MAXSIZE;
+      span[1] = name_length;
+      span[2] = addr - raw;
+      span[3] = addr_length;
+      g_array_append_vals (spans, span, 4);
+
+      while (is_fws (*p))
+        p++;
+      if (*p == '\0')
+        break;
+      if (*p++ != ',')
+        return FALSE;
+      while (is_fws (*p))
+        p++;
+      /* Nothing, or another comma, after a comma is not plain. */
+      if (*p == '\0' || *p == ',')
+        return FALSE;
+    }
+
+  for (guint i = 0; i < spans->len; i += 4)
+    {
+      gsize name_start = g_array_index (spans, gsize, i);
+
+      g_ptr_array_add (names, name_start != G_MAXSIZE
+                              ? g_strndup (raw + name_start, g_array_index (spans, gsize, i + 1))
+                              : NULL);
+      g_ptr_array_add (addresses, g_strndup (raw + g_array_index (spans, gsize, i + 2),
+                                             g_array_index (spans, gsize, i + 3)));
+    }
+
+  return TRUE;
+}
+
 /**
  * tern_mime_ingest_plain_header:
  * @ingest: a new ingestion
@@ -480,6 +697,8 @@ tern_mime_ingest_plain_header (TernMimeIngest *ingest,
   char *raw[N_PLAIN_FIELDS] = { NULL };
   char *value[N_PLAIN_FIELDS] = { NULL };
   g_autofree char *message_id = NULL;
+  g_autoptr(GPtrArray) names = NULL;
+  g_autoptr(GPtrArray) addresses = NULL;
   PlainField current = N_PLAIN_FIELDS;
   gboolean ended = FALSE;
   gboolean any = FALSE;
@@ -575,6 +794,8 @@ tern_mime_ingest_plain_header (TernMimeIngest *ingest,
     }
 
   keep_subject (ingest, value[PLAIN_SUBJECT]);
+  names = g_ptr_array_new_with_free_func (g_free);
+  addresses = g_ptr_array_new_with_free_func (g_free);
 
   if (value[PLAIN_MESSAGE_ID] != NULL)
     message_id = g_mime_utils_decode_message_id (value[PLAIN_MESSAGE_ID]);
@@ -588,6 +809,18 @@ tern_mime_ingest_plain_header (TernMimeIngest *ingest,
 
       if (raw[i] == NULL)
         continue;
+
+      g_ptr_array_set_size (names, 0);
+      g_ptr_array_set_size (addresses, 0);
+      if (tern_mime_plain_address_list (raw[i], names, addresses))
+        {
+          for (guint k = 0; k < addresses->len; k++)
+            if (!add_mailbox (ingest, out[i - PLAIN_FROM], TERN_MIME_MAX_ADDRESSES,
+                              g_ptr_array_index (names, k), g_ptr_array_index (addresses, k)))
+              break;
+          continue;
+        }
+
       list = internet_address_list_parse (options, raw[i]);
       flatten_addresses (ingest, list, out[i - PLAIN_FROM], TERN_MIME_MAX_ADDRESSES, 0);
       g_clear_object (&list);

@@ -62,6 +62,9 @@ void        tern_mime_ingest_headers        (TernMimeIngest            *ingest,
 gboolean    tern_mime_ingest_plain_header   (TernMimeIngest            *ingest,
                                              const guint8              *data,
                                              gsize                      length);
+gboolean    tern_mime_plain_address_list    (const char                *raw,
+                                             GPtrArray                 *names,
+                                             GPtrArray                 *addresses);
 
 /* tern-mime-guard.c: what GMime is given to parse. */
 
