@@ -800,11 +800,16 @@ collect_headers_cb (const TernImapFetch *fetch,
   if (header == NULL)
     return;
 
+  /* A copy of the section alone: the response it came in, several times
+   * its size, goes as soon as it is read instead of staying until the
+   * store has written the batch. */
+  header = g_bytes_new (g_bytes_get_data (header, NULL), g_bytes_get_size (header));
   flags = tern_imap_flags_to_store (fetch->flags, &keywords);
   message = tern_header_message_new (header, fetch->uid, flags,
                                      fetch->internal_date != NULL
                                      ? g_date_time_to_unix (fetch->internal_date) : 0,
                                      fetch->size);
+  g_bytes_unref (header);
   message->keywords = keywords;
   message->modseq = fetch->modseq;
   message->has_attachments = has_attachments (fetch->body_structure);
