@@ -322,6 +322,88 @@ test_generated_address_lists (void)
   g_assert_cmpuint (plain, <, 2700);
 }
 
+/* The fast path takes a 7-bit value without "=?" as its own decoding:
+ * GMime's decoder must give such text back unchanged. */
+static void
+test_decode_without_encoded_words (void)
+{
+  static const char alphabet[] = " \t\t  abcXYZ019()<>@,;:\\\"/[]?=.!#$%&'*+-^_`{|}~\r\n";
+  g_autoptr(GRand) rand = g_rand_new_with_seed (7);
+  GMimeParserOptions *options = g_mime_parser_options_new ();
+  guint tried = 0;
+
+  for (guint i = 0; i < 20000; i++)
+    {
+      char text[300];
+      guint length = g_rand_int_range (rand, 0, i % 10 == 0 ? sizeof text - 1 : 40);
+      g_autofree char *decoded = NULL;
+
+      for (guint k = 0; k < length; k++)
+        text[k] = alphabet[g_rand_int_range (rand, 0, sizeof alphabet - 1)];
+      text[length] = '\0';
+      if (strstr (text, "=?") != NULL)
+        continue;
+      tried++;
+      decoded = g_mime_utils_header_decode_text (options, text);
+      g_assert_cmpstr (decoded, ==, text);
+    }
+  g_assert_cmpuint (tried, >, 10000);
+  g_mime_parser_options_free (options);
+}
+
+/* Dates made at random, in range and out, in the common form and near
+ * it: where the plain reader takes one, the same time as GMime's, and
+ * the same date as the full parse either way. */
+static void
+test_generated_dates (void)
+{
+  static const char * const months[] = {
+    "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec", "jan", "Foo",
+  };
+  static const char * const weekdays[] = {
+    "", "Mon, ", "Tue, ", "Wed, ", "Thu, ", "Fri, ", "Sat, ", "Sun, ", "mon, ", "Tue ", "Xyz, ",
+  };
+  static const char * const ends[] = { "", " ", "\t", " (UTC)", " GMT", "x" };
+  g_autoptr(GRand) rand = g_rand_new_with_seed (19700101);
+  guint plain = 0;
+
+  for (guint i = 0; i < 20000; i++)
+    {
+      g_autofree char *date = NULL;
+      g_autofree char *section = NULL;
+      g_autoptr(GDateTime) expected = NULL;
+      int year = g_rand_boolean (rand) ? g_rand_int_range (rand, 1960, 2110)
+                                       : g_rand_int_range (rand, 0, 10000);
+      int zone_minutes = g_rand_int_range (rand, 0, 3) == 0 ? g_rand_int_range (rand, 0, 100)
+                                                            : g_rand_int_range (rand, 0, 4) * 15;
+      gint64 got = 0;
+
+      date = g_strdup_printf ("%s%s%0*d %s %04d %02d:%02d:%02d %c%02d%02d%s",
+                              g_rand_int_range (rand, 0, 10) == 0 ? " " : "",
+                              weekdays[g_rand_int_range (rand, 0, G_N_ELEMENTS (weekdays))],
+                              g_rand_boolean (rand) ? 2 : 1, g_rand_int_range (rand, 0, 33),
+                              months[g_rand_int_range (rand, 0, G_N_ELEMENTS (months))], year,
+                              g_rand_int_range (rand, 0, 26), g_rand_int_range (rand, 0, 62),
+                              g_rand_int_range (rand, 0, 62), g_rand_boolean (rand) ? '+' : '-',
+                              g_rand_int_range (rand, 0, 30), zone_minutes,
+                              ends[g_rand_int_range (rand, 0, G_N_ELEMENTS (ends))]);
+      if (tern_mime_plain_date (date, &got))
+        {
+          plain++;
+          expected = g_mime_utils_header_decode_date (date);
+          g_assert_nonnull (expected);
+          g_assert_cmpint (got, ==, g_date_time_to_unix (expected));
+        }
+
+      section = g_strdup_printf ("Date: %s\r\n\r\n", date);
+      assert_same (section, strlen (section));
+    }
+
+  /* Both readers were tried often. */
+  g_assert_cmpuint (plain, >, 2000);
+  g_assert_cmpuint (plain, <, 18000);
+}
+
 /* Domains are lowered, local parts kept: on the fast path, where both
  * paths share the lowering, and on the full one. */
 static void
@@ -524,6 +606,8 @@ main (int    argc,
   g_test_add_func ("/mime/header-section/many-addresses-match-full-parse", test_many_addresses);
   g_test_add_func ("/mime/header-section/generated-sections-match-full-parse", test_generated);
   g_test_add_func ("/mime/header-section/domains-lowered", test_domains_lowered);
+  g_test_add_func ("/mime/header-section/generated-dates-match-gmime", test_generated_dates);
+  g_test_add_func ("/mime/header-section/decoding-keeps-plain-text", test_decode_without_encoded_words);
   g_test_add_func ("/mime/header-section/address-lists-match-full-parse", test_address_lists);
   g_test_add_func ("/mime/header-section/generated-address-lists-match-full-parse",
                    test_generated_address_lists);

@@ -542,6 +542,126 @@ read_plain_addr_spec (const char **p,
   return TRUE;
 }
 
+/* Dates */
+
+static gboolean
+read_number (const char *p,
+             int         digits,
+             int        *out)
+{
+  int value = 0;
+
+  for (int i = 0; i < digits; i++)
+    {
+      if (!g_ascii_isdigit (p[i]))
+        return FALSE;
+      value = value * 10 + (p[i] - '0');
+    }
+  *out = value;
+  return TRUE;
+}
+
+/* Days from 1970-01-01 to @year-@month-@day (proleptic Gregorian). */
+static gint64
+days_from_civil (gint64 year,
+                 int    month,
+                 int    day)
+{
+  gint64 era;
+  gint64 year_of_era;
+  gint64 day_of_year;
+
+  year -= month <= 2;
+  era = (year >= 0 ? year : year - 399) / 400;
+  year_of_era = year - era * 400;
+  day_of_year = (153 * (month + (month > 2 ? -3 : 9)) + 2) / 5 + day - 1;
+  return era * 146097 + year_of_era * 365 + year_of_era / 4 - year_of_era / 100 + day_of_year -
+         719468;
+}
+
+/**
+ * tern_mime_plain_date:
+ * @text: a Date field's unfolded value
+ * @out_unix: (out): the date as seconds since 1970 (UTC)
+ *
+ * Reads the form nearly all mail has, "Tue, 3 Mar 2026 10:00:00 +0100"
+ * (the day of the week optional, one or two digits for the day, spaces
+ * around), with every field in range and a year from 1970 on, giving what
+ * g_mime_utils_header_decode_date() gives for it without building a
+ * GDateTime and its time zone.
+ *
+ * Returns: %FALSE for any other text, which is GMime's to read.
+ */
+gboolean
+tern_mime_plain_date (const char *text,
+                      gint64     *out_unix)
+{
+  static const char months[] = "JanFebMarAprMayJunJulAugSepOctNovDec";
+  static const char weekdays[] = "MonTueWedThuFriSatSun";
+  static const int month_days[] = { 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31 };
+  const char *p = text;
+  int day;
+  int month = 0;
+  int year;
+  int hour;
+  int minute;
+  int second;
+  int zone;
+  int last_day;
+  gint64 offset;
+  char sign;
+
+  while (*p == ' ' || *p == '\t')
+    p++;
+  for (int i = 0; i < 7; i++)
+    if (strncmp (p, weekdays + 3 * i, 3) == 0 && p[3] == ',' && p[4] == ' ')
+      {
+        p += 5;
+        break;
+      }
+
+  if (read_number (p, 2, &day) && p[2] == ' ')
+    p += 3;
+  else if (read_number (p, 1, &day) && p[1] == ' ')
+    p += 2;
+  else
+    return FALSE;
+
+  for (int i = 0; i < 12; i++)
+    if (strncmp (p, months + 3 * i, 3) == 0)
+      month = i + 1;
+  if (month == 0 || p[3] != ' ')
+    return FALSE;
+  p += 4;
+
+  if (!read_number (p, 4, &year) || p[4] != ' ' ||
+      !read_number (p + 5, 2, &hour) || p[7] != ':' ||
+      !read_number (p + 8, 2, &minute) || p[10] != ':' ||
+      !read_number (p + 11, 2, &second) || p[13] != ' ')
+    return FALSE;
+  p += 14;
+
+  sign = *p;
+  if ((sign != '+' && sign != '-') || !read_number (p + 1, 4, &zone))
+    return FALSE;
+  p += 5;
+  while (*p == ' ' || *p == '\t')
+    p++;
+  if (*p != '\0')
+    return FALSE;
+
+  last_day = month_days[month - 1] +
+             (month == 2 && ((year % 4 == 0 && year % 100 != 0) || year % 400 == 0));
+  if (year < 1970 || day < 1 || day > last_day || hour > 23 || minute > 59 || second > 59 ||
+      zone / 100 > 23 || zone % 100 > 59)
+    return FALSE;
+
+  offset = (gint64) (zone / 100 * 3600 + zone % 100 * 60) * (sign == '-' ? -1 : 1);
+  *out_unix = days_from_civil (year, month, day) * 86400 + hour * 3600 + minute * 60 + second -
+              offset;
+  return TRUE;
+}
+
 /**
  * tern_mime_plain_address_list:
  * @raw: an address field's raw value, folds included
@@ -790,7 +910,12 @@ tern_mime_ingest_plain_header (TernMimeIngest *ingest,
       if (i >= PLAIN_FROM && i <= PLAIN_SENDER)
         continue;
       unfolded = g_mime_utils_header_unfold (raw[i]);
-      value[i] = g_mime_utils_header_decode_text (options, unfolded);
+      /* Without an encoded word, GMime's decoding gives the 7-bit text
+       * back as it is (a test holds it to that). */
+      if (strstr (unfolded, "=?") == NULL)
+        value[i] = g_steal_pointer (&unfolded);
+      else
+        value[i] = g_mime_utils_header_decode_text (options, unfolded);
     }
 
   keep_subject (ingest, value[PLAIN_SUBJECT]);
@@ -826,7 +951,7 @@ tern_mime_ingest_plain_header (TernMimeIngest *ingest,
       g_clear_object (&list);
     }
 
-  if (value[PLAIN_DATE] != NULL)
+  if (value[PLAIN_DATE] != NULL && !tern_mime_plain_date (value[PLAIN_DATE], &self->date))
     {
       g_autoptr(GDateTime) date = g_mime_utils_header_decode_date (value[PLAIN_DATE]);
 
