@@ -1045,6 +1045,9 @@ typedef struct
 {
   GPtrArray *headers;
   gboolean prepared;
+  /* The first, small batch is written alone, so that the newest mail
+   * shows at once. */
+  gboolean first;
 } Batch;
 
 static void
@@ -1192,6 +1195,7 @@ pipeline_fetched_cb (GObject      *source,
       Batch *ready = g_new0 (Batch, 1);
 
       ready->headers = g_ptr_array_ref (batch->collected.headers);
+      ready->first = batch->index == 0;
       pipeline->stats->new_messages += ready->headers->len;
       g_queue_push_tail (&pipeline->ready, ready);
       pipeline->preparing++;
@@ -1215,27 +1219,32 @@ pipeline_pump (Pipeline *pipeline)
   /* Batches go to the store in the order they were asked for: the
    * replies of pipelined commands come in that order.  What arrived
    * whole before an error is kept all the same.  The prepared batches
-   * that waited for the store while it wrote go in one write: one commit
+   * that waited for the store while it wrote go in one write (but the
+   * first, small one, which goes alone and at once): one commit
    * for them all rewrites the pages they share (the indexes on IDs and
    * the search index) once. */
   if (!pipeline->writing && !g_queue_is_empty (&pipeline->ready) &&
       ((Batch *) g_queue_peek_head (&pipeline->ready))->prepared)
     {
       g_autoptr(GPtrArray) headers = NULL;
+      gboolean first = FALSE;
 
       while (!g_queue_is_empty (&pipeline->ready))
         {
           Batch *batch = g_queue_peek_head (&pipeline->ready);
 
           if (!batch->prepared ||
-              (headers != NULL && headers->len + batch->headers->len > WRITE_MAX))
+              (headers != NULL && (batch->first || headers->len + batch->headers->len > WRITE_MAX)))
             break;
           g_queue_pop_head (&pipeline->ready);
+          first = batch->first;
           if (headers == NULL)
             headers = g_steal_pointer (&batch->headers);
           else
             g_ptr_array_extend_and_steal (headers, g_steal_pointer (&batch->headers));
           batch_free (batch);
+          if (first)
+            break;
         }
 
       pipeline->writing = TRUE;
