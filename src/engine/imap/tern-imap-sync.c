@@ -742,35 +742,6 @@ select_folder (TernImapSync    *self,
 
 /* Fetching */
 
-static gboolean
-has_attachments (const TernImapBodyPart *part)
-{
-  if (part == NULL)
-    return FALSE;
-
-  if (part->disposition != NULL && g_ascii_strcasecmp (part->disposition, "attachment") == 0)
-    return TRUE;
-
-  if (part->children != NULL)
-    {
-      for (guint i = 0; i < part->children->len; i++)
-        {
-          if (has_attachments (g_ptr_array_index (part->children, i)))
-            return TRUE;
-        }
-      return FALSE;
-    }
-
-  if (part->type != NULL && g_ascii_strcasecmp (part->type, "text") != 0)
-    {
-      g_autofree char *filename = tern_imap_body_part_get_filename (part);
-
-      return filename != NULL;
-    }
-
-  return FALSE;
-}
-
 typedef struct
 {
   GPtrArray *headers;
@@ -812,7 +783,7 @@ collect_headers_cb (const TernImapFetch *fetch,
   g_bytes_unref (header);
   message->keywords = keywords;
   message->modseq = fetch->modseq;
-  message->has_attachments = has_attachments (fetch->body_structure);
+  message->has_attachments = fetch->attachment_disposition;
   g_ptr_array_add (collected->headers, message);
 }
 

@@ -227,7 +227,7 @@ tern_imap_fetch_free (TernImapFetch *fetch)
   g_strfreev (fetch->flags);
   g_clear_pointer (&fetch->internal_date, g_date_time_unref);
   g_clear_pointer (&fetch->envelope, tern_imap_envelope_free);
-  g_clear_pointer (&fetch->body_structure, tern_imap_body_part_free);
+  g_clear_pointer (&fetch->structure, tern_imap_body_part_free);
   g_clear_pointer (&fetch->response, tern_imap_response_unref);
   g_clear_pointer (&fetch->sections, g_ptr_array_unref);
   g_free (fetch);
@@ -257,6 +257,28 @@ tern_imap_fetch_get_section (const TernImapFetch *fetch,
         return candidate->bytes;
     }
   return NULL;
+}
+
+/**
+ * tern_imap_fetch_get_body_structure:
+ *
+ * The part tree of the BODYSTRUCTURE (or BODY), made on the first call
+ * (from the response the fetch holds) and kept with @fetch.
+ *
+ * Returns: (transfer none) (nullable): the tree, or %NULL when the
+ *   response held none
+ */
+const TernImapBodyPart *
+tern_imap_fetch_get_body_structure (const TernImapFetch *fetch)
+{
+  TernImapFetch *self = (TernImapFetch *) fetch;
+
+  g_return_val_if_fail (fetch != NULL, NULL);
+
+  /* Checked already when the response was decoded: this cannot fail. */
+  if (self->structure == NULL && self->structure_value != NULL)
+    self->structure = tern_imap_body_part_decode (self->structure_value, NULL);
+  return self->structure;
 }
 
 gboolean
@@ -600,10 +622,12 @@ imap_fetch_decode (TernImapResponse  *response,
       else if (g_ascii_strcasecmp (name->str, "BODYSTRUCTURE") == 0
                || g_ascii_strcasecmp (name->str, "BODY") == 0)
         {
-          g_clear_pointer (&fetch->body_structure, tern_imap_body_part_free);
-          fetch->body_structure = tern_imap_body_part_decode (value, error);
-          if (fetch->body_structure == NULL)
+          /* Checked now, as a whole, so that a bad one fails the
+           * response as it arrives; the tree is made only if asked for. */
+          if (!tern_imap_body_structure_check (value, &fetch->attachment_disposition, error))
             return NULL;
+          g_clear_pointer (&fetch->structure, tern_imap_body_part_free);
+          fetch->structure_value = value;
           fetch->fields |= TERN_IMAP_FETCH_BODYSTRUCTURE;
         }
       else
