@@ -253,7 +253,10 @@ tern_imap_fetch_get_section (const TernImapFetch *fetch,
     {
       Section *candidate = g_ptr_array_index (fetch->sections, i);
 
-      if (g_ascii_strcasecmp (candidate->name, section) == 0)
+      /* Names are kept in upper case, as callers mostly ask: an exact
+       * match is found without folding a long name letter by letter. */
+      if (strcmp (candidate->name, section) == 0 ||
+          g_ascii_strcasecmp (candidate->name, section) == 0)
         return candidate->bytes;
     }
   return NULL;
@@ -543,6 +546,15 @@ section_name (const char *item)
   return g_ascii_strup (open + 1, close - open - 1);
 }
 
+/* Whether the atom @name is @word, in any case; the length first, as
+ * most names are not. */
+static gboolean
+item_is (const TernImapValue *name,
+         const char          *word)
+{
+  return name->len == strlen (word) && g_ascii_strcasecmp (name->str, word) == 0;
+}
+
 TernImapFetch *
 imap_fetch_decode (TernImapResponse  *response,
               GError           **error)
@@ -567,7 +579,7 @@ imap_fetch_decode (TernImapResponse  *response,
       if (name->kind != TERN_IMAP_VALUE_ATOM)
         goto bad;
 
-      if (g_ascii_strcasecmp (name->str, "UID") == 0)
+      if (item_is (name, "UID"))
         {
           if (value->kind != TERN_IMAP_VALUE_NUMBER || value->number == 0
               || value->number > G_MAXUINT32)
@@ -575,7 +587,7 @@ imap_fetch_decode (TernImapResponse  *response,
           fetch->uid = (guint32) value->number;
           fetch->fields |= TERN_IMAP_FETCH_UID;
         }
-      else if (g_ascii_strcasecmp (name->str, "FLAGS") == 0)
+      else if (item_is (name, "FLAGS"))
         {
           if (value->kind != TERN_IMAP_VALUE_LIST)
             goto bad;
@@ -583,7 +595,7 @@ imap_fetch_decode (TernImapResponse  *response,
           fetch->flags = imap_strv_from_list (value);
           fetch->fields |= TERN_IMAP_FETCH_FLAGS;
         }
-      else if (g_ascii_strcasecmp (name->str, "INTERNALDATE") == 0)
+      else if (item_is (name, "INTERNALDATE"))
         {
           if (value->kind != TERN_IMAP_VALUE_STRING)
             goto bad;
@@ -592,14 +604,14 @@ imap_fetch_decode (TernImapResponse  *response,
           if (fetch->internal_date != NULL)
             fetch->fields |= TERN_IMAP_FETCH_INTERNALDATE;
         }
-      else if (g_ascii_strcasecmp (name->str, "RFC822.SIZE") == 0)
+      else if (item_is (name, "RFC822.SIZE"))
         {
           if (value->kind != TERN_IMAP_VALUE_NUMBER)
             goto bad;
           fetch->size = value->number;
           fetch->fields |= TERN_IMAP_FETCH_SIZE;
         }
-      else if (g_ascii_strcasecmp (name->str, "MODSEQ") == 0)
+      else if (item_is (name, "MODSEQ"))
         {
           const TernImapValue *number;
 
@@ -611,7 +623,7 @@ imap_fetch_decode (TernImapResponse  *response,
           fetch->modseq = number->number;
           fetch->fields |= TERN_IMAP_FETCH_MODSEQ;
         }
-      else if (g_ascii_strcasecmp (name->str, "ENVELOPE") == 0)
+      else if (item_is (name, "ENVELOPE"))
         {
           g_clear_pointer (&fetch->envelope, tern_imap_envelope_free);
           fetch->envelope = tern_imap_envelope_decode (value, error);
@@ -619,8 +631,8 @@ imap_fetch_decode (TernImapResponse  *response,
             return NULL;
           fetch->fields |= TERN_IMAP_FETCH_ENVELOPE;
         }
-      else if (g_ascii_strcasecmp (name->str, "BODYSTRUCTURE") == 0
-               || g_ascii_strcasecmp (name->str, "BODY") == 0)
+      else if (item_is (name, "BODYSTRUCTURE")
+               || item_is (name, "BODY"))
         {
           /* Checked now, as a whole, so that a bad one fails the
            * response as it arrives; the tree is made only if asked for. */
