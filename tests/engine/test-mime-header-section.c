@@ -227,7 +227,11 @@ static const struct {
   { FALSE, " \"\" <empty@x.org>" },
   { FALSE, " \"back\\\"slash\" <b@x.org>" },
   { FALSE, " \"unclosed <u@x.org>" },
-  { FALSE, " =?utf-8?q?G=C3=A9?= <g@x.org>" },
+  { TRUE, " =?utf-8?q?G=C3=A9?= <g@x.org>" },
+  { TRUE, " =?UTF-8?B?!!bad?= Lee =?UTF-8?B?5bGx55Sw?= =?utf-8?q?a_b?= <l@x.org>" },
+  { TRUE, " Ann =?bogus?q?x?= =?utf-8?q?=ZZ?= <a@x.org>, =?UTF-8?Q?J=C3=BCrgen?= <j@x.de>" },
+  { FALSE, " =?utf-8?q?x?=@x.org" },
+  { FALSE, " Name <=?utf-8?q?x?=@x.org>" },
   { FALSE, " \"=?utf-8?q?H?=\" <h@x.org>" },
   { FALSE, " i@x.org (Eye)" },
   { FALSE, " Group: j@x.org, k@x.org;" },
@@ -277,7 +281,9 @@ test_generated_address_lists (void)
 {
   static const char * const names[] = {
     "", "Ann ", "Ann Lee ", "\"Lee, Ann\" ", "\"A\"", "\"a (b)\" ", "Ann  Lee ", "Ann. ", "O'Hara ",
-    "\"x\\\"y\" ", "=?utf-8?q?A?= ", "\"\" ",
+    "\"x\\\"y\" ", "=?utf-8?q?A?= ", "\"\" ", "=?UTF-8?B?!!bad?= Lee ", "Lee =?UTF-8?B?5bGx55Sw?= ",
+    "=?utf-8?q?a_b?= =?bogus?q?x?= ", "=?UTF-8?Q?J=C3=BCrgen?= M. ", "=?utf-8?q?=ZZ?= ",
+    "=?UTF-8?B?5bGx?= =?UTF-8?B?55Sw?= ", "\"=?utf-8?q?Q?=\" ",
   };
   static const char * const addrs[] = {
     "a@x.org", "A.B@X.ORG", "a+b@x-y.org", "a@x", "a@[1.2.3.4]", "a..b@x.org", "a@xn--x.org",
