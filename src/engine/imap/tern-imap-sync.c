@@ -1007,10 +1007,6 @@ typedef struct
   gboolean writing;
   /* Ready: Batch, in the order asked for. */
   GQueue ready;
-  /* The headers the store is writing, then those it wrote (arrays of
-   * them), whose parsed parts the next prepare_thread() frees. */
-  GPtrArray *in_store;
-  GPtrArray *written;
   GError *error;
 } Pipeline;
 
@@ -1019,8 +1015,6 @@ typedef struct
 typedef struct
 {
   GPtrArray *headers;
-  /* Written headers whose parsed parts go while these are parsed. */
-  GPtrArray *spent;
   gboolean prepared;
   /* The first, small batch is written alone, so that the newest mail
    * shows at once. */
@@ -1031,7 +1025,6 @@ static void
 batch_free (Batch *batch)
 {
   g_clear_pointer (&batch->headers, g_ptr_array_unref);
-  g_clear_pointer (&batch->spent, g_ptr_array_unref);
   g_free (batch);
 }
 
@@ -1119,9 +1112,6 @@ pipeline_wrote_cb (GObject      *source,
     }
 
   pipeline->writing = FALSE;
-  if (pipeline->written == NULL)
-    pipeline->written = g_ptr_array_new_with_free_func ((GDestroyNotify) g_ptr_array_unref);
-  g_ptr_array_add (pipeline->written, g_steal_pointer (&pipeline->in_store));
   pipeline_pump (pipeline);
 }
 
@@ -1133,26 +1123,9 @@ prepare_thread (GTask        *task,
                 GCancellable *cancellable)
 {
   Batch *batch = task_data;
-  g_autoptr(GPtrArray) spent = g_ptr_array_new ();
 
-  for (guint k = 0; batch->spent != NULL && k < batch->spent->len; k++)
-    {
-      GPtrArray *written = g_ptr_array_index (batch->spent, k);
-
-      g_ptr_array_extend (spent, written, NULL, NULL);
-    }
-
-  /* What the store wrote since the last batch is freed here, a message
-   * before each one parsed: this thread's allocator hands the same
-   * memory out again, instead of other threads' frees shrinking its heap
-   * and the parsing growing it back. */
-  for (guint i = 0; i < MAX (batch->headers->len, spent->len); i++)
-    {
-      if (i < spent->len)
-        tern_header_message_release (g_ptr_array_index (spent, i));
-      if (i < batch->headers->len)
-        tern_header_message_prepare (g_ptr_array_index (batch->headers, i));
-    }
+  for (guint i = 0; i < batch->headers->len; i++)
+    tern_header_message_prepare (g_ptr_array_index (batch->headers, i));
   g_task_return_boolean (task, TRUE);
 }
 
@@ -1165,7 +1138,6 @@ pipeline_prepared_cb (GObject      *source,
   Batch *batch = g_task_get_task_data (G_TASK (result));
 
   batch->prepared = TRUE;
-  g_clear_pointer (&batch->spent, g_ptr_array_unref);
   pipeline->preparing--;
   pipeline_pump (pipeline);
 }
@@ -1194,7 +1166,6 @@ pipeline_fetched_cb (GObject      *source,
       Batch *ready = g_new0 (Batch, 1);
 
       ready->headers = g_ptr_array_ref (batch->collected.headers);
-      ready->spent = g_steal_pointer (&pipeline->written);
       ready->first = batch->index == 0;
       pipeline->stats->new_messages += ready->headers->len;
       g_queue_push_tail (&pipeline->ready, ready);
@@ -1248,7 +1219,6 @@ pipeline_pump (Pipeline *pipeline)
         }
 
       pipeline->writing = TRUE;
-      pipeline->in_store = g_ptr_array_ref (headers);
       tern_store_add_headers_async (self->store, pipeline->folder_id, headers, NULL,
                                     pipeline_wrote_cb, pipeline);
     }
@@ -1323,8 +1293,6 @@ fetch_new_headers (TernImapSync       *self,
     g_main_context_iteration (self->context, TRUE);
 
   g_queue_clear_full (&pipeline.ready, (GDestroyNotify) batch_free);
-  g_clear_pointer (&pipeline.in_store, g_ptr_array_unref);
-  g_clear_pointer (&pipeline.written, g_ptr_array_unref);
   g_array_unref (pipeline.bounds);
   g_ptr_array_unref (pipeline.inflight);
 

@@ -165,21 +165,6 @@ tern_header_message_prepare (TernHeaderMessage *message)
   message->fts = tern_store_fts_text_new (message->parsed);
 }
 
-/**
- * tern_header_message_release:
- *
- * Frees what tern_header_message_prepare() made, once the store has
- * written the message: best on the thread that prepared it, whose
- * allocator then takes the memory back for the next messages instead of
- * another thread's frees shrinking and regrowing its heap.
- */
-void
-tern_header_message_release (TernHeaderMessage *message)
-{
-  g_clear_pointer ((TernMimeMessage **) &message->parsed, tern_mime_message_unref);
-  g_clear_pointer ((TernFtsText **) &message->fts, tern_store_fts_text_free);
-}
-
 void
 tern_header_message_free (TernHeaderMessage *message)
 {
@@ -187,7 +172,8 @@ tern_header_message_free (TernHeaderMessage *message)
     return;
 
   g_clear_pointer (&message->header, g_bytes_unref);
-  tern_header_message_release (message);
+  g_clear_pointer ((TernMimeMessage **) &message->parsed, tern_mime_message_unref);
+  g_clear_pointer ((TernFtsText **) &message->fts, tern_store_fts_text_free);
   g_free (message->keywords);
   g_free (message);
 }
@@ -1777,9 +1763,10 @@ add_headers_job (TernStore   *self,
                 goto rollback;
             }
 
-          /* The parsed header stays with the message: the writer, whose
-           * time every message waits for, does not spend it on freeing
-           * (see tern_header_message_release()). */
+          /* Done with: the parsed header goes here, not on the thread
+           * that reads the server. */
+          g_clear_pointer ((TernMimeMessage **) &message->parsed, tern_mime_message_unref);
+          g_clear_pointer ((TernFtsText **) &message->fts, tern_store_fts_text_free);
 
           if ((message->flags & (TERN_MESSAGE_FLAG_SEEN | TERN_MESSAGE_FLAG_DELETED)) == 0)
             unread++;

@@ -149,7 +149,6 @@ TernHeaderMessage *tern_header_message_new     (GBytes            *header,
                                                 gint64             internal_date,
                                                 gint64             size);
 void               tern_header_message_prepare (TernHeaderMessage *message);
-void               tern_header_message_release (TernHeaderMessage *message);
 void               tern_header_message_free    (TernHeaderMessage *message);
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (TernHeaderMessage, tern_header_message_free)
