@@ -307,7 +307,8 @@ test_generated_address_lists (void)
           const char *addr = addrs[g_rand_int_range (rand, 0, G_N_ELEMENTS (addrs))];
 
           if (k > 0)
-            g_string_append (list, separators[g_rand_int_range (rand, 0, G_N_ELEMENTS (separators))]);
+            g_string_append (list,
+                             separators[g_rand_int_range (rand, 0, G_N_ELEMENTS (separators))]);
           if (name[0] == '\0' && g_rand_boolean (rand))
             g_string_append (list, addr);
           else
@@ -364,7 +365,8 @@ static void
 test_generated_dates (void)
 {
   static const char * const months[] = {
-    "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec", "jan", "Foo",
+    "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+    "jan", "Foo",
   };
   static const char * const weekdays[] = {
     "", "Mon, ", "Tue, ", "Wed, ", "Thu, ", "Fri, ", "Sat, ", "Sun, ", "mon, ", "Tue ", "Xyz, ",
@@ -419,10 +421,10 @@ test_domains_lowered (void)
                                 "To: a@Xn--Bcher-Kva.Example, b@i.ORG\r\n\r\n";
   static const char raw_8bit[] = "Subject: caf\xc3\xa9\r\nFrom: Ivan <Ivan.P@MAIL.IBM.COM>\r\n"
                                  "To: x@B\xc3\x9c" "CHER.Example\r\n\r\n";
-  g_autoptr(TernMimeMessage) fast = tern_mime_message_parse_header_section ((const guint8 *) section,
-                                                                             strlen (section));
-  g_autoptr(TernMimeMessage) full = tern_mime_message_parse ((const guint8 *) raw_8bit,
-                                                             strlen (raw_8bit));
+  g_autoptr(TernMimeMessage) fast =
+    tern_mime_message_parse_header_section ((const guint8 *) section, strlen (section));
+  g_autoptr(TernMimeMessage) full =
+    tern_mime_message_parse ((const guint8 *) raw_8bit, strlen (raw_8bit));
   TernAddress *address;
 
   g_assert_true (is_plain (section, strlen (section)));
@@ -613,7 +615,8 @@ main (int    argc,
   g_test_add_func ("/mime/header-section/generated-sections-match-full-parse", test_generated);
   g_test_add_func ("/mime/header-section/domains-lowered", test_domains_lowered);
   g_test_add_func ("/mime/header-section/generated-dates-match-gmime", test_generated_dates);
-  g_test_add_func ("/mime/header-section/decoding-keeps-plain-text", test_decode_without_encoded_words);
+  g_test_add_func ("/mime/header-section/decoding-keeps-plain-text",
+                   test_decode_without_encoded_words);
   g_test_add_func ("/mime/header-section/address-lists-match-full-parse", test_address_lists);
   g_test_add_func ("/mime/header-section/generated-address-lists-match-full-parse",
                    test_generated_address_lists);

@@ -703,7 +703,8 @@ tern_mime_plain_address_list (const char *raw,
 
           while (*q != '"')
             {
-              if (*q < 0x20 || *q > 0x7e || *q == '\\' || (*q == ' ' && (q[1] == ' ' || q[1] == '"')))
+              if (*q < 0x20 || *q > 0x7e || *q == '\\' ||
+                  (*q == ' ' && (q[1] == ' ' || q[1] == '"')))
                 return FALSE;
               q++;
             }
