@@ -636,6 +636,89 @@ decode_structure (const char *bytes)
   return part;
 }
 
+/* BODYSTRUCTUREs sound and broken: the check alone fails where decoding
+ * fails, with the same message, and finds an attachment where the tree
+ * has a part with the disposition "attachment". */
+static const struct {
+  const char *structure;
+  gboolean sound;
+  gboolean attachment;
+} checked_structures[] = {
+  { "(\"text\" \"plain\" (\"charset\" \"utf-8\") NIL NIL \"7bit\" 10 1 NIL NIL NIL NIL)",
+    TRUE, FALSE },
+  { "(\"TEXT\" \"PLAIN\" NIL NIL NIL \"7BIT\" 10 1)", TRUE, FALSE },
+  { "(NIL NIL NIL NIL NIL NIL 10 1)", TRUE, FALSE },
+  { "(NIL NIL NIL NIL NIL NIL 10)", FALSE, FALSE },
+  { "(\"text\" \"plain\" NIL NIL NIL \"7bit\" 10)", FALSE, FALSE },
+  { "(\"image\" \"png\" NIL NIL NIL \"base64\" 10)", TRUE, FALSE },
+  { "(\"image\" \"png\" NIL NIL NIL \"base64\" 10 NIL \"ATTACHMENT\")", TRUE, TRUE },
+  { "(\"image\" \"png\" NIL NIL NIL \"base64\" 10 NIL (\"Attachment\" NIL))", TRUE, TRUE },
+  { "(\"image\" \"png\" NIL NIL NIL \"base64\" 10 NIL (\"inline\" (\"filename\" \"a\")))",
+    TRUE, FALSE },
+  { "(\"image\" \"png\" NIL NIL NIL \"base64\" 10 NIL (NIL NIL))", FALSE, FALSE },
+  { "(\"image\" \"png\" NIL NIL NIL \"base64\" 10 NIL (\"attachment\" (\"odd\")))",
+    FALSE, FALSE },
+  { "(\"image\" \"png\" (\"name\") NIL NIL \"base64\" 10)", FALSE, FALSE },
+  { "(\"image\" \"png\" \"params\" NIL NIL \"base64\" 10)", FALSE, FALSE },
+  { "(\"image\" \"png\" NIL NIL NIL \"base64\" \"ten\")", FALSE, FALSE },
+  { "((\"text\" \"plain\" NIL NIL NIL \"7bit\" 1 1)(\"application\" \"pdf\" NIL NIL NIL "
+    "\"base64\" 9 NIL (\"attachment\" (\"filename\" \"x.pdf\"))) \"mixed\" NIL NIL NIL)",
+    TRUE, TRUE },
+  { "((\"text\" \"plain\" NIL NIL NIL \"7bit\" 1 1) \"mixed\" (\"boundary\") NIL)", FALSE,
+    FALSE },
+  { "((\"text\" \"plain\" NIL NIL NIL \"7bit\" 1 1))", FALSE, FALSE },
+  { "((\"text\" \"plain\" NIL NIL NIL \"7bit\" 1 1) \"mixed\" NIL \"attachment\")", TRUE,
+    TRUE },
+  { "(\"message\" \"rfc822\" NIL NIL NIL \"7bit\" 100 (NIL \"s\" NIL NIL NIL NIL NIL NIL "
+    "NIL \"<m@x>\") (\"application\" \"zip\" NIL NIL NIL \"base64\" 5 NIL "
+    "(\"attachment\" NIL)) 4)", TRUE, TRUE },
+  { "(\"message\" \"rfc822\" NIL NIL NIL \"7bit\" 100 (NIL \"s\" NIL NIL NIL NIL NIL NIL "
+    "NIL \"<m@x>\") (\"text\" \"plain\" NIL NIL NIL \"7bit\" 5 1) \"lines\")", FALSE,
+    FALSE },
+  { "(\"message\" \"rfc822\" NIL NIL NIL \"7bit\" 100 (NIL \"s\" ((NIL NIL \"a\")) NIL "
+    "NIL NIL NIL NIL NIL \"<m@x>\") (\"text\" \"plain\" NIL NIL NIL \"7bit\" 5 1) 4)",
+    FALSE, FALSE },
+  { "(\"message\" \"rfc822\" NIL NIL NIL \"7bit\" 100 (NIL \"s\") (\"text\" \"plain\" "
+    "NIL NIL NIL \"7bit\" 5 1) 4)", FALSE, FALSE },
+  { "(\"message\" \"global\" NIL NIL NIL \"7bit\" 100 NIL NIL 4)", TRUE, FALSE },
+  { "(\"Message\" \"RFC822\" NIL NIL NIL \"7bit\" 100 (NIL \"s\" NIL NIL NIL NIL NIL NIL "
+    "NIL \"<m@x>\") (\"text\" \"plain\" NIL NIL NIL \"7bit\" 5 1 NIL \"attachment\") 4)",
+    TRUE, TRUE },
+  { "()", FALSE, FALSE },
+  { "NIL", FALSE, FALSE },
+};
+
+static void
+test_bodystructure_check_matches_decode (void)
+{
+  for (guint i = 0; i < G_N_ELEMENTS (checked_structures); i++)
+    {
+      g_autofree char *bytes = g_strdup_printf ("* 1 FETCH (UID 1 BODYSTRUCTURE %s)\r\n",
+                                                checked_structures[i].structure);
+      g_autoptr(TernImapResponse) r = parse_one (bytes, strlen (bytes));
+      const TernImapValue *value = tern_imap_response_get_fetch_item (r, "BODYSTRUCTURE");
+      g_autoptr(GError) decode_error = NULL;
+      g_autoptr(GError) check_error = NULL;
+      g_autoptr(TernImapBodyPart) part = tern_imap_body_part_decode (value, &decode_error);
+      gboolean attachment = !checked_structures[i].attachment;
+      gboolean sound = tern_imap_body_structure_check (value, &attachment, &check_error);
+
+      g_test_message ("structure %u: %s", i, checked_structures[i].structure);
+      g_assert_cmpint (part != NULL, ==, checked_structures[i].sound);
+      g_assert_cmpint (sound, ==, checked_structures[i].sound);
+      if (sound)
+        {
+          g_assert_no_error (check_error);
+          g_assert_cmpint (attachment, ==, checked_structures[i].attachment);
+        }
+      else
+        {
+          g_assert_error (check_error, TERN_IMAP_ERROR, TERN_IMAP_ERROR_BAD_RESPONSE);
+          g_assert_cmpstr (check_error->message, ==, decode_error->message);
+        }
+    }
+}
+
 static void
 test_bodystructure_mixed_with_attachment_and_inline_image (void)
 {
@@ -1001,6 +1084,8 @@ main (int   argc,
   g_test_add_func ("/imap/parser/errors/line-too-long", test_errors_line_too_long);
   g_test_add_func ("/imap/envelope/dovecot", test_envelope_dovecot);
   g_test_add_func ("/imap/envelope/rejects-bad-shapes", test_envelope_rejects_bad_shapes);
+  g_test_add_func ("/imap/bodystructure/check-matches-decode",
+                   test_bodystructure_check_matches_decode);
   g_test_add_func ("/imap/bodystructure/mixed-with-attachment-and-inline-image",
                    test_bodystructure_mixed_with_attachment_and_inline_image);
   g_test_add_func ("/imap/bodystructure/nested-message", test_bodystructure_nested_message);

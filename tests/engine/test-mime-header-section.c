@@ -170,6 +170,11 @@ static const struct {
   { TRUE, "In-Reply-To: Your message of Tuesday\r\n\r\n" },
   { TRUE, "References: <1@x> <2@x>\r\n <1@x> <3@x>\r\n\r\n" },
   { TRUE, "References: <1@x><2@x>junk<3@x>\r\n\r\n" },
+  { TRUE, "References: <1@x> <2@x> <3@x> <4@x> <5@x> <6@x> <7@x> <8@x> <9@x> <10@x>\r\n"
+          " <11@x> <12@x> <13@x> <14@x> <15@x> <2@x> <16@x> <17@x> <1@x> <18@x> <17@x>\r\n"
+          " <19@x> <20@x> <21@x> <22@x> <23@x> <24@x> <25@x> <26@x> <27@x> <16@x>\r\n\r\n" },
+  { TRUE, "From: Ivan <ivan@MAIL.IBM.COM>\r\nTo: a@Xn--Bcher-Kva.Example, b@i.ORG\r\n"
+          "Cc: \"Lower\" <l@already.lower>, odd@Do-Main_9.ORG\r\n\r\n" },
   { FALSE, "Subject: twice\r\nSubject: again\r\n\r\n" },
   { FALSE, "To: a@x.org\r\nTo: b@x.org\r\n\r\n" },
   { FALSE, "Subject: caf\xc3\xa9 in raw UTF-8\r\n\r\n" },
@@ -188,6 +193,253 @@ static const struct {
   { FALSE, "Subject: nul\x01" "control\r\n\r\n" },
   { FALSE, "To: a:b:c:d:e:f:g:h:i:j:k:l:m:n:o:p:q:r:s:t:u:v:w:x:y:z:a:b:c:d:e:f:g:h;\r\n\r\n" },
 };
+
+/* Address lists: whether the plain reader takes each, and, whichever
+ * reader does, the same mailboxes as the full parse. */
+static const struct {
+  gboolean plain;
+  const char *list;
+} address_lists[] = {
+  { TRUE, " a@x.org" },
+  { TRUE, " <b@X.Org>" },
+  { TRUE, " \"C D\" <cd@x.org>" },
+  { TRUE, " E F <ef@x.org>" },
+  { TRUE, " E<ef@x.org>" },
+  { TRUE, " \"Doe, John\"<john@EXAMPLE.org>" },
+  { TRUE, " \"Odd (chars) <here> @ all; : .\" <o@x.org>" },
+  { TRUE, " O'Brien <ob@x.org>, first.last+tag@sub-domain.x9.org" },
+  { TRUE, " a@x.org,b@x.org ,  c@x.org,\r\n d@x.org,\r\n\t\"N\" <n@x.org>\r\n" },
+  { TRUE, " Very Long Name With Many Words <long@x.org>" },
+  { TRUE, " {weird}#$%&*+/?=^_`|~-! <w@x.org>" },
+  { TRUE, "" },
+  { TRUE, "   \r\n" },
+  { FALSE, " ,a@x.org" },
+  { FALSE, " a@x.org," },
+  { FALSE, " a@x.org,,b@x.org" },
+  { FALSE, " a@x.org b@x.org" },
+  { FALSE, " a@x.org <b@x.org>" },
+  { FALSE, " John Q. Public <jqp@x.org>" },
+  { FALSE, " John  Smith <js@x.org>" },
+  { FALSE, " John\r\n Smith <js@x.org>" },
+  { FALSE, " \"  spaced\" <s@x.org>" },
+  { FALSE, " \"spaced \" <s@x.org>" },
+  { FALSE, " \"two  spaces\" <s@x.org>" },
+  { FALSE, " \"\" <empty@x.org>" },
+  { FALSE, " \"back\\\"slash\" <b@x.org>" },
+  { FALSE, " \"unclosed <u@x.org>" },
+  { TRUE, " =?utf-8?q?G=C3=A9?= <g@x.org>" },
+  { TRUE, " =?UTF-8?B?!!bad?= Lee =?UTF-8?B?5bGx55Sw?= =?utf-8?q?a_b?= <l@x.org>" },
+  { TRUE, " Ann =?bogus?q?x?= =?utf-8?q?=ZZ?= <a@x.org>, =?UTF-8?Q?J=C3=BCrgen?= <j@x.de>" },
+  { FALSE, " =?utf-8?q?x?=@x.org" },
+  { FALSE, " Name <=?utf-8?q?x?=@x.org>" },
+  { FALSE, " \"=?utf-8?q?H?=\" <h@x.org>" },
+  { FALSE, " i@x.org (Eye)" },
+  { FALSE, " Group: j@x.org, k@x.org;" },
+  { FALSE, " <@r.x:l@x.org>" },
+  { FALSE, " X <x@[127.0.0.1]>" },
+  { FALSE, " y.\"z\"@x.org" },
+  { FALSE, " .dot@x.org" },
+  { FALSE, " dot.@x.org" },
+  { FALSE, " do..t@x.org" },
+  { FALSE, " a@x..org" },
+  { FALSE, " a@x.org." },
+  { FALSE, " a@xn--bcher-kva.example" },
+  { FALSE, " a@mail.XN--bcher-kva.example" },
+  { FALSE, " m@" },
+  { FALSE, " @n" },
+  { FALSE, " <>" },
+  { FALSE, " o p q" },
+  { FALSE, " v@x.org>" },
+  { FALSE, " <w@x.org" },
+  { FALSE, " <w@x.org> trailing" },
+  { FALSE, " a@b_c.org" },
+};
+
+static void
+test_address_lists (void)
+{
+  for (guint i = 0; i < G_N_ELEMENTS (address_lists); i++)
+    {
+      g_autoptr(GPtrArray) names = g_ptr_array_new_with_free_func (g_free);
+      g_autoptr(GPtrArray) addresses = g_ptr_array_new_with_free_func (g_free);
+      g_autofree char *section = g_strdup_printf ("Subject: s\r\nTo:%s\r\nCc:%s, z@x.org\r\n\r\n",
+                                                  address_lists[i].list, address_lists[i].list);
+
+      g_test_message ("address list %u: %s", i, address_lists[i].list);
+      g_assert_cmpint (tern_mime_plain_address_list (address_lists[i].list, names, addresses), ==,
+                       address_lists[i].plain);
+      if (!address_lists[i].plain)
+        g_assert_cmpuint (addresses->len, ==, 0);
+      assert_same (section, strlen (section));
+    }
+}
+
+/* Lists made at random from mailboxes on both sides of the line of what
+ * is plain, each compared with the full parse. */
+static void
+test_generated_address_lists (void)
+{
+  static const char * const names[] = {
+    "", "Ann ", "Ann Lee ", "\"Lee, Ann\" ", "\"A\"", "\"a (b)\" ", "Ann  Lee ", "Ann. ", "O'Hara ",
+    "\"x\\\"y\" ", "=?utf-8?q?A?= ", "\"\" ", "=?UTF-8?B?!!bad?= Lee ", "Lee =?UTF-8?B?5bGx55Sw?= ",
+    "=?utf-8?q?a_b?= =?bogus?q?x?= ", "=?UTF-8?Q?J=C3=BCrgen?= M. ", "=?utf-8?q?=ZZ?= ",
+    "=?UTF-8?B?5bGx?= =?UTF-8?B?55Sw?= ", "\"=?utf-8?q?Q?=\" ",
+  };
+  static const char * const addrs[] = {
+    "a@x.org", "A.B@X.ORG", "a+b@x-y.org", "a@x", "a@[1.2.3.4]", "a..b@x.org", "a@xn--x.org",
+    "@x.org", "a@", "\"q\"@x.org", "a@x.org.",
+  };
+  static const char * const separators[] = { ", ", ",", " , ", ",\r\n ", ",\n\t", ",, ", " " };
+  g_autoptr(GRand) rand = g_rand_new_with_seed (20261123);
+  guint plain = 0;
+
+  for (guint i = 0; i < 3000; i++)
+    {
+      g_autoptr(GString) list = g_string_new (" ");
+      g_autoptr(GPtrArray) got_names = g_ptr_array_new_with_free_func (g_free);
+      g_autoptr(GPtrArray) got_addresses = g_ptr_array_new_with_free_func (g_free);
+      g_autofree char *section = NULL;
+      guint count = g_rand_int_range (rand, 1, 5);
+
+      for (guint k = 0; k < count; k++)
+        {
+          const char *name = names[g_rand_int_range (rand, 0, G_N_ELEMENTS (names))];
+          const char *addr = addrs[g_rand_int_range (rand, 0, G_N_ELEMENTS (addrs))];
+
+          if (k > 0)
+            g_string_append (list,
+                             separators[g_rand_int_range (rand, 0, G_N_ELEMENTS (separators))]);
+          if (name[0] == '\0' && g_rand_boolean (rand))
+            g_string_append (list, addr);
+          else
+            g_string_append_printf (list, "%s<%s>", name, addr);
+        }
+
+      section = g_strdup_printf ("To:%s\r\n\r\n", list->str);
+      if (tern_mime_plain_address_list (list->str, got_names, got_addresses))
+        {
+          plain++;
+          g_assert_cmpuint (got_addresses->len, ==, count);
+        }
+      assert_same (section, strlen (section));
+    }
+
+  /* Both readers were tried often. */
+  g_assert_cmpuint (plain, >, 100);
+  g_assert_cmpuint (plain, <, 2700);
+}
+
+/* The fast path takes a 7-bit value without "=?" as its own decoding:
+ * GMime's decoder must give such text back unchanged. */
+static void
+test_decode_without_encoded_words (void)
+{
+  static const char alphabet[] = " \t\t  abcXYZ019()<>@,;:\\\"/[]?=.!#$%&'*+-^_`{|}~\r\n";
+  g_autoptr(GRand) rand = g_rand_new_with_seed (7);
+  GMimeParserOptions *options = g_mime_parser_options_new ();
+  guint tried = 0;
+
+  for (guint i = 0; i < 20000; i++)
+    {
+      char text[300];
+      guint length = g_rand_int_range (rand, 0, i % 10 == 0 ? sizeof text - 1 : 40);
+      g_autofree char *decoded = NULL;
+
+      for (guint k = 0; k < length; k++)
+        text[k] = alphabet[g_rand_int_range (rand, 0, sizeof alphabet - 1)];
+      text[length] = '\0';
+      if (strstr (text, "=?") != NULL)
+        continue;
+      tried++;
+      decoded = g_mime_utils_header_decode_text (options, text);
+      g_assert_cmpstr (decoded, ==, text);
+    }
+  g_assert_cmpuint (tried, >, 10000);
+  g_mime_parser_options_free (options);
+}
+
+/* Dates made at random, in range and out, in the common form and near
+ * it: where the plain reader takes one, the same time as GMime's, and
+ * the same date as the full parse either way. */
+static void
+test_generated_dates (void)
+{
+  static const char * const months[] = {
+    "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+    "jan", "Foo",
+  };
+  static const char * const weekdays[] = {
+    "", "Mon, ", "Tue, ", "Wed, ", "Thu, ", "Fri, ", "Sat, ", "Sun, ", "mon, ", "Tue ", "Xyz, ",
+  };
+  static const char * const ends[] = { "", " ", "\t", " (UTC)", " GMT", "x" };
+  g_autoptr(GRand) rand = g_rand_new_with_seed (19700101);
+  guint plain = 0;
+
+  for (guint i = 0; i < 20000; i++)
+    {
+      g_autofree char *date = NULL;
+      g_autofree char *section = NULL;
+      g_autoptr(GDateTime) expected = NULL;
+      int year = g_rand_boolean (rand) ? g_rand_int_range (rand, 1960, 2110)
+                                       : g_rand_int_range (rand, 0, 10000);
+      int zone_minutes = g_rand_int_range (rand, 0, 3) == 0 ? g_rand_int_range (rand, 0, 100)
+                                                            : g_rand_int_range (rand, 0, 4) * 15;
+      gint64 got = 0;
+
+      date = g_strdup_printf ("%s%s%0*d %s %04d %02d:%02d:%02d %c%02d%02d%s",
+                              g_rand_int_range (rand, 0, 10) == 0 ? " " : "",
+                              weekdays[g_rand_int_range (rand, 0, G_N_ELEMENTS (weekdays))],
+                              g_rand_boolean (rand) ? 2 : 1, g_rand_int_range (rand, 0, 33),
+                              months[g_rand_int_range (rand, 0, G_N_ELEMENTS (months))], year,
+                              g_rand_int_range (rand, 0, 26), g_rand_int_range (rand, 0, 62),
+                              g_rand_int_range (rand, 0, 62), g_rand_boolean (rand) ? '+' : '-',
+                              g_rand_int_range (rand, 0, 30), zone_minutes,
+                              ends[g_rand_int_range (rand, 0, G_N_ELEMENTS (ends))]);
+      if (tern_mime_plain_date (date, &got))
+        {
+          plain++;
+          expected = g_mime_utils_header_decode_date (date);
+          g_assert_nonnull (expected);
+          g_assert_cmpint (got, ==, g_date_time_to_unix (expected));
+        }
+
+      section = g_strdup_printf ("Date: %s\r\n\r\n", date);
+      assert_same (section, strlen (section));
+    }
+
+  /* Both readers were tried often. */
+  g_assert_cmpuint (plain, >, 2000);
+  g_assert_cmpuint (plain, <, 18000);
+}
+
+/* Domains are lowered, local parts kept: on the fast path, where both
+ * paths share the lowering, and on the full one. */
+static void
+test_domains_lowered (void)
+{
+  static const char section[] = "From: Ivan <Ivan.P@MAIL.IBM.COM>\r\n"
+                                "To: a@Xn--Bcher-Kva.Example, b@i.ORG\r\n\r\n";
+  static const char raw_8bit[] = "Subject: caf\xc3\xa9\r\nFrom: Ivan <Ivan.P@MAIL.IBM.COM>\r\n"
+                                 "To: x@B\xc3\x9c" "CHER.Example\r\n\r\n";
+  g_autoptr(TernMimeMessage) fast =
+    tern_mime_message_parse_header_section ((const guint8 *) section, strlen (section));
+  g_autoptr(TernMimeMessage) full =
+    tern_mime_message_parse ((const guint8 *) raw_8bit, strlen (raw_8bit));
+  TernAddress *address;
+
+  g_assert_true (is_plain (section, strlen (section)));
+  address = g_ptr_array_index (tern_mime_message_get_from (fast), 0);
+  g_assert_cmpstr (address->address, ==, "Ivan.P@mail.ibm.com");
+  address = g_ptr_array_index (tern_mime_message_get_to (fast), 0);
+  g_assert_cmpstr (address->address, ==, "a@xn--bcher-kva.example");
+  address = g_ptr_array_index (tern_mime_message_get_to (fast), 1);
+  g_assert_cmpstr (address->address, ==, "b@i.org");
+
+  address = g_ptr_array_index (tern_mime_message_get_from (full), 0);
+  g_assert_cmpstr (address->address, ==, "Ivan.P@mail.ibm.com");
+  address = g_ptr_array_index (tern_mime_message_get_to (full), 0);
+  g_assert_cmpstr (address->address, ==, "x@b\xc3\xbc" "cher.example");
+}
 
 static void
 test_samples (void)
@@ -361,6 +613,13 @@ main (int    argc,
   g_test_add_func ("/mime/header-section/huge-subject-matches-full-parse", test_huge_subject);
   g_test_add_func ("/mime/header-section/many-addresses-match-full-parse", test_many_addresses);
   g_test_add_func ("/mime/header-section/generated-sections-match-full-parse", test_generated);
+  g_test_add_func ("/mime/header-section/domains-lowered", test_domains_lowered);
+  g_test_add_func ("/mime/header-section/generated-dates-match-gmime", test_generated_dates);
+  g_test_add_func ("/mime/header-section/decoding-keeps-plain-text",
+                   test_decode_without_encoded_words);
+  g_test_add_func ("/mime/header-section/address-lists-match-full-parse", test_address_lists);
+  g_test_add_func ("/mime/header-section/generated-address-lists-match-full-parse",
+                   test_generated_address_lists);
 
   return g_test_run ();
 }

@@ -113,6 +113,18 @@ check_part (const TernImapBodyPart *root,
     check_part (root, g_ptr_array_index (part->children, i));
 }
 
+/* Whether a part of the tree has the disposition "attachment". */
+static gboolean
+has_attachment_disposition (const TernImapBodyPart *part)
+{
+  if (g_strcmp0 (part->disposition, "attachment") == 0)
+    return TRUE;
+  for (guint i = 0; i < part->children->len; i++)
+    if (has_attachment_disposition (g_ptr_array_index (part->children, i)))
+      return TRUE;
+  return FALSE;
+}
+
 static void
 check_mailbox_name (const TernImapValue *value)
 {
@@ -159,11 +171,23 @@ check_response (TernImapResponse *response)
       (value = tern_imap_response_get_fetch_item (response, "BODY")) != NULL)
     {
       g_autoptr(GError) error = NULL;
+      g_autoptr(GError) check_error = NULL;
       g_autoptr(TernImapBodyPart) part = tern_imap_body_part_decode (value, &error);
+      gboolean attachment = FALSE;
+      gboolean sound = tern_imap_body_structure_check (value, &attachment, &check_error);
 
       g_assert_true ((part == NULL) != (error == NULL));
+      /* The check alone fails exactly where decoding fails, with the same
+       * message, and finds the same attachments as the tree shows. */
+      g_assert_cmpint (sound, ==, part != NULL);
+      g_assert_true ((check_error == NULL) == sound);
+      if (error != NULL)
+        g_assert_cmpstr (check_error->message, ==, error->message);
       if (part != NULL)
-        check_part (part, part);
+        {
+          check_part (part, part);
+          g_assert_cmpint (attachment, ==, has_attachment_disposition (part));
+        }
     }
 
   if (response->kind == TERN_IMAP_RESPONSE_UNTAGGED &&

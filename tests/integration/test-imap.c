@@ -204,7 +204,7 @@ count_fetch_cb (const TernImapFetch *fetch,
           || !g_str_has_prefix (fetch->envelope->message_id, "<tern-load-1-"))
         stats->all_ids_match = FALSE;
     }
-  if (fetch->body_structure != NULL)
+  if (tern_imap_fetch_get_body_structure (fetch) != NULL)
     stats->with_structure++;
   if (tern_imap_fetch_get_section (fetch, "HEADER.FIELDS (REFERENCES)") != NULL)
     stats->with_references++;

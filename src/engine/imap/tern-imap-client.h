@@ -260,12 +260,16 @@ typedef enum {
  * @size: RFC822.SIZE
  * @modseq: MODSEQ (CONDSTORE)
  * @envelope: (nullable): the ENVELOPE
- * @body_structure: (nullable): the BODYSTRUCTURE (or BODY)
+ * @attachment_disposition: whether a part of the BODYSTRUCTURE (or BODY)
+ *   has the disposition "attachment"
  * @response: the response it was read from, for items this struct does not
  *   name
  *
  * One FETCH response, decoded.  A body section (BODY[...], BINARY[...]) is
- * read with tern_imap_fetch_get_section().
+ * read with tern_imap_fetch_get_section(), the part tree of the
+ * BODYSTRUCTURE with tern_imap_fetch_get_body_structure(): the response
+ * is checked whole as it arrives, but the tree is made only when asked
+ * for.
  */
 typedef struct {
   guint32 seq;
@@ -276,16 +280,20 @@ typedef struct {
   guint64 size;
   guint64 modseq;
   TernImapEnvelope *envelope;
-  TernImapBodyPart *body_structure;
+  gboolean attachment_disposition;
   TernImapResponse *response;
 
   /*< private >*/
   GPtrArray *sections;
+  const TernImapValue *structure_value;
+  TernImapBodyPart *structure;
 } TernImapFetch;
 
 void      tern_imap_fetch_free        (TernImapFetch       *fetch);
 GBytes   *tern_imap_fetch_get_section (const TernImapFetch *fetch,
                                        const char          *section);
+const TernImapBodyPart *
+          tern_imap_fetch_get_body_structure (const TernImapFetch *fetch);
 gboolean  tern_imap_fetch_has_flag    (const TernImapFetch *fetch,
                                        const char          *flag);
 

@@ -1464,6 +1464,30 @@ finish_response (TernImapParser *parser,
   return TRUE;
 }
 
+/* Whether a quoted string is open at the end of @line: a backslash in
+ * one takes the next byte as it is. */
+static gboolean
+ends_in_quote (const guint8 *line,
+               gsize         len)
+{
+  const guint8 *p = line;
+  const guint8 *end = line + len;
+
+  for (;;)
+    {
+      const guint8 *open = memchr (p, '"', end - p);
+
+      if (open == NULL)
+        return FALSE;
+      for (p = open + 1; p < end && *p != '"'; p++)
+        if (*p == '\\' && p + 1 < end)
+          p++;
+      if (p >= end)
+        return TRUE;
+      p++;
+    }
+}
+
 /* Called with a whole line in the buffer, from line_start to the LF. */
 static gboolean
 end_line (TernImapParser *parser,
@@ -1500,18 +1524,26 @@ end_line (TernImapParser *parser,
     }
 
   /* Outside literals, CR and NUL have no place; a quote state tells
-   * whether a closing "}" ends a literal announcement. */
-  for (gsize i = 0; i < len; i++)
+   * whether a closing "}" ends a literal announcement.  A line with
+   * neither CR nor NUL (nearly all) needs only its quotes looked at. */
+  if (memchr (line, '\r', len) == NULL && memchr (line, '\0', len) == NULL)
     {
-      guchar c = line[i];
+      in_quote = ends_in_quote (line, len);
+    }
+  else
+    {
+      for (gsize i = 0; i < len; i++)
+        {
+          guchar c = line[i];
 
-      if (c == '\r' || c == '\0')
-        return parser_fail (parser, error, TERN_IMAP_ERROR_BAD_RESPONSE, line_offset + i,
-                            c == '\r' ? "a CR without LF" : "a NUL byte outside a literal");
-      if (c == '"')
-        in_quote = !in_quote;
-      else if (c == '\\' && in_quote && i + 1 < len)
-        i++;
+          if (c == '\r' || c == '\0')
+            return parser_fail (parser, error, TERN_IMAP_ERROR_BAD_RESPONSE, line_offset + i,
+                                c == '\r' ? "a CR without LF" : "a NUL byte outside a literal");
+          if (c == '"')
+            in_quote = !in_quote;
+          else if (c == '\\' && in_quote && i + 1 < len)
+            i++;
+        }
     }
 
   segment.start = parser->line_start;

@@ -69,9 +69,15 @@ utf8_of (const TernImapValue *value)
 static char *
 lower_utf8_of (const TernImapValue *value)
 {
-  g_autofree char *s = utf8_of (value);
+  g_autofree char *s = NULL;
 
-  return s != NULL ? g_ascii_strdown (s, -1) : NULL;
+  if (!is_stringish (value))
+    return NULL;
+  /* Most are valid already: one copy, lowered, instead of two. */
+  if (g_utf8_validate (value->str, -1, NULL))
+    return g_ascii_strdown (value->str, -1);
+  s = g_utf8_make_valid (value->str, -1);
+  return g_ascii_strdown (s, -1);
 }
 
 /* A header's text, RFC 2047 encoded words decoded. */
@@ -104,20 +110,48 @@ address_free (gpointer data)
   g_free (address);
 }
 
-static GPtrArray *
-decode_addresses (const TernImapValue *value,
+/*
+ * A walk over an ENVELOPE or a BODYSTRUCTURE.  With @build it makes the
+ * structs; without, the same checks run and nothing is allocated, for a
+ * caller that needs to know only that the value is sound and whether a
+ * part is an attachment (@attachment, set by both).
+ */
+typedef struct
+{
+  gboolean build;
+  gboolean attachment;
+} Walk;
+
+/* Whether @value, as lower_utf8_of() would give it, is @word (lower
+ * case, ASCII): found without a copy. */
+static gboolean
+is_word (const TernImapValue *value,
+         const char          *word)
+{
+  /* Bytes that are not UTF-8 would be replaced by U+FFFD, never ASCII;
+   * valid ones not ASCII never match an ASCII word either. */
+  return is_stringish (value) && g_ascii_strcasecmp (value->str, word) == 0;
+}
+
+static gboolean
+decode_addresses (Walk                *walk,
+                  const TernImapValue *value,
+                  GPtrArray          **out,
                   GError             **error)
 {
-  g_autoptr(GPtrArray) addresses = g_ptr_array_new_with_free_func (address_free);
+  g_autoptr(GPtrArray) addresses = NULL;
   g_autofree char *group = NULL;
 
+  if (walk->build)
+    addresses = g_ptr_array_new_with_free_func (address_free);
   if (value != NULL && value->kind == TERN_IMAP_VALUE_NIL)
-    return g_steal_pointer (&addresses);
-  if (value == NULL || value->kind != TERN_IMAP_VALUE_LIST)
     {
-      fail (error, "ENVELOPE", "an address list is neither a list nor NIL");
-      return NULL;
+      if (out != NULL)
+        *out = g_steal_pointer (&addresses);
+      return TRUE;
     }
+  if (value == NULL || value->kind != TERN_IMAP_VALUE_LIST)
+    return fail (error, "ENVELOPE", "an address list is neither a list nor NIL");
 
   for (guint i = 0; i < value->items->len; i++)
     {
@@ -128,10 +162,10 @@ decode_addresses (const TernImapValue *value,
 
       if (n_items (a) != 4 || !is_nstringish (item (a, 0)) || !is_nstringish (item (a, 1)) ||
           !is_nstringish (mailbox) || !is_nstringish (host))
-        {
-          fail (error, "ENVELOPE", "an address is not a list of four strings");
-          return NULL;
-        }
+        return fail (error, "ENVELOPE", "an address is not a list of four strings");
+
+      if (!walk->build)
+        continue;
 
       /* Group syntax: a NIL host starts a group named by the mailbox; NIL
        * in both ends it. */
@@ -158,7 +192,9 @@ decode_addresses (const TernImapValue *value,
       g_ptr_array_add (addresses, address);
     }
 
-  return g_steal_pointer (&addresses);
+  if (out != NULL)
+    *out = g_steal_pointer (&addresses);
+  return TRUE;
 }
 
 /**
@@ -192,44 +228,57 @@ tern_imap_envelope_free (TernImapEnvelope *envelope)
  * Returns: (transfer full): the envelope, or %NULL with
  *   %TERN_IMAP_ERROR_BAD_RESPONSE when @value is not one
  */
+static gboolean
+decode_envelope (Walk                 *walk,
+                 const TernImapValue  *value,
+                 TernImapEnvelope    **out,
+                 GError              **error)
+{
+  g_autoptr(TernImapEnvelope) envelope = NULL;
+  GPtrArray **lists[6] = { NULL };
+
+  if (n_items (value) != 10)
+    return fail (error, "ENVELOPE", "it is not a list of ten fields");
+  if (!is_nstringish (item (value, 0)) || !is_nstringish (item (value, 1)) ||
+      !is_nstringish (item (value, 8)) || !is_nstringish (item (value, 9)))
+    return fail (error, "ENVELOPE", "a header field is not a string");
+
+  if (walk->build)
+    {
+      envelope = g_new0 (TernImapEnvelope, 1);
+      envelope->date = utf8_of (item (value, 0));
+      if (envelope->date != NULL)
+        envelope->date_time = g_mime_utils_header_decode_date (envelope->date);
+      envelope->subject = header_text_of (item (value, 1));
+      envelope->in_reply_to = utf8_of (item (value, 8));
+      envelope->message_id = utf8_of (item (value, 9));
+
+      lists[0] = &envelope->from;
+      lists[1] = &envelope->sender;
+      lists[2] = &envelope->reply_to;
+      lists[3] = &envelope->to;
+      lists[4] = &envelope->cc;
+      lists[5] = &envelope->bcc;
+    }
+  for (guint i = 0; i < G_N_ELEMENTS (lists); i++)
+    if (!decode_addresses (walk, item (value, 2 + i), lists[i], error))
+      return FALSE;
+
+  if (out != NULL)
+    *out = g_steal_pointer (&envelope);
+  return TRUE;
+}
+
 TernImapEnvelope *
 tern_imap_envelope_decode (const TernImapValue  *value,
                            GError              **error)
 {
-  g_autoptr(TernImapEnvelope) envelope = NULL;
-  GPtrArray **lists[6];
+  Walk walk = { TRUE, FALSE };
+  TernImapEnvelope *envelope = NULL;
 
-  if (n_items (value) != 10)
-    {
-      fail (error, "ENVELOPE", "it is not a list of ten fields");
-      return NULL;
-    }
-  if (!is_nstringish (item (value, 0)) || !is_nstringish (item (value, 1)) ||
-      !is_nstringish (item (value, 8)) || !is_nstringish (item (value, 9)))
-    {
-      fail (error, "ENVELOPE", "a header field is not a string");
-      return NULL;
-    }
-
-  envelope = g_new0 (TernImapEnvelope, 1);
-  envelope->date = utf8_of (item (value, 0));
-  if (envelope->date != NULL)
-    envelope->date_time = g_mime_utils_header_decode_date (envelope->date);
-  envelope->subject = header_text_of (item (value, 1));
-  envelope->in_reply_to = utf8_of (item (value, 8));
-  envelope->message_id = utf8_of (item (value, 9));
-
-  lists[0] = &envelope->from;
-  lists[1] = &envelope->sender;
-  lists[2] = &envelope->reply_to;
-  lists[3] = &envelope->to;
-  lists[4] = &envelope->cc;
-  lists[5] = &envelope->bcc;
-  for (guint i = 0; i < G_N_ELEMENTS (lists); i++)
-    if ((*lists[i] = decode_addresses (item (value, 2 + i), error)) == NULL)
-      return NULL;
-
-  return g_steal_pointer (&envelope);
+  if (!decode_envelope (&walk, value, &envelope, error))
+    return NULL;
+  return envelope;
 }
 
 /* Body structures */
@@ -245,11 +294,15 @@ param_free (gpointer data)
 }
 
 static gboolean
-decode_params (const TernImapValue *value,
+decode_params (Walk                *walk,
+               const TernImapValue *value,
                GPtrArray          **out,
                GError             **error)
 {
-  g_autoptr(GPtrArray) params = g_ptr_array_new_with_free_func (param_free);
+  g_autoptr(GPtrArray) params = NULL;
+
+  if (walk->build)
+    params = g_ptr_array_new_with_free_func (param_free);
 
   if (value != NULL && value->kind == TERN_IMAP_VALUE_LIST)
     {
@@ -261,6 +314,8 @@ decode_params (const TernImapValue *value,
 
           if (!is_stringish (item (value, i)) || !is_nstringish (item (value, i + 1)))
             return fail (error, "BODYSTRUCTURE", "a parameter is not a string");
+          if (!walk->build)
+            continue;
           param = g_new0 (TernImapParam, 1);
           param->name = lower_utf8_of (item (value, i));
           param->value = utf8_of (item (value, i + 1));
@@ -274,14 +329,16 @@ decode_params (const TernImapValue *value,
       return fail (error, "BODYSTRUCTURE", "parameters are neither a list nor NIL");
     }
 
-  *out = g_steal_pointer (&params);
+  if (out != NULL)
+    *out = g_steal_pointer (&params);
   return TRUE;
 }
 
 /* Disposition, language and location: the extension data both kinds of
  * part end with, from item @i on. */
 static gboolean
-decode_extensions (TernImapBodyPart    *part,
+decode_extensions (Walk                *walk,
+                   TernImapBodyPart    *part,
                    const TernImapValue *value,
                    guint                i,
                    GError             **error)
@@ -294,15 +351,25 @@ decode_extensions (TernImapBodyPart    *part,
     {
       if (!is_stringish (item (dsp, 0)))
         return fail (error, "BODYSTRUCTURE", "a disposition without a name");
-      part->disposition = lower_utf8_of (item (dsp, 0));
-      g_clear_pointer (&part->disposition_params, g_ptr_array_unref);
-      if (!decode_params (item (dsp, 1), &part->disposition_params, error))
+      walk->attachment |= is_word (item (dsp, 0), "attachment");
+      if (part != NULL)
+        {
+          part->disposition = lower_utf8_of (item (dsp, 0));
+          g_clear_pointer (&part->disposition_params, g_ptr_array_unref);
+        }
+      if (!decode_params (walk, item (dsp, 1), part != NULL ? &part->disposition_params : NULL,
+                          error))
         return FALSE;
     }
   else if (is_stringish (dsp))
     {
-      part->disposition = lower_utf8_of (dsp);
+      walk->attachment |= is_word (dsp, "attachment");
+      if (part != NULL)
+        part->disposition = lower_utf8_of (dsp);
     }
+
+  if (part == NULL)
+    return TRUE;
 
   if (lang != NULL && lang->kind == TERN_IMAP_VALUE_LIST)
     {
@@ -366,116 +433,128 @@ tern_imap_body_part_free (TernImapBodyPart *part)
 }
 
 /* @prefix numbers a multipart (its children are prefix.1, prefix.2...);
- * @single numbers any other part. */
-static TernImapBodyPart *
-decode_body (const TernImapValue *value,
-             const char          *prefix,
-             const char          *single,
-             guint                depth,
-             GError             **error)
+ * @single numbers any other part.  Without @walk->build, neither is used
+ * and *@out is left alone. */
+static gboolean
+decode_body (Walk                 *walk,
+             const TernImapValue  *value,
+             const char           *prefix,
+             const char           *single,
+             guint                 depth,
+             TernImapBodyPart    **out,
+             GError              **error)
 {
   g_autoptr(TernImapBodyPart) part = NULL;
   guint n = n_items (value);
   guint i = 0;
+  gboolean is_message;
+  gboolean is_text;
 
   if (depth > TERN_IMAP_MAX_DEPTH)
-    {
-      fail (error, "BODYSTRUCTURE", "parts nested too deep");
-      return NULL;
-    }
+    return fail (error, "BODYSTRUCTURE", "parts nested too deep");
   if (n == 0)
-    {
-      fail (error, "BODYSTRUCTURE", "a body is not a non-empty list");
-      return NULL;
-    }
+    return fail (error, "BODYSTRUCTURE", "a body is not a non-empty list");
 
   if (item (value, 0)->kind == TERN_IMAP_VALUE_LIST)
     {
-      part = part_new (prefix);
-      part->type = g_strdup ("multipart");
+      if (walk->build)
+        {
+          part = part_new (prefix);
+          part->type = g_strdup ("multipart");
+        }
       for (; i < n && item (value, i)->kind == TERN_IMAP_VALUE_LIST; i++)
         {
-          g_autofree char *section = prefix[0] == '\0' ? g_strdup_printf ("%u", i + 1)
-                                                        : g_strdup_printf ("%s.%u", prefix, i + 1);
-          TernImapBodyPart *child = decode_body (item (value, i), section, section, depth + 1, error);
+          g_autofree char *section = NULL;
+          TernImapBodyPart *child = NULL;
 
-          if (child == NULL)
-            return NULL;
-          g_ptr_array_add (part->children, child);
+          if (walk->build)
+            section = prefix[0] == '\0' ? g_strdup_printf ("%u", i + 1)
+                                         : g_strdup_printf ("%s.%u", prefix, i + 1);
+          if (!decode_body (walk, item (value, i), section, section, depth + 1, &child, error))
+            return FALSE;
+          if (walk->build)
+            g_ptr_array_add (part->children, child);
         }
       if (!is_stringish (item (value, i)))
-        {
-          fail (error, "BODYSTRUCTURE", "a multipart without a subtype");
-          return NULL;
-        }
-      part->subtype = lower_utf8_of (item (value, i++));
-      if (!decode_params (item (value, i), &part->params, error) ||
-          !decode_extensions (part, value, i + 1, error))
-        return NULL;
-      return g_steal_pointer (&part);
+        return fail (error, "BODYSTRUCTURE", "a multipart without a subtype");
+      if (walk->build)
+        part->subtype = lower_utf8_of (item (value, i));
+      i++;
+      if (!decode_params (walk, item (value, i), part != NULL ? &part->params : NULL, error) ||
+          !decode_extensions (walk, part, value, i + 1, error))
+        return FALSE;
+      if (out != NULL && walk->build)
+        *out = g_steal_pointer (&part);
+      return TRUE;
     }
 
-  part = part_new (single);
   if (n < 7 || !is_nstringish (item (value, 0)) || !is_nstringish (item (value, 1)))
+    return fail (error, "BODYSTRUCTURE", "a part without its seven basic fields");
+
+  /* A NIL type is text, a NIL subtype plain. */
+  is_message = is_word (item (value, 0), "message") &&
+               (is_word (item (value, 1), "rfc822") || is_word (item (value, 1), "global"));
+  is_text = item (value, 0)->kind == TERN_IMAP_VALUE_NIL || is_word (item (value, 0), "text");
+
+  if (walk->build)
     {
-      fail (error, "BODYSTRUCTURE", "a part without its seven basic fields");
-      return NULL;
+      part = part_new (single);
+      part->type = lower_utf8_of (item (value, 0));
+      part->subtype = lower_utf8_of (item (value, 1));
+      if (part->type == NULL)
+        part->type = g_strdup ("text");
+      if (part->subtype == NULL)
+        part->subtype = g_strdup ("plain");
     }
-  part->type = lower_utf8_of (item (value, 0));
-  part->subtype = lower_utf8_of (item (value, 1));
-  if (part->type == NULL)
-    part->type = g_strdup ("text");
-  if (part->subtype == NULL)
-    part->subtype = g_strdup ("plain");
-  if (!decode_params (item (value, 2), &part->params, error))
-    return NULL;
-  part->id = utf8_of (item (value, 3));
-  part->description = header_text_of (item (value, 4));
-  part->encoding = lower_utf8_of (item (value, 5));
+  if (!decode_params (walk, item (value, 2), part != NULL ? &part->params : NULL, error))
+    return FALSE;
+  if (walk->build)
+    {
+      part->id = utf8_of (item (value, 3));
+      part->description = header_text_of (item (value, 4));
+      part->encoding = lower_utf8_of (item (value, 5));
+    }
   if (item (value, 6)->kind != TERN_IMAP_VALUE_NUMBER)
-    {
-      fail (error, "BODYSTRUCTURE", "a part's size is not a number");
-      return NULL;
-    }
-  part->size = item (value, 6)->number;
+    return fail (error, "BODYSTRUCTURE", "a part's size is not a number");
+  if (walk->build)
+    part->size = item (value, 6)->number;
   i = 7;
 
-  if ((strcmp (part->type, "message") == 0 &&
-       (strcmp (part->subtype, "rfc822") == 0 || strcmp (part->subtype, "global") == 0)) &&
-      n_items (item (value, 7)) > 0 && n_items (item (value, 8)) > 0)
+  if (is_message && n_items (item (value, 7)) > 0 && n_items (item (value, 8)) > 0)
     {
-      g_autofree char *inner_single = g_strdup_printf ("%s.1", single);
-      TernImapBodyPart *child;
+      g_autofree char *inner_single = NULL;
+      TernImapBodyPart *child = NULL;
 
-      if ((part->envelope = tern_imap_envelope_decode (item (value, 7), error)) == NULL)
-        return NULL;
-      child = decode_body (item (value, 8), single, inner_single, depth + 1, error);
-      if (child == NULL)
-        return NULL;
-      g_ptr_array_add (part->children, child);
+      if (!decode_envelope (walk, item (value, 7), part != NULL ? &part->envelope : NULL, error))
+        return FALSE;
+      if (walk->build)
+        inner_single = g_strdup_printf ("%s.1", single);
+      if (!decode_body (walk, item (value, 8), single, inner_single, depth + 1, &child, error))
+        return FALSE;
+      if (walk->build)
+        g_ptr_array_add (part->children, child);
       if (item (value, 9) == NULL || item (value, 9)->kind != TERN_IMAP_VALUE_NUMBER)
-        {
-          fail (error, "BODYSTRUCTURE", "an attached message without its size in lines");
-          return NULL;
-        }
-      part->lines = item (value, 9)->number;
+        return fail (error, "BODYSTRUCTURE", "an attached message without its size in lines");
+      if (walk->build)
+        part->lines = item (value, 9)->number;
       i = 10;
     }
-  else if (strcmp (part->type, "text") == 0)
+  else if (is_text)
     {
       if (item (value, 7) == NULL || item (value, 7)->kind != TERN_IMAP_VALUE_NUMBER)
-        {
-          fail (error, "BODYSTRUCTURE", "a text part without its size in lines");
-          return NULL;
-        }
-      part->lines = item (value, 7)->number;
+        return fail (error, "BODYSTRUCTURE", "a text part without its size in lines");
+      if (walk->build)
+        part->lines = item (value, 7)->number;
       i = 8;
     }
 
-  part->md5 = utf8_of (item (value, i));
-  if (!decode_extensions (part, value, i + 1, error))
-    return NULL;
-  return g_steal_pointer (&part);
+  if (walk->build)
+    part->md5 = utf8_of (item (value, i));
+  if (!decode_extensions (walk, part, value, i + 1, error))
+    return FALSE;
+  if (out != NULL && walk->build)
+    *out = g_steal_pointer (&part);
+  return TRUE;
 }
 
 /**
@@ -490,7 +569,39 @@ TernImapBodyPart *
 tern_imap_body_part_decode (const TernImapValue  *value,
                             GError              **error)
 {
-  return decode_body (value, "", "1", 0, error);
+  Walk walk = { TRUE, FALSE };
+  TernImapBodyPart *part = NULL;
+
+  if (!decode_body (&walk, value, "", "1", 0, &part, error))
+    return NULL;
+  return part;
+}
+
+/**
+ * tern_imap_body_structure_check:
+ * @value: the value after BODYSTRUCTURE (or BODY) in a FETCH response
+ * @out_attachment: (out) (optional): whether a part of it has the
+ *   disposition "attachment"
+ * @error: return location for an error
+ *
+ * Runs every check tern_imap_body_part_decode() runs on @value, and fails
+ * exactly when it would, without making the part tree: for the many
+ * messages of a sync, of which nothing more is needed.
+ *
+ * Returns: %TRUE when @value is a sound BODYSTRUCTURE
+ */
+gboolean
+tern_imap_body_structure_check (const TernImapValue  *value,
+                                gboolean             *out_attachment,
+                                GError              **error)
+{
+  Walk walk = { FALSE, FALSE };
+
+  if (!decode_body (&walk, value, NULL, NULL, 0, NULL, error))
+    return FALSE;
+  if (out_attachment != NULL)
+    *out_attachment = walk.attachment;
+  return TRUE;
 }
 
 /**

@@ -118,6 +118,9 @@ void                    tern_imap_envelope_free          (TernImapEnvelope    *e
 
 TernImapBodyPart       *tern_imap_body_part_decode       (const TernImapValue *value,
                                                           GError             **error);
+gboolean                tern_imap_body_structure_check   (const TernImapValue *value,
+                                                          gboolean            *out_attachment,
+                                                          GError             **error);
 void                    tern_imap_body_part_free         (TernImapBodyPart    *part);
 gboolean                tern_imap_body_part_is_multipart (const TernImapBodyPart *part);
 const char             *tern_imap_body_part_get_param    (const TernImapBodyPart *part,

@@ -269,6 +269,21 @@ tern_imap_sync_set_first_batch (TernImapSync *self,
   self->first_batch = MAX (count, 1);
 }
 
+/**
+ * tern_imap_sync_get_header_items:
+ *
+ * What a header sync asks for each new message (the items of its UID
+ * FETCH, without the parentheses and without the MODSEQ it adds when the
+ * server offers CONDSTORE): for a benchmark to ask a server the same.
+ *
+ * Returns: (transfer none): the items, a static string
+ */
+const char *
+tern_imap_sync_get_header_items (void)
+{
+  return SUMMARY_ITEMS;
+}
+
 /* Flags */
 
 typedef struct
@@ -728,35 +743,6 @@ select_folder (TernImapSync    *self,
 
 /* Fetching */
 
-static gboolean
-has_attachments (const TernImapBodyPart *part)
-{
-  if (part == NULL)
-    return FALSE;
-
-  if (part->disposition != NULL && g_ascii_strcasecmp (part->disposition, "attachment") == 0)
-    return TRUE;
-
-  if (part->children != NULL)
-    {
-      for (guint i = 0; i < part->children->len; i++)
-        {
-          if (has_attachments (g_ptr_array_index (part->children, i)))
-            return TRUE;
-        }
-      return FALSE;
-    }
-
-  if (part->type != NULL && g_ascii_strcasecmp (part->type, "text") != 0)
-    {
-      g_autofree char *filename = tern_imap_body_part_get_filename (part);
-
-      return filename != NULL;
-    }
-
-  return FALSE;
-}
-
 typedef struct
 {
   GPtrArray *headers;
@@ -786,14 +772,19 @@ collect_headers_cb (const TernImapFetch *fetch,
   if (header == NULL)
     return;
 
+  /* A copy of the section alone: the response it came in, several times
+   * its size, goes as soon as it is read instead of staying until the
+   * store has written the batch. */
+  header = g_bytes_new (g_bytes_get_data (header, NULL), g_bytes_get_size (header));
   flags = tern_imap_flags_to_store (fetch->flags, &keywords);
   message = tern_header_message_new (header, fetch->uid, flags,
                                      fetch->internal_date != NULL
                                      ? g_date_time_to_unix (fetch->internal_date) : 0,
                                      fetch->size);
+  g_bytes_unref (header);
   message->keywords = keywords;
   message->modseq = fetch->modseq;
-  message->has_attachments = has_attachments (fetch->body_structure);
+  message->has_attachments = fetch->attachment_disposition;
   g_ptr_array_add (collected->headers, message);
 }
 
@@ -994,6 +985,10 @@ store_changes (TernImapSync  *self,
 
 #define FETCHES_IN_FLIGHT 3
 
+/* The most headers one write to the store takes: batches that wait
+ * together go in one transaction up to this many. */
+#define WRITE_MAX (FETCHES_IN_FLIGHT * BATCH)
+
 typedef struct
 {
   TernImapSync *self;
@@ -1022,12 +1017,15 @@ typedef struct
 {
   GPtrArray *headers;
   gboolean prepared;
+  /* The first, small batch is written alone, so that the newest mail
+   * shows at once. */
+  gboolean first;
 } Batch;
 
 static void
 batch_free (Batch *batch)
 {
-  g_ptr_array_unref (batch->headers);
+  g_clear_pointer (&batch->headers, g_ptr_array_unref);
   g_free (batch);
 }
 
@@ -1169,6 +1167,7 @@ pipeline_fetched_cb (GObject      *source,
       Batch *ready = g_new0 (Batch, 1);
 
       ready->headers = g_ptr_array_ref (batch->collected.headers);
+      ready->first = batch->index == 0;
       pipeline->stats->new_messages += ready->headers->len;
       g_queue_push_tail (&pipeline->ready, ready);
       pipeline->preparing++;
@@ -1191,16 +1190,38 @@ pipeline_pump (Pipeline *pipeline)
 
   /* Batches go to the store in the order they were asked for: the
    * replies of pipelined commands come in that order.  What arrived
-   * whole before an error is kept all the same. */
+   * whole before an error is kept all the same.  The prepared batches
+   * that waited for the store while it wrote go in one write (but the
+   * first, small one, which goes alone and at once): one commit
+   * for them all rewrites the pages they share (the indexes on IDs and
+   * the search index) once. */
   if (!pipeline->writing && !g_queue_is_empty (&pipeline->ready) &&
       ((Batch *) g_queue_peek_head (&pipeline->ready))->prepared)
     {
-      Batch *batch = g_queue_pop_head (&pipeline->ready);
+      g_autoptr(GPtrArray) headers = NULL;
+      gboolean first = FALSE;
+
+      while (!g_queue_is_empty (&pipeline->ready))
+        {
+          Batch *batch = g_queue_peek_head (&pipeline->ready);
+
+          if (!batch->prepared ||
+              (headers != NULL && (batch->first || headers->len + batch->headers->len > WRITE_MAX)))
+            break;
+          g_queue_pop_head (&pipeline->ready);
+          first = batch->first;
+          if (headers == NULL)
+            headers = g_steal_pointer (&batch->headers);
+          else
+            g_ptr_array_extend_and_steal (headers, g_steal_pointer (&batch->headers));
+          batch_free (batch);
+          if (first)
+            break;
+        }
 
       pipeline->writing = TRUE;
-      tern_store_add_headers_async (self->store, pipeline->folder_id, batch->headers, NULL,
+      tern_store_add_headers_async (self->store, pipeline->folder_id, headers, NULL,
                                     pipeline_wrote_cb, pipeline);
-      batch_free (batch);
     }
 
   if (pipeline->error != NULL)

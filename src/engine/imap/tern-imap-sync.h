@@ -95,6 +95,7 @@ void          tern_imap_sync_set_disabled_extensions (TernImapSync       *self,
                                                   const char * const     *extensions);
 void          tern_imap_sync_set_first_batch     (TernImapSync           *self,
                                                   guint                   count);
+const char   *tern_imap_sync_get_header_items    (void);
 
 gboolean      tern_imap_sync_run                 (TernImapSync           *self,
                                                   const char             *folder_path,

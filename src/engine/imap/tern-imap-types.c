@@ -227,7 +227,7 @@ tern_imap_fetch_free (TernImapFetch *fetch)
   g_strfreev (fetch->flags);
   g_clear_pointer (&fetch->internal_date, g_date_time_unref);
   g_clear_pointer (&fetch->envelope, tern_imap_envelope_free);
-  g_clear_pointer (&fetch->body_structure, tern_imap_body_part_free);
+  g_clear_pointer (&fetch->structure, tern_imap_body_part_free);
   g_clear_pointer (&fetch->response, tern_imap_response_unref);
   g_clear_pointer (&fetch->sections, g_ptr_array_unref);
   g_free (fetch);
@@ -253,10 +253,35 @@ tern_imap_fetch_get_section (const TernImapFetch *fetch,
     {
       Section *candidate = g_ptr_array_index (fetch->sections, i);
 
-      if (g_ascii_strcasecmp (candidate->name, section) == 0)
+      /* Names are kept in upper case, as callers mostly ask: an exact
+       * match is found without folding a long name letter by letter. */
+      if (strcmp (candidate->name, section) == 0 ||
+          g_ascii_strcasecmp (candidate->name, section) == 0)
         return candidate->bytes;
     }
   return NULL;
+}
+
+/**
+ * tern_imap_fetch_get_body_structure:
+ *
+ * The part tree of the BODYSTRUCTURE (or BODY), made on the first call
+ * (from the response the fetch holds) and kept with @fetch.
+ *
+ * Returns: (transfer none) (nullable): the tree, or %NULL when the
+ *   response held none
+ */
+const TernImapBodyPart *
+tern_imap_fetch_get_body_structure (const TernImapFetch *fetch)
+{
+  TernImapFetch *self = (TernImapFetch *) fetch;
+
+  g_return_val_if_fail (fetch != NULL, NULL);
+
+  /* Checked already when the response was decoded: this cannot fail. */
+  if (self->structure == NULL && self->structure_value != NULL)
+    self->structure = tern_imap_body_part_decode (self->structure_value, NULL);
+  return self->structure;
 }
 
 gboolean
@@ -521,6 +546,15 @@ section_name (const char *item)
   return g_ascii_strup (open + 1, close - open - 1);
 }
 
+/* Whether the atom @name is @word, in any case; the length first, as
+ * most names are not. */
+static gboolean
+item_is (const TernImapValue *name,
+         const char          *word)
+{
+  return name->len == strlen (word) && g_ascii_strcasecmp (name->str, word) == 0;
+}
+
 TernImapFetch *
 imap_fetch_decode (TernImapResponse  *response,
               GError           **error)
@@ -545,7 +579,7 @@ imap_fetch_decode (TernImapResponse  *response,
       if (name->kind != TERN_IMAP_VALUE_ATOM)
         goto bad;
 
-      if (g_ascii_strcasecmp (name->str, "UID") == 0)
+      if (item_is (name, "UID"))
         {
           if (value->kind != TERN_IMAP_VALUE_NUMBER || value->number == 0
               || value->number > G_MAXUINT32)
@@ -553,7 +587,7 @@ imap_fetch_decode (TernImapResponse  *response,
           fetch->uid = (guint32) value->number;
           fetch->fields |= TERN_IMAP_FETCH_UID;
         }
-      else if (g_ascii_strcasecmp (name->str, "FLAGS") == 0)
+      else if (item_is (name, "FLAGS"))
         {
           if (value->kind != TERN_IMAP_VALUE_LIST)
             goto bad;
@@ -561,7 +595,7 @@ imap_fetch_decode (TernImapResponse  *response,
           fetch->flags = imap_strv_from_list (value);
           fetch->fields |= TERN_IMAP_FETCH_FLAGS;
         }
-      else if (g_ascii_strcasecmp (name->str, "INTERNALDATE") == 0)
+      else if (item_is (name, "INTERNALDATE"))
         {
           if (value->kind != TERN_IMAP_VALUE_STRING)
             goto bad;
@@ -570,14 +604,14 @@ imap_fetch_decode (TernImapResponse  *response,
           if (fetch->internal_date != NULL)
             fetch->fields |= TERN_IMAP_FETCH_INTERNALDATE;
         }
-      else if (g_ascii_strcasecmp (name->str, "RFC822.SIZE") == 0)
+      else if (item_is (name, "RFC822.SIZE"))
         {
           if (value->kind != TERN_IMAP_VALUE_NUMBER)
             goto bad;
           fetch->size = value->number;
           fetch->fields |= TERN_IMAP_FETCH_SIZE;
         }
-      else if (g_ascii_strcasecmp (name->str, "MODSEQ") == 0)
+      else if (item_is (name, "MODSEQ"))
         {
           const TernImapValue *number;
 
@@ -589,7 +623,7 @@ imap_fetch_decode (TernImapResponse  *response,
           fetch->modseq = number->number;
           fetch->fields |= TERN_IMAP_FETCH_MODSEQ;
         }
-      else if (g_ascii_strcasecmp (name->str, "ENVELOPE") == 0)
+      else if (item_is (name, "ENVELOPE"))
         {
           g_clear_pointer (&fetch->envelope, tern_imap_envelope_free);
           fetch->envelope = tern_imap_envelope_decode (value, error);
@@ -597,13 +631,15 @@ imap_fetch_decode (TernImapResponse  *response,
             return NULL;
           fetch->fields |= TERN_IMAP_FETCH_ENVELOPE;
         }
-      else if (g_ascii_strcasecmp (name->str, "BODYSTRUCTURE") == 0
-               || g_ascii_strcasecmp (name->str, "BODY") == 0)
+      else if (item_is (name, "BODYSTRUCTURE")
+               || item_is (name, "BODY"))
         {
-          g_clear_pointer (&fetch->body_structure, tern_imap_body_part_free);
-          fetch->body_structure = tern_imap_body_part_decode (value, error);
-          if (fetch->body_structure == NULL)
+          /* Checked now, as a whole, so that a bad one fails the
+           * response as it arrives; the tree is made only if asked for. */
+          if (!tern_imap_body_structure_check (value, &fetch->attachment_disposition, error))
             return NULL;
+          g_clear_pointer (&fetch->structure, tern_imap_body_part_free);
+          fetch->structure_value = value;
           fetch->fields |= TERN_IMAP_FETCH_BODYSTRUCTURE;
         }
       else

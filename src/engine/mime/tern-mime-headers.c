@@ -106,12 +106,54 @@ normalize_address (const char *addr)
   at = strrchr (clean, '@');
   if (at != NULL && at[1] != '\0')
     {
-      g_autofree char *domain = g_utf8_strdown (at + 1, -1);
+      g_autofree char *domain = NULL;
+      gboolean plain = TRUE;
 
+      /* An ASCII domain is lowered in place, as g_utf8_strdown() would;
+       * but for an I, which some locales lower to a dotless i. */
+      for (const char *p = at + 1; *p != '\0' && plain; p++)
+        plain = (guchar) *p < 0x80 && *p != 'I';
+      if (plain)
+        {
+          for (char *p = (char *) at + 1; *p != '\0'; p++)
+            *p = g_ascii_tolower (*p);
+          return g_steal_pointer (&clean);
+        }
+
+      domain = g_utf8_strdown (at + 1, -1);
       return g_strdup_printf ("%.*s@%s", (int) (at - clean), clean, domain);
     }
 
   return g_steal_pointer (&clean);
+}
+
+/* Adds one mailbox to @out, cleaned; %FALSE when @out is full. */
+static gboolean
+add_mailbox (TernMimeIngest *ingest,
+             GPtrArray      *out,
+             guint           max,
+             const char     *display_name,
+             const char     *raw_addr)
+{
+  g_autofree char *addr = normalize_address (raw_addr);
+  g_autofree char *name = NULL;
+  TernAddress *entry;
+
+  if (addr == NULL)
+    return TRUE;
+
+  if (out->len >= max)
+    {
+      ingest->self->problems |= TERN_MIME_PROBLEM_TRUNCATED_HEADERS;
+      return FALSE;
+    }
+
+  name = tern_mime_text_clean_line (display_name, TERN_MIME_MAX_TOKEN_BYTES);
+  entry = g_new0 (TernAddress, 1);
+  entry->name = name[0] != '\0' ? g_steal_pointer (&name) : NULL;
+  entry->address = g_steal_pointer (&addr);
+  g_ptr_array_add (out, entry);
+  return TRUE;
 }
 
 /* Groups inside groups break RFC 5322, but their mailboxes still count. */
@@ -130,9 +172,6 @@ flatten_addresses (TernMimeIngest      *ingest,
   for (int i = 0; i < n; i++)
     {
       InternetAddress *address = internet_address_list_get_address (list, i);
-      g_autofree char *addr = NULL;
-      g_autofree char *name = NULL;
-      TernAddress *entry;
 
       if (INTERNET_ADDRESS_IS_GROUP (address))
         {
@@ -146,22 +185,9 @@ flatten_addresses (TernMimeIngest      *ingest,
       if (!INTERNET_ADDRESS_IS_MAILBOX (address))
         continue;
 
-      addr = normalize_address (internet_address_mailbox_get_addr (INTERNET_ADDRESS_MAILBOX (address)));
-      if (addr == NULL)
-        continue;
-
-      if (out->len >= max)
-        {
-          ingest->self->problems |= TERN_MIME_PROBLEM_TRUNCATED_HEADERS;
-          return;
-        }
-
-      name = tern_mime_text_clean_line (internet_address_get_name (address),
-                                        TERN_MIME_MAX_TOKEN_BYTES);
-      entry = g_new0 (TernAddress, 1);
-      entry->name = name[0] != '\0' ? g_steal_pointer (&name) : NULL;
-      entry->address = g_steal_pointer (&addr);
-      g_ptr_array_add (out, entry);
+      if (!add_mailbox (ingest, out, max, internet_address_get_name (address),
+                        internet_address_mailbox_get_addr (INTERNET_ADDRESS_MAILBOX (address))))
+        return;
     }
 }
 
@@ -296,7 +322,7 @@ read_threading_values (TernMimeIngest *ingest,
   if ((value = references) != NULL)
     {
       g_autoptr(GPtrArray) ids = g_ptr_array_new_with_free_func (g_free);
-      g_autoptr(GHashTable) seen = g_hash_table_new (g_str_hash, g_str_equal);
+      g_autoptr(GHashTable) seen = NULL;
       GPtrArray *kept;
 
       refs = g_mime_references_parse (ingest->options, value);
@@ -304,14 +330,27 @@ read_threading_values (TernMimeIngest *ingest,
         {
           char *id = tern_mime_text_clean_token (g_mime_references_get_message_id (refs, i));
 
-          /* Look before adding: adding a known ID would swap in the copy. */
-          if (id == NULL || g_hash_table_contains (seen, id))
+          if (id == NULL || (seen != NULL ? g_hash_table_contains (seen, id)
+                                          : g_ptr_array_find_with_equal_func (ids, id,
+                                                                              g_str_equal, NULL)))
             {
               g_free (id);
               continue;
             }
-          g_hash_table_add (seen, id);
           g_ptr_array_add (ids, id);
+
+          /* Most messages have a few references, looked through at once;
+           * a long list gets a table. */
+          if (seen == NULL && ids->len == 16)
+            {
+              seen = g_hash_table_new (g_str_hash, g_str_equal);
+              for (guint k = 0; k < ids->len; k++)
+                g_hash_table_add (seen, g_ptr_array_index (ids, k));
+            }
+          else if (seen != NULL)
+            {
+              g_hash_table_add (seen, id);
+            }
         }
       g_clear_pointer (&refs, g_mime_references_free);
 
@@ -434,6 +473,346 @@ plain_field (const guint8 *name,
   return N_PLAIN_FIELDS;
 }
 
+/*
+ * Plain address lists, read without GMime's address parser: building an
+ * InternetAddressList of GObjects, and taking it down again, cost more
+ * than the rest of a header section.  "Plain" is what most mail has and
+ * nothing more: mailboxes separated by commas, each "local@domain",
+ * "<local@domain>", "Some Name <local@domain>" (words of atext, one space
+ * apart) or "\"Any, Name\" <local@domain>" (no backslash, no repeated or
+ * outer spaces inside the quotes); a local part of atext words joined by
+ * dots, a domain of letters, digits and hyphens in dot-separated labels,
+ * none of them punycode.  What GMime makes of such a list is known: the
+ * name as written (the quotes taken off; encoded words in a name of words
+ * decoded), the address as written.  Any other list (comments, groups,
+ * encoded words anywhere else, folds inside a name, odd spacing) is left
+ * to GMime.
+ */
+
+static gboolean
+is_atext (char c)
+{
+  return g_ascii_isalnum (c) || (c != '\0' && strchr ("!#$%&'*+-/=?^_`{|}~", c) != NULL);
+}
+
+static gboolean
+is_fws (char c)
+{
+  return c == ' ' || c == '\t' || c == '\r' || c == '\n';
+}
+
+/* Reads local@domain at *@p; on success *@p is past it. */
+static gboolean
+read_plain_addr_spec (const char **p,
+                      const char **start,
+                      gsize       *length)
+{
+  const char *q = *p;
+  const char *label;
+
+  /* dot-atom local part */
+  for (;;)
+    {
+      if (!is_atext (*q))
+        return FALSE;
+      while (is_atext (*q))
+        q++;
+      if (*q != '.')
+        break;
+      q++;
+    }
+  if (*q++ != '@')
+    return FALSE;
+
+  /* domain labels */
+  for (;;)
+    {
+      label = q;
+      while (g_ascii_isalnum (*q) || *q == '-')
+        q++;
+      if (q == label || (q - label >= 4 && g_ascii_strncasecmp (label, "xn--", 4) == 0))
+        return FALSE;
+      if (*q != '.')
+        break;
+      q++;
+    }
+
+  *start = *p;
+  *length = q - *p;
+  *p = q;
+  return TRUE;
+}
+
+/* Dates */
+
+static gboolean
+read_number (const char *p,
+             int         digits,
+             int        *out)
+{
+  int value = 0;
+
+  for (int i = 0; i < digits; i++)
+    {
+      if (!g_ascii_isdigit (p[i]))
+        return FALSE;
+      value = value * 10 + (p[i] - '0');
+    }
+  *out = value;
+  return TRUE;
+}
+
+/* Days from 1970-01-01 to @year-@month-@day (proleptic Gregorian). */
+static gint64
+days_from_civil (gint64 year,
+                 int    month,
+                 int    day)
+{
+  gint64 era;
+  gint64 year_of_era;
+  gint64 day_of_year;
+
+  year -= month <= 2;
+  era = (year >= 0 ? year : year - 399) / 400;
+  year_of_era = year - era * 400;
+  day_of_year = (153 * (month + (month > 2 ? -3 : 9)) + 2) / 5 + day - 1;
+  return era * 146097 + year_of_era * 365 + year_of_era / 4 - year_of_era / 100 + day_of_year -
+         719468;
+}
+
+/**
+ * tern_mime_plain_date:
+ * @text: a Date field's unfolded value
+ * @out_unix: (out): the date as seconds since 1970 (UTC)
+ *
+ * Reads the form nearly all mail has, "Tue, 3 Mar 2026 10:00:00 +0100"
+ * (the day of the week optional, one or two digits for the day, spaces
+ * around), with every field in range and a year from 1970 on, giving what
+ * g_mime_utils_header_decode_date() gives for it without building a
+ * GDateTime and its time zone.
+ *
+ * Returns: %FALSE for any other text, which is GMime's to read.
+ */
+gboolean
+tern_mime_plain_date (const char *text,
+                      gint64     *out_unix)
+{
+  static const char months[] = "JanFebMarAprMayJunJulAugSepOctNovDec";
+  static const char weekdays[] = "MonTueWedThuFriSatSun";
+  static const int month_days[] = { 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31 };
+  const char *p = text;
+  int day;
+  int month = 0;
+  int year;
+  int hour;
+  int minute;
+  int second;
+  int zone;
+  int last_day;
+  gint64 offset;
+  char sign;
+
+  while (*p == ' ' || *p == '\t')
+    p++;
+  for (int i = 0; i < 7; i++)
+    if (strncmp (p, weekdays + 3 * i, 3) == 0 && p[3] == ',' && p[4] == ' ')
+      {
+        p += 5;
+        break;
+      }
+
+  if (read_number (p, 2, &day) && p[2] == ' ')
+    p += 3;
+  else if (read_number (p, 1, &day) && p[1] == ' ')
+    p += 2;
+  else
+    return FALSE;
+
+  for (int i = 0; i < 12; i++)
+    if (strncmp (p, months + 3 * i, 3) == 0)
+      month = i + 1;
+  if (month == 0 || p[3] != ' ')
+    return FALSE;
+  p += 4;
+
+  if (!read_number (p, 4, &year) || p[4] != ' ' ||
+      !read_number (p + 5, 2, &hour) || p[7] != ':' ||
+      !read_number (p + 8, 2, &minute) || p[10] != ':' ||
+      !read_number (p + 11, 2, &second) || p[13] != ' ')
+    return FALSE;
+  p += 14;
+
+  sign = *p;
+  if ((sign != '+' && sign != '-') || !read_number (p + 1, 4, &zone))
+    return FALSE;
+  p += 5;
+  while (*p == ' ' || *p == '\t')
+    p++;
+  if (*p != '\0')
+    return FALSE;
+
+  last_day = month_days[month - 1] +
+             (month == 2 && ((year % 4 == 0 && year % 100 != 0) || year % 400 == 0));
+  if (year < 1970 || day < 1 || day > last_day || hour > 23 || minute > 59 || second > 59 ||
+      zone / 100 > 23 || zone % 100 > 59)
+    return FALSE;
+
+  offset = (gint64) (zone / 100 * 3600 + zone % 100 * 60) * (sign == '-' ? -1 : 1);
+  *out_unix = days_from_civil (year, month, day) * 86400 + hour * 3600 + minute * 60 + second -
+              offset;
+  return TRUE;
+}
+
+/**
+ * tern_mime_plain_address_list:
+ * @raw: an address field's raw value, folds included
+ * @names: (element-type utf8): gets each mailbox's display name, or %NULL
+ * @addresses: (element-type utf8): gets each mailbox's address
+ *
+ * Reads @raw when it is a plain address list (see above), adding
+ * (newly allocated) to @names and @addresses what GMime's
+ * internet_address_list_parse() would give as each mailbox's name and
+ * address.
+ *
+ * Returns: %FALSE, with the arrays untouched, when @raw is not plain.
+ */
+gboolean
+tern_mime_plain_address_list (const char *raw,
+                              GPtrArray  *names,
+                              GPtrArray  *addresses)
+{
+  /* Offsets into @raw: name start, name length, address start, length. */
+  g_autoptr(GArray) spans = g_array_new (FALSE, FALSE, sizeof (gsize));
+  const char *p = raw;
+
+  while (is_fws (*p))
+    p++;
+
+  while (*p != '\0')
+    {
+      const char *name = NULL;
+      gsize name_length = 0;
+      const char *addr = NULL;
+      gsize addr_length = 0;
+      gsize span[4];
+
+      if (*p == '"')
+        {
+          /* "quoted name" <addr> */
+          const char *q = ++p;
+
+          while (*q != '"')
+            {
+              if (*q < 0x20 || *q > 0x7e || *q == '\\' ||
+                  (*q == ' ' && (q[1] == ' ' || q[1] == '"')))
+                return FALSE;
+              q++;
+            }
+          if (q == p || *p == ' ' || g_strstr_len (p, q - p, "=?") != NULL)
+            return FALSE;
+          name = p;
+          name_length = q - p;
+          p = q + 1;
+          if (*p == ' ')
+            p++;
+          if (*p != '<')
+            return FALSE;
+        }
+      else if (*p != '<')
+        {
+          /* addr alone, or words of a name, then <addr> */
+          const char *q = p;
+
+          if (read_plain_addr_spec (&q, &addr, &addr_length) && (*q == '\0' || *q == ',' ||
+                                                                 is_fws (*q)))
+            {
+              p = q;
+            }
+          else
+            {
+              addr = NULL;
+              q = p;
+              for (;;)
+                {
+                  if (!is_atext (*q))
+                    return FALSE;
+                  while (is_atext (*q))
+                    q++;
+                  if (*q == ' ' && is_atext (q[1]))
+                    {
+                      q++;
+                      continue;
+                    }
+                  break;
+                }
+              name = p;
+              name_length = q - p;
+              p = q;
+              if (*p == ' ')
+                p++;
+              if (*p != '<')
+                return FALSE;
+            }
+        }
+
+      if (addr == NULL)
+        {
+          /* <addr> */
+          p++;
+          if (!read_plain_addr_spec (&p, &addr, &addr_length) || *p++ != '>')
+            return FALSE;
+        }
+
+      /* Encoded words are read in a name of words only (below). */
+      if (g_strstr_len (addr, addr_length, "=?") != NULL)
+        return FALSE;
+
+      span[0] = name != NULL ? (gsize) (name - raw) : G_MAXSIZE;
+      span[1] = name_length;
+      span[2] = addr - raw;
+      span[3] = addr_length;
+      g_array_append_vals (spans, span, 4);
+
+      while (is_fws (*p))
+        p++;
+      if (*p == '\0')
+        break;
+      if (*p++ != ',')
+        return FALSE;
+      while (is_fws (*p))
+        p++;
+      /* Nothing, or another comma, after a comma is not plain. */
+      if (*p == '\0' || *p == ',')
+        return FALSE;
+    }
+
+  for (guint i = 0; i < spans->len; i += 4)
+    {
+      gsize name_start = g_array_index (spans, gsize, i);
+      char *name = NULL;
+
+      if (name_start != G_MAXSIZE)
+        name = g_strndup (raw + name_start, g_array_index (spans, gsize, i + 1));
+      if (name != NULL && strstr (name, "=?") != NULL)
+        {
+          /* Encoded words in a name of words: decoded as GMime decodes
+           * such a phrase.  That gives its address parser's name but for
+           * spaces at the ends, and between words where an encoded word
+           * was bad, which cleaning the name (add_mailbox()) takes out
+           * the same way; a test holds both to that. */
+          char *decoded = g_mime_utils_header_decode_phrase (plain_options (), name);
+
+          g_free (name);
+          name = decoded;
+        }
+      g_ptr_array_add (names, name);
+      g_ptr_array_add (addresses, g_strndup (raw + g_array_index (spans, gsize, i + 2),
+                                             g_array_index (spans, gsize, i + 3)));
+    }
+
+  return TRUE;
+}
+
 /**
  * tern_mime_ingest_plain_header:
  * @ingest: a new ingestion
@@ -454,6 +833,8 @@ tern_mime_ingest_plain_header (TernMimeIngest *ingest,
   char *raw[N_PLAIN_FIELDS] = { NULL };
   char *value[N_PLAIN_FIELDS] = { NULL };
   g_autofree char *message_id = NULL;
+  g_autoptr(GPtrArray) names = NULL;
+  g_autoptr(GPtrArray) addresses = NULL;
   PlainField current = N_PLAIN_FIELDS;
   gboolean ended = FALSE;
   gboolean any = FALSE;
@@ -541,11 +922,21 @@ tern_mime_ingest_plain_header (TernMimeIngest *ingest,
       if (end[i] == 0)
         continue;
       raw[i] = g_strndup ((const char *) data + start[i], end[i] - start[i]);
+      /* Address fields are read from their raw value below. */
+      if (i >= PLAIN_FROM && i <= PLAIN_SENDER)
+        continue;
       unfolded = g_mime_utils_header_unfold (raw[i]);
-      value[i] = g_mime_utils_header_decode_text (options, unfolded);
+      /* Without an encoded word, GMime's decoding gives the 7-bit text
+       * back as it is (a test holds it to that). */
+      if (strstr (unfolded, "=?") == NULL)
+        value[i] = g_steal_pointer (&unfolded);
+      else
+        value[i] = g_mime_utils_header_decode_text (options, unfolded);
     }
 
   keep_subject (ingest, value[PLAIN_SUBJECT]);
+  names = g_ptr_array_new_with_free_func (g_free);
+  addresses = g_ptr_array_new_with_free_func (g_free);
 
   if (value[PLAIN_MESSAGE_ID] != NULL)
     message_id = g_mime_utils_decode_message_id (value[PLAIN_MESSAGE_ID]);
@@ -559,12 +950,24 @@ tern_mime_ingest_plain_header (TernMimeIngest *ingest,
 
       if (raw[i] == NULL)
         continue;
+
+      g_ptr_array_set_size (names, 0);
+      g_ptr_array_set_size (addresses, 0);
+      if (tern_mime_plain_address_list (raw[i], names, addresses))
+        {
+          for (guint k = 0; k < addresses->len; k++)
+            if (!add_mailbox (ingest, out[i - PLAIN_FROM], TERN_MIME_MAX_ADDRESSES,
+                              g_ptr_array_index (names, k), g_ptr_array_index (addresses, k)))
+              break;
+          continue;
+        }
+
       list = internet_address_list_parse (options, raw[i]);
       flatten_addresses (ingest, list, out[i - PLAIN_FROM], TERN_MIME_MAX_ADDRESSES, 0);
       g_clear_object (&list);
     }
 
-  if (value[PLAIN_DATE] != NULL)
+  if (value[PLAIN_DATE] != NULL && !tern_mime_plain_date (value[PLAIN_DATE], &self->date))
     {
       g_autoptr(GDateTime) date = g_mime_utils_header_decode_date (value[PLAIN_DATE]);
 

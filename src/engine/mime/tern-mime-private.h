@@ -62,6 +62,11 @@ void        tern_mime_ingest_headers        (TernMimeIngest            *ingest,
 gboolean    tern_mime_ingest_plain_header   (TernMimeIngest            *ingest,
                                              const guint8              *data,
                                              gsize                      length);
+gboolean    tern_mime_plain_date            (const char                *text,
+                                             gint64                    *out_unix);
+gboolean    tern_mime_plain_address_list    (const char                *raw,
+                                             GPtrArray                 *names,
+                                             GPtrArray                 *addresses);
 
 /* tern-mime-guard.c: what GMime is given to parse. */
 

@@ -1662,9 +1662,9 @@ has_uid_in (TernStoreDb *db,
   return rc != SQLITE_DONE;
 }
 
-/* Messages per transaction: a first sync writes one fetched batch of
- * headers in one commit. */
-#define HEADER_BATCH 2000
+/* Messages per transaction: a first sync writes the fetched batches that
+ * wait for the writer in one commit. */
+#define HEADER_BATCH 4000
 
 static void
 add_headers_job (TernStore   *self,
