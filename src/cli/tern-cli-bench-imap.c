@@ -22,15 +22,41 @@
  *     sync asks for, since header fields the raw client does not ask for
  *     (BODY.PEEK[HEADER.FIELDS (...)]) are cached apart,
  *   - Tern's header sync into a new store (and a resync without changes),
+ *     then
  *   - a minimal raw client that logs in and sends UID FETCH 1:* (UID FLAGS
  *     INTERNALDATE RFC822.SIZE ENVELOPE BODYSTRUCTURE), reading the reply
  *     and nothing more: the floor for any header sync,
  *   - Tern's full sync, bodies included, into another new store,
  *   - mbsync (isync) syncing the same folder to a Maildir, when installed.
+ * Tern's header sync and the raw client take turns for --rounds rounds
+ * (3 unless told), each sync into a new store, and the medians are the
+ * figures: a single pair of runs swings by a third on a virtual machine.
  * Beside the times, the CPU time this process spent in Tern's header sync
  * (every thread) and in the raw client: on a busy machine the times swing
  * with the load, the CPU time much less.
  */
+
+#define MAX_ROUNDS 15
+
+static double
+median (const double *values,
+        guint         n)
+{
+  double sorted[MAX_ROUNDS];
+
+  g_assert (n > 0 && n <= MAX_ROUNDS);
+  memcpy (sorted, values, n * sizeof (double));
+  for (guint i = 1; i < n; i++)
+    for (guint j = i; j > 0 && sorted[j - 1] > sorted[j]; j--)
+      {
+        double swap = sorted[j];
+
+        sorted[j] = sorted[j - 1];
+        sorted[j - 1] = swap;
+      }
+
+  return n % 2 == 1 ? sorted[n / 2] : (sorted[n / 2 - 1] + sorted[n / 2]) / 2;
+}
 
 static double
 elapsed_s (gint64 started)
@@ -384,6 +410,9 @@ tern_cli_bench_imap (TernCliContext  *context,
   gboolean no_mbsync = FALSE;
   gboolean headers_only = FALSE;
   double header_s = 0, header_cpu_s = 0, raw_s = 0, raw_cpu_s = 0, raw_cold_s = 0, full_s = 0, mbsync_s = -1, resync_ms = 0;
+  double header_runs[MAX_ROUNDS], header_cpu_runs[MAX_ROUNDS], raw_runs[MAX_ROUNDS];
+  double raw_cpu_runs[MAX_ROUNDS], resync_runs[MAX_ROUNDS];
+  int rounds = 3;
   double raw_cold_tern_items_s = 0;
   guint header_count = 0, raw_count = 0, raw_cold_count = 0, full_count = 0;
   const GOptionEntry entries[] = {
@@ -396,6 +425,9 @@ tern_cli_bench_imap (TernCliContext  *context,
       N_("Trust only the certificate authority in FILE"), N_("FILE") },
     { "folder", 0, 0, G_OPTION_ARG_STRING, &server.folder, N_("The folder (INBOX)"),
       N_("FOLDER") },
+    { "rounds", 0, 0, G_OPTION_ARG_INT, &rounds,
+      N_("Turns of Tern's header sync and the raw client, whose medians are given (3)"),
+      N_("N") },
     { "no-mbsync", 0, 0, G_OPTION_ARG_NONE, &no_mbsync, N_("Leave mbsync out"), NULL },
     { "headers-only", 0, 0, G_OPTION_ARG_NONE, &headers_only,
       N_("Leave out the full sync and mbsync"), NULL },
@@ -414,6 +446,11 @@ tern_cli_bench_imap (TernCliContext  *context,
       g_printerr (_("tern-cli bench imap: give --host, --user and --password\n"));
       return TERN_CLI_EXIT_USAGE;
     }
+  if (rounds < 1 || rounds > MAX_ROUNDS)
+    {
+      g_printerr (_("tern-cli bench imap: --rounds takes 1 to %d\n"), MAX_ROUNDS);
+      return TERN_CLI_EXIT_USAGE;
+    }
   if (server.folder == NULL)
     server.folder = g_strdup ("INBOX");
   if (server.ca_file != NULL)
@@ -429,16 +466,28 @@ tern_cli_bench_imap (TernCliContext  *context,
                   &raw_cold_count, &error))
     goto failed;
 
-  /* Tern's header sync, and a resync with nothing new. */
-  header_dir = g_dir_make_tmp ("tern-bench-imap-XXXXXX", &error);
-  if (header_dir == NULL ||
-      !tern_sync_once (&server, header_dir, FALSE, &header_s, &header_cpu_s, &resync_ms,
-                      &header_count, &error))
-    goto failed;
+  /* In turns: Tern's header sync into a new store, and a resync with
+   * nothing new; then the raw client. */
+  for (int round = 0; round < rounds; round++)
+    {
+      header_dir = g_dir_make_tmp ("tern-bench-imap-XXXXXX", &error);
+      if (header_dir == NULL ||
+          !tern_sync_once (&server, header_dir, FALSE, &header_runs[round],
+                           &header_cpu_runs[round], &resync_runs[round], &header_count, &error))
+        goto failed;
+      remove_tree (header_dir);
+      g_clear_pointer (&header_dir, g_free);
 
-  /* The raw client. */
-  if (!raw_fetch (&server, RAW_ITEMS, &raw_s, &raw_cpu_s, &raw_count, &error))
-    goto failed;
+      raw_count = 0;
+      if (!raw_fetch (&server, RAW_ITEMS, &raw_runs[round], &raw_cpu_runs[round], &raw_count,
+                      &error))
+        goto failed;
+    }
+  header_s = median (header_runs, rounds);
+  header_cpu_s = median (header_cpu_runs, rounds);
+  resync_ms = median (resync_runs, rounds);
+  raw_s = median (raw_runs, rounds);
+  raw_cpu_s = median (raw_cpu_runs, rounds);
 
   /* Tern's full sync. */
   if (!headers_only)
@@ -461,7 +510,6 @@ tern_cli_bench_imap (TernCliContext  *context,
         }
     }
 
-  remove_tree (header_dir);
   if (full_dir != NULL)
     remove_tree (full_dir);
 
@@ -481,6 +529,18 @@ tern_cli_bench_imap (TernCliContext  *context,
       json_builder_add_double_value (builder, header_cpu_s);
       json_builder_set_member_name (builder, "raw_fetch_s");
       json_builder_add_double_value (builder, raw_s);
+      json_builder_set_member_name (builder, "rounds");
+      json_builder_add_int_value (builder, rounds);
+      json_builder_set_member_name (builder, "tern_header_sync_runs_s");
+      json_builder_begin_array (builder);
+      for (int round = 0; round < rounds; round++)
+        json_builder_add_double_value (builder, header_runs[round]);
+      json_builder_end_array (builder);
+      json_builder_set_member_name (builder, "raw_fetch_runs_s");
+      json_builder_begin_array (builder);
+      for (int round = 0; round < rounds; round++)
+        json_builder_add_double_value (builder, raw_runs[round]);
+      json_builder_end_array (builder);
       json_builder_set_member_name (builder, "raw_fetch_cpu_s");
       json_builder_add_double_value (builder, raw_cpu_s);
       json_builder_set_member_name (builder, "raw_fetch_cold_s");
@@ -511,12 +571,24 @@ tern_cli_bench_imap (TernCliContext  *context,
     }
   else
     {
+      g_autoptr(GString) header_list = g_string_new (NULL);
+      g_autoptr(GString) raw_list = g_string_new (NULL);
+
+      for (int round = 0; round < rounds; round++)
+        {
+          g_string_append_printf (header_list, "%s%.2f", round > 0 ? ", " : "", header_runs[round]);
+          g_string_append_printf (raw_list, "%s%.2f", round > 0 ? ", " : "", raw_runs[round]);
+        }
+
       g_print ("IMAP sync of %s (%u messages; raw client saw %u)\n", server.folder, header_count,
                raw_count);
       g_print ("  Tern header sync:    %8.2f s  (%.2fx the raw fetch; %.2f s of CPU)\n", header_s,
                raw_s > 0 ? header_s / raw_s : 0.0, header_cpu_s);
       g_print ("  raw UID FETCH 1:*:   %8.2f s  (%.2f s of CPU; %.2f s first, on the cold "
                "server)\n", raw_s, raw_cpu_s, raw_cold_s);
+      if (rounds > 1)
+        g_print ("  medians of %d turns:  Tern %s s; raw %s s\n", rounds, header_list->str,
+                 raw_list->str);
       g_print ("  raw, Tern's items:   %8.2f s  (once before Tern, to warm the server)\n",
                raw_cold_tern_items_s);
       if (!headers_only)
