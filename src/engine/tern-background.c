@@ -6,6 +6,7 @@
 #include <sys/resource.h>
 #include <unistd.h>
 #ifdef __linux__
+#include <sys/prctl.h>
 #include <sys/syscall.h>
 #endif
 
@@ -93,18 +94,67 @@ typedef struct
 {
   GTask *task;
   GTaskThreadFunc func;
+  const char *name;
 } Run;
+
+/*
+ * Threads are kept a while after their work: one started for each short
+ * job (the preparation of a batch of headers) cost more than the job's
+ * own allocations, as each new thread's memory arena had to grow again
+ * from the system.  A thread that finishes waits up to IDLE_SECONDS for
+ * more; work never waits for a thread, since a new one starts whenever
+ * none is idle, so a long job (a whole sync) only keeps its own.
+ */
+#define IDLE_SECONDS 30
+
+static GMutex idle_lock;
+static guint n_idle;
+static GAsyncQueue *idle_runs;
+
+static void
+run_one (Run *run)
+{
+#ifdef __linux__
+  prctl (PR_SET_NAME, run->name, 0, 0, 0);
+#endif
+  tern_background_enter ();
+  run->func (run->task, g_task_get_source_object (run->task), g_task_get_task_data (run->task),
+             g_task_get_cancellable (run->task));
+  g_object_unref (run->task);
+  g_free (run);
+}
 
 static gpointer
 run_thread (gpointer data)
 {
   Run *run = data;
 
-  tern_background_enter ();
-  run->func (run->task, g_task_get_source_object (run->task), g_task_get_task_data (run->task),
-             g_task_get_cancellable (run->task));
-  g_object_unref (run->task);
-  g_free (run);
+  while (run != NULL)
+    {
+      run_one (run);
+
+      g_mutex_lock (&idle_lock);
+      n_idle++;
+      g_mutex_unlock (&idle_lock);
+
+      run = g_async_queue_timeout_pop (idle_runs, IDLE_SECONDS * G_USEC_PER_SEC);
+      if (run == NULL)
+        {
+          g_mutex_lock (&idle_lock);
+          if (n_idle > 0)
+            {
+              /* Nobody counted on this thread: it ends. */
+              n_idle--;
+              g_mutex_unlock (&idle_lock);
+              break;
+            }
+          g_mutex_unlock (&idle_lock);
+          /* Work was given to an idle thread as this one timed out: it
+           * is on its way. */
+          run = g_async_queue_pop (idle_runs);
+        }
+    }
+
   return NULL;
 }
 
@@ -113,24 +163,63 @@ run_thread (gpointer data)
  * @task: the task
  * @func: what to run; it must return the task's result, as for
  *   g_task_run_in_thread()
- * @name: the thread's name, for tools that list threads
+ * @name: (not nullable): the thread's name, for tools that list threads: a
+ *   static string
  *
  * Runs @func in a thread of its own at the background priority, as
- * g_task_run_in_thread() runs it in GLib's pool.  The task completes in
- * its context once @func has returned its result.
+ * g_task_run_in_thread() runs it in GLib's pool: a thread that is idle
+ * since its last work, or a new one.  The task completes in its context
+ * once @func has returned its result.
  */
 void
 tern_background_run_in_thread (GTask           *task,
                                GTaskThreadFunc  func,
                                const char      *name)
 {
+  static gsize queue_made = 0;
+  gboolean reuse;
   Run *run;
 
   g_return_if_fail (G_IS_TASK (task));
   g_return_if_fail (func != NULL);
+  g_return_if_fail (name != NULL);
+
+  if (g_once_init_enter (&queue_made))
+    {
+      idle_runs = g_async_queue_new ();
+      g_once_init_leave (&queue_made, 1);
+    }
 
   run = g_new (Run, 1);
   run->task = g_object_ref (task);
   run->func = func;
-  g_thread_unref (g_thread_new (name, run_thread, run));
+  run->name = name;
+
+  g_mutex_lock (&idle_lock);
+  reuse = n_idle > 0;
+  if (reuse)
+    n_idle--;
+  g_mutex_unlock (&idle_lock);
+
+  if (reuse)
+    g_async_queue_push (idle_runs, run);
+  else
+    g_thread_unref (g_thread_new (name, run_thread, run));
+}
+
+/**
+ * tern_background_count_idle:
+ *
+ * Returns: how many threads wait for more background work now
+ */
+guint
+tern_background_count_idle (void)
+{
+  guint count;
+
+  g_mutex_lock (&idle_lock);
+  count = n_idle;
+  g_mutex_unlock (&idle_lock);
+
+  return count;
 }

@@ -12,5 +12,6 @@ void tern_background_enter         (void);
 void tern_background_run_in_thread (GTask           *task,
                                     GTaskThreadFunc  func,
                                     const char      *name);
+guint tern_background_count_idle   (void);
 
 G_END_DECLS
