@@ -29,7 +29,7 @@
  *   - Tern's full sync, bodies included, into another new store,
  *   - mbsync (isync) syncing the same folder to a Maildir, when installed.
  * Tern's header sync and the raw client take turns for --rounds rounds
- * (3 unless told), each sync into a new store, and the medians are the
+ * (5 unless told), each sync into a new store, and the medians are the
  * figures: a single pair of runs swings by a third on a virtual machine.
  * Beside the times, the CPU time this process spent in Tern's header sync
  * (every thread) and in the raw client: on a busy machine the times swing
@@ -412,7 +412,7 @@ tern_cli_bench_imap (TernCliContext  *context,
   double header_s = 0, header_cpu_s = 0, raw_s = 0, raw_cpu_s = 0, raw_cold_s = 0, full_s = 0, mbsync_s = -1, resync_ms = 0;
   double header_runs[MAX_ROUNDS], header_cpu_runs[MAX_ROUNDS], raw_runs[MAX_ROUNDS];
   double raw_cpu_runs[MAX_ROUNDS], resync_runs[MAX_ROUNDS];
-  int rounds = 3;
+  int rounds = 5;
   double raw_cold_tern_items_s = 0;
   guint header_count = 0, raw_count = 0, raw_cold_count = 0, full_count = 0;
   const GOptionEntry entries[] = {
@@ -426,7 +426,7 @@ tern_cli_bench_imap (TernCliContext  *context,
     { "folder", 0, 0, G_OPTION_ARG_STRING, &server.folder, N_("The folder (INBOX)"),
       N_("FOLDER") },
     { "rounds", 0, 0, G_OPTION_ARG_INT, &rounds,
-      N_("Turns of Tern's header sync and the raw client, whose medians are given (3)"),
+      N_("Turns of Tern's header sync and the raw client, whose medians are given (5)"),
       N_("N") },
     { "no-mbsync", 0, 0, G_OPTION_ARG_NONE, &no_mbsync, N_("Leave mbsync out"), NULL },
     { "headers-only", 0, 0, G_OPTION_ARG_NONE, &headers_only,

@@ -4,10 +4,12 @@
  * a resync without changes, a flag set and a message expunged by a second
  * client, offline actions replayed after a restart, a UIDVALIDITY change,
  * bodies, archiving to this computer, IDLE push, the upload of sent mail
- * the outbox filed, and a queued action of an unknown kind.  The sync tests run
+ * the outbox filed, a queued action of an unknown kind, and tern-cli
+ * (sync and its commands, bench imap).  The sync tests run
  * with QRESYNC, with CONDSTORE alone, and with neither. */
 
 #include <glib/gstdio.h>
+#include <json-glib/json-glib.h>
 #include <sqlite3.h>
 #include <string.h>
 #include <sys/wait.h>
@@ -1290,6 +1292,75 @@ run_cli (const char  *root,
   return out;
 }
 
+/* The median of three numbers. */
+static double
+middle_of (JsonArray *runs)
+{
+  double a = json_array_get_double_element (runs, 0);
+  double b = json_array_get_double_element (runs, 1);
+  double c = json_array_get_double_element (runs, 2);
+
+  return MAX (MIN (a, b), MIN (MAX (a, b), c));
+}
+
+static void
+test_cli_bench_imap (void)
+{
+  g_autoptr(TernTestServers) servers = tern_test_servers_get_or_skip ();
+  g_autoptr(JsonParser) parser = json_parser_new ();
+  g_autoptr(GError) error = NULL;
+  g_autofree char *root = NULL;
+  g_autofree char *out = NULL;
+  g_autofree char *port = NULL;
+  const TernTestUser *user;
+  JsonObject *figures;
+  JsonArray *tern_runs;
+  JsonArray *raw_runs;
+  int status;
+
+  if (servers == NULL)
+    return;
+  user = tern_test_servers_get_user (servers, 1);
+  load (servers, 1, "BenchBox", 60);
+  root = make_dir ();
+  port = g_strdup_printf ("%u", servers->imaps_port);
+
+  out = run_cli (root, &status, "bench", "imap", "--headers-only", "--rounds", "3", "--json",
+                 "--host", servers->hostname, "--port", port, "--user", user->login,
+                 "--password", user->password, "--ca-file", servers->ca_file,
+                 "--folder", "BenchBox", NULL);
+  g_assert_cmpint (status, ==, 0);
+  json_parser_load_from_data (parser, out, -1, &error);
+  g_assert_no_error (error);
+  figures = json_node_get_object (json_parser_get_root (parser));
+
+  g_assert_cmpint (json_object_get_int_member (figures, "messages"), ==, 60);
+  g_assert_cmpint (json_object_get_int_member (figures, "rounds"), ==, 3);
+  tern_runs = json_object_get_array_member (figures, "tern_header_sync_runs_s");
+  raw_runs = json_object_get_array_member (figures, "raw_fetch_runs_s");
+  g_assert_cmpuint (json_array_get_length (tern_runs), ==, 3);
+  g_assert_cmpuint (json_array_get_length (raw_runs), ==, 3);
+  /* Each figure is the median of its turns. */
+  g_assert_cmpfloat (json_object_get_double_member (figures, "tern_header_sync_s"), ==,
+                     middle_of (tern_runs));
+  g_assert_cmpfloat (json_object_get_double_member (figures, "raw_fetch_s"), ==,
+                     middle_of (raw_runs));
+  g_assert_cmpfloat (middle_of (tern_runs), >, 0);
+  g_assert_cmpfloat (json_object_get_double_member (figures, "resync_ms"), >, 0);
+  g_assert_cmpfloat (json_object_get_double_member (figures, "peak_rss_mb"), >, 0);
+  /* Without the full sync, its figures are null. */
+  g_assert_true (json_object_get_null_member (figures, "tern_full_sync_s"));
+  g_assert_true (json_object_get_null_member (figures, "mbsync_s"));
+
+  /* Turns are counted from one. */
+  g_free (out);
+  out = run_cli (root, &status, "bench", "imap", "--rounds", "0", "--host", servers->hostname,
+                 "--user", user->login, "--password", user->password, NULL);
+  g_assert_cmpint (status, !=, 0);
+
+  remove_tree (root);
+}
+
 static void
 test_cli (void)
 {
@@ -1424,6 +1495,7 @@ main (int   argc,
   g_test_add_func ("/imap-sync/idle-push", test_idle_push);
   g_test_add_func ("/imap-sync/append-a-draft-and-read-the-quota", test_append_and_quota);
   g_test_add_func ("/imap-sync/cli/sync-flag-and-offline-delete", test_cli);
+  g_test_add_func ("/imap-sync/cli/bench-imap-gives-medians-of-its-turns", test_cli_bench_imap);
   g_test_add_data_func ("/imap-sync/sent-copy/uploaded-with-appenduid",
                         GINT_TO_POINTER (UPLOAD_UIDPLUS), test_sent_copy_uploaded);
   g_test_add_data_func ("/imap-sync/sent-copy/uploaded-without-appenduid",
