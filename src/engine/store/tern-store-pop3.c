@@ -429,9 +429,12 @@ same_message_in_folder (TernStoreDb    *db,
 
   if (message_id == NULL)
     return 0;
+  /* Through the conversation the ID belongs to: messages have no index
+   * on their Message-ID. */
   stmt = tern_store_db_statement (db, db->index,
-                                  "SELECT id FROM messages WHERE message_id = ? "
-                                  "AND folder_id = ? AND size = ?",
+                                  "SELECT id FROM messages WHERE conversation_id = "
+                                  "  (SELECT conversation_id FROM message_ids WHERE message_id = ?1) "
+                                  "AND message_id = ?1 AND folder_id = ?2 AND size = ?3",
                                   NULL);
   if (stmt == NULL)
     return 0;
