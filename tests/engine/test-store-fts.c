@@ -2,7 +2,6 @@
 
 #include "config.h"
 
-#include <glib/gstdio.h>
 #include <sqlite3.h>
 #include <string.h>
 
@@ -396,12 +395,11 @@ test_runs_tokenizer_fills_the_same_index (void)
   };
   g_autofree char *builtin_path = NULL;
   g_autofree char *runs_path = NULL;
-  g_autofree char *dir = g_dir_make_tmp ("tern-fts-XXXXXX", NULL);
+  g_autofree char *dir = tern_test_make_temp_dir ("tern-fts-XXXXXX");
   const char *paths[2];
   char *terms[2] = { NULL, NULL };
   sqlite3 *db;
 
-  g_assert_nonnull (dir);
   paths[0] = builtin_path = g_build_filename (dir, "builtin.sqlite", NULL);
   paths[1] = runs_path = g_build_filename (dir, "runs.sqlite", NULL);
 
@@ -446,14 +444,13 @@ test_runs_tokenizer_fills_the_same_index (void)
       g_assert_cmpint (tern_test_query_int (db, "SELECT rowid FROM t WHERE t MATCH 'b:REPORT*'"),
                        ==, 2);
       sqlite3_close (db);
-      g_remove (paths[k]);
     }
 
   g_assert_cmpstr (terms[0], !=, "");
   g_assert_cmpstr (terms[1], ==, terms[0]);
   g_free (terms[0]);
   g_free (terms[1]);
-  g_rmdir (dir);
+  tern_test_remove_tree (dir);
 }
 
 int
