@@ -22,7 +22,7 @@
  *     sync asks for, since header fields the raw client does not ask for
  *     (BODY.PEEK[HEADER.FIELDS (...)]) are cached apart,
  *   - Tern's header sync into a new store (and a resync without changes),
- *     then
+ *     and after each
  *   - a minimal raw client that logs in and sends UID FETCH 1:* (UID FLAGS
  *     INTERNALDATE RFC822.SIZE ENVELOPE BODYSTRUCTURE), reading the reply
  *     and nothing more: the floor for any header sync,
