@@ -11,7 +11,7 @@
 /*
  * tern_mime_message_parse_header_section() reads plain header sections
  * without GMime's message parser.  Whatever path it takes, what it gives
- * must be exactly what tern_mime_message_parse() gives for the same bytes:
+ * must be exactly what GMime's parser gives for the same bytes:
  * these tests compare the two on hand-made tricky sections and on many
  * generated ones, and check that the fast path is really taken where it
  * should be (else the comparison would prove nothing).
@@ -73,10 +73,12 @@ describe (TernMimeMessage *message)
                           tern_mime_message_get_problems (message));
 }
 
-/* Whether the fast path takes @section. */
+/* Whether the fast path takes @section, as a header section alone or,
+ * with @whole, as a whole message. */
 static gboolean
-is_plain (const char *section,
-          gsize       length)
+is_plain_as (const char *section,
+             gsize       length,
+             gboolean    whole)
 {
   TernMimeIngest ingest = { 0 };
   TernMimeMessage facts = { 0 };
@@ -91,8 +93,19 @@ is_plain (const char *section,
   facts.bcc = g_ptr_array_new_with_free_func ((GDestroyNotify) tern_address_free);
   facts.reply_to = g_ptr_array_new_with_free_func ((GDestroyNotify) tern_address_free);
   facts.sender = g_ptr_array_new_with_free_func ((GDestroyNotify) tern_address_free);
+  facts.delivered_to = g_new0 (char *, 1);
   ingest.self = &facts;
-  plain = tern_mime_ingest_plain_header (&ingest, (const guint8 *) section, length);
+  ingest.body = g_string_new (NULL);
+  ingest.embedded = g_string_new (NULL);
+  if (whole)
+    plain = tern_mime_ingest_plain_message (&ingest, (const guint8 *) section, length);
+  else
+    plain = tern_mime_ingest_plain_header (&ingest, (const guint8 *) section, length);
+
+  g_string_free (ingest.body, TRUE);
+  g_string_free (ingest.embedded, TRUE);
+  g_free (ingest.body_charset);
+  g_strfreev (facts.delivered_to);
 
   g_free (facts.message_id);
   g_free (facts.in_reply_to);
@@ -107,11 +120,19 @@ is_plain (const char *section,
   return plain;
 }
 
+static gboolean
+is_plain (const char *section,
+          gsize       length)
+{
+  return is_plain_as (section, length, FALSE);
+}
+
 static void
 assert_same (const char *section,
              gsize       length)
 {
-  g_autoptr(TernMimeMessage) full = tern_mime_message_parse ((const guint8 *) section, length);
+  g_autoptr(TernMimeMessage) full = tern_mime_message_parse_with_gmime ((const guint8 *) section,
+                                                                        length);
   g_autoptr(TernMimeMessage) fast = tern_mime_message_parse_header_section ((const guint8 *) section,
                                                                              length);
   g_autofree char *expected = describe (full);
@@ -602,6 +623,198 @@ test_generated (void)
   g_assert_cmpuint (plain, >, n / 2);
 }
 
+/* Whole messages: tern_mime_message_parse() reads those of one plain
+ * text part without GMime's parser, and must give what GMime's gives. */
+
+static void
+assert_same_message (const char *message,
+                     gsize       length)
+{
+  g_autoptr(TernMimeMessage) full = tern_mime_message_parse_with_gmime ((const guint8 *) message,
+                                                                        length);
+  g_autoptr(TernMimeMessage) fast = tern_mime_message_parse ((const guint8 *) message, length);
+  g_autofree char *expected = describe (full);
+  g_autofree char *got = describe (fast);
+
+  if (g_strcmp0 (expected, got) != 0)
+    {
+      g_autofree char *shown = g_strescape (message, NULL);
+
+      g_test_message ("message: %s", shown);
+    }
+  g_assert_cmpstr (got, ==, expected);
+}
+
+static const struct {
+  gboolean plain;
+  const char *message;
+} message_samples[] = {
+  { TRUE, "Subject: Hello\r\nFrom: Ann <ann@x.org>\r\n\r\nHello,\r\nthe report.\r\n" },
+  { TRUE, "Subject: LF only\nFrom: a@x.org\n\nHello\nthere\n" },
+  { TRUE, "MIME-Version: 1.0\r\nContent-Type: text/plain; charset=utf-8\r\n"
+          "Content-Transfer-Encoding: 8bit\r\nSubject: s\r\n\r\nCaf\xc3\xa9 cr\xc3\xa8me\r\n" },
+  { TRUE, "Content-Type: TEXT/Plain ;  CHARSET = \"UTF-8\"  \r\nSubject: s\r\n\r\nx\r\n" },
+  { TRUE, "Content-Type: text/plain;\r\n\tcharset=iso-8859-1\r\nSubject: s\r\n\r\ncaf\xe9\r\n" },
+  { TRUE, "Content-Type: text/plain; charset=us-ascii\r\nSubject: s\r\n\r\nraw \xe9\xff bytes\r\n" },
+  { TRUE, "Content-Type: text/plain; charset=x-no-such-charset\r\nSubject: s\r\n\r\nwords\r\n" },
+  { TRUE, "Content-Type: text/plain; charset=utf-8\r\nSubject: s\r\n\r\nbad \xc3\x28 utf-8\r\n" },
+  { TRUE, "Subject: no charset\r\n\r\nlatin \xe9t\xe9 and utf-8 \xc3\xa9\r\n" },
+  { TRUE, "Content-Type: text/plain\r\nContent-Transfer-Encoding: 7bit\r\nSubject: s\r\n\r\nx\r\n" },
+  { TRUE, "Content-Transfer-Encoding:  BINARY \r\nSubject: s\r\n\r\nx\r\n" },
+  { TRUE, "Received: from a by b; Tue, 3 Mar 2026 10:00:00 +0100\r\nReceived: from c\r\n"
+          "\tby d\r\nX-Mailer: Something 1.0\r\nStatus: RO\r\nSubject: s\r\n\r\nbody\r\n" },
+  { TRUE, "X-Only: unknown fields\r\n\r\nbody\r\n" },
+  { TRUE, "Subject: empty body\r\n\r\n" },
+  { TRUE, "Subject: blank body\r\n\r\n  \r\n\t\r\n\r\n" },
+  { TRUE, "Subject: odd bytes\r\n\r\nbare\rCR, \x01\x02 and tabs\t\t.\r\n" },
+  { TRUE, "Subject: looks like parts\r\nContent-Type: text/plain\r\n\r\n--x\r\n"
+          "Content-Type: text/html\r\n\r\n<b>no</b>\r\n--x--\r\nFrom me\r\n" },
+  { TRUE, "Subject: no final newline\r\n\r\nlast line" },
+  { TRUE, "Subject: s\r\nFrom: =?utf-8?q?J=C3=BCrgen?= <j@x.de>\r\nTo: a@x.org, \"B, C\" <b@x.org>\r\n"
+          "Date: Tue, 3 Mar 2026 10:00:00 +0100\r\nMessage-ID: <m@x>\r\nIn-Reply-To: <p@x>\r\n"
+          "References: <o@x> <p@x>\r\n\r\nreply\r\n" },
+  { FALSE, "Content-Type: text/html; charset=utf-8\r\nSubject: s\r\n\r\n<p>x</p>\r\n" },
+  { FALSE, "Content-Type: text/plain; format=flowed\r\nSubject: s\r\n\r\nsoft \r\nbreak\r\n" },
+  { FALSE, "Content-Type: text/plain; charset=utf-8; name=\"a.txt\"\r\n\r\nx\r\n" },
+  { FALSE, "Content-Type: text/plain; charset*=utf-8''x\r\n\r\nx\r\n" },
+  { FALSE, "Content-Type: text/plain; charset=\"utf 8\"\r\n\r\nx\r\n" },
+  { FALSE, "Content-Type: text/plain; charset=\"\"\r\n\r\nx\r\n" },
+  { FALSE, "Content-Type: text/plain; charset=utf-8;\r\n\r\nx\r\n" },
+  { FALSE, "Content-Type: text/plain (comment)\r\n\r\nx\r\n" },
+  { FALSE, "Content-Type: text/plainer\r\n\r\nx\r\n" },
+  { FALSE, "Content-Type: text/plain\r\nContent-Type: text/html\r\n\r\nx\r\n" },
+  { FALSE, "Content-Type: multipart/mixed; boundary=x\r\n\r\n--x\r\n\r\nx\r\n--x--\r\n" },
+  { FALSE, "Content-Transfer-Encoding: quoted-printable\r\n\r\ncaf=C3=A9\r\n" },
+  { FALSE, "Content-Transfer-Encoding: base64\r\n\r\nY2Fmw6k=\r\n" },
+  { FALSE, "Content-Transfer-Encoding: 8bit (comment)\r\n\r\nx\r\n" },
+  { FALSE, "Content-Disposition: attachment; filename=a.txt\r\n\r\nx\r\n" },
+  { FALSE, "Content-ID: <c@x>\r\n\r\nx\r\n" },
+  { FALSE, "Delivered-To: me@x.org\r\nSubject: s\r\n\r\nx\r\n" },
+  { FALSE, "X-Original-To: me@x.org\r\nSubject: s\r\n\r\nx\r\n" },
+  { FALSE, "Subject: twice\r\nSubject: again\r\n\r\nx\r\n" },
+  { FALSE, "Subject: caf\xc3\xa9 raw\r\n\r\nx\r\n" },
+  { FALSE, "From someone@x.org Tue Mar  3 10:00:00 2026\r\nSubject: s\r\n\r\nx\r\n" },
+  { FALSE, "Subject: no empty line\r\nbody right after\r\n" },
+  { FALSE, "\r\nbody without headers\r\n" },
+  { FALSE, " folded first\r\nSubject: s\r\n\r\nx\r\n" },
+};
+
+static void
+test_message_samples (void)
+{
+  static const char with_nul[] = "Subject: a NUL\r\n\r\nbefore \0 after\r\n";
+
+  g_assert_true (is_plain_as (with_nul, sizeof with_nul - 1, TRUE));
+  assert_same_message (with_nul, sizeof with_nul - 1);
+
+  for (guint i = 0; i < G_N_ELEMENTS (message_samples); i++)
+    {
+      gsize length = strlen (message_samples[i].message);
+
+      g_test_message ("message sample %u", i);
+      g_assert_cmpint (is_plain_as (message_samples[i].message, length, TRUE), ==,
+                       message_samples[i].plain);
+      assert_same_message (message_samples[i].message, length);
+    }
+}
+
+/* Bodies past the bounds: cut to the part decoding bound, and to the
+ * body text bound. */
+static void
+test_message_huge_bodies (void)
+{
+  static const gsize sizes[] = { TERN_MIME_MAX_BODY_TEXT * 2, TERN_MIME_MAX_PART_DECODE + 4096 };
+
+  for (guint i = 0; i < G_N_ELEMENTS (sizes); i++)
+    {
+      g_autoptr(GString) message = g_string_new ("Subject: big\r\nContent-Type: text/plain; "
+                                                 "charset=utf-8\r\n\r\n");
+      g_autoptr(TernMimeMessage) fast = NULL;
+
+      while (message->len < sizes[i])
+        g_string_append (message, "caf\xc3\xa9 words and more words\r\n");
+      g_assert_true (is_plain_as (message->str, message->len, TRUE));
+      assert_same_message (message->str, message->len);
+
+      fast = tern_mime_message_parse ((const guint8 *) message->str, message->len);
+      g_assert_true (tern_mime_message_get_problems (fast) & TERN_MIME_PROBLEM_TRUNCATED_TEXT);
+    }
+}
+
+/* Messages put together at random from pieces on both sides of what is
+ * plain: fields, content types, encodings and bodies. */
+static void
+test_generated_messages (void)
+{
+  static const char * const types[] = {
+    NULL, "text/plain", "text/plain; charset=utf-8", "text/plain; charset=\"UTF-8\"",
+    "Text/Plain;charset=iso-8859-1", "text/plain; charset=windows-1252",
+    "text/plain; charset=koi8-r", "text/plain; charset=us-ascii", "text/plain; charset=bogus",
+    "text/plain;\r\n charset=utf-8", "text/plain; format=flowed", "text/html; charset=utf-8",
+    "text/plain; charset=utf-8; delsp=yes", "text/enriched", "application/octet-stream",
+    "text/plain; name=x.txt", "text/plain; charset=\"utf-8", "text/plain charset=utf-8",
+  };
+  static const char * const encodings[] = {
+    NULL, "7bit", "8bit", "8BIT", "binary", "quoted-printable", "base64", "x-bogus", "",
+  };
+  static const char * const others[] = {
+    "MIME-Version: 1.0", "Received: from x by y", "X-Mailer: m\r\n  continued", "Status: RO",
+    "Delivered-To: d@x.org", "Content-Disposition: inline", "Content-Description: d",
+    "X-Original-To: o@x.org", "x-lower: case",
+  };
+  static const char * const pieces[] = {
+    "Hello", "world", "caf\xc3\xa9", "\xe9t\xe9", "\xd0\x9f\xd1\x80\xd0\xb8", "\xff\xfe", "\xc3",
+    "=C3=A9", "Y2Fm", "--x", "From me", ">quoted", "<b>tag</b>", "&amp;", "\t", "  ", "\x01",
+    "\r", "\r\n", "\n", "\r\n\r\n", "\n\n", "-- \n", "Subject: fake",
+  };
+  g_autoptr(GRand) rand = g_rand_new_with_seed (20261123);
+  guint plain = 0;
+  guint n = g_test_slow () ? 20000 : 3000;
+
+  for (guint i = 0; i < n; i++)
+    {
+      g_autoptr(GString) message = g_string_new (NULL);
+      gboolean crlf = g_rand_int_range (rand, 0, 4) != 0;
+      const char *eol = crlf ? "\r\n" : "\n";
+      const char *type = types[g_rand_int_range (rand, 0, G_N_ELEMENTS (types))];
+      const char *encoding = encodings[g_rand_int_range (rand, 0, G_N_ELEMENTS (encodings))];
+      guint fields = g_rand_int_range (rand, 1, 8);
+      guint used = 0;
+      guint n_pieces = g_rand_int_range (rand, 0, 60);
+
+      for (guint f = 0; f < fields; f++)
+        {
+          guint field = g_rand_int_range (rand, 0, 11);
+
+          if ((used & (1u << field)) != 0)
+            continue;
+          used |= 1u << field;
+          append_field (rand, message, field, crlf);
+        }
+      if (g_rand_int_range (rand, 0, 3) == 0)
+        g_string_append_printf (message, "%s%s",
+                                others[g_rand_int_range (rand, 0, G_N_ELEMENTS (others))], eol);
+      if (type != NULL)
+        g_string_append_printf (message, "Content-Type: %s%s", type, eol);
+      if (encoding != NULL)
+        g_string_append_printf (message, "Content-Transfer-Encoding: %s%s", encoding, eol);
+      g_string_append (message, eol);
+
+      for (guint w = 0; w < n_pieces; w++)
+        {
+          g_string_append (message, pieces[g_rand_int_range (rand, 0, G_N_ELEMENTS (pieces))]);
+          g_string_append_c (message, g_rand_int_range (rand, 0, 8) == 0 ? '\n' : ' ');
+        }
+
+      plain += is_plain_as (message->str, message->len, TRUE);
+      assert_same_message (message->str, message->len);
+    }
+
+  /* The comparison covered the fast path often, and GMime's too. */
+  g_assert_cmpuint (plain, >, n / 5);
+  g_assert_cmpuint (plain, <, n * 4 / 5);
+}
+
 int
 main (int    argc,
       char **argv)
@@ -620,6 +833,9 @@ main (int    argc,
   g_test_add_func ("/mime/header-section/address-lists-match-full-parse", test_address_lists);
   g_test_add_func ("/mime/header-section/generated-address-lists-match-full-parse",
                    test_generated_address_lists);
+  g_test_add_func ("/mime/plain-message/samples-match-gmime", test_message_samples);
+  g_test_add_func ("/mime/plain-message/huge-bodies-match-gmime", test_message_huge_bodies);
+  g_test_add_func ("/mime/plain-message/generated-messages-match-gmime", test_generated_messages);
 
   return g_test_run ();
 }

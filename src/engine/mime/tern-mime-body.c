@@ -255,20 +255,29 @@ tern_mime_part_deletes_space (GMimePart *part)
   return delsp != NULL && g_ascii_strcasecmp (delsp, "yes") == 0;
 }
 
-/* Appends the text of a text/plain or text/html part to the body text. */
+/* How a text part's words are written. */
+typedef enum
+{
+  TEXT_PLAIN,
+  TEXT_FLOWED,
+  TEXT_FLOWED_DELSP,
+  TEXT_HTML,
+} TextForm;
+
+/* Appends the text of a text part, its content as stored in @raw, to the
+ * body text. */
 static void
-append_part_text (TernMimeIngest *ingest,
-                  GMimePart      *part,
-                  gboolean        html,
-                  gboolean        embedded)
+append_text (TernMimeIngest   *ingest,
+             const RawContent *raw,
+             const char       *charset,
+             TextForm          form,
+             gboolean          embedded)
 {
   TernMimeMessage *self = ingest->self;
   g_autoptr(GByteArray) decoded = NULL;
   g_autoptr(GString) text = NULL;
   g_autoptr(GString) plain = NULL;
   g_autofree char *sniffed = NULL;
-  const char *charset;
-  RawContent raw;
   GString *target;
   gsize separator;
   gsize total;
@@ -276,29 +285,23 @@ append_part_text (TernMimeIngest *ingest,
   gboolean cut = FALSE;
   gsize room;
 
-  if (!raw_content_get (part, &raw))
-    return;
-
   if (ingest->body->len + ingest->embedded->len >= TERN_MIME_MAX_BODY_TEXT)
     {
-      if (raw.length > 0)
+      if (raw->length > 0)
         self->problems |= TERN_MIME_PROBLEM_TRUNCATED_TEXT;
-      raw_content_clear (&raw);
       return;
     }
 
-  decoded = decode_content (&raw, TERN_MIME_MAX_PART_DECODE, &cut);
-  if (encoding_is_broken (raw.data, MIN (raw.length, (gsize) TERN_MIME_MAX_PART_DECODE * 2), raw.encoding))
+  decoded = decode_content (raw, TERN_MIME_MAX_PART_DECODE, &cut);
+  if (encoding_is_broken (raw->data, MIN (raw->length, (gsize) TERN_MIME_MAX_PART_DECODE * 2), raw->encoding))
     self->problems |= TERN_MIME_PROBLEM_BAD_ENCODING;
   if (cut)
     self->problems |= TERN_MIME_PROBLEM_TRUNCATED_TEXT;
-  raw_content_clear (&raw);
 
   if (decoded->len == 0)
     return;
 
-  charset = g_mime_object_get_content_type_parameter (GMIME_OBJECT (part), "charset");
-  if (charset == NULL && html)
+  if (charset == NULL && form == TEXT_HTML)
     charset = sniffed = tern_mime_html_sniff_charset ((const char *) decoded->data, decoded->len);
 
   if (charset != NULL && !embedded && ingest->body_charset == NULL)
@@ -310,14 +313,14 @@ append_part_text (TernMimeIngest *ingest,
 
   room = TERN_MIME_MAX_BODY_TEXT - (ingest->body->len + ingest->embedded->len);
 
-  if (html)
+  if (form == TEXT_HTML)
     {
       plain = g_string_sized_new (MIN (text->len, room) + 16);
       tern_mime_html_to_text (text->str, text->len, room + 1, plain);
     }
-  else if (tern_mime_part_is_flowed (part))
+  else if (form == TEXT_FLOWED || form == TEXT_FLOWED_DELSP)
     {
-      g_autofree char *joined = tern_mime_decode_flowed (text->str, tern_mime_part_deletes_space (part));
+      g_autofree char *joined = tern_mime_decode_flowed (text->str, form == TEXT_FLOWED_DELSP);
 
       plain = g_string_new (joined);
     }
@@ -364,6 +367,29 @@ append_part_text (TernMimeIngest *ingest,
     {
       g_string_append_len (target, plain->str, plain->len);
     }
+}
+
+/* Appends the text of a text/plain or text/html part to the body text. */
+static void
+append_part_text (TernMimeIngest *ingest,
+                  GMimePart      *part,
+                  gboolean        html,
+                  gboolean        embedded)
+{
+  const char *charset = g_mime_object_get_content_type_parameter (GMIME_OBJECT (part), "charset");
+  TextForm form = TEXT_PLAIN;
+  RawContent raw;
+
+  if (!raw_content_get (part, &raw))
+    return;
+
+  if (html)
+    form = TEXT_HTML;
+  else if (tern_mime_part_is_flowed (part))
+    form = tern_mime_part_deletes_space (part) ? TEXT_FLOWED_DELSP : TEXT_FLOWED;
+
+  append_text (ingest, &raw, charset, form, embedded);
+  raw_content_clear (&raw);
 }
 
 /* Removes folders from a file name, so that it can never point elsewhere. */
@@ -748,4 +774,30 @@ tern_mime_ingest_body (TernMimeIngest *ingest,
                        GMimeObject    *body)
 {
   walk (ingest, body, NULL, GMIME_IS_MULTIPART (body) ? "" : "1", 0, TRUE, FALSE);
+}
+
+/**
+ * tern_mime_ingest_plain_text:
+ * @ingest: the ingestion under way
+ * @data: (array length=length): the content of the message's one part
+ * @length: its length in bytes
+ * @charset: (nullable): the charset its Content-Type names
+ *
+ * Gathers the body text of a message whose whole body is one text/plain
+ * part, neither encoded (7bit, 8bit or binary) nor format=flowed nor an
+ * attachment, exactly as tern_mime_ingest_body() gathers that part from
+ * the tree GMime builds of it.
+ */
+void
+tern_mime_ingest_plain_text (TernMimeIngest *ingest,
+                             const guint8   *data,
+                             gsize           length,
+                             const char     *charset)
+{
+  RawContent raw = { data, length, GMIME_CONTENT_ENCODING_8BIT, NULL };
+
+  ingest->parts++;
+  decide_display (ingest, FALSE, TRUE, FALSE);
+  append_text (ingest, &raw, charset, TEXT_PLAIN, FALSE);
+  ingest->have_body_part = TRUE;
 }

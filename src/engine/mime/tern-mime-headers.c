@@ -417,11 +417,19 @@ tern_mime_ingest_headers (TernMimeIngest *ingest,
  * (BODY[HEADER.FIELDS (...)]); building a GMimeMessage for each costs far
  * more than reading the fields.  Plain sections are read here field by
  * field, with the same GMime functions a GMimeMessage uses on the same raw
- * values, so that the facts come out exactly as tern_mime_message_parse()
- * gives them.  "Plain" is narrow on purpose: 7-bit bytes, well-formed
- * lines, each field once and only the fields listed below.  Anything else
- * (8-bit text, a repeated or unknown field, a broken line) is left to the
- * full parser.
+ * values, so that the facts come out exactly as GMime's parse gives them.
+ * "Plain" is narrow on purpose: 7-bit bytes, well-formed lines, each field
+ * once and only the fields listed below.  Anything else (8-bit text, a
+ * repeated or unknown field, a broken line) is left to the full parser.
+ *
+ * A whole message is read the same way when its body is one plain text
+ * part: its header section is plain but for fields that say nothing the
+ * store keeps (Received, MIME-Version, X-...: skipped, repeated or not),
+ * and its Content-Type is text/plain, with a charset or none, in 7bit,
+ * 8bit or binary.  A message delivered to named addresses (Delivered-To,
+ * X-Original-To), any other Content- field, or any other type or
+ * encoding goes to GMime.  Building GMime's tree of objects for such a
+ * message, and taking it down, cost more than all else of its import.
  */
 
 typedef enum
@@ -437,7 +445,12 @@ typedef enum
   PLAIN_MESSAGE_ID,
   PLAIN_IN_REPLY_TO,
   PLAIN_REFERENCES,
-  N_PLAIN_FIELDS
+  N_PLAIN_FIELDS,
+  /* Read in a whole message only. */
+  PLAIN_CONTENT_TYPE = N_PLAIN_FIELDS,
+  PLAIN_TRANSFER_ENCODING,
+  PLAIN_SKIPPED,
+  N_PLAIN_SLOTS
 } PlainField;
 
 static const char * const plain_names[N_PLAIN_FIELDS] = {
@@ -448,6 +461,7 @@ static const char * const plain_names[N_PLAIN_FIELDS] = {
 /* Well inside the guard's bounds, so that the guard would change nothing. */
 #define PLAIN_MAX_SECTION (TERN_MIME_MAX_FIELD_BYTES / 2)
 #define PLAIN_MAX_COLONS  32
+#define PLAIN_MAX_FIELDS  (TERN_MIME_MAX_BLOCK_FIELDS / 4)
 
 static GMimeParserOptions *
 plain_options (void)
@@ -813,20 +827,147 @@ tern_mime_plain_address_list (const char *raw,
   return TRUE;
 }
 
-/**
- * tern_mime_ingest_plain_header:
- * @ingest: a new ingestion
- * @data: a header section, ending with its empty line
- *
- * Reads @data into @ingest when it is a plain header section (see above).
- *
- * Returns: %FALSE, with @ingest untouched, when @data is not plain and
- *   needs the full parser.
+/* A field of a whole message outside the plain ones: read, skipped, or
+ * a reason to leave the message to GMime (N_PLAIN_SLOTS). */
+static PlainField
+plain_message_field (const guint8 *name,
+                     gsize         length)
+{
+  static const char * const refused[] = { "Delivered-To", "X-Original-To" };
+
+  if (length == strlen ("Content-Type") &&
+      g_ascii_strncasecmp ((const char *) name, "Content-Type", length) == 0)
+    return PLAIN_CONTENT_TYPE;
+  if (length == strlen ("Content-Transfer-Encoding") &&
+      g_ascii_strncasecmp ((const char *) name, "Content-Transfer-Encoding", length) == 0)
+    return PLAIN_TRANSFER_ENCODING;
+  if (length >= strlen ("Content-") &&
+      g_ascii_strncasecmp ((const char *) name, "Content-", strlen ("Content-")) == 0)
+    return N_PLAIN_SLOTS;
+  for (guint i = 0; i < G_N_ELEMENTS (refused); i++)
+    if (length == strlen (refused[i]) &&
+        g_ascii_strncasecmp ((const char *) name, refused[i], length) == 0)
+      return N_PLAIN_SLOTS;
+
+  return PLAIN_SKIPPED;
+}
+
+static const char *
+skip_fws (const char *p)
+{
+  while (is_fws (*p))
+    p++;
+  return p;
+}
+
+static gboolean
+is_charset_char (char c)
+{
+  return g_ascii_isalnum (c) || c == '-' || c == '_' || c == '.' || c == ':' || c == '+';
+}
+
+/* Whether @value (folds included) is "text/plain", alone or with a
+ * charset, as a token or quoted, and nothing else; sets *@charset to the
+ * charset, or to NULL. */
+static gboolean
+plain_content_type (const char  *value,
+                    char       **charset)
+{
+  const char *p = skip_fws (value);
+  const char *start = NULL;
+  gsize length = 0;
+
+  if (g_ascii_strncasecmp (p, "text/plain", strlen ("text/plain")) != 0)
+    return FALSE;
+  p = skip_fws (p + strlen ("text/plain"));
+
+  if (*p == ';')
+    {
+      gboolean quoted;
+
+      p = skip_fws (p + 1);
+      if (g_ascii_strncasecmp (p, "charset", strlen ("charset")) != 0)
+        return FALSE;
+      p = skip_fws (p + strlen ("charset"));
+      if (*p != '=')
+        return FALSE;
+      p = skip_fws (p + 1);
+
+      quoted = *p == '"';
+      if (quoted)
+        p++;
+      for (start = p; is_charset_char (*p); p++)
+        ;
+      length = p - start;
+      if (length == 0 || (quoted && *p++ != '"'))
+        return FALSE;
+      p = skip_fws (p);
+    }
+
+  if (*p != '\0')
+    return FALSE;
+
+  *charset = start != NULL ? g_strndup (start, length) : NULL;
+  return TRUE;
+}
+
+/* Whether @value (folds included) is an identity transfer encoding. */
+static gboolean
+plain_transfer_encoding (const char *value)
+{
+  static const char * const identities[] = { "7bit", "8bit", "binary" };
+  const char *p = skip_fws (value);
+
+  for (guint i = 0; i < G_N_ELEMENTS (identities); i++)
+    {
+      gsize length = strlen (identities[i]);
+
+      if (g_ascii_strncasecmp (p, identities[i], length) == 0 && *skip_fws (p + length) == '\0')
+        return TRUE;
+    }
+
+  return FALSE;
+}
+
+/* Where the header section of @data ends: just past its empty line, or 0
+ * when it has none. */
+static gsize
+plain_section_end (const guint8 *data,
+                   gsize         length)
+{
+  gsize pos = 0;
+
+  while (pos < length)
+    {
+      const guint8 *newline = memchr (data + pos, '\n', length - pos);
+      gsize line_end;
+
+      if (newline == NULL)
+        return 0;
+      line_end = newline - data;
+      if (line_end > pos && data[line_end - 1] == '\r')
+        line_end--;
+      if (line_end == pos)
+        return newline - data + 1;
+      pos = newline - data + 1;
+    }
+
+  return 0;
+}
+
+/*
+ * Reads the plain header section at the start of @data into @ingest.  For
+ * a header section alone, @body_start is NULL and the section must be all
+ * of @data; for a whole message, the body must be plain text, and
+ * *@body_start and *@charset tell where it starts and the charset it
+ * names.  Returns %FALSE, with @ingest untouched, when @data is not plain.
  */
-gboolean
-tern_mime_ingest_plain_header (TernMimeIngest *ingest,
-                               const guint8   *data,
-                               gsize           length)
+static gboolean
+ingest_plain (TernMimeIngest  *ingest,
+              const guint8    *data,
+              gsize            length,
+              gsize           *body_start,
+              char           **charset)
 {
   TernMimeMessage *self = ingest->self;
   GMimeParserOptions *options;
@@ -835,48 +976,48 @@ tern_mime_ingest_plain_header (TernMimeIngest *ingest,
   g_autofree char *message_id = NULL;
   g_autoptr(GPtrArray) names = NULL;
   g_autoptr(GPtrArray) addresses = NULL;
-  PlainField current = N_PLAIN_FIELDS;
-  gboolean ended = FALSE;
+  PlainField current = N_PLAIN_SLOTS;
+  gboolean whole = body_start != NULL;
   gboolean any = FALSE;
-  gsize start[N_PLAIN_FIELDS] = { 0 };
-  gsize end[N_PLAIN_FIELDS] = { 0 };
+  gsize start[N_PLAIN_SLOTS] = { 0 };
+  gsize end[N_PLAIN_SLOTS] = { 0 };
+  gsize section_end;
+  guint fields = 0;
   gsize pos = 0;
 
-  if (data == NULL || length == 0 || length > PLAIN_MAX_SECTION)
+  if (data == NULL || length == 0)
     return FALSE;
 
-  for (gsize i = 0; i < length; i++)
+  section_end = plain_section_end (data, MIN (length, PLAIN_MAX_SECTION + 1));
+  if (section_end == 0 || section_end > PLAIN_MAX_SECTION || (!whole && section_end != length))
+    return FALSE;
+
+  for (gsize i = 0; i < section_end; i++)
     {
       guint8 c = data[i];
 
       if ((c < 0x20 || c > 0x7e) && c != '\t' && c != '\n' &&
-          !(c == '\r' && i + 1 < length && data[i + 1] == '\n'))
+          !(c == '\r' && i + 1 < section_end && data[i + 1] == '\n'))
         return FALSE;
     }
 
-  while (pos < length && !ended)
+  /* The last line read is the empty one. */
+  while (pos < section_end)
     {
-      const guint8 *newline = memchr (data + pos, '\n', length - pos);
-      gsize line_end;
-      gsize next;
+      const guint8 *newline = memchr (data + pos, '\n', section_end - pos);
+      gsize next = newline - data + 1;
+      gsize line_end = newline - data;
 
-      if (newline == NULL)
-        return FALSE;
-      next = newline - data + 1;
-      line_end = newline - data;
       if (line_end > pos && data[line_end - 1] == '\r')
         line_end--;
 
       if (line_end == pos)
         {
-          /* The empty line ends the section, and nothing may follow. */
-          if (next != length)
-            return FALSE;
-          ended = TRUE;
+          break;
         }
       else if (data[pos] == ' ' || data[pos] == '\t')
         {
-          if (current == N_PLAIN_FIELDS)
+          if (current == N_PLAIN_SLOTS)
             return FALSE;
           end[current] = next;
         }
@@ -884,14 +1025,18 @@ tern_mime_ingest_plain_header (TernMimeIngest *ingest,
         {
           const guint8 *colon = memchr (data + pos, ':', line_end - pos);
 
-          if (colon == NULL || colon == data + pos)
+          if (colon == NULL || colon == data + pos || ++fields > PLAIN_MAX_FIELDS)
             return FALSE;
           for (const guint8 *p = data + pos; p < colon; p++)
             if (*p <= ' ' || *p > '~')
               return FALSE;
 
           current = plain_field (data + pos, colon - (data + pos));
-          if (current == N_PLAIN_FIELDS || end[current] != 0)
+          if (current == N_PLAIN_FIELDS && whole)
+            current = plain_message_field (data + pos, colon - (data + pos));
+          if (current >= N_PLAIN_SLOTS ||
+              (whole ? current != PLAIN_SKIPPED && end[current] != 0
+                     : current >= N_PLAIN_FIELDS || end[current] != 0))
             return FALSE;
           start[current] = colon + 1 - data;
           end[current] = next;
@@ -901,7 +1046,7 @@ tern_mime_ingest_plain_header (TernMimeIngest *ingest,
       pos = next;
     }
 
-  if (!ended || !any)
+  if (!any)
     return FALSE;
 
   for (guint i = PLAIN_FROM; i <= PLAIN_SENDER; i++)
@@ -912,6 +1057,32 @@ tern_mime_ingest_plain_header (TernMimeIngest *ingest,
         colons += data[k] == ':';
       if (colons > PLAIN_MAX_COLONS)
         return FALSE;
+    }
+
+  if (whole)
+    {
+      g_autofree char *type = NULL;
+      g_autofree char *encoding = NULL;
+
+      *charset = NULL;
+      if (end[PLAIN_CONTENT_TYPE] != 0)
+        {
+          type = g_strndup ((const char *) data + start[PLAIN_CONTENT_TYPE],
+                            end[PLAIN_CONTENT_TYPE] - start[PLAIN_CONTENT_TYPE]);
+          if (!plain_content_type (type, charset))
+            return FALSE;
+        }
+      if (end[PLAIN_TRANSFER_ENCODING] != 0)
+        {
+          encoding = g_strndup ((const char *) data + start[PLAIN_TRANSFER_ENCODING],
+                                end[PLAIN_TRANSFER_ENCODING] - start[PLAIN_TRANSFER_ENCODING]);
+          if (!plain_transfer_encoding (encoding))
+            {
+              g_clear_pointer (charset, g_free);
+              return FALSE;
+            }
+        }
+      *body_start = section_end;
     }
 
   options = plain_options ();
@@ -980,5 +1151,49 @@ tern_mime_ingest_plain_header (TernMimeIngest *ingest,
       g_free (value[i]);
     }
 
+  return TRUE;
+}
+
+/**
+ * tern_mime_ingest_plain_header:
+ * @ingest: a new ingestion
+ * @data: a header section, ending with its empty line
+ *
+ * Reads @data into @ingest when it is a plain header section (see above).
+ *
+ * Returns: %FALSE, with @ingest untouched, when @data is not plain and
+ *   needs the full parser.
+ */
+gboolean
+tern_mime_ingest_plain_header (TernMimeIngest *ingest,
+                               const guint8   *data,
+                               gsize           length)
+{
+  return ingest_plain (ingest, data, length, NULL, NULL);
+}
+
+/**
+ * tern_mime_ingest_plain_message:
+ * @ingest: a new ingestion
+ * @data: a whole message
+ *
+ * Reads @data into @ingest, headers and body text, when it is a plain
+ * message of one text part (see above).
+ *
+ * Returns: %FALSE, with @ingest untouched, when @data needs the full
+ *   parser.
+ */
+gboolean
+tern_mime_ingest_plain_message (TernMimeIngest *ingest,
+                                const guint8   *data,
+                                gsize           length)
+{
+  g_autofree char *charset = NULL;
+  gsize body_start = 0;
+
+  if (!ingest_plain (ingest, data, length, &body_start, &charset))
+    return FALSE;
+
+  tern_mime_ingest_plain_text (ingest, data + body_start, length - body_start, charset);
   return TRUE;
 }

@@ -376,34 +376,63 @@ thread_parser_give_back (GMimeParser *parser)
   cached->parser = parser;
 }
 
-/**
- * tern_mime_message_parse:
- * @data: (array length=length) (nullable): a raw message, as RFC 5322 and
- *   MIME describe it, with CRLF or LF line ends
- * @length: its length in bytes
- *
- * Reads what the store needs from a message.  Any bytes at all give a
- * result: what cannot be read is left out and noted in
- * tern_mime_message_get_problems().  Safe to call from any thread; it calls
- * tern_engine_init() itself.  Time and memory grow linearly with @length.
- *
- * Returns: (transfer full): the facts of the message, never %NULL.
- */
-TernMimeMessage *
-tern_mime_message_parse (const guint8 *data,
-                         gsize         length)
+/* Reads @data with GMime's parser, after the guard has bounded it. */
+static void
+ingest_with_gmime (TernMimeIngest *ingest,
+                   const guint8   *data,
+                   gsize           length)
 {
   static const TernMimeGuardLimits limits = {
     TERN_MIME_MAX_FIELD_BYTES, TERN_MIME_MAX_DEPTH, TERN_MIME_MAX_PARTS,
   };
-  static gsize converters_kept;
-  TernMimeMessage *self = tern_mime_message_new ();
+  TernMimeMessage *self = ingest->self;
   GMimeParser *parser = NULL;
   GMimeStream *stream = NULL;
   GMimeMessage *message = NULL;
-  TernMimeIngest ingest = { 0 };
   GByteArray *bytes;
   GMimeObject *body;
+
+  ingest->options = tern_mime_parser_options_new (NULL);
+  g_mime_parser_options_set_warning_callback (ingest->options, parser_warning_cb, ingest);
+
+  bytes = tern_mime_guard_prepare (data, length, &limits, &self->problems);
+  stream = g_mime_stream_mem_new_with_byte_array (bytes);
+  g_mime_stream_mem_set_owner (GMIME_STREAM_MEM (stream), TRUE);
+  parser = thread_parser_take (stream);
+  message = g_mime_parser_construct_message (parser, ingest->options);
+
+  if (message == NULL)
+    {
+      self->problems |= TERN_MIME_PROBLEM_NO_HEADERS;
+      ingest_as_text (ingest, data, length);
+    }
+  else
+    {
+      if (!has_any_header (message))
+        self->problems |= TERN_MIME_PROBLEM_NO_HEADERS;
+
+      /* The body first: its charset is the best guess for raw 8-bit headers. */
+      if ((body = g_mime_message_get_mime_part (message)) != NULL)
+        tern_mime_ingest_body (ingest, body);
+
+      tern_mime_ingest_headers (ingest, message);
+    }
+
+  /* GMime objects may call the warning callback until they are gone. */
+  g_clear_object (&message);
+  thread_parser_give_back (g_steal_pointer (&parser));
+  g_clear_object (&stream);
+  g_clear_pointer (&ingest->options, g_mime_parser_options_free);
+}
+
+static TernMimeMessage *
+parse (const guint8 *data,
+       gsize         length,
+       gboolean      plain_allowed)
+{
+  static gsize converters_kept;
+  TernMimeMessage *self = tern_mime_message_new ();
+  TernMimeIngest ingest = { 0 };
 
   if (data == NULL || length == 0)
     {
@@ -424,31 +453,9 @@ tern_mime_message_parse (const guint8 *data,
   ingest.self = self;
   ingest.body = g_string_new (NULL);
   ingest.embedded = g_string_new (NULL);
-  ingest.options = tern_mime_parser_options_new (NULL);
-  g_mime_parser_options_set_warning_callback (ingest.options, parser_warning_cb, &ingest);
 
-  bytes = tern_mime_guard_prepare (data, length, &limits, &self->problems);
-  stream = g_mime_stream_mem_new_with_byte_array (bytes);
-  g_mime_stream_mem_set_owner (GMIME_STREAM_MEM (stream), TRUE);
-  parser = thread_parser_take (stream);
-  message = g_mime_parser_construct_message (parser, ingest.options);
-
-  if (message == NULL)
-    {
-      self->problems |= TERN_MIME_PROBLEM_NO_HEADERS;
-      ingest_as_text (&ingest, data, length);
-    }
-  else
-    {
-      if (!has_any_header (message))
-        self->problems |= TERN_MIME_PROBLEM_NO_HEADERS;
-
-      /* The body first: its charset is the best guess for raw 8-bit headers. */
-      if ((body = g_mime_message_get_mime_part (message)) != NULL)
-        tern_mime_ingest_body (&ingest, body);
-
-      tern_mime_ingest_headers (&ingest, message);
-    }
+  if (!plain_allowed || !tern_mime_ingest_plain_message (&ingest, data, length))
+    ingest_with_gmime (&ingest, data, length);
 
   /* The preview comes from the message's own words when it has any. */
   g_free (self->preview);
@@ -474,15 +481,47 @@ tern_mime_message_parse (const guint8 *data,
 
   g_free (self->body_text);
   self->body_text = g_string_free (g_steal_pointer (&ingest.body), FALSE);
-
-  /* GMime objects may call the warning callback until they are gone. */
-  g_clear_object (&message);
-  thread_parser_give_back (g_steal_pointer (&parser));
-  g_clear_object (&stream);
-  g_mime_parser_options_free (ingest.options);
   g_free (ingest.body_charset);
 
   return self;
+}
+
+/**
+ * tern_mime_message_parse:
+ * @data: (array length=length) (nullable): a raw message, as RFC 5322 and
+ *   MIME describe it, with CRLF or LF line ends
+ * @length: its length in bytes
+ *
+ * Reads what the store needs from a message.  Any bytes at all give a
+ * result: what cannot be read is left out and noted in
+ * tern_mime_message_get_problems().  Safe to call from any thread; it calls
+ * tern_engine_init() itself.  Time and memory grow linearly with @length.
+ *
+ * A message of one plain text part is read without GMime's parser
+ * (tern-mime-headers.c says which); the facts are the same.
+ *
+ * Returns: (transfer full): the facts of the message, never %NULL.
+ */
+TernMimeMessage *
+tern_mime_message_parse (const guint8 *data,
+                         gsize         length)
+{
+  return parse (data, length, TRUE);
+}
+
+/**
+ * tern_mime_message_parse_with_gmime:
+ *
+ * As tern_mime_message_parse(), always through GMime's parser: what the
+ * plain paths are compared with.
+ *
+ * Returns: (transfer full): the facts of the message, never %NULL.
+ */
+TernMimeMessage *
+tern_mime_message_parse_with_gmime (const guint8 *data,
+                                    gsize         length)
+{
+  return parse (data, length, FALSE);
 }
 
 /**

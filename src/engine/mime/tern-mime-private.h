@@ -50,16 +50,26 @@ typedef struct
 
 GMimeParserOptions *tern_mime_parser_options_new (const char *extra_charset);
 
+TernMimeMessage *tern_mime_message_parse_with_gmime (const guint8 *data,
+                                                     gsize         length);
+
 /* tern-mime-body.c */
 
 void        tern_mime_ingest_body           (TernMimeIngest            *ingest,
                                              GMimeObject               *body);
+void        tern_mime_ingest_plain_text     (TernMimeIngest            *ingest,
+                                             const guint8              *data,
+                                             gsize                      length,
+                                             const char                *charset);
 
 /* tern-mime-headers.c */
 
 void        tern_mime_ingest_headers        (TernMimeIngest            *ingest,
                                              GMimeMessage              *message);
 gboolean    tern_mime_ingest_plain_header   (TernMimeIngest            *ingest,
+                                             const guint8              *data,
+                                             gsize                      length);
+gboolean    tern_mime_ingest_plain_message  (TernMimeIngest            *ingest,
                                              const guint8              *data,
                                              gsize                      length);
 gboolean    tern_mime_plain_date            (const char                *text,
