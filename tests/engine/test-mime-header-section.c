@@ -175,7 +175,7 @@ static const struct {
   { TRUE, "To: Outer: Inner: a@x.org;;\r\n\r\n" },
   { TRUE, "To: bob (Bob Smith) <bob@x.org> (comment)\r\n\r\n" },
   { TRUE, "To: <@route.example:r@x.org>, bare@x.org\r\n\r\n" },
-  { TRUE, "To: not an address, , ,@, <>, a@, @b\r\n\r\n" },
+  { FALSE, "To: not an address, , ,@, <>, a@, @b\r\n\r\n" },
   { TRUE, "To: a@x.org,\r\n b@x.org,\r\n\tc@x.org\r\n\r\n" },
   { TRUE, "Bcc:\r\nReply-To: r@x.org\r\nSender: s@x.org\r\n\r\n" },
   { TRUE, "Date: garbage\r\n\r\n" },
@@ -196,6 +196,9 @@ static const struct {
           " <19@x> <20@x> <21@x> <22@x> <23@x> <24@x> <25@x> <26@x> <27@x> <16@x>\r\n\r\n" },
   { TRUE, "From: Ivan <ivan@MAIL.IBM.COM>\r\nTo: a@Xn--Bcher-Kva.Example, b@i.ORG\r\n"
           "Cc: \"Lower\" <l@already.lower>, odd@Do-Main_9.ORG\r\n\r\n" },
+  { FALSE, "From: Ann <ann@x.org> (unclosed comment\r\n\r\n" },
+  { FALSE, "To: Ann <ann@x.org>, (c(\r\nSubject: s\r\n\r\n" },
+  { FALSE, "To: (only a comment)\r\nCc: \"unclosed <b@x.org>\r\n\r\n" },
   { FALSE, "Subject: twice\r\nSubject: again\r\n\r\n" },
   { FALSE, "To: a@x.org\r\nTo: b@x.org\r\n\r\n" },
   { FALSE, "Subject: caf\xc3\xa9 in raw UTF-8\r\n\r\n" },

@@ -462,6 +462,7 @@ static const char * const plain_names[N_PLAIN_FIELDS] = {
 #define PLAIN_MAX_SECTION (TERN_MIME_MAX_FIELD_BYTES / 2)
 #define PLAIN_MAX_COLONS  32
 #define PLAIN_MAX_FIELDS  (TERN_MIME_MAX_BLOCK_FIELDS / 4)
+#define N_ADDRESS_FIELDS  (PLAIN_SENDER - PLAIN_FROM + 1)
 
 static GMimeParserOptions *
 plain_options (void)
@@ -974,8 +975,11 @@ ingest_plain (TernMimeIngest  *ingest,
   char *raw[N_PLAIN_FIELDS] = { NULL };
   char *value[N_PLAIN_FIELDS] = { NULL };
   g_autofree char *message_id = NULL;
-  g_autoptr(GPtrArray) names = NULL;
-  g_autoptr(GPtrArray) addresses = NULL;
+  g_autofree char *body_charset = NULL;
+  GPtrArray *names[N_ADDRESS_FIELDS] = { NULL };
+  GPtrArray *addresses[N_ADDRESS_FIELDS] = { NULL };
+  InternetAddressList *lists[N_ADDRESS_FIELDS] = { NULL };
+  gboolean plain = FALSE;
   PlainField current = N_PLAIN_SLOTS;
   gboolean whole = body_start != NULL;
   gboolean any = FALSE;
@@ -1059,43 +1063,62 @@ ingest_plain (TernMimeIngest  *ingest,
         return FALSE;
     }
 
+  options = plain_options ();
+
+  /*
+   * Address lists first, as they may still send the message to GMime:
+   * where a list is not plain and GMime's address parser gives up on it,
+   * a message keeps the mailboxes read before the point it gave up at,
+   * which the parser does not tell.
+   */
+  for (guint i = PLAIN_FROM; i <= PLAIN_SENDER; i++)
+    {
+      guint k = i - PLAIN_FROM;
+
+      if (end[i] == 0)
+        continue;
+      raw[i] = g_strndup ((const char *) data + start[i], end[i] - start[i]);
+      names[k] = g_ptr_array_new_with_free_func (g_free);
+      addresses[k] = g_ptr_array_new_with_free_func (g_free);
+      if (tern_mime_plain_address_list (raw[i], names[k], addresses[k]))
+        continue;
+
+      lists[k] = internet_address_list_parse (options, raw[i]);
+      if (lists[k] == NULL && *skip_fws (raw[i]) != '\0')
+        goto not_plain;
+    }
+
   if (whole)
     {
       g_autofree char *type = NULL;
       g_autofree char *encoding = NULL;
 
-      *charset = NULL;
       if (end[PLAIN_CONTENT_TYPE] != 0)
         {
           type = g_strndup ((const char *) data + start[PLAIN_CONTENT_TYPE],
                             end[PLAIN_CONTENT_TYPE] - start[PLAIN_CONTENT_TYPE]);
-          if (!plain_content_type (type, charset))
-            return FALSE;
+          if (!plain_content_type (type, &body_charset))
+            goto not_plain;
         }
       if (end[PLAIN_TRANSFER_ENCODING] != 0)
         {
           encoding = g_strndup ((const char *) data + start[PLAIN_TRANSFER_ENCODING],
                                 end[PLAIN_TRANSFER_ENCODING] - start[PLAIN_TRANSFER_ENCODING]);
           if (!plain_transfer_encoding (encoding))
-            {
-              g_clear_pointer (charset, g_free);
-              return FALSE;
-            }
+            goto not_plain;
         }
       *body_start = section_end;
+      *charset = g_steal_pointer (&body_charset);
     }
 
-  options = plain_options ();
   for (guint i = 0; i < N_PLAIN_FIELDS; i++)
     {
       g_autofree char *unfolded = NULL;
 
-      if (end[i] == 0)
+      /* Address fields are read from their raw value above. */
+      if (end[i] == 0 || (i >= PLAIN_FROM && i <= PLAIN_SENDER))
         continue;
       raw[i] = g_strndup ((const char *) data + start[i], end[i] - start[i]);
-      /* Address fields are read from their raw value below. */
-      if (i >= PLAIN_FROM && i <= PLAIN_SENDER)
-        continue;
       unfolded = g_mime_utils_header_unfold (raw[i]);
       /* Without an encoded word, GMime's decoding gives the 7-bit text
        * back as it is (a test holds it to that). */
@@ -1106,8 +1129,6 @@ ingest_plain (TernMimeIngest  *ingest,
     }
 
   keep_subject (ingest, value[PLAIN_SUBJECT]);
-  names = g_ptr_array_new_with_free_func (g_free);
-  addresses = g_ptr_array_new_with_free_func (g_free);
 
   if (value[PLAIN_MESSAGE_ID] != NULL)
     message_id = g_mime_utils_decode_message_id (value[PLAIN_MESSAGE_ID]);
@@ -1117,25 +1138,17 @@ ingest_plain (TernMimeIngest  *ingest,
     {
       GPtrArray *out[] = { self->from, self->to, self->cc, self->bcc, self->reply_to,
                            self->sender };
-      InternetAddressList *list;
+      guint k = i - PLAIN_FROM;
 
-      if (raw[i] == NULL)
-        continue;
-
-      g_ptr_array_set_size (names, 0);
-      g_ptr_array_set_size (addresses, 0);
-      if (tern_mime_plain_address_list (raw[i], names, addresses))
+      if (lists[k] != NULL)
         {
-          for (guint k = 0; k < addresses->len; k++)
-            if (!add_mailbox (ingest, out[i - PLAIN_FROM], TERN_MIME_MAX_ADDRESSES,
-                              g_ptr_array_index (names, k), g_ptr_array_index (addresses, k)))
-              break;
+          flatten_addresses (ingest, lists[k], out[k], TERN_MIME_MAX_ADDRESSES, 0);
           continue;
         }
-
-      list = internet_address_list_parse (options, raw[i]);
-      flatten_addresses (ingest, list, out[i - PLAIN_FROM], TERN_MIME_MAX_ADDRESSES, 0);
-      g_clear_object (&list);
+      for (guint n = 0; addresses[k] != NULL && n < addresses[k]->len; n++)
+        if (!add_mailbox (ingest, out[k], TERN_MIME_MAX_ADDRESSES,
+                          g_ptr_array_index (names[k], n), g_ptr_array_index (addresses[k], n)))
+          break;
     }
 
   if (value[PLAIN_DATE] != NULL && !tern_mime_plain_date (value[PLAIN_DATE], &self->date))
@@ -1145,13 +1158,22 @@ ingest_plain (TernMimeIngest  *ingest,
       self->date = date != NULL ? g_date_time_to_unix (date) : 0;
     }
 
+  plain = TRUE;
+
+not_plain:
   for (guint i = 0; i < N_PLAIN_FIELDS; i++)
     {
       g_free (raw[i]);
       g_free (value[i]);
     }
+  for (guint k = 0; k < N_ADDRESS_FIELDS; k++)
+    {
+      g_clear_pointer (&names[k], g_ptr_array_unref);
+      g_clear_pointer (&addresses[k], g_ptr_array_unref);
+      g_clear_object (&lists[k]);
+    }
 
-  return TRUE;
+  return plain;
 }
 
 /**
