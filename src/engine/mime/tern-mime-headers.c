@@ -476,13 +476,21 @@ plain_options (void)
   return (GMimeParserOptions *) options;
 }
 
+/* Whether the field name @name, of @length bytes, is @known in any case. */
+static gboolean
+name_is (const guint8 *name,
+         gsize         length,
+         const char   *known)
+{
+  return strlen (known) == length && g_ascii_strncasecmp ((const char *) name, known, length) == 0;
+}
+
 static PlainField
 plain_field (const guint8 *name,
              gsize         length)
 {
   for (guint i = 0; i < N_PLAIN_FIELDS; i++)
-    if (strlen (plain_names[i]) == length &&
-        g_ascii_strncasecmp ((const char *) name, plain_names[i], length) == 0)
+    if (name_is (name, length, plain_names[i]))
       return i;
 
   return N_PLAIN_FIELDS;
@@ -836,18 +844,15 @@ plain_message_field (const guint8 *name,
 {
   static const char * const refused[] = { "Delivered-To", "X-Original-To" };
 
-  if (length == strlen ("Content-Type") &&
-      g_ascii_strncasecmp ((const char *) name, "Content-Type", length) == 0)
+  if (name_is (name, length, "Content-Type"))
     return PLAIN_CONTENT_TYPE;
-  if (length == strlen ("Content-Transfer-Encoding") &&
-      g_ascii_strncasecmp ((const char *) name, "Content-Transfer-Encoding", length) == 0)
+  if (name_is (name, length, "Content-Transfer-Encoding"))
     return PLAIN_TRANSFER_ENCODING;
   if (length >= strlen ("Content-") &&
       g_ascii_strncasecmp ((const char *) name, "Content-", strlen ("Content-")) == 0)
     return N_PLAIN_SLOTS;
   for (guint i = 0; i < G_N_ELEMENTS (refused); i++)
-    if (length == strlen (refused[i]) &&
-        g_ascii_strncasecmp ((const char *) name, refused[i], length) == 0)
+    if (name_is (name, length, refused[i]))
       return N_PLAIN_SLOTS;
 
   return PLAIN_SKIPPED;
